@@ -1,0 +1,74 @@
+"""The content model shared by every stage: what structuring produces and the store keeps.
+
+Plain dataclasses, no storage concerns. Text fields are in *display* form
+(see ``indexer.normalize.display``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Document kinds (类型) and their Chinese labels.
+KINDS = {
+    "quotes": "金句汇编",
+    "handout": "讲义",
+    "script": "讲稿",
+    "case": "案例",
+    "qa": "热点问答",
+}
+
+# Kinds of search hit.
+HIT_KINDS = {"quote": "金句", "passage": "段落", "qa": "问答"}
+
+# Audiences: the six 进.
+AUDIENCES = {
+    "rural": "进农村",
+    "community": "进社区",
+    "enterprise": "进企业",
+    "agency": "进机关",
+    "school": "进学校",
+    "online": "进网络",
+}
+
+
+@dataclass
+class Quote:
+    text: str                         # the quote itself, display form, no numbering or bullet
+    source: str | None = None         # 出处: title of speech/article/book, occasion
+    date: str | None = None           # ISO "YYYY-MM-DD" ("YYYY-MM" or "YYYY" if only that is given)
+    speaker: str | None = None        # who said it, when named
+    theme: str | None = None          # the heading it sits under in the compilation
+    note: str | None = None           # 释义 / explanation that came with it
+    page: int | None = None
+    seq: int = 0                      # order in the document
+
+
+@dataclass
+class Passage:
+    text: str                         # display form; paragraphs joined with "\n"
+    heading_path: list[str] = field(default_factory=list)   # outermost first
+    page: int | None = None           # page where the passage starts
+    seq: int = 0
+    kind: str = "passage"             # "passage" or "qa"
+    question: str | None = None       # for kind == "qa": the question (text holds the answer)
+
+
+@dataclass
+class Structured:
+    kind: str                                         # one of KINDS
+    title: str
+    quotes: list[Quote] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    date: str | None = None                           # the document's own date, ISO, if found
+    headings: list[tuple[int, str, int | None]] = field(default_factory=list)  # (level, text, page)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TopicSuggestion:
+    slug: str
+    score: float                                      # 0..1
+
+
+__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured",
+           "TopicSuggestion"]
