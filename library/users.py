@@ -1,0 +1,119 @@
+"""Editor and admin accounts. Passwords are hashed with scrypt (standard library), each with its
+own salt; failed logins are counted so the web layer can slow down repeated attempts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import time
+
+from sqlalchemy import text
+
+from .errors import NotFoundError, UsageError
+
+ROLES = {"editor": "编辑", "admin": "管理员"}
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+def hash_password(password: str) -> str:
+    salt = os.urandom(16)
+    dk = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, base64.b64encode(salt).decode(),
+                                      base64.b64encode(dk).decode())
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, dk = stored.split("$")
+        want = base64.b64decode(dk)
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), dklen=len(want))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, want)
+
+
+class Users:
+    """Account operations on a store's database."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def _check(self, name: str, password: str | None, role: str | None) -> None:
+        if not name or len(name) > 64 or any(c.isspace() for c in name):
+            raise UsageError("用户名不能为空、不能含空格，且不超过 64 个字符。")
+        if password is not None and len(password) < 8:
+            raise UsageError("密码至少需要 8 个字符。")
+        if role is not None and role not in ROLES:
+            raise UsageError(f"未知的角色“{role}”。", "可用：editor（编辑）、admin（管理员）")
+
+    def add(self, name: str, password: str, role: str = "editor", *, actor: str = "cli") -> int:
+        self._check(name, password, role)
+        if self.get(name, missing_ok=True):
+            raise UsageError(f"用户“{name}”已存在。", "如需重置密码，请使用管理页面或 user passwd。")
+        with self.store.engine.begin() as conn:
+            uid = conn.execute(text("INSERT INTO users (name, password_hash, role, active, "
+                                    "created_at) VALUES (:n, :h, :r, 1, :t)"),
+                               {"n": name, "h": hash_password(password), "r": role,
+                                "t": time.time()}).lastrowid
+            self.store._audit(conn, actor, "user_add", f"user:{name}", {"role": role})
+        return uid
+
+    def get(self, name: str, *, missing_ok: bool = False) -> dict | None:
+        row = self.store._one("SELECT * FROM users WHERE name = :n", n=name)
+        if row is None and not missing_ok:
+            raise NotFoundError(f"用户“{name}”不存在。")
+        return row
+
+    def by_id(self, uid: int) -> dict | None:
+        return self.store._one("SELECT * FROM users WHERE id = :i", i=uid)
+
+    def list(self) -> list[dict]:
+        return self.store._rows("SELECT id, name, role, active, created_at, failed_logins "
+                                "FROM users ORDER BY name")
+
+    def authenticate(self, name: str, password: str) -> dict | None:
+        """The user when name and password match an active account, else None. Failures are
+        counted per account (reset on success)."""
+        row = self.get(name, missing_ok=True)
+        if row is None:
+            verify_password(password, hash_password("x" * 8))   # same cost either way
+            return None
+        ok = verify_password(password, row["password_hash"]) and row["active"]
+        with self.store.engine.begin() as conn:
+            if ok:
+                conn.execute(text("UPDATE users SET failed_logins = 0 WHERE id = :i"),
+                             {"i": row["id"]})
+            else:
+                conn.execute(text("UPDATE users SET failed_logins = failed_logins + 1, "
+                                  "last_failed_at = :t WHERE id = :i"),
+                             {"t": time.time(), "i": row["id"]})
+        return row if ok else None
+
+    def set_password(self, name: str, password: str, *, actor: str) -> None:
+        self._check(name, password, None)
+        self.get(name)
+        with self.store.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0 "
+                              "WHERE name = :n"), {"h": hash_password(password), "n": name})
+            self.store._audit(conn, actor, "user_password", f"user:{name}", {})
+
+    def set_active(self, name: str, active: bool, *, actor: str) -> None:
+        self.get(name)
+        with self.store.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET active = :a WHERE name = :n"),
+                         {"a": int(active), "n": name})
+            self.store._audit(conn, actor, "user_enable" if active else "user_disable",
+                              f"user:{name}", {})
+
+    def set_role(self, name: str, role: str, *, actor: str) -> None:
+        self._check(name, None, role)
+        self.get(name)
+        with self.store.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET role = :r WHERE name = :n"), {"r": role, "n": name})
+            self.store._audit(conn, actor, "user_role", f"user:{name}", {"role": role})
+
+
+__all__ = ["Users", "ROLES", "hash_password", "verify_password"]
