@@ -70,5 +70,35 @@ class TopicSuggestion:
     score: float                                      # 0..1
 
 
-__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured",
+__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "date_zh", "citation", "quote_with_citation",
            "TopicSuggestion"]
+
+
+def date_zh(date: str | None) -> str:
+    """"2005-08-15" → "2005年8月15日" ("2005-08" → "2005年8月", "2005" → "2005年")."""
+    if not date:
+        return ""
+    parts = date.split("-")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        return date
+    return "".join(f"{n}{unit}" for n, unit in zip(nums, ("年", "月", "日")))
+
+
+def citation(source: str | None, date: str | None) -> str:
+    """The house style for a 出处: "source（2005年8月15日）"; either part may be missing."""
+    source = (source or "").strip()
+    d = date_zh(date)
+    if source and d and d not in source:
+        return f"{source}（{d}）"
+    return source or d
+
+
+def quote_with_citation(text: str, source: str | None, date: str | None) -> str:
+    """What the copy button puts on the clipboard: “quote” ——source（date）."""
+    body = text.strip()
+    if not (body.startswith("“") and body.endswith("”")):
+        body = f"“{body}”"
+    cite = citation(source, date)
+    return f"{body} ——{cite}" if cite else body

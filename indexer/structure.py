@@ -1,0 +1,201 @@
+"""Structuring: extracted blocks → quotes, passages or Q&A pairs, with title, date and outline.
+
+Public surface::
+
+    detect_kind(ex) -> "quotes" | "handout" | "script" | "case" | "qa"
+    structure(ex, kind=None, filename="") -> Structured
+
+Kind detection: the content decides when its signal is strong (a fifth of the text lines are
+quotes with a 出处, or two labelled 【金句】/原文： records; three Q&A pairs making up 15% of
+the lines); otherwise words in the title or file name decide (金句/名句/语录/摘编 → quotes,
+问答/答问/百问 → qa, 讲稿/宣讲稿/党课/讲话稿/微宣讲/讲给 → script, 案例/故事 → case,
+发言/致辞/讲话 → script, 讲义/课件/辅导/教案 → handout); then a weaker content signal (a few
+sourced quotes or Q&A pairs; a case study's closing section such as 案例启示/以案说法/讲述提示;
+a talk's opening “同志们”/“大家好”); the default is "handout".
+
+The layouts each kind understands are described in ``indexer._quotes`` (quote compilations)
+and ``indexer._passages`` (passages and Q&A). All output text is in display form.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from library.content import KINDS, Structured
+from library.errors import UsageError
+from indexer._dates import find_dates
+from indexer._outline import DASH_LINE, Line, display_blocks, fold, heading_rank, lines_of
+from indexer._passages import pack, passages_of, qa_pairs, qa_signals
+from indexer._quotes import demote_numbered_headings, parse_quotes, quote_signals
+from indexer.extract.base import Extracted
+from indexer.normalize import display_line
+
+_TITLE_WORDS: list[tuple[str, re.Pattern]] = [
+    ("qa", re.compile(r"问答|答问|百问|答疑|问与答|应知应会|热点问题")),
+    ("quotes", re.compile(r"金句|名句|语录|摘编|名言|警句|经典语句|妙语")),
+    ("script", re.compile(r"讲稿|宣讲稿|党课|讲话稿|演讲稿|微宣讲|讲给")),
+    ("case", re.compile(r"案例|故事|典型|事迹")),
+    ("script", re.compile(r"发言|致辞|讲话")),
+    ("handout", re.compile(r"讲义|课件|辅导|教案|提纲|读本|教材")),
+]
+_TALK_OPENING = re.compile(r"^(?:同志们|大家好|各位(?:同志|朋友|老师|同学|乡亲|村民|居民)|乡亲们|朋友们)")
+_TALK_CLOSING = re.compile(r"谢谢大家|谢谢！$")
+# Closing sections that case studies have and handouts do not.
+_CASE_HEADING = re.compile(r"案例启示|案例点评|以案说法|讲述提示|经验启示|案例分析|^启示$|^点评$")
+
+
+def _title_kind(*texts: str) -> str | None:
+    for kind, pattern in _TITLE_WORDS:
+        if any(pattern.search(t) for t in texts if t):
+            return kind
+    return None
+
+
+def _title_of(ex: Extracted, filename: str) -> tuple[str, set[int]]:
+    """The document title and the blocks that only repeat it (left out of the outline)."""
+    title = display_line(ex.title or "")
+    skip: set[int] = set()
+    if not title:
+        for i, b in enumerate(ex.blocks):
+            if b.kind in ("title", "heading") and display_line(b.text):
+                title = display_line(b.text)
+                skip.add(i)
+                break
+    else:
+        for i, b in enumerate(ex.blocks[:3]):
+            if display_line(b.text) == title and (not skip or b.kind in ("title", "heading")):
+                skip.add(i)
+    if not title and filename:
+        title = display_line(PurePath(filename.replace("\\", "/")).stem)
+    return title, skip
+
+
+def _date_line(text: str) -> str | None:
+    """The ISO date of a short line that is essentially a date (“2024年3月18日”, “（2024年3月）”,
+    “肇庆市委宣传部 2024年3月”): at most twelve other characters, no 《》【】 or colon, at least
+    year and month."""
+    if len(text) > 40 or DASH_LINE.match(text):
+        return None
+    dates = find_dates(text)
+    if len(dates) != 1:
+        return None
+    d = dates[0]
+    rest = (text[:d.start] + text[d.end:]).strip(" （）()〔〕[]，,。.·-—")
+    if len(rest) > 12 or re.search(r"[《》【】：:（）()]", rest) or len(d.iso) < 7:
+        return None
+    return d.iso
+
+
+# “——2025年1月19日在……会议上”, “2025年1月14日在……上……作政府工作报告。”
+_SUBTITLE = re.compile(r"^(?:\s*[-－—―─]{1,4}\s*)?[（(]?\s*(?:\d{4}|[〇一二三四五六七八九]{4})"
+                       r".{0,80}?(?:会议|会上|讲话|报告|大会|发言|宣讲)")
+
+
+def _document_date(ex: Extracted, texts: list[str], skip: set[int]
+                   ) -> tuple[str | None, int | None]:
+    """The document's own date and the block that holds only that date (to leave out).
+
+    Looked for in the first eight blocks before the first heading and in the last three: a line that is essentially a
+    date (not a heading such as “一、2024年工作回顾”), or a dash subtitle right under the title
+    (“——2025年1月15日在……上的政府工作报告”) among the first four blocks."""
+    order = [i for i in range(len(ex.blocks)) if i not in skip]
+    first_heading = next((n for n, i in enumerate(order) if ex.blocks[i].kind == "heading"),
+                         len(order))
+    head = order[:min(8, first_heading)]
+    candidates = head + [i for i in order[-3:] if i not in head]
+    for i in candidates:
+        b = ex.blocks[i]
+        if b.kind not in ("para", "title"):
+            continue
+        text = fold(texts[i])
+        if heading_rank(text, True) is not None:
+            continue
+        iso = _date_line(text)
+        if iso:
+            return iso, i
+        if i in head[:4] and len(text) <= 120 and _SUBTITLE.match(text):
+            dates = find_dates(text)
+            if dates and len(dates[0].iso) >= 7:
+                return dates[0].iso, None
+    return None, None
+
+
+def _kind_from_content(lines: list[Line]) -> tuple[str | None, str | None]:
+    """(strong kind, weak kind) from the text itself."""
+    sourced, labelled, n = quote_signals(lines)
+    pairs, n_qa = qa_signals(lines)
+    n = max(n, 1)
+    q_share, a_share = sourced / n, pairs / max(n_qa, 1)
+    strong_q = labelled >= 2 or (sourced >= 3 and q_share >= 0.2)
+    strong_a = pairs >= 3 and a_share >= 0.15
+    if strong_q and strong_a:
+        return ("quotes" if max(q_share, labelled / n) >= a_share else "qa"), None
+    if strong_q:
+        return "quotes", None
+    if strong_a:
+        return "qa", None
+    if sourced >= 2 and q_share >= 0.1:
+        return None, "quotes"
+    if pairs >= 2 and a_share >= 0.1:
+        return None, "qa"
+    if any(_CASE_HEADING.search(ln.text) for ln in lines
+           if ln.kind == "heading" or (ln.kind == "para" and len(ln.text) <= 12)):
+        return None, "case"
+    paras = [ln.text for ln in lines if ln.kind == "para"]
+    if any(_TALK_OPENING.match(t) for t in paras[:3]) or \
+            any(_TALK_CLOSING.search(t) for t in paras[-2:]):
+        return None, "script"
+    return None, None
+
+
+def detect_kind(ex: Extracted, filename: str = "", *, _texts: list[str] | None = None) -> str:
+    """The content kind of a document (see the module docstring for the rules)."""
+    title, skip = _title_of(ex, filename)
+    lines = lines_of(ex, promote_arabic=False, skip_blocks=skip, texts=_texts)
+    strong, weak = _kind_from_content(lines)
+    if strong:
+        return strong
+    by_title = _title_kind(title, PurePath(filename).stem if filename else "")
+    return by_title or weak or "handout"
+
+
+def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Structured:
+    """Quotes, passages or Q&A pairs of an extracted document, with its title, date, outline."""
+    if kind is not None and kind not in KINDS:
+        names = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
+        raise UsageError(f"没有“{kind}”这种素材类型。", f"可用的类型：{names}")
+    texts = display_blocks(ex)
+    kind = kind or detect_kind(ex, filename, _texts=texts)
+    title, skip = _title_of(ex, filename)
+    date, date_block = _document_date(ex, texts, skip)
+    if date_block is not None:
+        skip = skip | {date_block}
+    lines = lines_of(ex, promote_arabic=kind != "quotes", skip_blocks=skip, texts=texts)
+    # on paged documents (pdf), a paragraph that only repeats the title is a running header
+    lines = [ln for ln in lines
+             if not (ln.kind == "para" and ln.page is not None and ln.text == title)]
+    if kind == "quotes":
+        lines = demote_numbered_headings(lines)
+    out = Structured(kind=kind, title=title, date=date,
+                     headings=[(ln.level, ln.text, ln.page) for ln in lines
+                               if ln.kind == "heading"])
+    if kind == "quotes":
+        out.quotes, leftover = parse_quotes(lines)
+        out.passages = pack(leftover)
+        if not out.quotes:
+            out.warnings.append("按金句汇编处理，但没有识别出金句。请检查文件格式，或改按讲义导入。")
+        else:
+            missing = sum(1 for q in out.quotes if not q.source and not q.speaker)
+            if missing:
+                out.warnings.append(f"有 {missing} 条金句没有找到出处，请核对后补充。")
+    elif kind == "qa":
+        out.passages = qa_pairs(lines)
+        if not any(p.kind == "qa" for p in out.passages):
+            out.warnings.append("按热点问答处理，但没有识别出问答。请检查“问：”“答：”等标记。")
+    else:
+        out.passages = passages_of(lines)
+    return out
+
+
+__all__ = ["detect_kind", "structure"]

@@ -1,0 +1,106 @@
+"""Small document builders for tests: real .docx/.pdf/.txt files made in code."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+QUOTES_DOC = [
+    ("h", "生态文明建设金句摘编"),
+    ("p", "编者按：本汇编选取生态文明建设方面的重要论述，供基层宣讲员参考。"),
+    ("h", "一、绿水青山就是金山银山"),
+    ("p", "绿水青山就是金山银山。"),
+    ("p", "——2005年8月15日，在浙江安吉余村考察时的讲话"),
+    ("p", "人民对美好生活的向往，就是我们的奋斗目标。"),
+    ("p", "——2012年11月15日，在十八届中央政治局常委同中外记者见面时的讲话"),
+    ("h", "二、传统智慧"),
+    ("p", "天下兴亡，匹夫有责。"),
+    ("p", "——梁启超《饮冰室合集》"),
+]
+
+HANDOUT_DOC = [
+    ("h", "乡村振兴专题讲义"),
+    ("p", "一、为什么要推进乡村振兴"),
+    ("p", "乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务。" * 6),
+    ("p", "（一）产业兴旺是重点"),
+    ("p", "各地因地制宜发展特色种植和农产品加工，合作社带动村民增收致富。" * 6),
+    ("p", "二、怎样把乡村振兴落到实处"),
+    ("p", "要坚持农民主体地位，尊重村民意愿，办好一件件民生实事。" * 6),
+]
+
+
+def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
+    """blocks: ("h", text) → Heading 1, ("p", text) → Normal paragraph."""
+    import docx
+    d = docx.Document()
+    if title:
+        d.core_properties.title = title
+    for kind, text in blocks or HANDOUT_DOC:
+        if kind == "h":
+            d.add_heading(text, level=1)
+        else:
+            d.add_paragraph(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d.save(str(path))
+    return path
+
+
+def make_pdf(path: Path, pages: list[list[str]], *, encrypt: str | None = None,
+             header: str | None = "宣讲讲义") -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
+    w, h = A4
+    for n, lines in enumerate(pages, 1):
+        c.setFont("STSong-Light", 9)
+        if header:
+            c.drawString(72, h - 40, header)
+        c.drawString(w / 2, 30, f"— {n} —")
+        c.setFont("STSong-Light", 12)
+        y = h - 90
+        for line in lines:
+            c.drawString(72, y, line)
+            y -= 20
+        c.showPage()
+    c.save()
+    return path
+
+
+def make_image_only_pdf(path: Path) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.rect(100, 100, 300, 400, fill=1)
+    c.showPage()
+    c.save()
+    return path
+
+
+def zip_bomb_docx(path: Path, member_mb: int = 700) -> Path:
+    """A .docx-looking zip whose document.xml inflates to member_mb megabytes."""
+    chunk = b"<w:t>" + b"0" * (1 << 20) + b"</w:t>"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("word/document.xml", "w", force_zip64=True) as f:
+            for _ in range(member_mb):
+                f.write(chunk)
+    return path
+
+
+JPEG_BYTES = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+              + bytes(range(256)) * 8 + b"\xff\xd9")
+
+
+def docx_bytes(blocks=None) -> bytes:
+    import docx
+    d = docx.Document()
+    for kind, text in blocks or HANDOUT_DOC:
+        (d.add_heading(text, level=1) if kind == "h" else d.add_paragraph(text))
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
