@@ -418,7 +418,8 @@ def _as_wps(parts: dict[str, bytes]) -> None:
 
 
 def _rl_markup(text: str) -> str:
-    text = html.escape(plain(text.replace("**", "\x00")), quote=False)
+    # STSong-Light has no glyph for U+00B7 (the Chinese 间隔号 in 《荀子·君道》); U+30FB has one
+    text = html.escape(plain(text.replace("**", "\x00")), quote=False).replace("\u00b7", "\u30fb")
     parts = text.split("\x00")
     out = []
     for i, part in enumerate(parts):

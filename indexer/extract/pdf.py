@@ -242,7 +242,13 @@ def _open_error(exc: Exception) -> Exception:
 
 
 def extract(data: bytes, limits) -> Extracted:
+    import logging
+
     import pdfplumber
+
+    # pdfminer logs font-descriptor quirks of ordinary files as warnings; they are not the
+    # user's business (problems that matter surface as our own errors or warnings)
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
