@@ -28,6 +28,7 @@ from indexer._dates import find_dates
 from indexer._outline import DASH_LINE, Line, display_blocks, fold, heading_rank, lines_of
 from indexer._passages import pack, passages_of, qa_pairs, qa_signals
 from indexer._quotes import demote_numbered_headings, parse_quotes, quote_signals
+from indexer.extract._common import numbering_level
 from indexer.extract.base import Extracted
 from indexer.normalize import display_line
 
@@ -59,6 +60,8 @@ def _title_of(ex: Extracted, filename: str) -> tuple[str, set[int]]:
     if not title:
         for i, b in enumerate(ex.blocks):
             if b.kind in ("title", "heading") and display_line(b.text):
+                if b.kind == "heading" and numbering_level(b.text):
+                    break       # "一、…" opens a section; the file name is the better title
                 title = display_line(b.text)
                 skip.add(i)
                 break

@@ -259,3 +259,13 @@ def test_title_repeats_dropped_only_as_pdf_running_headers():
                     title="金句选编")
     st = structure(pdf)
     assert st.kind == "quotes" and len(st.quotes) == 2 and st.passages == []
+
+
+def test_a_numbered_first_heading_is_a_section_not_the_title():
+    from indexer.extract.base import Block, Extracted
+    from indexer.structure import structure
+    ex = Extracted("pdf", [Block("一、法治是最好的营商环境", "heading", 1),
+                           Block("依法办事，公平公正，营商环境才能越来越好。" * 10)])
+    s = structure(ex, filename="法治宣讲提纲.pdf")
+    assert s.title == "法治宣讲提纲"
+    assert s.passages[0].heading_path == ["一、法治是最好的营商环境"]

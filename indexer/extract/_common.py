@@ -132,10 +132,13 @@ def pick_title(meta_title: str | None, blocks: list[Block]) -> str | None:
     t = meaningful_title(meta_title)
     if t:
         return t
-    for kind in (TITLE, HEADING):
-        for b in blocks:
-            if b.kind == kind:
-                return re.sub(r"\s+", " ", b.text)
+    for b in blocks:
+        if b.kind == TITLE:
+            return re.sub(r"\s+", " ", b.text)
+    for b in blocks:
+        if b.kind == HEADING:
+            # a numbered first heading ("一、…") opens a section: the document has no title line
+            return None if numbering_level(b.text) else re.sub(r"\s+", " ", b.text)
     return None
 
 
