@@ -300,6 +300,59 @@ def cmd_user(args) -> int:
         svc.close()
 
 
+def cmd_export(args) -> int:
+    from .export import export_topic
+    svc = _service(args)
+    try:
+        svc.sync()
+        rep = export_topic(svc, args.topic, Path(args.output), kinds=args.kind)
+    finally:
+        svc.close()
+    print(f"已导出专题“{rep.topic}”：{rep.documents} 份材料，{rep.quotes} 条金句，"
+          f"{rep.passages} 个段落 → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，"
+          f"用时 {rep.seconds:.1f} 秒）")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from .packimport import import_pack
+    svc = _service(args)
+    try:
+        rep = import_pack(svc, Path(args.file), actor=args.actor)
+    finally:
+        svc.close()
+    print(f"已导入专题包“{rep.topic}”：新增 {len(rep.added)} 份材料、{rep.passages} 个段落、"
+          f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 条金句与已有的合并；"
+          f"{len(rep.duplicates)} 份材料已存在，未改动（用时 {rep.seconds:.1f} 秒）。")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from library.backup import backup
+    from library.home import Home
+    rep = backup(Home.open(args.home, create=False), Path(args.output))
+    print(f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
+          f"（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）")
+    for sha in rep.missing:
+        print(f"提示：原始文件 {sha[:12]}… 缺失，未能备份（运行 lecturelib check 查看）。")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from library.backup import restore
+    from library.home import Home
+    home = Home.open(args.home)
+    m = restore(Path(args.file), home)
+    svc = _service(args)
+    try:
+        n = svc.reindex()
+    finally:
+        svc.close()
+    print(f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
+          f"索引已重建（{n} 条可检索内容）。")
+    return 0
+
+
 def cmd_serve(args) -> int:
     try:
         from web import create_app  # noqa: F401
@@ -377,6 +430,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["list", "add", "remove"])
     s.add_argument("words", nargs="*")
     s.set_defaults(func=cmd_synonyms)
+
+    s = sub.add_parser("export", parents=[common], help="导出专题包（离线可用的 .zip）")
+    s.add_argument("--topic", required=True, metavar="NAME", help="专题中文名或英文标识")
+    s.add_argument("--kind", action="append", choices=list(KINDS), help="只导出这些类型（可重复）")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("import", parents=[common], help="导入专题包")
+    s.add_argument("file", metavar="FILE.zip")
+    s.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("backup", parents=[common], help="备份资料库（可在服务运行时进行）")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    s.set_defaults(func=cmd_backup)
+
+    s = sub.add_parser("restore", parents=[common], help="把备份恢复到一个空的资料库目录")
+    s.add_argument("file", metavar="FILE.zip")
+    s.set_defaults(func=cmd_restore)
 
     s = sub.add_parser("user", parents=[common], help="管理编辑账号（list/add/passwd/disable/enable）")
     s.add_argument("action", choices=["list", "add", "passwd", "disable", "enable"])

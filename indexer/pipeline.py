@@ -11,10 +11,12 @@ returns, so a document is searchable as soon as the command ends.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import multiprocessing
 import os
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -98,6 +100,8 @@ class Options:
     max_bytes: int = 100 * 1024 * 1024
     workers: int = 2
     actor: str = "cli"
+    timeout_s: int = 600                  # per file, extraction + structuring
+    memory_mb: int = 3072                 # address-space cap of a worker process
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -180,12 +184,77 @@ def _prepare_path(path: str, opts: Options, taxonomy: Taxonomy) -> Prepared:
     return prepare(data, Path(path).name, opts, taxonomy)
 
 
-def _worker(path: str, opts: Options, taxonomy: Taxonomy):
-    """Process-pool entry point: never raises, returns (Prepared | None, error message)."""
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Timeout()
+
+
+def _init_worker(memory_mb: int) -> None:
+    """Worker processes get a memory cap, so a hostile file ends in MemoryError (a clear
+    message) instead of the machine swapping."""
     try:
+        import resource
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str = ""):
+    """Process-pool entry point: never raises, returns (Prepared | None, error message).
+    ``path`` is a file path, or the file's bytes (uploads) with ``filename``.
+    Bounded in time (SIGALRM) and, through _init_worker, in memory."""
+    import signal
+    use_alarm = hasattr(signal, "SIGALRM")
+    if use_alarm:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(max(1, int(opts.timeout_s)))
+    try:
+        if isinstance(path, bytes):
+            return prepare(path, filename, opts, taxonomy), None
         return _prepare_path(path, opts, taxonomy), None
+    except _Timeout:
+        return None, (f"处理超时（超过 {opts.timeout_s} 秒），已跳过。"
+                      "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。")
+    except MemoryError:
+        return None, ("处理该文件所需内存超出限制，已跳过。"
+                      "文件可能已损坏或内容异常，请另存为新文件或拆分后再导入。")
     except Exception as e:  # the boundary: every failure becomes a per-file message
         return None, _error_message(e)
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+
+
+_upload_pool: cf.ProcessPoolExecutor | None = None
+_upload_lock = threading.Lock()
+
+
+def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy):
+    """Run one upload's preparation in a long-lived worker process (created on first use, not
+    at import), bounded like bulk ingest. The web server is threaded, so the workers come from
+    a fork server rather than a fork of this process."""
+    global _upload_pool
+    with _upload_lock:
+        if _upload_pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            _upload_pool = cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx,
+                                                  initializer=_init_worker,
+                                                  initargs=(opts.memory_mb,))
+            atexit.register(_upload_pool.shutdown, wait=True, cancel_futures=True)
+        pool = _upload_pool
+    try:
+        return pool.submit(_worker, data, opts, taxonomy, filename).result()
+    except cf.process.BrokenProcessPool:
+        with _upload_lock:
+            if _upload_pool is pool:
+                _upload_pool = None
+        return None, ("处理该文件时程序异常退出（可能内存不足或文件损坏）。"
+                      "请另存为新文件后再上传。")
 
 
 # -- the batch ----------------------------------------------------------------------------
@@ -266,39 +335,39 @@ class Pipeline:
         return results
 
     def _prepare_all(self, todo: list[tuple[Path, str]], opts: Options):
-        """Yield (path, sha, Prepared | None, error) as files finish, in worker processes when
-        there is more than a couple of files."""
-        if len(todo) <= 2 or opts.workers <= 1:
-            for path, sha in todo:
-                prepared, err = _worker(str(path), opts, self.taxonomy)
-                yield path, sha, prepared, err
-            return
+        """Yield (path, sha, Prepared | None, error) as files finish. Always in worker
+        processes (forked: cheap), so every file is bounded in time and memory and a crash in a
+        C library takes down a worker, never the ingest."""
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+
+        def pool(n):
+            return cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx,
+                                          initializer=_init_worker, initargs=(opts.memory_mb,))
+
         pending = list(todo)
-        while pending:
-            with cf.ProcessPoolExecutor(max_workers=min(opts.workers, len(pending)),
-                                        mp_context=ctx) as pool:
-                futs = {pool.submit(_worker, str(p), opts, self.taxonomy): (p, sha)
-                        for p, sha in pending}
-                pending = []
-                broken = False
-                for fut in cf.as_completed(futs):
-                    path, sha = futs[fut]
-                    try:
-                        prepared, err = fut.result()
-                    except cf.process.BrokenProcessPool:
-                        broken = True
-                        pending.append((path, sha))
-                        continue
-                    yield path, sha, prepared, err
-                if broken:
-                    # A worker died (out of memory, a crash in a C library). Retry the files it
-                    # took down one by one in this process, so a single bad file cannot take
-                    # the others with it.
-                    for path, sha in pending:
-                        prepared, err = _worker(str(path), opts, self.taxonomy)
-                        yield path, sha, prepared, err
-                    pending = []
+        if not pending:
+            return
+        survivors: list[tuple[Path, str]] = []
+        with pool(max(1, min(opts.workers, len(pending)))) as ex:
+            futs = {ex.submit(_worker, str(p), opts, self.taxonomy): (p, sha) for p, sha in pending}
+            for fut in cf.as_completed(futs):
+                path, sha = futs[fut]
+                try:
+                    prepared, err = fut.result()
+                except cf.process.BrokenProcessPool:
+                    survivors.append((path, sha))
+                    continue
+                yield path, sha, prepared, err
+        # A worker died (killed for memory, a crash in a C library): retry the files it took
+        # down one at a time, each in a fresh worker, so one bad file cannot sink the others.
+        for path, sha in survivors:
+            with pool(1) as ex:
+                try:
+                    prepared, err = ex.submit(_worker, str(path), opts, self.taxonomy).result()
+                except cf.process.BrokenProcessPool:
+                    prepared, err = None, ("处理该文件时程序异常退出（可能内存不足或文件损坏），已跳过。"
+                                           "请另存为新文件后再导入；其余文件不受影响。")
+            yield path, sha, prepared, err
 
     def _store(self, path: Path, sha: str, prepared: Prepared | None, err: str | None,
                opts: Options) -> FileResult:
@@ -314,8 +383,8 @@ class Pipeline:
         return self.store_prepared(data, name, prepared, opts)
 
     def prepare_upload(self, data: bytes, filename: str, opts: Options) -> Prepared:
-        """Extract, structure and classify an uploaded file in this process, without storing
-        it (the editor's preview). Raises InputError on bad input."""
+        """Extract, structure and classify an uploaded file without storing it (the editor's
+        preview), in a worker process bounded in time and memory. Raises InputError."""
         self.validate(opts)
         if not data:
             raise EmptyFileError("文件为空（0 字节）。", "请检查文件是否完整，重新导出后再上传。")
@@ -323,7 +392,10 @@ class Pipeline:
             raise FileTooLargeError(
                 f"文件过大（{len(data) / 1024 / 1024:.1f} MB，上限 "
                 f"{opts.max_bytes / 1024 / 1024:.0f} MB）。", "请拆分文件或压缩图片后再上传。")
-        return prepare(data, filename, opts, self.taxonomy)
+        prepared, err = _bounded_upload(data, filename, opts, self.taxonomy)
+        if prepared is None:
+            raise InputError(err or "未知错误。")
+        return prepared
 
     def store_prepared(self, data: bytes, name: str, prepared: Prepared,
                        opts: Options) -> FileResult:

@@ -67,7 +67,9 @@ class LibraryService:
         opts = Options(kind=kind, topics=self.resolve_topics(topics),
                        audiences=self.resolve_audiences(audiences),
                        max_bytes=self.home.max_file_bytes,
-                       workers=int(self.home.settings.get("ingest_workers", 2)), actor=actor)
+                       workers=int(self.home.settings.get("ingest_workers", 2)), actor=actor,
+                       timeout_s=int(self.home.settings.get("file_timeout_s", 600)),
+                       memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)))
         pipeline = Pipeline(self.store, self.taxonomy, after_store=self.sync)
         return pipeline.ingest(paths, opts, progress)
 

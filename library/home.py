@@ -25,6 +25,8 @@ DEFAULTS = {
     "library_name": "宣讲素材库",
     "max_file_mb": 100,          # files above this are refused with a clear message
     "ingest_workers": 2,         # processes for extraction during bulk ingest
+    "file_timeout_s": 600,       # one file's extraction + structuring, then it is skipped
+    "worker_memory_mb": 3072,    # address-space cap of an extraction worker
     "public_export": False,      # speakers (not only editors) may download topic packs
     "require_login": False,      # the public side requires a login
 }

@@ -476,6 +476,29 @@ class Store:
         if not still_used:
             self.originals.remove(row["sha256"])
 
+    # -- topic packs ---------------------------------------------------------------------
+
+    def topic_document_ids(self, slug: str, kinds: list[str] | None = None) -> list[int]:
+        """Active documents of a topic, and the documents that hold quotes of that topic (a
+        quote travels with the document it can be cited from)."""
+        rows = self._rows(
+            "SELECT d.id, d.kind FROM documents d WHERE d.status = 'active' AND (d.id IN "
+            "(SELECT document_id FROM document_topics WHERE topic = :t) OR d.current_version_id IN "
+            "(SELECT o.version_id FROM occurrences o JOIN quote_topics qt ON qt.quote_id = "
+            "o.quote_id WHERE qt.topic = :t)) ORDER BY d.id", t=slug)
+        return [r["id"] for r in rows if not kinds or r["kind"] in kinds]
+
+    def quote_topics(self, quote_ids: Iterable[int]) -> dict[int, list[dict]]:
+        ids = sorted(set(int(i) for i in quote_ids))
+        out: dict[int, list[dict]] = {}
+        for i in range(0, len(ids), 500):
+            marks = ",".join(str(x) for x in ids[i:i + 500])
+            for r in self._rows(f"SELECT quote_id, topic, score, origin FROM quote_topics "
+                                f"WHERE quote_id IN ({marks}) ORDER BY score DESC, topic"):
+                out.setdefault(r["quote_id"], []).append(
+                    {"topic": r["topic"], "score": r["score"], "origin": r["origin"]})
+        return out
+
     # -- settings kept in the store (e.g. the learned topic model) -------------------------
 
     def get_setting(self, key: str, default: str | None = None) -> str | None:

@@ -154,3 +154,54 @@ def test_bulk_ingest_in_worker_processes_gives_same_result(env):
 def test_text_key_ignores_punctuation_width_and_spaces():
     assert text_key("不忘初心，牢记使命。") == text_key("不忘初心 牢记使命")
     assert text_key("２０２４年") == text_key("2024年")
+
+
+def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
+    pipe, store, tmp = env
+    import indexer.pipeline as pl
+    slow = make_docx(tmp / "慢.docx", HANDOUT_DOC)
+    fine = make_docx(tmp / "快.docx", QUOTES_DOC)
+    real = pl._prepare_path
+
+    def sometimes_hangs(path, opts, taxonomy):
+        if path.endswith("慢.docx"):
+            import time
+            time.sleep(30)
+        return real(path, opts, taxonomy)
+
+    monkeypatch.setattr(pl, "_prepare_path", sometimes_hangs)
+    res = {r.path.rsplit("/", 1)[-1]: r for r in
+           pipe.ingest([str(slow), str(fine)], Options(workers=2, timeout_s=1))}
+    assert res["慢.docx"].status == "error" and "超时" in res["慢.docx"].message
+    assert res["快.docx"].status in ("ok", "warning")
+
+
+def test_a_worker_that_dies_loses_only_its_own_file(env, monkeypatch):
+    pipe, store, tmp = env
+    import os
+    import indexer.pipeline as pl
+    bad = make_docx(tmp / "崩溃.docx", HANDOUT_DOC)
+    good = make_docx(tmp / "正常.docx", QUOTES_DOC)
+    real = pl._prepare_path
+
+    def crashes(path, opts, taxonomy):
+        if path.endswith("崩溃.docx"):
+            os._exit(1)          # like a segfault in a C library
+        return real(path, opts, taxonomy)
+
+    monkeypatch.setattr(pl, "_prepare_path", crashes)
+    res = {r.path.rsplit("/", 1)[-1]: r for r in pipe.ingest([str(bad), str(good)], Options())}
+    assert res["崩溃.docx"].status == "error" and "异常退出" in res["崩溃.docx"].message
+    assert res["正常.docx"].status in ("ok", "warning")
+
+
+def test_upload_preview_runs_bounded_outside_the_calling_process(env, monkeypatch):
+    pipe, store, tmp = env
+    from library.errors import InputError
+    data = make_docx(tmp / "预览.docx", QUOTES_DOC).read_bytes()
+    prepared = pipe.prepare_upload(data, "预览.docx", Options())
+    assert prepared.structured.kind == "quotes" and len(prepared.structured.quotes) == 3
+    assert store.counts()["documents"] == 0                 # a preview stores nothing
+    with pytest.raises(InputError) as e:
+        pipe.prepare_upload(JPEG_BYTES, "照片.pdf", Options())
+    assert "图片" in str(e.value)

@@ -1,0 +1,307 @@
+"""Search benchmark on the CCTV news corpus: our engine against the tutorial baseline.
+
+    .venv/bin/python bench/cctv_bench.py [--limit-mb N] [--out DIR] [--skip-baseline]
+
+Reads ``../shared/bench/cctv-news`` (relative to the project root; passages = paragraphs),
+builds both indexes in a child process each (peak memory = summed RSS of the child and its
+workers, sampled from /proc), then runs four query classes against each: (a) 60 substrings of
+2–4 CJK characters cut from the corpus (fixed seed), (b) 60 two-word queries, (c) 60 quoted
+phrases, (d) 60 queries with a topic filter (records get a topic by hash of their id). Prints a
+table and writes ``results.json`` into the output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "bench" / "cctv-news"
+TOPICS = ["situation-policy", "new-zhaoqing", "cadre-capability", "rule-of-law", "party-history",
+          "xi-thought", "rural-revitalization", "ecology", "national-defense",
+          "traditional-culture"]
+_CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+
+
+def corpus_files(limit_mb: float | None) -> tuple[list[Path], int]:
+    files, size = [], 0
+    for p in sorted(CORPUS.glob("*.md")):
+        n = p.stat().st_size
+        if limit_mb and size + n > limit_mb * 1e6 and files:
+            break
+        files.append(p)
+        size += n
+    return files, size
+
+
+def records(files: list[Path]):
+    """One record per paragraph; the heading path is the current ## heading."""
+    n = 0
+    for doc_id, p in enumerate(files, 1):
+        title, heading = p.stem, ""
+        d = p.stem
+        date = f"{d[:4]}-{d[4:6]}-{d[6:8]}"
+        for line in p.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("# "):
+                title = line[2:].strip()
+                continue
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+                continue
+            n += 1
+            rid = f"p:{n}"
+            yield {"id": rid, "kind": "passage", "text": line, "question": None,
+                   "heading": heading, "source": "", "speaker": "", "date": date,
+                   "year": int(d[:4]), "topics": [TOPICS[zlib.crc32(rid.encode()) % 10]],
+                   "audiences": [], "doc_kind": "script", "document_id": doc_id,
+                   "document_title": title, "filename": p.name, "page": None,
+                   "updated": float(doc_id), "seq": n}
+
+
+# ---------------------------------------------------------------------------------------------
+# building (in a child process)
+
+def build_ours(files, index_dir: Path) -> None:
+    from indexer.index import SearchIndex
+    from indexer.vocab import Vocabulary
+
+    SearchIndex(index_dir, Vocabulary.load(None)).rebuild(records(files), procs=2)
+
+
+def build_baseline(files, index_dir: Path) -> None:
+    import logging
+
+    import jieba
+    from jieba.analyse import ChineseAnalyzer
+    from whoosh import fields, index
+
+    jieba.setLogLevel(logging.WARNING)
+    schema = fields.Schema(id=fields.ID(stored=True, unique=True), topic=fields.ID,
+                           content=fields.TEXT(stored=True, analyzer=ChineseAnalyzer()))
+    index_dir.mkdir(parents=True)
+    ix = index.create_in(str(index_dir), schema)
+    w = ix.writer()
+    for r in records(files):
+        w.add_document(id=r["id"], topic=r["topics"][0], content=r["text"])
+    w.commit()
+
+
+def _tree_rss(pid: int) -> int:
+    """Summed RSS (bytes) of a process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(parts[1]), []).append(int(d))
+            rss[int(d)] = int(parts[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        total += rss.get(p, 0)
+        stack.extend(children.get(p, []))
+    return total
+
+
+def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
+    cmd = [sys.executable, __file__, "--build-only", engine, "--out", str(index_dir)]
+    if limit_mb:
+        cmd += ["--limit-mb", str(limit_mb)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.2)
+    secs = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"{engine} build failed")
+    size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss (KiB) of RUSAGE_CHILDREN: the largest single process of the build tree
+    return {"seconds": secs, "cpu_seconds": cpu, "peak_rss_mb": peak / 1e6,
+            "max_single_rss_mb": after.ru_maxrss / 1024, "index_mb": size / 1e6,
+            "load_avg_after": os.getloadavg()[0]}
+
+
+# ---------------------------------------------------------------------------------------------
+# queries
+
+def make_queries(files, seed: int = 42) -> dict:
+    import jieba
+
+    rnd = random.Random(seed)
+    paras = [r for r in records(files)]
+    out = {"substring": [], "two_words": [], "phrase": [], "topic": []}
+    while len(out["substring"]) < 60:
+        r = rnd.choice(paras)
+        t = r["text"]
+        n = rnd.randint(2, 4)
+        if len(t) <= n:
+            continue
+        i = rnd.randrange(len(t) - n)
+        s = t[i:i + n]
+        if _CJK.match(s):
+            out["substring"].append((s, r["id"], None))
+    while len(out["two_words"]) < 60:
+        r = rnd.choice(paras)
+        ws = [w for w in jieba.lcut(r["text"]) if len(w) >= 2 and _CJK.match(w)]
+        if len(ws) >= 2:
+            a, b = rnd.sample(ws, 2)
+            out["two_words"].append((f"{a} {b}", r["id"], None))
+    while len(out["phrase"]) < 60:
+        r = rnd.choice(paras)
+        t = r["text"]
+        n = rnd.randint(4, 8)
+        if len(t) <= n:
+            continue
+        i = rnd.randrange(len(t) - n)
+        s = t[i:i + n]
+        if _CJK.match(s):
+            out["phrase"].append((f'"{s}"', r["id"], None))
+    while len(out["topic"]) < 60:
+        r = rnd.choice(paras)
+        ws = [w for w in jieba.lcut(r["text"]) if len(w) >= 2 and _CJK.match(w)]
+        if ws:
+            out["topic"].append((rnd.choice(ws), r["id"], r["topics"][0]))
+    return out
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def query_ours(index_dir: Path, queries: dict) -> dict:
+    from indexer import searching
+    from indexer.index import SearchIndex
+    from indexer.vocab import Vocabulary
+
+    ix = SearchIndex(index_dir, Vocabulary.load(None))
+    ix.search("中国")                                           # open searcher, facet cache
+    res = {}
+    for cls, qs in queries.items():
+        lat, found = [], 0
+        for q, rid, topic in qs:
+            t0 = time.perf_counter()
+            ix.search(q, topic=topic, limit=10)
+            lat.append((time.perf_counter() - t0) * 1000)
+            if cls == "substring":                             # outside the timing
+                s = ix._search()
+                plan = searching.build_plan(q, ix.vocab, ix.taxonomy)
+                dn = s.document_number(id=rid)
+                ok = dn in searching.candidates(plan, ix._docsets)
+                found += int(ok and searching.verify(plan, s.stored_fields(dn)["rec"]))
+        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
+                    "max_ms": max(lat)}
+        if cls == "substring":
+            res[cls]["found"] = found
+    ix.close()
+    return res
+
+
+def query_baseline(index_dir: Path, queries: dict) -> dict:
+    from jieba.analyse import ChineseAnalyzer  # noqa: F401  (unpickling the schema)
+    from whoosh import index, query as wq
+    from whoosh.qparser import QueryParser
+
+    ix = index.open_dir(str(index_dir))
+    s = ix.searcher()
+    qp = QueryParser("content", ix.schema)
+    s.search(qp.parse("中国"), limit=10)
+    res = {}
+    for cls, qs in queries.items():
+        lat, found = [], 0
+        for q, rid, topic in qs:
+            t0 = time.perf_counter()
+            pq = qp.parse(q)
+            if topic:
+                pq = wq.And([pq, wq.Term("topic", topic)])
+            r = s.search(pq, limit=10)
+            [h["id"] for h in r]
+            lat.append((time.perf_counter() - t0) * 1000)
+            if cls == "substring":
+                dn = s.document_number(id=rid)
+                found += int(dn in s.search(pq, limit=None).docs())
+        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
+                    "max_ms": max(lat)}
+        if cls == "substring":
+            res[cls]["found"] = found
+    s.close()
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--limit-mb", type=float, default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--build-only", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if not CORPUS.is_dir():
+        raise SystemExit(f"corpus not found: {CORPUS}")
+    files, size = corpus_files(a.limit_mb)
+    if a.build_only:
+        (build_ours if a.build_only == "ours" else build_baseline)(files, Path(a.out))
+        return
+    out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix="cctv-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    mb = size / 1e6
+    print(f"corpus: {len(files)} files, {mb:.1f} MB", flush=True)
+    queries = make_queries(files)
+    results = {"corpus_mb": mb, "files": len(files), "engines": {}}
+    engines = ["ours"] + ([] if a.skip_baseline else ["baseline"])
+    for eng in engines:
+        d = out / eng
+        if d.exists():
+            shutil.rmtree(d)
+        b = timed_build(eng, a.limit_mb, d)
+        b["mb_per_s"] = mb / b["seconds"]
+        b["mb_per_cpu_s"] = mb / b["cpu_seconds"] if b["cpu_seconds"] else None
+        print(f"{eng}: built in {b['seconds']:.1f} s = {b['mb_per_s']:.2f} MB/s wall, "
+              f"{b['cpu_seconds']:.0f} CPU s = {b['mb_per_cpu_s']:.3f} MB per CPU-s, "
+              f"index {b['index_mb']:.0f} MB, peak RSS {b['peak_rss_mb']:.0f} MB "
+              f"(load avg {b['load_avg_after']:.1f})", flush=True)
+        q = (query_ours if eng == "ours" else query_baseline)(d, queries)
+        for cls, v in q.items():
+            extra = f"  found {v['found']}/60" if "found" in v else ""
+            print(f"  {cls:10s} p50 {v['p50_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms  "
+                  f"max {v['max_ms']:7.1f} ms{extra}", flush=True)
+        results["engines"][eng] = {"build": b, "queries": q}
+    if "baseline" in results["engines"]:
+        ratio = results["engines"]["ours"]["build"]["mb_per_s"] / \
+            results["engines"]["baseline"]["build"]["mb_per_s"]
+        results["throughput_ratio"] = ratio
+        cpu_ratio = results["engines"]["ours"]["build"]["mb_per_cpu_s"] / \
+            results["engines"]["baseline"]["build"]["mb_per_cpu_s"]
+        results["cpu_throughput_ratio"] = cpu_ratio
+        print(f"throughput ours/baseline: {ratio:.2f}x wall, {cpu_ratio:.2f}x per CPU-second")
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"results: {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Our own tokenizers (decision 3 of the architecture guide: not jieba's ChineseAnalyzer).
+
+Two token streams are made from the *search* form of a text (``normalize.for_search``: NFKC +
+casefold, so full-width equals half-width and Kangxi radicals equal unified ideographs):
+
+* **words** — jieba precise mode with the vocabulary's dictionary. Tokens carry ordinal
+  positions (0, 1, 2 … over kept tokens) and real character offsets into the search form.
+  Latin words and numbers are tokens of their own, casefolded, never stemmed; punctuation and
+  white space are dropped. This stream drives ranking (BM25F).
+* **grams** — the recall field. A text is cut into *runs* of alphanumeric characters (CJK,
+  Latin letters, digits; anything else ends a run). Each run of length n yields its n-1
+  adjacent bigrams, and its last character alone when no bigram of the text starts with it: a
+  run ``ABCD`` alone gives ``AB BC CD D`` — no more postings than a unigram field, yet every
+  character of the text begins some term. A
+  two-character query is then exactly one term, a longer one the conjunction of its bigrams
+  (verified against the stored text), a single character the prefix ``c`` of this field.
+
+Whoosh stores the analyzers inside the index, pickled; they hold only the vocabulary's version
+and terms and build their jieba tokenizer lazily, once per process (so each worker process of a
+parallel rebuild segments its own share of the text).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.formats import Frequency
+from whoosh.system import pack_uint
+
+from .normalize import for_search
+
+# A run of alphanumeric characters (\w minus the underscore), in the search form.
+_RUN = re.compile(r"[^\W_]+")
+# Latin letters and digits (after NFKC + casefold).
+_LATIN = re.compile(r"[a-z0-9]")
+
+# Vocabulary objects registered by the engine, by version: an analyzer unpickled in this
+# process (or inherited through fork by a worker) uses the live vocabulary's tokenizer.
+_VOCABS: dict[str, object] = {}
+_TOKENIZERS: dict[str, object] = {}
+
+
+def register_vocabulary(vocab) -> None:
+    """Make ``vocab`` the source of the jieba tokenizer for analyzers of its version."""
+    _VOCABS[vocab.version] = vocab
+
+
+def jieba_for(version: str, terms: tuple[str, ...] = ()):
+    """The jieba tokenizer for a vocabulary version (cached per process)."""
+    tok = _TOKENIZERS.get(version)
+    if tok is None:
+        vocab = _VOCABS.get(version)
+        if vocab is not None:
+            tok = vocab.jieba_tokenizer()
+        else:
+            import jieba
+            import logging
+
+            jieba.setLogLevel(logging.WARNING)
+            tok = jieba.Tokenizer()
+            for t in terms:
+                tok.add_word(t)
+        _TOKENIZERS[version] = tok
+    return tok
+
+
+# ---------------------------------------------------------------------------------------------
+# plain functions (used by the engine at query time and for highlights)
+
+def runs(norm: str) -> list[tuple[str, int]]:
+    """Alphanumeric runs of a search-form text with their start offsets."""
+    return [(m.group(), m.start()) for m in _RUN.finditer(norm)]
+
+
+def gram_terms(norm: str) -> list[str]:
+    """The gram-field terms of a search-form text: bigrams of each run, plus the last character
+    of a run alone when no bigram of the text starts with it (so that every character of the
+    text begins some term, which is all a one-character prefix query needs)."""
+    out: list[str] = []
+    lasts = []
+    for m in _RUN.finditer(norm):
+        s = m.group()
+        out.extend([s[i:i + 2] for i in range(len(s) - 1)])
+        lasts.append(s[-1])
+    firsts = {g[0] for g in out}
+    out.extend(c for c in dict.fromkeys(lasts) if c not in firsts)
+    return out
+
+
+def word_tokens(norm: str, tokenizer) -> list[tuple[str, int, int]]:
+    """(word, start, end) for each kept jieba token of a search-form text; offsets are real
+    character offsets into ``norm``. Tokens without any alphanumeric character are dropped."""
+    out = []
+    for w, start, end in tokenizer.tokenize(norm, HMM=False):
+        if _RUN.search(w):
+            w = w.strip()
+            if w:
+                out.append((w, start, end))
+    return out
+
+
+def _value_parts(value) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def words(text: str, tokenizer) -> list[str]:
+    """The word-field terms of a display text."""
+    return [w for w, _, _ in word_tokens(for_search(text), tokenizer)]
+
+
+def is_latin(ch: str) -> bool:
+    return bool(_LATIN.match(ch))
+
+
+# ---------------------------------------------------------------------------------------------
+# Whoosh analyzers (stored, pickled, in the index schema)
+
+class _BaseTokenizer(Tokenizer):
+    def __init__(self, version: str = "", terms: tuple[str, ...] = ()):
+        self.version = version
+        self.terms = tuple(terms)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.version == other.version
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.version))
+
+    def _emit(self, items, positions, chars, start_pos=0, start_char=0, **kw):
+        t = Token(positions, chars, **kw)
+        for pos, (text, s, e) in enumerate(items, start_pos):
+            t.text = t.original = text
+            t.boost = 1.0
+            t.stopped = False
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + s
+                t.endchar = start_char + e
+            yield t
+
+
+class _Counting:
+    """``counts(value)``: term counts of a text, or of a tuple of texts where every part after
+    the first is *context* repeated on many records (heading path, document title, 出处) and
+    therefore analysed once and cached."""
+
+    def _count(self, text: str) -> Counter:
+        raise NotImplementedError
+
+    def counts(self, value) -> Counter:
+        parts = _value_parts(value)
+        c = self._count(parts[0])
+        for p in parts[1:]:
+            if p:
+                c.update(self._cached(p))
+        return c
+
+    def _cached(self, text: str) -> Counter:
+        cache = self.__dict__.setdefault("_ctx_cache", {})
+        hit = cache.get(text)
+        if hit is None:
+            if len(cache) > 4096:
+                cache.clear()
+            hit = cache[text] = self._count(text)
+        return hit
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_ctx_cache", None)
+        return state
+
+
+class WordTokenizer(_Counting, _BaseTokenizer):
+    """jieba precise mode over the search form, ordinal positions, real offsets."""
+
+    def _count(self, text: str) -> Counter:
+        return Counter(w for w, _, _ in word_tokens(for_search(text),
+                                                    jieba_for(self.version, self.terms)))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs) -> Iterator[Token]:
+        norm = for_search("\n".join(_value_parts(value)))
+        items = word_tokens(norm, jieba_for(self.version, self.terms))
+        return self._emit(items, positions, chars, start_pos, start_char,
+                          removestops=removestops, mode=mode)
+
+
+class GramTokenizer(_Counting, _BaseTokenizer):
+    """Bigrams of alphanumeric runs plus each run's last character (see the module doc)."""
+
+    def _count(self, text: str) -> Counter:
+        return Counter(gram_terms(for_search(text)))
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs) -> Iterator[Token]:
+        norm = for_search("\n".join(_value_parts(value)))
+        items, lasts = [], []
+        for m in _RUN.finditer(norm):
+            s, base = m.group(), m.start()
+            items.extend((s[i:i + 2], base + i, base + i + 2) for i in range(len(s) - 1))
+            lasts.append((s[-1], base + len(s) - 1, base + len(s)))
+        firsts = {t[0][0] for t in items}
+        for item in lasts:
+            if item[0] not in firsts:
+                firsts.add(item[0])
+                items.append(item)
+        return self._emit(items, positions, chars, start_pos, start_char,
+                          removestops=removestops, mode=mode)
+
+
+class CountedFrequency(Frequency):
+    """Frequency postings computed from the tokenizer's ``counts()`` in one C-speed Counter
+    instead of one Python step per token (the per-token loop is a large share of build time)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        counts = getattr(analyzer, "counts", None)
+        if counts is None:
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        for w, n in counts(value).items():
+            yield w, n, n * fb, pack_uint(n)
+
+
+__all__ = ["register_vocabulary", "jieba_for", "runs", "gram_terms", "word_tokens", "words",
+           "is_latin", "WordTokenizer", "GramTokenizer", "CountedFrequency"]

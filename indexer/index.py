@@ -1,0 +1,244 @@
+"""The search engine facade: the only object the pipeline, the CLI and the web talk to.
+
+Whoosh stays behind this class (decision 2 of the architecture guide). Errors reach callers as
+:class:`library.errors.SearchIndexError` / :class:`UsageError` with Chinese messages, never as
+Whoosh exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable
+
+from library.errors import SearchIndexError
+from library.taxonomy import Taxonomy
+
+from . import analysis, searching, writer
+from .normalize import for_search
+from .query import parse
+
+
+class SearchIndex:
+    def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None):
+        self.path = Path(path)
+        self.vocab = vocab
+        self.taxonomy = taxonomy or Taxonomy.load(self.path.parent)
+        analysis.register_vocabulary(vocab)
+        self._ix = None
+        self._searcher = None
+        self._facets = None
+        self._docsets = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def status(self) -> str:
+        """"ok" | "missing" | "stale" | "corrupt"."""
+        return writer.status(self.path, self.vocab)
+
+    def rebuild(self, records: Iterable[dict], *, total: int | None = None,
+                progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
+        self.close()
+        writer.rebuild(self.path, self.vocab, records, total=total, progress=progress,
+                       procs=procs)
+
+    def apply(self, upserts: list[dict], deletes: list[str]) -> None:
+        ix = self._index(create=True)
+        writer.apply(ix, upserts, deletes)
+        self._refresh()
+
+    def ids(self) -> set[str]:
+        s = self._search()
+        r = s.reader()
+        out = set()
+        for tb in r.lexicon("id"):
+            if r.postings("id", tb).is_active():
+                out.add(tb.decode("utf-8"))
+        return out
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+        if self._ix is not None:
+            self._ix.close()
+        self._ix = self._searcher = self._facets = self._docsets = None
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(self, query: str, *, topic=None, kind=None, audience=None, year=None,
+               limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
+        plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
+                                    audience=audience, year=year)
+        s = self._search()
+        try:
+            out = searching.run_search(s, self._docsets, self._facet_cache(), plan,
+                                       limit=limit, page=page, sort=sort)
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise SearchIndexError("搜索索引读取失败，可能已损坏。",
+                                   "请运行 lecturelib check --repair 或 lecturelib reindex。") from e
+        if out["total"] == 0:
+            out["suggestions"] = self._suggestions(plan)
+        return out
+
+    def explain(self, query: str) -> dict:
+        plan = searching.build_plan(query, self.vocab, self.taxonomy)
+        tok = analysis.jieba_for(self.vocab.version, tuple(self.vocab.terms))
+        clauses = []
+        for clause in plan.clauses:
+            clauses.append([{"text": f.text, "normalized": for_search(f.text), "runs": f.runs,
+                             "words": f.words,
+                             "grams": analysis.gram_terms(for_search(f.text))}
+                            for f in clause])
+        compiled = None
+        if self.status() == "ok":
+            compiled = searching.describe(plan, self._search().reader())
+        norm = for_search(query or "")
+        return {
+            "query": query,
+            "normalized": norm,
+            "parsed": {"clauses": [[{"text": t.text, "phrase": t.phrase, "negated": t.negated}
+                                    for t in c] for c in plan.pq.clauses],
+                       "filters": plan.pq.filters},
+            "tokens": {"words": [w for w, _, _ in analysis.word_tokens(norm, tok)],
+                       "grams": analysis.gram_terms(norm)},
+            "clauses": clauses,
+            "negated": [f.text for f in plan.negated],
+            "filters": plan.filters,
+            "compiled": compiled,
+        }
+
+    def autocomplete(self, prefix: str, limit: int = 10) -> list[dict]:
+        """Dictionary terms, document titles and quotes beginning with ``prefix``."""
+        p = for_search((prefix or "").strip())
+        if not p:
+            return []
+        out: list[dict] = []
+        seen = set()
+
+        def add(text, kind):
+            key = for_search(text)
+            if key not in seen and len(out) < limit:
+                seen.add(key)
+                out.append({"text": text, "kind": kind})
+
+        prefix_terms = getattr(self.vocab, "prefix_terms", None)
+        terms = prefix_terms(prefix.strip(), limit) if prefix_terms else \
+            [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
+        for t in terms:
+            add(t, "term")
+        if self.status() != "ok" or not analysis.runs(p):
+            return out
+        res = self.search(prefix.strip().replace('"', ""), limit=50)
+        for hit in res["hits"]:
+            title = hit["document"]["title"]
+            if title and for_search(title).startswith(p):
+                add(title, "title")
+        for hit in res["hits"]:
+            if hit["kind"] == "quote" and for_search(hit["text"]).startswith(p):
+                add(hit["text"], "quote")
+        return out
+
+    def more_like_this(self, hit_id: str, limit: int = 10) -> list[dict]:
+        """Hits sharing the most distinctive words of ``hit_id``'s text (itself excluded)."""
+        from whoosh import query as wq
+
+        s = self._search()
+        r = s.reader()
+        dn = s.document_number(id=hit_id)
+        if dn is None:
+            return []
+        rec = s.stored_fields(dn)["rec"]
+        tok = analysis.jieba_for(self.vocab.version, tuple(self.vocab.terms))
+        counts = Counter(analysis.words(rec.get("text") or "", tok))
+        n = max(r.doc_count(), 1)
+        import math
+
+        def weight(w):
+            df = r.doc_frequency("body", w)
+            return counts[w] * math.log(1 + n / (1 + df)) if df else 0.0
+
+        top = sorted((w for w in counts if len(w) > 1 or not re.match(r"\W", w)),
+                     key=weight, reverse=True)[:12]
+        if not top:
+            return []
+        q = wq.Or([wq.Term("body", w) for w in top])
+        res = s.search(q, limit=limit * 3 + 1)
+        plan = searching.build_plan("", self.vocab, self.taxonomy)
+        cands = [(res.score(i), searching.Candidate(res.docnum(i), res.score(i),
+                                                    s.stored_fields(res.docnum(i))["rec"]))
+                 for i in range(res.scored_length()) if res.docnum(i) != dn]
+        hits = [searching.format_hit(c, score, plan, more)
+                for score, c, more in searching.collapse(cands)[:limit]]
+        return hits
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _index(self, create: bool = False):
+        if self._ix is None:
+            st = self.status()
+            if st == "missing" and create:
+                self._ix = writer.create_empty(self.path, self.vocab)
+            elif st == "ok":
+                self._ix = writer.open_index(self.path, self.vocab)
+            elif st == "missing":
+                raise SearchIndexError("搜索索引尚未建立。", "请先入库材料，或运行 lecturelib reindex。")
+            elif st == "stale":
+                raise SearchIndexError("搜索索引已过期（词典、同义词或索引格式有变化）。",
+                                       "请运行 lecturelib reindex 重建索引。")
+            else:
+                raise SearchIndexError("搜索索引已损坏。", "请运行 lecturelib reindex 重建索引。")
+        return self._ix
+
+    def _search(self):
+        if self._searcher is None:
+            self._searcher = self._index().searcher()
+            self._facets = None
+            self._docsets = searching.DocSets(self._searcher.reader())
+        elif not self._searcher.up_to_date():
+            self._refresh()
+        return self._searcher
+
+    def _refresh(self):
+        # Not Searcher.refresh(): whoosh-reloaded 2.7.5 reuses the old segment readers by
+        # segment identity, so a segment whose deletions changed keeps its stale reader (deleted
+        # documents stay findable) and merged-away segments are added back. A fresh searcher
+        # after each commit costs a few milliseconds.
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = self._index().searcher()
+            self._facets = None
+            self._docsets = searching.DocSets(self._searcher.reader())
+
+    def _facet_cache(self):
+        if self._facets is None:
+            self._search()
+            self._facets = searching.FacetCache(self._docsets)
+        return self._facets
+
+    def _suggestions(self, plan) -> list[dict]:
+        """Relaxed queries that do find something, then dictionary terms close to the words."""
+        out: list[dict] = []
+        try:
+            from .suggest import close_terms, relaxations
+        except ImportError:
+            return out
+        for q in relaxations(plan.pq)[:6]:
+            if not q.strip():
+                continue
+            p2 = searching.build_plan(parse(q), self.vocab, self.taxonomy)
+            s = self._search()
+            res = searching.run_search(s, self._docsets, self._facet_cache(), p2, limit=1)
+            if res["total"]:
+                out.append({"kind": "query", "query": q, "total": res["total"]})
+            if len(out) >= 3:
+                break
+        for clause in plan.pq.positive_clauses():
+            for t in clause:
+                for w in close_terms(t.text, self.vocab, limit=3):
+                    if for_search(w) != for_search(t.text):
+                        out.append({"kind": "term", "query": w})
+        return out
+
+
+__all__ = ["SearchIndex"]

@@ -1,0 +1,86 @@
+"""Our tokenizers: ordinal positions, real offsets, Latin and numbers, normalization."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer import analysis
+from indexer.normalize import for_search
+from indexer.vocab import Vocabulary
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    v = Vocabulary.load(None)
+    analysis.register_vocabulary(v)
+    return v
+
+
+@pytest.fixture(scope="module")
+def word_an(vocab):
+    return analysis.WordTokenizer(vocab.version, tuple(vocab.terms))
+
+
+def test_positions_are_ordinal_and_offsets_real(word_an):
+    text = "我们要不忘初心，牢记使命。"
+    toks = [(t.text, t.pos, t.startchar, t.endchar)
+            for t in word_an(text, positions=True, chars=True)]
+    assert [p for _, p, _, _ in toks] == list(range(len(toks)))
+    for w, _, s, e in toks:
+        assert text[s:e] == w
+    assert "，" not in [w for w, *_ in toks]
+
+
+def test_dictionary_terms_stay_whole(word_an):
+    words = [t.text for t in word_an("大力发展新质生产力，推进中国式现代化")]
+    assert "新质生产力" in words and "中国式现代化" in words
+
+
+def test_full_width_digits_and_letters_are_tokens(word_an):
+    words = [t.text for t in word_an("２０２４年第3次会议用ＡＩ")]
+    assert "2024" in words and "3" in words and "ai" in words
+
+
+def test_latin_is_casefolded_not_stemmed(word_an):
+    words = [t.text for t in word_an("Running iPhones")]
+    assert words == ["running", "iphones"]
+
+
+def test_kangxi_radicals_become_unified(word_an):
+    assert [t.text for t in word_an("⾰命")] == [t.text for t in word_an("革命")]
+
+
+def test_gram_terms_cover_every_character():
+    grams = analysis.gram_terms(for_search("中国梦，党"))
+    assert grams == ["中国", "国梦", "梦", "党"]
+    assert {g[0] for g in grams} >= set("中国梦党")
+    # a run's last character gets no term of its own when a bigram already starts with it
+    assert analysis.gram_terms("中国，国梦") == ["中国", "国梦", "梦"]
+
+
+def test_gram_runs_include_digits_and_latin():
+    assert analysis.gram_terms("第3次") == ["第3", "3次", "次"]
+    assert analysis.gram_terms("5g") == ["5g", "g"]
+
+
+def test_gram_tokenizer_offsets():
+    an = analysis.GramTokenizer("v")
+    text = "甲乙丙 ab"
+    for t in an(text, chars=True, positions=True):
+        assert for_search(text)[t.startchar:t.endchar] == t.text
+
+
+def test_counts_match_tokens(word_an):
+    text = "人民就是江山，江山就是人民。"
+    assert sum(word_an.counts(text).values()) == len(list(word_an(text)))
+    an = analysis.GramTokenizer("v")
+    assert sum(an.counts(text).values()) == len(list(an(text)))
+
+
+def test_analyzer_pickles_without_tokenizer(word_an):
+    import pickle
+
+    data = pickle.dumps(word_an)
+    assert len(data) < 200_000
+    again = pickle.loads(data)
+    assert [t.text for t in again("新质生产力")] == ["新质生产力"]
