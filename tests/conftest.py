@@ -1,0 +1,194 @@
+"""Shared fixtures: libraries built in tmp_path from documents made in code, and Flask apps
+and clients over them (real SQLite store, real Whoosh index on disk)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:           # `pytest` without `python -m` still finds the packages
+    sys.path.insert(0, str(ROOT))
+
+EDITOR = ("bianji", "editor-pass-1")
+ADMIN = ("guanli", "admin-pass-1")
+CSRF = "test-csrf-token"
+
+QUOTES = [
+    ("h", "生态文明与初心使命金句汇编"),
+    ("h", "一、绿水青山就是金山银山"),
+    ("p", "1. 绿水青山就是金山银山。"),
+    ("p", "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"),
+    ("p", "2. 人民对美好生活的向往，就是我们的奋斗目标。"),
+    ("p", "——习近平在十八届中央政治局常委同中外记者见面时的讲话（2012年11月15日）"),
+    ("h", "二、不忘初心"),
+    ("p", "3. 不忘初心，牢记使命，永远奋斗。"),
+    ("p", "——习近平在党的十九大报告中的论述（2017年10月18日）"),
+]
+
+HANDOUT = [
+    ("t", "乡村振兴专题讲义"),
+    ("p", "一、为什么要推进乡村振兴"),
+    ("p", "乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务，"
+          "各地要把农业农村优先发展落到实处。" * 3),
+    ("p", "（一）产业兴旺是重点"),
+    ("p", "各地因地制宜发展特色种植和农产品加工，合作社带动村民增收致富，"
+          "肇庆的砂糖橘和鼎湖山民宿就是例子。" * 3),
+    ("p", "二、怎样把乡村振兴落到实处"),
+    ("p", "要坚持农民主体地位，尊重村民意愿，办好一件件民生实事，让群众有更多获得感。" * 3),
+]
+
+
+def make_docx(path: Path, blocks) -> Path:
+    """("t", text) → title, ("h", text) → Heading 1, ("p", text) → a paragraph."""
+    import docx
+    d = docx.Document()
+    for kind, text in blocks:
+        if kind == "t":
+            d.add_heading(text, level=0)
+        elif kind == "h":
+            d.add_heading(text, level=1)
+        else:
+            d.add_paragraph(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d.save(str(path))
+    return path
+
+
+def make_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A text PDF with a CJK font (reportlab's STSong-Light)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4)
+    _, h = A4
+    for lines in pages:
+        c.setFont("STSong-Light", 12)
+        y = h - 90
+        for line in lines:
+            c.drawString(72, y, line)
+            y -= 22
+        c.showPage()
+    c.save()
+    return path
+
+
+PDF_PAGES = [
+    ["基层治理法治化宣讲提纲", "一、法治是最好的营商环境",
+     "全面依法治国是国家治理的一场深刻革命，", "基层干部要带头尊法学法守法用法。"],
+    ["二、把矛盾纠纷化解在基层", "坚持和发展新时代枫桥经验，",
+     "做到小事不出村、大事不出镇、矛盾不上交。"],
+]
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("samples")
+    make_docx(d / "金句汇编.docx", QUOTES)
+    make_docx(d / "乡村振兴讲义.docx", HANDOUT)
+    make_pdf(d / "法治宣讲提纲.pdf", PDF_PAGES)
+    return d
+
+
+@pytest.fixture
+def library_factory(tmp_path):
+    """library_factory(files=[...], settings={...}) → a LibraryService in tmp_path with the
+    files ingested (closed at teardown)."""
+    from indexer.service import LibraryService
+    made = []
+
+    def make(files=(), settings=None, name="home"):
+        home = tmp_path / name
+        home.mkdir(parents=True, exist_ok=True)
+        if settings:
+            import json
+            (home / "settings.json").write_text(json.dumps(settings, ensure_ascii=False),
+                                                encoding="utf-8")
+        svc = LibraryService(home)
+        made.append(svc)
+        if files:
+            results = svc.ingest(list(files), actor="test")
+            bad = [r for r in results if r.failed]
+            assert not bad, [r.to_json() for r in bad]
+        return svc
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def _build_app(home: Path, files=(), settings=None, users=True, **config):
+    import json
+
+    from library.users import Users
+    from web import create_app
+    home.mkdir(parents=True, exist_ok=True)
+    if settings:
+        (home / "settings.json").write_text(json.dumps(settings, ensure_ascii=False),
+                                            encoding="utf-8")
+    app = create_app({"LECTURELIB_HOME": str(home), "TESTING": True,
+                      "SECRET_KEY": "test-secret", **config})
+    lib = app.extensions["lecturelib"]
+    if files:
+        results = lib.svc.ingest(list(files), actor="test")
+        assert not [r for r in results if r.failed], [r.to_json() for r in results]
+    if users:
+        u = Users(lib.svc.store)
+        u.add(*EDITOR, role="editor", actor="test")
+        u.add(*ADMIN, role="admin", actor="test")
+    return app
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """make_app(files=..., settings=..., **config) → a fresh app with its own library."""
+    apps = []
+
+    def make(files=(), settings=None, users=True, **config):
+        app = _build_app(tmp_path / f"home{len(apps)}", files, settings, users, **config)
+        apps.append(app)
+        return app
+
+    yield make
+    for a in apps:
+        a.extensions["lecturelib"].close()
+
+
+@pytest.fixture(scope="module")
+def sample_app(tmp_path_factory, sample_dir):
+    """A shared app over the three sample documents (tests must not modify it)."""
+    app = _build_app(tmp_path_factory.mktemp("libhome"), sorted(sample_dir.iterdir()))
+    yield app
+    app.extensions["lecturelib"].close()
+
+
+@pytest.fixture
+def client(sample_app):
+    return sample_app.test_client()
+
+
+def with_csrf(client) -> str:
+    with client.session_transaction() as s:
+        s["_csrf"] = CSRF
+    return CSRF
+
+
+def login(client, who=EDITOR):
+    tok = with_csrf(client)
+    r = client.post("/login", data={"name": who[0], "password": who[1], "csrf_token": tok})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return with_csrf(client)
+
+
+def post(client, url, data=None, **kw):
+    """POST with the session's CSRF token added."""
+    with client.session_transaction() as s:
+        tok = s.setdefault("_csrf", CSRF)
+    data = dict(data or {})
+    data.setdefault("csrf_token", tok)
+    return client.post(url, data=data, **kw)

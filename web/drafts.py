@@ -1,0 +1,183 @@
+"""Uploads as drafts, the editor's corrections, and publishing.
+
+upload → extract/structure/classify (``Pipeline.prepare_upload``, nothing stored) → a draft
+(the bytes and what was extracted) → the preview page → corrections (kind, title, topics,
+audiences, date, per-quote 出处 and date) applied to the ``Prepared`` → ``store_prepared`` →
+draft deleted → index synced. Statuses are the CLI's: ok, duplicate, warning, needs_ocr, error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date as _date
+from pathlib import PurePath
+
+from indexer.pipeline import FileResult, Prepared
+from library.content import AUDIENCES, KINDS
+from library.errors import InputError, LecturelibError, UsageError
+from library.originals import sha256_bytes
+
+from .library import WebLibrary
+
+_DATE = re.compile(r"^\s*(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*(?:[-./月]\s*(\d{1,2})\s*[日号]?)?"
+                   r"\s*月?)?\s*年?\s*$")
+
+
+def parse_date(raw: str) -> str | None:
+    """"2022-10-16", "2022年10月16日", "2022.10", "2022" → ISO; "" → None; else UsageError."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    m = _DATE.match(raw)
+    if m:
+        y, mo, d = (int(x) if x else None for x in m.groups())
+        try:
+            if d:
+                return _date(y, mo, d).isoformat()
+            if mo:
+                if 1 <= mo <= 12:
+                    return f"{y:04d}-{mo:02d}"
+            else:
+                return f"{y:04d}"
+        except ValueError:
+            pass
+    raise UsageError(f"日期“{raw}”无法识别。", "请写成 2022-10-16、2022年10月 或 2022。")
+
+
+def safe_filename(name: str) -> str:
+    base = PurePath((name or "").replace("\\", "/")).name.strip()
+    return base[:200] or "未命名文件"
+
+
+def upload_one(lib: WebLibrary, data: bytes, filename: str, actor: str,
+               replace_of: int | None = None) -> dict:
+    """Prepare one uploaded file and keep it as a draft. Returns a per-file result."""
+    filename = safe_filename(filename)
+    out = {"filename": filename, "status": "error", "message": "", "draft_id": None,
+           "document_id": None, "title": None, "kind": None, "quotes": 0, "passages": 0,
+           "pages": None}
+    store = lib.svc.store
+    if data:
+        dup = store.version_by_sha(sha256_bytes(data))
+        if dup:
+            where = "（在回收站中）" if dup["status"] == "trashed" else ""
+            out.update(status="duplicate", document_id=dup["document_id"], title=dup["title"],
+                       kind=dup["kind"],
+                       message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。")
+            return out
+    try:
+        prepared = lib.pipeline().prepare_upload(data, filename, lib.options(actor))
+    except InputError as e:
+        out["message"] = str(e)
+        return out
+    except LecturelibError as e:
+        out["message"] = str(e)
+        return out
+    except Exception as e:     # the boundary: one bad file never breaks the page
+        out["message"] = (f"处理时发生内部错误（{type(e).__name__}）。"
+                          "请把该文件反馈给管理员；其余文件不受影响。")
+        return out
+    s = prepared.structured
+    out.update(title=s.title, kind=s.kind, quotes=len(s.quotes), passages=len(s.passages),
+               pages=prepared.pages, message="；".join(prepared.warnings))
+    if prepared.status == "needs_ocr":
+        out.update(status="needs_ocr", message=(out["message"] or
+                   "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。") + " 该文件未入库。")
+        return out
+    payload = {"prepared": prepared.to_json(), "replace_of": replace_of}
+    out["draft_id"] = store.save_draft(actor, filename, prepared.sha256, data, payload)
+    out["status"] = prepared.status
+    return out
+
+
+@dataclass
+class Corrections:
+    title: str
+    kind: str
+    date: str | None
+    source: str | None
+    topics: list[str]
+    audiences: list[str]
+    quote_sources: dict[int, str | None] = field(default_factory=dict)
+    quote_dates: dict[int, str | None] = field(default_factory=dict)
+
+
+def read_corrections(form, prepared: Prepared, taxonomy) -> tuple[Corrections, list[str]]:
+    """The preview form, validated. Returns the corrections and Chinese error messages."""
+    errors: list[str] = []
+    title = (form.get("title") or "").strip()[:200]
+    if not title:
+        errors.append("标题不能为空。")
+    kind = form.get("kind") or prepared.structured.kind
+    if kind not in KINDS:
+        errors.append(f"未知的材料类型“{kind}”。")
+        kind = prepared.structured.kind
+    topics = [t for t in form.getlist("topics") if taxonomy.get(t)]
+    topics = [taxonomy.get(t).slug for t in topics]
+    audiences = [a for a in form.getlist("audiences") if a in AUDIENCES]
+    try:
+        doc_date = parse_date(form.get("date", ""))
+    except UsageError as e:
+        errors.append(f"材料日期：{e}")
+        doc_date = prepared.structured.date
+    c = Corrections(title=title or prepared.structured.title, kind=kind, date=doc_date,
+                    source=(form.get("source") or "").strip()[:300] or None,
+                    topics=list(dict.fromkeys(topics)), audiences=list(dict.fromkeys(audiences)))
+    for i, _q in enumerate(prepared.structured.quotes):
+        if f"q{i}_source" in form:
+            c.quote_sources[i] = form.get(f"q{i}_source", "").strip()[:300] or None
+        if f"q{i}_date" in form:
+            try:
+                c.quote_dates[i] = parse_date(form.get(f"q{i}_date", ""))
+            except UsageError as e:
+                errors.append(f"第 {i + 1} 条金句的日期：{e}")
+    return c, errors
+
+
+def apply_corrections(prepared: Prepared, c: Corrections) -> bool:
+    """Change the prepared file in place. Returns True when topics were set by hand."""
+    s = prepared.structured
+    s.title, s.kind, s.date = c.title, c.kind, c.date
+    for i, src in c.quote_sources.items():
+        s.quotes[i].source = src
+    for i, d in c.quote_dates.items():
+        s.quotes[i].date = d
+    suggested = {slug for slug, _ in prepared.doc_topics}
+    manual = set(c.topics) != suggested
+    if manual:
+        prepared.doc_topics = [(slug, 1.0) for slug in c.topics]
+        prepared.quote_topics = [[(slug, 1.0) for slug in c.topics] for _ in s.quotes]
+    prepared.audiences = list(c.audiences)
+    return manual
+
+
+def publish(lib: WebLibrary, draft_id: int, c: Corrections, actor: str) -> FileResult:
+    """Store a draft with the editor's corrections; the index is synced before returning."""
+    store = lib.svc.store
+    with lib.writing() as svc:
+        draft = store.get_draft(draft_id)
+        prepared = Prepared.from_json(draft["payload"]["prepared"])
+        replace_of = draft["payload"].get("replace_of")
+        wanted_title = c.title
+        if replace_of:
+            target = store.get_document_row(int(replace_of))
+            c.title = target["title"]         # same title key → a new version of that document
+        manual = apply_corrections(prepared, c)
+        data = store.originals.read(draft["sha256"])
+        opts = lib.options(actor, kind=c.kind, topics=c.topics if manual else [],
+                           audiences=c.audiences)
+        result = lib.pipeline().store_prepared(data, draft["filename"], prepared, opts)
+        if result.status in ("ok", "warning", "duplicate"):
+            store.delete_draft(draft_id)
+        if result.document_id and result.status in ("ok", "warning"):
+            changes = {}
+            if replace_of and wanted_title != c.title:
+                changes["title"] = wanted_title
+            if c.source:
+                changes["source"] = c.source
+            if replace_of and manual:
+                changes["topics"] = c.topics
+            if changes:
+                svc.update_document(result.document_id, actor=actor, **changes)
+        return result

@@ -1,0 +1,198 @@
+"""One library per app: the service, the lock that serializes index access inside the process,
+and background jobs (index rebuilds after a dictionary or synonym change) with their progress.
+
+Whoosh allows one writer and its searchers are not meant to be shared by threads at once, so
+every call that reads or writes the index goes through :meth:`WebLibrary.locked`. Searches take
+milliseconds; a rebuild can take minutes, so while one runs, searches do not wait for the lock:
+they raise :class:`IndexBusy` and the page shows the rebuild's progress instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from indexer.pipeline import Options, Pipeline
+from indexer.service import LibraryService
+from library.errors import SearchIndexError
+
+
+class IndexBusy(SearchIndexError):
+    """The index is being rebuilt; try again in a moment."""
+
+    def __init__(self, job: "Job"):
+        pct = job.percent
+        super().__init__(f"检索索引正在按新的词典重建（{pct}%），请稍候再试。",
+                         "重建通常只需要几十秒，完成后页面会自动恢复。")
+        self.job = job
+
+
+@dataclass
+class Job:
+    id: int
+    label: str
+    actor: str
+    state: str = "running"            # running | done | error
+    done: int = 0
+    total: int = 0
+    message: str = ""
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return int(self.done * 100 / self.total) if self.total else 0
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "label": self.label, "state": self.state, "done": self.done,
+                "total": self.total, "percent": self.percent, "message": self.message}
+
+
+class WebLibrary:
+    def __init__(self, home):
+        self.svc = LibraryService(home)
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.jobs: dict[int, Job] = {}
+        self._threads: dict[int, threading.Thread] = {}
+        self.generation = 0            # bumped on every write; keys small caches
+        self._cache: dict = {}
+
+    @classmethod
+    def init_app(cls, app: Flask) -> "WebLibrary":
+        lib = cls(app.config["LECTURELIB_HOME_OBJ"])
+        app.extensions["lecturelib"] = lib
+        return lib
+
+    # -- locking ---------------------------------------------------------------------------
+
+    def running_rebuild(self) -> Job | None:
+        return next((j for j in self.jobs.values() if j.state == "running"), None)
+
+    @contextmanager
+    def locked(self, *, wait: bool = True):
+        """Hold the index lock. Readers (``wait=False``) raise IndexBusy during a rebuild."""
+        job = self.running_rebuild()
+        if job is not None and not wait:
+            raise IndexBusy(job)
+        with self._lock:
+            yield self.svc
+
+    @contextmanager
+    def writing(self):
+        """Hold the lock for a write, then bring the index up to date."""
+        with self._lock:
+            self.svc.index.close()      # a fresh searcher after the write (see _read)
+            yield self.svc
+            if self.running_rebuild() is None:
+                self.svc.sync()
+            self.generation += 1
+            self._cache.clear()
+
+    def cached(self, key, compute, ttl: float = 60.0):
+        """A value computed once per library generation (cleared by every write here) and at
+        most ``ttl`` seconds old (changes made by the CLI in another process show up too)."""
+        stamp = (self.generation, int(time.monotonic() // ttl))
+        hit = self._cache.get(key)
+        if hit is None or hit[0] != stamp:
+            hit = self._cache[key] = (stamp, compute())
+        return hit[1]
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _read(self, fn, empty):
+        with self.locked(wait=False):
+            try:
+                return fn()
+            except TypeError:
+                # Whoosh cannot refresh a searcher opened on an index with no segments
+                # (EmptyReader.segments() is None), so an empty library cannot be searched:
+                # answer "nothing found" for it; anything else is a real error.
+                self.svc.index.close()
+                if self.svc.store.count_records() == 0:
+                    return empty
+                raise
+
+    def search(self, query: str, **kw) -> dict:
+        empty = {"query": query, "total": 0, "total_is_estimate": False, "page": 1, "pages": 0,
+                 "hits": [], "facets": {k: {} for k in ("topic", "kind", "audience", "year")}}
+        return self._read(lambda: self.svc.search(query, **kw), empty)
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
+        def run():
+            self.svc.sync()
+            return self.svc.index.autocomplete(prefix, limit=limit)
+        return self._read(run, [])
+
+    def more_like_this(self, hit_id: str, limit: int = 5) -> list[dict]:
+        def run():
+            self.svc.sync()
+            return self.svc.index.more_like_this(hit_id, limit=limit)
+        return self._read(run, [])
+
+    # -- ingest ----------------------------------------------------------------------------
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.svc.store, self.svc.taxonomy)
+
+    def options(self, actor: str, **kw) -> Options:
+        home = self.svc.home
+        return Options(max_bytes=home.max_file_bytes, workers=1, actor=actor, **kw)
+
+    # -- background rebuilds -----------------------------------------------------------------
+
+    def start_rebuild(self, label: str, actor: str) -> Job:
+        """Rebuild the index in a background thread (after a vocabulary change)."""
+        with self._lock:
+            job = self.running_rebuild()
+            if job is not None:
+                return job
+            job = Job(next(self._ids), label, actor)
+            self.jobs[job.id] = job
+            t = threading.Thread(target=self._run_rebuild, args=(job,), daemon=True,
+                                 name=f"lecturelib-rebuild-{job.id}")
+            self._threads[job.id] = t
+            t.start()
+            return job
+
+    def _run_rebuild(self, job: Job) -> None:
+        def progress(done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        try:
+            with self._lock:
+                job.total = self.svc.store.count_records()
+                n = self.svc.reindex(progress=progress)
+                job.done = job.total = n
+                job.message = f"索引已重建：{n} 条可检索内容。"
+                job.state = "done"
+                self.generation += 1
+                self._cache.clear()
+        except Exception as e:   # the thread boundary: the page shows what went wrong
+            job.state = "error"
+            job.message = f"重建失败：{e}"
+        finally:
+            job.finished = time.time()
+
+    def wait_for_jobs(self, timeout: float = 120) -> None:
+        """Block until background jobs finish (tests and shutdown)."""
+        for t in list(self._threads.values()):
+            t.join(timeout)
+
+    def close(self) -> None:
+        self.wait_for_jobs()
+        self.svc.close()
+
+
+def get_library() -> WebLibrary:
+    return current_app.extensions["lecturelib"]
+
+
+__all__ = ["WebLibrary", "Job", "IndexBusy", "get_library"]

@@ -1,0 +1,104 @@
+"""The search page's URL parameters, and facet/pagination links built from them, so that every
+results page is a link anyone can share: /search?q=…&topic=…&kind=…&audience=…&year=…&page=…"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+FACETS = ("topic", "kind", "audience", "year")
+FACET_LABELS = {"topic": "专题", "kind": "类型", "audience": "宣讲对象", "year": "年份"}
+SORTS = {"relevance": "相关度", "date": "日期"}
+
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    page: int = 1
+    sort: str = "relevance"
+
+    @classmethod
+    def from_args(cls, args) -> "SearchParams":
+        filters = {}
+        for name in FACETS:
+            vals = [v.strip() for v in args.getlist(name) if v.strip()]
+            if vals:
+                filters[name] = list(dict.fromkeys(vals))
+        try:
+            page = max(1, min(int(args.get("page", 1)), 1000))
+        except ValueError:
+            page = 1
+        sort = args.get("sort", "relevance")
+        if sort not in SORTS:
+            sort = "relevance"
+        return cls(q=(args.get("q") or "").strip()[:200], filters=filters, page=page, sort=sort)
+
+    def search_kwargs(self) -> dict:
+        return {name: vals for name, vals in self.filters.items()}
+
+    def pairs(self, *, page: int | None = None, filters=None, sort: str | None = None) -> list:
+        out = [("q", self.q)] if self.q else []
+        for name, vals in (filters if filters is not None else self.filters).items():
+            out += [(name, v) for v in vals]
+        s = sort or self.sort
+        if s != "relevance":
+            out.append(("sort", s))
+        p = self.page if page is None else page
+        if p > 1:
+            out.append(("page", str(p)))
+        return out
+
+    def url(self, **kw) -> str:
+        pairs = self.pairs(**kw)
+        return "/search" + ("?" + urlencode(pairs) if pairs else "")
+
+    def toggle_url(self, name: str, value: str) -> str:
+        filters = {k: list(v) for k, v in self.filters.items()}
+        vals = filters.setdefault(name, [])
+        if value in vals:
+            vals.remove(value)
+        else:
+            vals.append(value)
+        filters = {k: v for k, v in filters.items() if v}
+        return self.url(page=1, filters=filters)
+
+    def selected(self, name: str, value: str) -> bool:
+        return value in self.filters.get(name, [])
+
+    @property
+    def empty(self) -> bool:
+        return not self.q and not self.filters
+
+
+def facet_groups(params: SearchParams, facets: dict, labels: dict) -> list[dict]:
+    """Facets as plain data: (name, label, values [{value, label, count, url, selected}])."""
+    groups = []
+    for name in FACETS:
+        counts = dict(facets.get(name) or {})
+        for v in params.filters.get(name, []):       # a selected value stays visible
+            counts.setdefault(v, 0)
+        values = [{"value": v, "label": labels[name](v), "count": n,
+                   "url": params.toggle_url(name, v), "selected": params.selected(name, v)}
+                  for v, n in counts.items()]
+        if name == "year":
+            values.sort(key=lambda x: x["value"], reverse=True)
+        if values:
+            groups.append({"name": name, "label": FACET_LABELS[name], "options": values})
+    return groups
+
+
+def page_links(params: SearchParams, pages: int) -> list[dict]:
+    """Numbered links around the current page, with gaps as None."""
+    if pages <= 1:
+        return []
+    cur = params.page
+    keep = {1, pages, cur - 1, cur, cur + 1, cur - 2, cur + 2}
+    out, last = [], 0
+    for p in range(1, pages + 1):
+        if p in keep:
+            if p - last > 1:
+                out.append(None)
+            out.append({"n": p, "url": params.url(page=p), "current": p == cur})
+            last = p
+    return out

@@ -1,0 +1,309 @@
+/* lecturelib: a little vanilla JavaScript — autocomplete, copy with citation, the basket,
+   upload progress, background-job progress. Pages work without it (except the basket). */
+(function () {
+  "use strict";
+  var BASKET_KEY = "lecturelib.basket";
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+
+  function csrf() {
+    var el = $("input[name=csrf_token]");
+    return el ? el.value : "";
+  }
+
+  /* toast -------------------------------------------------------------------------------- */
+  var toastTimer = null;
+  function toast(msg) {
+    var t = $("[data-toast]");
+    if (!t) return;
+    t.textContent = msg;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, 2200);
+  }
+
+  /* copy with citation ---------------------------------------------------------------------- */
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var ta = document.createElement("textarea");
+      ta.value = text;
+      ta.setAttribute("readonly", "");
+      ta.className = "visually-hidden";
+      document.body.appendChild(ta);
+      ta.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(ta);
+      ok ? resolve() : reject();
+    });
+  }
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest("[data-copy]");
+    if (!btn) return;
+    var text = btn.getAttribute("data-copy");
+    copyText(text).then(function () {
+      document.documentElement.setAttribute("data-last-copied", text);
+      toast("已复制（含出处）");
+    }, function () { toast("复制失败，请长按文字手动复制"); });
+  });
+
+  /* basket --------------------------------------------------------------------------------- */
+  function loadBasket() {
+    try { var v = JSON.parse(localStorage.getItem(BASKET_KEY) || "[]"); return Array.isArray(v) ? v : []; }
+    catch (e) { return []; }
+  }
+  function saveBasket(items) {
+    localStorage.setItem(BASKET_KEY, JSON.stringify(items));
+    renderCount(items);
+    renderBasket();
+  }
+  function renderCount(items) {
+    $$("[data-basket-count]").forEach(function (el) { el.textContent = items.length ? String(items.length) : ""; });
+    var ids = {};
+    items.forEach(function (it) { ids[it.id] = true; });
+    $$("[data-basket-add]").forEach(function (b) {
+      var inIt = !!ids[b.getAttribute("data-id")];
+      b.textContent = inIt ? "已在讲稿篮" : "加入讲稿篮";
+      b.setAttribute("aria-pressed", inIt ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest("[data-basket-add]");
+    if (!b) return;
+    var items = loadBasket();
+    var id = b.getAttribute("data-id");
+    var idx = items.findIndex(function (it) { return it.id === id; });
+    if (idx >= 0) {
+      items.splice(idx, 1);
+      saveBasket(items);
+      toast("已从讲稿篮移除");
+      return;
+    }
+    items.push({ id: id, kind: b.getAttribute("data-kind"), text: b.getAttribute("data-text"),
+                 cite: b.getAttribute("data-cite") });
+    saveBasket(items);
+    toast("已加入讲稿篮（共 " + items.length + " 条）");
+  });
+
+  function renderBasket() {
+    var root = $("[data-basket-root]");
+    if (!root) return;
+    var items = loadBasket();
+    var list = $("[data-basket-list]", root);
+    list.textContent = "";
+    items.forEach(function (it, i) {
+      var li = document.createElement("li");
+      li.className = "basket__item";
+      li.setAttribute("data-basket-item", it.id);
+      var body = document.createElement("div");
+      var p = document.createElement("p");
+      p.className = "basket__text";
+      p.textContent = (i + 1) + ". " + (it.text || "");
+      var c = document.createElement("p");
+      c.className = "basket__cite";
+      c.textContent = it.cite || "";
+      body.appendChild(p); body.appendChild(c);
+      var ctrl = document.createElement("div");
+      ctrl.className = "basket__ctrl";
+      [["上移", -1], ["下移", 1]].forEach(function (spec) {
+        var btn = document.createElement("button");
+        btn.type = "button"; btn.className = "btn btn--tiny btn--ghost"; btn.textContent = spec[0];
+        btn.setAttribute("aria-label", spec[0] + "第 " + (i + 1) + " 条");
+        btn.disabled = (spec[1] < 0 && i === 0) || (spec[1] > 0 && i === items.length - 1);
+        btn.addEventListener("click", function () { move(i, spec[1]); });
+        ctrl.appendChild(btn);
+      });
+      var rm = document.createElement("button");
+      rm.type = "button"; rm.className = "btn btn--tiny btn--ghost btn--danger"; rm.textContent = "移除";
+      rm.setAttribute("aria-label", "移除第 " + (i + 1) + " 条");
+      rm.addEventListener("click", function () { var a = loadBasket(); a.splice(i, 1); saveBasket(a); });
+      ctrl.appendChild(rm);
+      li.appendChild(body); li.appendChild(ctrl);
+      list.appendChild(li);
+    });
+    $("[data-basket-empty]", root).hidden = items.length > 0;
+    $("[data-basket-form]", root).hidden = items.length === 0;
+    $("[data-basket-items]", root).value = JSON.stringify(items.map(function (it) { return it.id; }));
+  }
+  function move(i, d) {
+    var a = loadBasket();
+    var j = i + d;
+    if (j < 0 || j >= a.length) return;
+    var t = a[i]; a[i] = a[j]; a[j] = t;
+    saveBasket(a);
+    var btns = $$("[data-basket-item]")[j];
+    if (btns) { var f = btns.querySelector("button:not([disabled])"); if (f) f.focus(); }
+  }
+  document.addEventListener("click", function (ev) {
+    if (!ev.target.closest("[data-basket-clear]")) return;
+    if (window.confirm("清空讲稿篮？")) saveBasket([]);
+  });
+
+  /* autocomplete ------------------------------------------------------------------------- */
+  var KIND_LABELS = { term: "词条", title: "材料", quote: "金句" };
+  function setupSuggest(input) {
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    if (!list) return;
+    var url = input.getAttribute("data-suggest-url");
+    var timer = null, active = -1, items = [], seq = 0;
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); active = -1;
+      input.removeAttribute("aria-activedescendant"); }
+    function render() {
+      list.textContent = "";
+      items.forEach(function (it, i) {
+        var li = document.createElement("li");
+        li.id = list.id + "-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
+        var t = document.createElement("span"); t.textContent = it.text.length > 40 ? it.text.slice(0, 40) + "…" : it.text;
+        var k = document.createElement("span"); k.className = "combo__kind"; k.textContent = KIND_LABELS[it.kind] || "";
+        li.appendChild(t); li.appendChild(k);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      var open = items.length > 0;
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", open ? "true" : "false");
+      if (active >= 0) input.setAttribute("aria-activedescendant", list.id + "-" + active);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function choose(i) {
+      var it = items[i];
+      input.value = it.kind === "quote" ? it.text.slice(0, 20) : it.text;
+      close();
+      input.form.submit();
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      if (!q) { items = []; close(); return; }
+      timer = setTimeout(function () {
+        var mine = ++seq;
+        fetch(url + "?q=" + encodeURIComponent(q), { headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+          .then(function (data) { if (mine !== seq) return; items = data.suggestions || []; active = -1; render(); })
+          .catch(function () { items = []; close(); });
+      }, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden || !items.length) return;
+      if (e.key === "ArrowDown") { active = (active + 1) % items.length; render(); e.preventDefault(); }
+      else if (e.key === "ArrowUp") { active = active <= 0 ? items.length - 1 : active - 1; render(); e.preventDefault(); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
+      else if (e.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+
+  /* upload with progress ------------------------------------------------------------------ */
+  var STATUS = { ok: "成功", duplicate: "重复", warning: "有提示", needs_ocr: "需OCR", error: "失败" };
+  function setupUpload(form) {
+    var wrap = $("[data-upload-results-wrap]");
+    var out = $("[data-upload-results]");
+    form.addEventListener("submit", function (e) {
+      var input = form.querySelector("input[type=file]");
+      if (!input.files.length || !window.FormData || !window.XMLHttpRequest) return;
+      e.preventDefault();
+      wrap.hidden = false;
+      var files = Array.prototype.slice.call(input.files);
+      var rows = files.map(function (f) {
+        var li = document.createElement("li");
+        li.className = "upload-item";
+        var badge = document.createElement("span"); badge.className = "status-badge"; badge.textContent = "等待";
+        var name = document.createElement("span"); name.className = "upload-item__name"; name.textContent = f.name;
+        var bar = document.createElement("progress"); bar.max = 100; bar.value = 0;
+        bar.setAttribute("aria-label", f.name + " 上传进度");
+        var msg = document.createElement("p"); msg.className = "upload-item__msg";
+        li.appendChild(badge); li.appendChild(name); li.appendChild(bar); li.appendChild(msg);
+        out.appendChild(li);
+        return { li: li, badge: badge, bar: bar, msg: msg };
+      });
+      var i = 0;
+      function next() {
+        if (i >= files.length) { input.value = ""; return; }
+        var f = files[i], row = rows[i]; i++;
+        var fd = new FormData();
+        fd.append("csrf_token", csrf());
+        var rep = form.querySelector("input[name=replace]");
+        if (rep) fd.append("replace", rep.value);
+        fd.append("files", f, f.name);
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.action);
+        xhr.setRequestHeader("X-Requested-With", "fetch");
+        xhr.setRequestHeader("Accept", "application/json");
+        row.badge.textContent = "上传中";
+        xhr.upload.onprogress = function (ev) {
+          if (ev.lengthComputable) row.bar.value = Math.round(ev.loaded * 90 / ev.total);
+        };
+        xhr.upload.onload = function () { row.badge.textContent = "提取中"; };
+        xhr.onload = function () {
+          row.bar.value = 100;
+          var data = null;
+          try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
+          if (data && data.results && data.results[0]) show(row, data.results[0]);
+          else show(row, { status: "error", message: (data && data.error && data.error.message) || ("上传失败（" + xhr.status + "）") });
+          next();
+        };
+        xhr.onerror = function () { show(row, { status: "error", message: "网络错误，上传未完成。" }); next(); };
+        xhr.send(fd);
+      }
+      next();
+    });
+    function show(row, r) {
+      row.li.className = "upload-item status--" + r.status;
+      row.badge.className = "status-badge status--" + r.status;
+      row.badge.textContent = STATUS[r.status] || r.status;
+      row.bar.remove();
+      var info = [];
+      if (r.draft_id) info.push((r.quotes || 0) + " 条金句 · " + (r.passages || 0) + " 个段落");
+      if (r.message) info.push(r.message);
+      row.msg.textContent = info.join("　");
+      if (r.preview_url) {
+        var a = document.createElement("a");
+        a.className = "btn btn--small"; a.href = r.preview_url; a.textContent = "预览并发布";
+        row.li.insertBefore(a, row.msg);
+      } else if (r.document_url) {
+        var d = document.createElement("a");
+        d.href = r.document_url; d.textContent = "查看已有材料";
+        row.li.insertBefore(d, row.msg);
+      }
+    }
+  }
+
+  /* background job progress ----------------------------------------------------------------- */
+  function setupJob(el) {
+    var url = el.getAttribute("data-job-url");
+    var bar = $("[data-job-bar]", el), text = $("[data-job-text]", el);
+    var reload = el.closest("[data-job-reload]");
+    function poll() {
+      fetch(url, { headers: { "Accept": "application/json" } }).then(function (r) { return r.json(); }).then(function (j) {
+        bar.value = j.percent;
+        if (j.state === "running") { text.textContent = j.done + " / " + j.total; setTimeout(poll, 700); }
+        else { text.textContent = j.message; if (reload && j.state === "done") window.location.reload(); }
+      }).catch(function () { setTimeout(poll, 2000); });
+    }
+    poll();
+  }
+
+  /* confirmations -------------------------------------------------------------------------- */
+  document.addEventListener("submit", function (ev) {
+    var msg = ev.target.getAttribute && ev.target.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // on a phone the filters start folded so the results come first
+    if (window.matchMedia && window.matchMedia("(max-width: 959px)").matches) {
+      $$("details.facets__box").forEach(function (d) { d.open = false; });
+    }
+    $$("input[role=combobox][data-suggest-url]").forEach(setupSuggest);
+    $$("form[data-upload]").forEach(setupUpload);
+    $$("[data-job-url]").forEach(setupJob);
+    renderCount(loadBasket());
+    renderBasket();
+  });
+  window.addEventListener("storage", function (e) { if (e.key === BASKET_KEY) { renderCount(loadBasket()); renderBasket(); } });
+})();

@@ -1,0 +1,1 @@
+"""Blueprints: public (speakers), api (JSON), auth, editor, admin."""

@@ -1,0 +1,321 @@
+"""Editors: upload with preview, publish, edit metadata, replace, trash/restore/purge, the
+dictionary and synonyms (with a background rebuild), and job progress."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
+                   url_for)
+
+from indexer.pipeline import Prepared
+from indexer.vocab import Vocabulary
+from library.content import AUDIENCES, KINDS
+from library.errors import LecturelibError, NotFoundError, UsageError
+
+from .. import drafts
+from ..errors import wants_json
+from ..library import get_library
+from ..security import actor, role_required
+
+bp = Blueprint("editor", __name__, url_prefix="/editor")
+
+STATUS_LABELS = {"ok": "成功", "duplicate": "重复", "warning": "有提示", "needs_ocr": "需OCR",
+                 "error": "失败"}
+
+
+@bp.app_context_processor
+def _labels():
+    return {"STATUS_LABELS": STATUS_LABELS}
+
+
+@bp.get("/")
+@role_required()
+def dashboard():
+    store = get_library().svc.store
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
+    return render_template("editor/dashboard.html",
+                           documents=store.list_documents(kind=kind),
+                           trashed=store.list_documents(status="trashed"),
+                           drafts=store.list_drafts(), counts=store.counts(), kind=kind)
+
+
+# -- upload, preview, publish ---------------------------------------------------------------
+
+@bp.get("/upload")
+@role_required()
+def upload_form():
+    replace = request.args.get("replace", type=int)
+    target = get_library().svc.store.get_document_row(replace) if replace else None
+    return render_template("editor/upload.html", target=target)
+
+
+@bp.post("/upload")
+@role_required()
+def upload():
+    lib = get_library()
+    replace = request.form.get("replace", type=int)
+    if replace:
+        lib.svc.store.get_document_row(replace)
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        if wants_json():
+            return jsonify({"error": {"status": 400, "message": "请选择要上传的文件。"}}), 400
+        flash("请选择要上传的文件。", "error")
+        return redirect(url_for(".upload_form"))
+    results = [drafts.upload_one(lib, f.read(), f.filename, actor(), replace) for f in files]
+    if wants_json():
+        for r in results:
+            r["preview_url"] = url_for(".preview", draft_id=r["draft_id"]) if r["draft_id"] else None
+            r["document_url"] = (url_for("public.document", doc_id=r["document_id"])
+                                 if r["document_id"] else None)
+            r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+        return jsonify({"results": results})
+    return render_template("editor/upload_results.html", results=results)
+
+
+def _load_draft(draft_id: int) -> tuple[dict, Prepared]:
+    draft = get_library().svc.store.get_draft(draft_id)
+    return draft, Prepared.from_json(draft["payload"]["prepared"])
+
+
+@bp.get("/drafts/<int:draft_id>")
+@role_required()
+def preview(draft_id: int):
+    draft, prepared = _load_draft(draft_id)
+    return _render_preview(draft, prepared)
+
+
+def _render_preview(draft, prepared, errors=(), form=None, status=200):
+    store = get_library().svc.store
+    target = None
+    if draft["payload"].get("replace_of"):
+        try:
+            target = store.get_document_row(int(draft["payload"]["replace_of"]))
+        except NotFoundError:
+            target = None
+    suggested = [slug for slug, _ in prepared.doc_topics]
+    return render_template("editor/preview.html", draft=draft, p=prepared, s=prepared.structured,
+                           suggested=suggested, errors=list(errors), form=form, target=target,
+                           scores=dict(prepared.doc_topics)), status
+
+
+@bp.post("/drafts/<int:draft_id>/publish")
+@role_required()
+def publish(draft_id: int):
+    lib = get_library()
+    draft, prepared = _load_draft(draft_id)
+    corr, errors = drafts.read_corrections(request.form, prepared, lib.svc.taxonomy)
+    if errors:
+        return _render_preview(draft, prepared, errors, request.form, 400)
+    result = drafts.publish(lib, draft_id, corr, actor())
+    if result.status == "error":
+        return _render_preview(draft, prepared, [result.message], request.form, 400)
+    if result.status == "duplicate":
+        flash(result.message, "warning")
+    else:
+        msg = f"已发布《{result.title}》：{result.quotes} 条金句，{result.passages} 个段落。"
+        if result.message:
+            msg += " " + result.message
+        flash(msg, "ok")
+    return redirect(url_for("public.document", doc_id=result.document_id))
+
+
+@bp.post("/drafts/<int:draft_id>/discard")
+@role_required()
+def discard(draft_id: int):
+    store = get_library().svc.store
+    draft = store.get_draft(draft_id)
+    store.delete_draft(draft_id)
+    store.audit(actor(), "discard_upload", f"draft:{draft_id}", file=draft["filename"])
+    flash(f"已放弃上传的“{draft['filename']}”。", "ok")
+    return redirect(url_for(".dashboard"))
+
+
+# -- editing documents and quotes -------------------------------------------------------------
+
+@bp.route("/documents/<int:doc_id>/edit", methods=["GET", "POST"])
+@role_required()
+def edit_document(doc_id: int):
+    lib = get_library()
+    doc = lib.svc.store.get_document(doc_id)
+    if request.method == "GET":
+        return render_template("editor/edit_document.html", doc=doc, errors=[], form=None)
+    f = request.form
+    errors = []
+    title = (f.get("title") or "").strip()[:200]
+    if not title:
+        errors.append("标题不能为空。")
+    kind = f.get("kind")
+    if kind not in KINDS:
+        errors.append("请选择材料类型。")
+    try:
+        date = drafts.parse_date(f.get("date", ""))
+    except UsageError as e:
+        errors.append(f"日期：{e}")
+        date = None
+    topics = [t for t in f.getlist("topics") if lib.svc.taxonomy.get(t)]
+    audiences = [a for a in f.getlist("audiences") if a in AUDIENCES]
+    if errors:
+        return render_template("editor/edit_document.html", doc=doc, errors=errors, form=f), 400
+    with lib.writing() as svc:
+        svc.update_document(doc_id, actor=actor(), title=title, kind=kind, date=date or "",
+                            source=(f.get("source") or "").strip()[:300], topics=topics,
+                            audiences=audiences)
+    flash("已保存修改。", "ok")
+    return redirect(url_for("public.document", doc_id=doc_id))
+
+
+@bp.route("/quotes/<int:quote_id>/edit", methods=["GET", "POST"])
+@role_required()
+def edit_quote(quote_id: int):
+    lib = get_library()
+    q = lib.svc.store.get_quote(quote_id)
+    if request.method == "GET":
+        return render_template("editor/edit_quote.html", q=q, errors=[], form=None)
+    f = request.form
+    errors = []
+    text = (f.get("text") or "").strip()
+    if not text:
+        errors.append("金句内容不能为空。")
+    try:
+        date = drafts.parse_date(f.get("date", ""))
+    except UsageError as e:
+        errors.append(f"日期：{e}")
+        date = None
+    if errors:
+        return render_template("editor/edit_quote.html", q=q, errors=errors, form=f), 400
+    topics = [t for t in f.getlist("topics") if lib.svc.taxonomy.get(t)]
+    with lib.writing() as svc:
+        svc.update_quote(quote_id, actor=actor(), text_=text,
+                         source=(f.get("source") or "").strip()[:300],
+                         date=date or "", speaker=(f.get("speaker") or "").strip()[:60],
+                         topics=topics)
+    flash("已保存金句。", "ok")
+    return redirect(url_for("public.quote", quote_id=quote_id))
+
+
+@bp.post("/documents/<int:doc_id>/trash")
+@role_required()
+def trash(doc_id: int):
+    with get_library().writing() as svc:
+        svc.trash(doc_id, actor=actor())
+    flash("已移入回收站，可在“管理材料”页面恢复。", "ok")
+    return redirect(url_for(".dashboard"))
+
+
+@bp.post("/documents/<int:doc_id>/restore")
+@role_required()
+def restore(doc_id: int):
+    with get_library().writing() as svc:
+        svc.restore(doc_id, actor=actor())
+    flash("已从回收站恢复。", "ok")
+    return redirect(url_for("public.document", doc_id=doc_id))
+
+
+@bp.post("/documents/<int:doc_id>/purge")
+@role_required("admin")
+def purge(doc_id: int):
+    with get_library().writing() as svc:
+        svc.purge(doc_id, actor=actor())
+    flash("已彻底删除。", "ok")
+    return redirect(url_for(".dashboard"))
+
+
+# -- dictionary and synonyms ---------------------------------------------------------------
+
+def _vocab_diff(vocab) -> tuple[list[str], list[str]]:
+    packaged = get_library().cached("packaged_terms", lambda: set(Vocabulary.load(None).terms))
+    current = set(vocab.terms)
+    return sorted(current - packaged), sorted(packaged - current)
+
+
+def _words(raw: str) -> list[str]:
+    return [w for w in raw.replace("，", " ").replace(",", " ").replace("、", " ").split() if w]
+
+
+@bp.route("/dictionary", methods=["GET", "POST"])
+@role_required()
+def dictionary():
+    lib = get_library()
+    vocab = lib.svc.vocab
+    error = None
+    if request.method == "POST":
+        words = _words(request.form.get("words", ""))
+        action = request.form.get("action")
+        try:
+            if not words:
+                raise UsageError("请输入要添加或删除的词。", "多个词用空格或逗号分开。")
+            if action not in ("add", "remove"):
+                raise UsageError("未知的操作。")
+            with lib.locked() as svc:
+                changed = (svc.vocab.add_terms(words) if action == "add"
+                           else svc.vocab.remove_terms(words))
+                if changed:
+                    svc.store.audit(actor(), "dict_" + action, "dictionary", words=changed)
+                    job = lib.start_rebuild("按新词典重建索引", actor())
+            verb = "添加" if action == "add" else "删除"
+            if changed:
+                flash(f"已{verb}：{'、'.join(changed)}。检索索引正在后台重建。", "ok")
+                return redirect(url_for(".dictionary", job=job.id))
+            flash(f"没有需要{verb}的词（已存在或不在词典中）。", "warning")
+            return redirect(url_for(".dictionary"))
+        except (UsageError, LecturelibError) as e:
+            error = str(e)
+    q = (request.args.get("q") or "").strip()
+    added, removed = _vocab_diff(vocab)
+    matches = [t for t in vocab.terms if q and q in t][:200]
+    return render_template("editor/dictionary.html", added=added, removed=removed, q=q,
+                           matches=matches, total=len(vocab.terms), error=error,
+                           job=_job_arg()), (400 if error else 200)
+
+
+@bp.route("/synonyms", methods=["GET", "POST"])
+@role_required()
+def synonyms():
+    lib = get_library()
+    error = None
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            with lib.locked() as svc:
+                if action == "add":
+                    forms = [w for w in _words(request.form.get("group", "").replace("=", " ")
+                                               .replace("＝", " "))]
+                    if len(forms) < 2:
+                        raise UsageError("同义词组至少需要两个词。", "例如：二十大 = 党的二十大")
+                    group = svc.vocab.add_synonyms(forms)
+                    msg = "已保存同义词组：" + " = ".join(group) + "。"
+                elif action == "remove":
+                    word = (request.form.get("word") or "").strip()
+                    group = svc.vocab.remove_synonym_group(word) if word else []
+                    if not group:
+                        raise UsageError(f"没有包含“{word}”的同义词组。")
+                    msg = "已删除同义词组：" + " = ".join(group) + "。"
+                else:
+                    raise UsageError("未知的操作。")
+                svc.store.audit(actor(), "synonyms_" + action, "synonyms", group=group)
+                job = lib.start_rebuild("按新同义词重建索引", actor())
+            flash(msg + "检索索引正在后台重建。", "ok")
+            return redirect(url_for(".synonyms", job=job.id))
+        except LecturelibError as e:
+            error = str(e)
+    q = (request.args.get("q") or "").strip()
+    groups = lib.svc.vocab.synonym_groups
+    if q:
+        groups = [g for g in groups if any(q in f for f in g)]
+    return render_template("editor/synonyms.html", groups=groups, q=q, error=error,
+                           job=_job_arg()), (400 if error else 200)
+
+
+def _job_arg():
+    jid = request.args.get("job", type=int)
+    job = get_library().jobs.get(jid) if jid else None
+    return job.to_json() if job else None
+
+
+@bp.get("/jobs/<int:job_id>")
+@role_required()
+def job(job_id: int):
+    j = get_library().jobs.get(job_id)
+    if j is None:
+        abort(404)
+    return jsonify(j.to_json())

@@ -1,0 +1,82 @@
+"""Topic packs on the web: the export button on each topic page and the import page for
+editors. The work is done by indexer.export / indexer.packimport, as for the CLI."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from flask import (Blueprint, abort, after_this_request, current_app, flash, render_template,
+                   request, send_file)
+
+from library.errors import LecturelibError
+
+from ..library import get_library
+from ..security import actor, is_editor, role_required
+
+bp = Blueprint("packs", __name__)
+
+
+def can_export() -> bool:
+    return is_editor() or bool(current_app.config.get("PUBLIC_EXPORT"))
+
+
+@bp.app_context_processor
+def _flags():
+    return {"can_export": can_export}
+
+
+@bp.get("/topics/<slug>/pack.zip")
+def export(slug: str):
+    from indexer.export import export_topic
+    if not can_export():
+        abort(403)
+    lib = get_library()
+    t = lib.svc.taxonomy.get(slug)
+    if t is None:
+        abort(404)
+    tmp = tempfile.NamedTemporaryFile(prefix="pack-", suffix=".zip", delete=False)
+    tmp.close()
+    path = Path(tmp.name)
+
+    @after_this_request
+    def _cleanup(resp):
+        path.unlink(missing_ok=True)
+        return resp
+
+    try:
+        with lib.locked():
+            export_topic(lib.svc, t.slug, path)
+    except LecturelibError as e:
+        path.unlink(missing_ok=True)
+        return render_template("error.html", code=400, title="无法导出专题包",
+                               message=str(e)), 400
+    data = path.read_bytes()
+    import io
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
+                     download_name=f"{t.name}专题包.zip")
+
+
+@bp.route("/editor/import", methods=["GET", "POST"])
+@role_required()
+def import_page():
+    from indexer.packimport import import_pack
+    report = error = None
+    if request.method == "POST":
+        f = request.files.get("pack")
+        if not f or not f.filename:
+            error = "请选择要导入的专题包（.zip）文件。"
+        else:
+            lib = get_library()
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "pack.zip"
+                f.save(path)
+                try:
+                    with lib.writing() as svc:
+                        report = import_pack(svc, path, actor=actor())
+                    report.path = Path(f.filename)
+                except LecturelibError as e:
+                    error = f"{f.filename}：{e}"
+        if error:
+            flash(error, "error")
+    return render_template("editor/import.html", report=report, error=error), (400 if error else 200)

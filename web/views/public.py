@@ -1,0 +1,164 @@
+"""What speakers see: home, search results, topic pages, documents, quotes, the basket."""
+
+from __future__ import annotations
+
+from flask import (Blueprint, abort, render_template, request, send_file)
+
+from library.content import AUDIENCES, HIT_KINDS, KINDS
+from library.errors import NotFoundError, UsageError
+
+from .. import basket
+from ..formatting import today_index
+from ..library import get_library
+from ..searchparams import SORTS, SearchParams, facet_groups, page_links
+from ..security import is_editor
+
+bp = Blueprint("public", __name__)
+
+QUERY_HELP = ("多个词用空格分开表示同时包含；“引号”内为精确短语；-词 表示排除；OR 表示任一；"
+              "可加 topic:专题 kind:金句 audience:进社区 year:2023 筛选。")
+
+
+def _facet_labels():
+    tax = get_library().svc.taxonomy
+    return {"topic": tax.name_of, "kind": lambda k: HIT_KINDS.get(k, k),
+            "audience": lambda a: AUDIENCES.get(a, a), "year": lambda y: f"{y}年"}
+
+
+def _topic_counts() -> dict[str, dict[str, int]]:
+    """Per topic: its documents and its quotes (cached until the next write)."""
+    lib = get_library()
+
+    def compute():
+        out = {}
+        for t in lib.svc.taxonomy:
+            docs = len(lib.svc.store.list_documents(topic=t.slug))
+            quotes = lib.search("", topic=t.slug, kind="quote", limit=1)["total"]
+            out[t.slug] = {"documents": docs, "quotes": quotes}
+        return out
+    return lib.cached("topic_counts", compute)
+
+
+@bp.get("/")
+def home():
+    lib = get_library()
+    counts = _topic_counts()
+    latest = lib.svc.store.list_documents(limit=6)
+    recent_quotes = lib.cached("recent_quotes",
+                               lambda: lib.search("", kind="quote", limit=60)["hits"])
+    quote = recent_quotes[today_index(len(recent_quotes))] if recent_quotes else None
+    return render_template("home.html", counts=counts, latest=latest, quote=quote,
+                           totals=lib.svc.store.counts(), query_help=QUERY_HELP)
+
+
+def _normalize_topics(params: SearchParams) -> None:
+    tax = get_library().svc.taxonomy
+    if "topic" in params.filters:
+        params.filters["topic"] = [(tax.get(v).slug if tax.get(v) else v)
+                                   for v in params.filters["topic"]]
+
+
+@bp.get("/search")
+def search():
+    lib = get_library()
+    params = SearchParams.from_args(request.args)
+    _normalize_topics(params)
+    size = 10
+    result, error = None, None
+    if not params.empty:
+        try:
+            result = lib.search(params.q, limit=size, page=params.page, sort=params.sort,
+                                **params.search_kwargs())
+        except UsageError as e:
+            error = e
+    facets = facet_groups(params, result["facets"], _facet_labels()) if result else []
+    return render_template("search.html", params=params, result=result, error=error,
+                           facets=facets, sorts=SORTS, query_help=QUERY_HELP,
+                           pages=page_links(params, result["pages"]) if result else [],
+                           page_size=size)
+
+
+@bp.get("/topics/<slug>")
+def topic(slug: str):
+    lib = get_library()
+    t = lib.svc.taxonomy.get(slug)
+    if t is None:
+        abort(404)
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    quotes = lib.search("", topic=t.slug, kind="quote", sort="date", limit=20, page=page)
+    docs = lib.svc.store.list_documents(topic=t.slug)
+    by_kind = {k: [d for d in docs if d["kind"] == k] for k in KINDS}
+    return render_template("topic.html", topic=t, quotes=quotes, by_kind=by_kind, page=page)
+
+
+def _visible_document(doc_id: int) -> dict:
+    doc = get_library().svc.store.get_document(doc_id)
+    if doc["status"] != "active" and not is_editor():
+        raise NotFoundError(f"找不到编号为 {doc_id} 的材料。")
+    return doc
+
+
+@bp.get("/documents/<int:doc_id>")
+def document(doc_id: int):
+    lib = get_library()
+    doc = _visible_document(doc_id)
+    related = []
+    seed = ([f"p:{p['id']}" for p in doc["passages"][:1]]
+            or [f"q:{q['id']}" for q in doc["quotes"][:1]])
+    if seed and doc["status"] == "active":
+        related = [h for h in lib.more_like_this(seed[0], limit=8)
+                   if (h.get("document") or {}).get("id") != doc_id][:5]
+    return render_template("document.html", doc=doc, related=related)
+
+
+@bp.get("/documents/<int:doc_id>/download")
+def download(doc_id: int):
+    """The original file of a document (a given version for editors): by id, never by path."""
+    store = get_library().svc.store
+    doc = _visible_document(doc_id)
+    version = doc["version"]
+    wanted = request.args.get("version", type=int)
+    if wanted is not None:
+        if not is_editor():
+            abort(404)
+        version = next((v for v in doc["versions"] if v["number"] == wanted), None)
+    if version is None:
+        abort(404)
+    path = store.originals.path_for(version["sha256"])
+    if not path.is_file():
+        raise NotFoundError("原始文件不在资料库中。", "请联系管理员运行 lecturelib check。")
+    return send_file(path, as_attachment=True, download_name=version["filename"],
+                     max_age=0, etag=version["sha256"])
+
+
+@bp.get("/quotes/<int:quote_id>")
+def quote(quote_id: int):
+    lib = get_library()
+    q = lib.svc.store.get_quote(quote_id)
+    if not q["occurrences"] and not is_editor():
+        raise NotFoundError(f"找不到编号为 {quote_id} 的金句。")
+    similar = lib.more_like_this(f"q:{quote_id}", limit=6) if q["occurrences"] else []
+    return render_template("quote.html", q=q, similar=similar)
+
+
+@bp.get("/basket")
+def basket_page():
+    return render_template("basket.html")
+
+
+@bp.post("/basket/export")
+def basket_export():
+    ids = basket.parse_ids(request.form.get("items", ""))
+    if not ids:
+        raise UsageError("讲稿篮是空的。", "请先在检索结果或材料页面点“加入讲稿篮”。")
+    title = (request.form.get("title") or "").strip()[:80] or "讲稿素材"
+    items = basket.load_items(get_library().svc.store, ids)
+    if not items:
+        raise UsageError("讲稿篮中的内容已不在资料库中。", "请清空讲稿篮后重新添加。")
+    data, filename = basket.export_docx(items, title)
+    return send_file(data, as_attachment=True, download_name=filename,
+                     mimetype="application/vnd.openxmlformats-officedocument."
+                              "wordprocessingml.document", max_age=0)
