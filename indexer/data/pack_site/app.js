@@ -1,0 +1,168 @@
+/* Offline topic pack: browse and search with no server and no network.
+   Search keeps the library's promise: any run of characters present in the pack is found.
+   The bigram postings built at export time narrow the candidates; the exact substring is then
+   verified on each candidate's normalized text (NFKC + lower case, as the library does). */
+(function () {
+  "use strict";
+  var P = window.PACK;
+  var $ = function (id) { return document.getElementById(id); };
+  var esc = function (s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  };
+  var norm = function (s) { return s.normalize("NFKC").toLowerCase(); };
+
+  function candidates(term) {
+    if (term.length < 2) return null;               // one character: every record is a candidate
+    var best = null;
+    for (var i = 0; i + 1 < term.length; i++) {
+      var post = P.bigrams[term.slice(i, i + 2)];
+      if (!post) return [];
+      if (!best || post.length < best.length) best = post;
+    }
+    return best;                                    // the rarest bigram's postings
+  }
+
+  function search(q) {
+    var terms = norm(q).split(/\s+/).filter(Boolean);
+    if (!terms.length) return [];
+    var pool = null;
+    terms.forEach(function (t) {
+      var c = candidates(t);
+      if (c && (!pool || c.length < pool.length)) pool = c;
+    });
+    if (!pool) pool = P.records.map(function (_, i) { return i; });
+    var hits = [];
+    pool.forEach(function (i) {
+      var text = P.norm[i], score = 0, r = P.records[i], own = null;
+      for (var k = 0; k < terms.length; k++) {
+        if (text.indexOf(terms[k]) < 0) return;
+        own = own || norm(r.t);
+        // a match in the quote or passage itself outranks one in its heading or title
+        score += (own.indexOf(terms[k]) >= 0 ? 20 : 5) + text.split(terms[k]).length - 1;
+      }
+      if (r.k === "quote") score += 5;
+      score -= Math.min(r.t.length, 2000) / 1000;
+      hits.push({ i: i, score: score });
+    });
+    hits.sort(function (a, b) { return b.score - a.score || a.i - b.i; });
+    return hits;
+  }
+
+  /* Wrap every match of the terms in <mark>, on the display text, escaping everything else. */
+  function highlight(display, terms) {
+    var n = "", map = [];
+    for (var i = 0; i < display.length; i++) {
+      var c = display[i], code = display.charCodeAt(i);
+      if (code >= 0xd800 && code <= 0xdbff && i + 1 < display.length) { c += display[i + 1]; }
+      var nc = norm(c);
+      for (var j = 0; j < nc.length; j++) map.push(i);
+      n += nc;
+      if (c.length === 2) i++;
+    }
+    var marks = new Array(display.length + 1).fill(0);
+    terms.forEach(function (t) {
+      if (!t) return;
+      var from = 0, at;
+      while ((at = n.indexOf(t, from)) >= 0) {
+        var s = map[at], e = map[at + t.length - 1];
+        var end = e + 1;
+        var cc = display.charCodeAt(e);
+        if (cc >= 0xd800 && cc <= 0xdbff) end++;
+        for (var x = s; x < end; x++) marks[x] = 1;
+        from = at + 1;
+      }
+    });
+    var out = "", open = false;
+    for (var k = 0; k < display.length; k++) {
+      if (marks[k] && !open) { out += "<mark>"; open = true; }
+      if (!marks[k] && open) { out += "</mark>"; open = false; }
+      out += esc(display[k]);
+    }
+    return out + (open ? "</mark>" : "");
+  }
+
+  function card(i, terms) {
+    var r = P.records[i], d = P.documents[r.d];
+    var text = terms ? highlight(r.t, terms) : esc(r.t);
+    var h = '<article class="card ' + r.k + '"><span class="kind">' + esc(P.hitKinds[r.k] || r.k) + "</span>";
+    if (r.h) h += '<span class="where">' + (terms ? highlight(r.h, terms) : esc(r.h)) + "</span>";
+    h += '<p class="text">' + text + "</p>";
+    if (r.s) h += '<p class="cite">——' + (terms ? highlight(r.s, terms) : esc(r.s)) + "</p>";
+    h += '<p class="where">《<a href="#doc=' + r.d + '">' + esc(d.title) + "</a>》" + (r.p ? " 第 " + r.p + " 页" : "") + "</p></article>";
+    return h;
+  }
+
+  function showSearch(q) {
+    var terms = norm(q).split(/\s+/).filter(Boolean);
+    var hits = search(q);
+    var html = '<p class="status">“' + esc(q) + "”：找到 " + hits.length + " 条</p>";
+    if (!hits.length) html += '<p class="status">没有找到。请换一个说法，或减少字词。</p>';
+    hits.slice(0, 100).forEach(function (h) { html += card(h.i, terms); });
+    if (hits.length > 100) html += '<p class="status">仅显示前 100 条，请输入更多字词缩小范围。</p>';
+    $("content").innerHTML = html;
+  }
+
+  function showDoc(n) {
+    var d = P.documents[n];
+    if (!d) return showHome();
+    var html = '<h2 class="doc">' + esc(d.title) + '</h2><p class="where">' + esc(P.kinds[d.kind] || d.kind) +
+      (d.date ? " · " + esc(d.date) : "") + ' · <a href="' + esc(d.file) + '">原文件：' + esc(d.filename) + "</a></p>";
+    if (d.headings.length) {
+      html += '<ol class="outline">';
+      d.headings.forEach(function (h) { html += "<li>" + esc(h[1]) + (h[2] ? "（第 " + h[2] + " 页）" : "") + "</li>"; });
+      html += "</ol>";
+    }
+    d.items.forEach(function (i) { html += card(i, null); });
+    $("content").innerHTML = html;
+    markNav(n);
+  }
+
+  function showHome() {
+    var q = 0, p = 0;
+    P.records.forEach(function (r) { if (r.k === "quote") q++; else p++; });
+    $("content").innerHTML = '<p class="status">本专题包共 ' + P.documents.length + " 份材料、" + q + " 条金句、" + p +
+      " 个段落。在上方输入任意字词即可检索，或从左侧按类型浏览。</p>";
+    markNav(-1);
+  }
+
+  function markNav(n) {
+    Array.prototype.forEach.call(document.querySelectorAll("nav a"), function (a) {
+      a.classList.toggle("on", a.getAttribute("href") === "#doc=" + n);
+    });
+  }
+
+  function nav() {
+    var groups = {};
+    P.documents.forEach(function (d, i) { (groups[d.kind] = groups[d.kind] || []).push(i); });
+    var html = "";
+    Object.keys(P.kinds).forEach(function (k) {
+      if (!groups[k]) return;
+      html += "<h2>" + esc(P.kinds[k]) + "（" + groups[k].length + "）</h2><ul>";
+      groups[k].forEach(function (i) { html += '<li><a href="#doc=' + i + '">' + esc(P.documents[i].title) + "</a></li>"; });
+      html += "</ul>";
+    });
+    $("nav").innerHTML = html;
+  }
+
+  function route() {
+    var h = decodeURIComponent(location.hash.slice(1));
+    if (h.indexOf("q=") === 0) { $("q").value = h.slice(2); showSearch(h.slice(2)); }
+    else if (h.indexOf("doc=") === 0) showDoc(parseInt(h.slice(4), 10));
+    else showHome();
+  }
+
+  $("title").textContent = P.topic + " · 专题包";
+  $("meta").textContent = P.title;
+  document.title = P.topic + " · 专题包";
+  nav();
+  $("search").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var q = $("q").value.trim();
+    if (q) location.hash = "q=" + encodeURIComponent(q); else location.hash = "";
+  });
+  window.addEventListener("hashchange", route);
+  route();
+  window.lecturelibPackSearch = search;
+})();

@@ -1,0 +1,174 @@
+"""The topic-pack (专题包) file format: one .zip that a station can open without a server and
+another library can import.
+
+    manifest.json          format version, library, topic, time, counts, dictionary version,
+                           and the SHA-256 of every other member
+    index.html, assets/    the offline site (works from file://)
+    compilation.docx       print-ready compilation
+    originals/<sha>.<ext>  the original files
+    data/documents.jsonl   one document per line (metadata, outline, passages, quote refs)
+    data/quotes.jsonl      one quote per line (text, 出处, date, topics)
+
+Reading a pack is defensive: member names are checked (no absolute paths, no "..", no links),
+sizes are bounded, every member must be listed in the manifest with a matching checksum, and
+nothing outside the manifest is accepted. Any failure raises :class:`PackError` before anything
+is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import PackError
+
+FORMAT = "lecturelib-topic-pack"
+FORMAT_VERSION = 1
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
+MAX_MEMBERS = 100_000
+MAX_RATIO = 200                       # inflated / compressed, for members over RATIO_EXEMPT
+RATIO_EXEMPT = 1024 * 1024
+# What zipfile and zlib raise on a damaged archive or member (NotImplementedError: an
+# unknown compression method or zip version; RuntimeError: an encrypted member;
+# RecursionError: JSON nested too deep).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError,
+               ValueError, NotImplementedError, RuntimeError)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_member_name(name: str) -> bool:
+    if not name or name.startswith(("/", "\\")) or "\\" in name or "\x00" in name:
+        return False
+    parts = PurePosixPath(name).parts
+    if ".." in parts or not parts:
+        return False
+    return ":" not in parts[0]          # no C:/ style drive letters
+
+
+class PackWriter:
+    """Collects members, then writes the zip with a manifest of their checksums."""
+
+    def __init__(self):
+        self.members: dict[str, bytes] = {}
+
+    def add(self, name: str, data: bytes | str) -> None:
+        if not safe_member_name(name):
+            raise PackError(f"专题包内文件名不安全：{name}")
+        self.members[name] = data.encode("utf-8") if isinstance(data, str) else data
+
+    def add_jsonl(self, name: str, rows) -> None:
+        self.add(name, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                               for r in rows))
+
+    def write(self, path: Path, manifest: dict) -> dict:
+        manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION,
+                        files={n: sha256(d) for n, d in sorted(self.members.items())})
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+            z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            for name, data in sorted(self.members.items()):
+                z.writestr(name, data)
+        tmp.replace(path)
+        return manifest
+
+
+@dataclass
+class PackContents:
+    manifest: dict
+    members: dict[str, bytes]
+
+    def jsonl(self, name: str) -> list[dict]:
+        data = self.members.get(name)
+        if data is None:
+            return []
+        try:
+            return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            raise PackError(f"专题包数据文件 {name} 格式错误：{str(e)[:200]}",
+                            "该文件可能被篡改或已损坏，请重新获取专题包。") from None
+
+
+def read_pack(path: Path) -> PackContents:
+    """Open and fully verify a pack. Raises PackError (Chinese message) on any problem."""
+    path = Path(path)
+    name = path.name
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise PackError(f"找不到专题包文件：{name}") from None
+    except _ZIP_ERRORS as e:
+        raise PackError(f"专题包 {name} 不是有效的 zip 文件或已损坏（可能下载不完整）。",
+                        "请重新获取完整的专题包后再导入。") from e
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise PackError(f"专题包 {name} 内文件过多。")
+        total = 0
+        for info in infos:
+            if not safe_member_name(info.filename) or info.filename.endswith("/") and \
+                    not safe_member_name(info.filename.rstrip("/")):
+                raise PackError(f"专题包 {name} 含有不安全的路径“{info.filename}”，已拒绝导入。",
+                                "该文件可能被篡改，请向发送方核实。")
+            mode = (info.external_attr >> 16) & 0o170000
+            if mode == stat.S_IFLNK:
+                raise PackError(f"专题包 {name} 含有符号链接“{info.filename}”，已拒绝导入。")
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise PackError(f"专题包 {name} 中的“{info.filename}”过大，已拒绝导入。")
+            if info.file_size > RATIO_EXEMPT and \
+                    info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise PackError(f"专题包 {name} 中的“{info.filename}”解压后体积异常巨大，"
+                                "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
+            total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise PackError(f"专题包 {name} 解压后过大，已拒绝导入。")
+        try:
+            manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
+        except KeyError:
+            raise PackError(f"{name} 不是专题包：缺少 manifest.json。") from None
+        except (*_ZIP_ERRORS, RecursionError) as e:
+            raise PackError(f"专题包 {name} 的清单文件已损坏。", "请重新获取专题包。") from e
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise PackError(f"{name} 不是 lecturelib 专题包。")
+        version = manifest.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+            raise PackError(f"专题包 {name} 的格式版本（{version}）不受支持。",
+                            f"本程序支持第 {FORMAT_VERSION} 版，请升级 lecturelib 后再导入。")
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise PackError(f"专题包 {name} 的清单缺少文件校验信息。")
+        present = {i.filename for i in infos if not i.filename.endswith("/")} - {"manifest.json"}
+        extra = present - set(files)
+        missing = set(files) - present
+        if missing:
+            raise PackError(f"专题包 {name} 不完整：缺少 {len(missing)} 个文件"
+                            f"（如 {sorted(missing)[0]}）。", "请重新获取完整的专题包。")
+        if extra:
+            raise PackError(f"专题包 {name} 含有清单之外的文件（如 {sorted(extra)[0]}），已拒绝导入。",
+                            "该文件可能被篡改，请向发送方核实。")
+        members: dict[str, bytes] = {}
+        for member, want in files.items():
+            try:
+                data = zf.read(member)
+            except _ZIP_ERRORS as e:
+                raise PackError(f"专题包 {name} 中的“{member}”无法读取（文件可能被截断）。",
+                                "请重新获取完整的专题包。") from e
+            if sha256(data) != want:
+                raise PackError(f"专题包 {name} 中的“{member}”校验和不符，可能被篡改或损坏，已拒绝导入。",
+                                "请向发送方重新获取专题包。")
+            members[member] = data
+    return PackContents(manifest, members)
+
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "PackWriter", "PackContents", "read_pack",
+           "safe_member_name", "sha256"]
