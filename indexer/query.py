@@ -269,7 +269,8 @@ def _format_term(t: Term) -> str:
 
 
 def _format_value(v: str) -> str:
-    if any(c.isspace() for c in v) or any(c in _QUOTES for c in v) or _VALUE_SEPARATORS.search(v):
+    if any(c.isspace() or c in _QUOTES or c in _OR_BARS for c in v) \
+            or _VALUE_SEPARATORS.search(v):
         return _quote(v)
     return v
 

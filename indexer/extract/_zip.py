@@ -35,7 +35,8 @@ def open_checked(data: bytes, kind: str, limits) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            NotImplementedError):
         raise corrupt(kind) from None
     if sum(i.file_size for i in infos) > limits.max_unzipped_bytes:
         raise _bomb(kind)

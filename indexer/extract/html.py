@@ -30,6 +30,9 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "blockquote", "pre", "t
                "dd", "dt", "figcaption", "center", "address"}
 _HEADINGS = {f"h{i}": i for i in range(1, 7)}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Characters XML cannot hold: lxml parses them but refuses them when a tree is edited
+# (drop_tree), so a saved page with one stray control character would fail as “corrupt”.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 
 
@@ -138,6 +141,7 @@ def extract(data: bytes, limits) -> Extracted:
 
     text, encoding = _decode_html(data)
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str input with a declaration
+    text = _NOT_XML.sub(" ", text)
     try:
         doc = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):

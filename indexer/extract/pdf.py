@@ -132,7 +132,10 @@ def _body_metrics(lines: list[_Line]) -> tuple[float, float, float]:
     body = sizes.most_common(1)[0][0]
     body_lines = [ln for ln in lines if abs(ln.size - body) < 0.5] or lines
     lefts = Counter(round(ln.x0) for ln in body_lines)
-    left = min(k for k, c in lefts.items() if c >= max(1, 0.1 * len(body_lines)))
+    # the leftmost edge shared by a tenth of the lines; centred text (a poem, a poster) has
+    # none, and then the leftmost edge of all
+    left = min((k for k, c in lefts.items() if c >= max(1, 0.1 * len(body_lines))),
+               default=min(lefts))
     rights = sorted(ln.x1 for ln in body_lines)
     right = rights[int(0.9 * (len(rights) - 1))]
     return body, left, right
@@ -241,10 +244,61 @@ def _open_error(exc: Exception) -> Exception:
                             "请重新下载或导出 PDF 后再上传，或上传原始 Word 文件。")
 
 
+_MAX_CID = 0xFFFF
+
+
+def _clamp_width_ranges(seq, group: int) -> list:
+    """The tokens of a CID font's /W (group 3) or /W2 (group 5) array with every
+    ``c_first c_last …`` range clamped to the CIDs that exist (0–65535). pdfminer fills a dict
+    entry per CID of a range, so a forged ``81 999999999 0`` in a 6 KB file took 2.7 GB and
+    16 s before failing (found by bench/fuzz.py). Tokens are passed on in pdfminer's order, so
+    its grouping of them is unchanged."""
+    from pdfminer.pdftypes import resolve1
+
+    out: list = []
+    run: list = []
+    for v in seq:
+        v = resolve1(v)
+        if isinstance(v, list):
+            out.extend(run)
+            out.append(v)
+            run = []
+        elif isinstance(v, (int, float)):
+            run.append(v)
+            if len(run) == group:
+                if isinstance(run[0], int) and isinstance(run[1], int):
+                    run[0], run[1] = max(run[0], 0), min(run[1], _MAX_CID)
+                out.extend(run)
+                run = []
+        else:
+            out.append(v)
+    return out + run
+
+
+def _bound_pdfminer_widths() -> None:
+    """Install the clamp around pdfminer's width-table builders (once per process)."""
+    from pdfminer import pdffont
+
+    if getattr(pdffont.get_widths, "_lecturelib_bounded", False):
+        return
+    plain, vertical = pdffont.get_widths, pdffont.get_widths2
+
+    def get_widths(seq):
+        return plain(_clamp_width_ranges(seq, 3))
+
+    def get_widths2(seq):
+        return vertical(_clamp_width_ranges(seq, 5))
+
+    get_widths._lecturelib_bounded = get_widths2._lecturelib_bounded = True
+    pdffont.get_widths, pdffont.get_widths2 = get_widths, get_widths2
+
+
 def extract(data: bytes, limits) -> Extracted:
     import logging
 
     import pdfplumber
+
+    _bound_pdfminer_widths()
 
     # pdfminer logs font-descriptor quirks of ordinary files as warnings; they are not the
     # user's business (problems that matter surface as our own errors or warnings)

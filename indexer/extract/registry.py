@@ -52,8 +52,9 @@ def _named(filename: str) -> str:
 def _sniff_zip(data: bytes) -> str:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
-        # A zip that cannot be read: if it *looks* like Office Open XML, call it corrupt there.
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            NotImplementedError):
+        # A zip that cannot be read (NotImplementedError: a zip version zipfile does not know): if it *looks* like Office Open XML, call it corrupt there.
         head = data[:4096]
         if b"word/" in head or b"[Content_Types].xml" in head:
             return "docx"

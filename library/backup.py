@@ -1,0 +1,147 @@
+"""Backup and restore of a library home.
+
+A backup is one .zip holding a consistent snapshot of the store (SQLite's online backup API, so
+it can be taken while the web app is serving and editors are writing), the original files that
+snapshot references, and the home's settings files, with a manifest of SHA-256 checksums. The
+search index is not included: it is derived, and ``restore`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .db import SCHEMA_VERSION
+from .errors import StoreError, UsageError
+from .home import Home
+from .originals import sha256_file
+from .pack import safe_member_name
+
+FORMAT = "lecturelib-backup"
+FORMAT_VERSION = 1
+CONFIG_FILES = ("settings.json", "topics.json", "dictionary.txt", "synonyms.txt", "secret_key")
+
+
+@dataclass
+class BackupReport:
+    path: Path
+    documents: int
+    originals: int
+    bytes: int
+    seconds: float
+    missing: list[str]
+
+
+def _snapshot(db_path: Path, dest: Path) -> None:
+    src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        dst = sqlite3.connect(dest)
+        with dst:
+            src.backup(dst)
+        dst.close()
+    finally:
+        src.close()
+
+
+def backup(home: Home, out: Path) -> BackupReport:
+    t0 = time.perf_counter()
+    if not home.db_path.is_file():
+        raise UsageError(f"{home.path} 中没有资料库，无法备份。", "请用 --home 指定资料库目录。")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    files: dict[str, str] = {}
+    missing: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = Path(tmp) / "library.sqlite3"
+        _snapshot(home.db_path, snap)
+        con = sqlite3.connect(snap)
+        shas = sorted({r[0] for r in con.execute("SELECT sha256 FROM versions UNION "
+                                                 "SELECT sha256 FROM drafts")})
+        documents = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        con.close()
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+            z.write(snap, "library.sqlite3")
+            files["library.sqlite3"] = sha256_file(snap)
+            for name in CONFIG_FILES:
+                p = home.path / name
+                if p.is_file():
+                    z.write(p, f"config/{name}")
+                    files[f"config/{name}"] = sha256_file(p)
+            for sha in shas:
+                p = home.originals_path / sha[:2] / sha
+                if not p.is_file():
+                    missing.append(sha)
+                    continue
+                # originals are immutable and named by their hash: copying them after the
+                # snapshot is consistent; they are mostly compressed already, so store them
+                z.write(p, f"originals/{sha[:2]}/{sha}", compress_type=zipfile.ZIP_STORED)
+                files[f"originals/{sha[:2]}/{sha}"] = sha
+            manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                        "schema_version": SCHEMA_VERSION,
+                        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        "documents": documents, "originals": len(shas) - len(missing),
+                        "missing_originals": missing, "files": files}
+            z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    os.replace(part, out)
+    return BackupReport(out, documents, len(shas) - len(missing), out.stat().st_size,
+                        time.perf_counter() - t0, missing)
+
+
+def restore(archive: Path, home: Home) -> dict:
+    """Restore a backup into an empty home. Verifies every checksum before writing anything
+    final; returns the manifest."""
+    archive = Path(archive)
+    if home.db_path.exists():
+        raise UsageError(f"目标目录 {home.path} 中已有资料库，为避免覆盖，恢复已取消。",
+                         "请指定一个空目录（--home），或先移走现有资料库。")
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise StoreError(f"备份文件 {archive.name} 无法打开或已损坏。", "请确认备份文件完整。") from e
+    with zf, tempfile.TemporaryDirectory(dir=home.path) as tmp:
+        try:
+            manifest = json.loads(zf.read("manifest.json"))
+        except (KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
+            raise StoreError(f"{archive.name} 不是 lecturelib 备份文件（缺少或损坏的清单）。") from e
+        if manifest.get("format") != FORMAT or manifest.get("format_version", 99) > FORMAT_VERSION:
+            raise StoreError(f"{archive.name} 的备份格式不受支持。", "请升级 lecturelib 后再恢复。")
+        if manifest.get("schema_version", 0) > SCHEMA_VERSION:
+            raise StoreError("该备份来自更新版本的 lecturelib。", "请升级后再恢复。")
+        stage = Path(tmp)
+        for name, want in manifest["files"].items():
+            if not safe_member_name(name):
+                raise StoreError(f"备份中含有不安全的路径“{name}”，已拒绝恢复。")
+            dest = stage / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            h = hashlib.sha256()
+            try:
+                with zf.open(name) as src, open(dest, "wb") as f:
+                    while chunk := src.read(1 << 20):
+                        h.update(chunk)
+                        f.write(chunk)
+            except (KeyError, zipfile.BadZipFile, OSError, EOFError) as e:
+                raise StoreError(f"备份文件中的“{name}”无法读取（备份可能不完整）。") from e
+            if h.hexdigest() != want:
+                raise StoreError(f"备份文件中的“{name}”校验和不符，备份已损坏，恢复已取消。")
+        # everything verified: move into place (originals first, the database last)
+        for p in sorted((stage / "originals").glob("??/*")):
+            target = home.originals_path / p.parent.name / p.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(p, target)
+        for name in CONFIG_FILES:
+            p = stage / "config" / name
+            if p.is_file():
+                os.replace(p, home.path / name)
+        os.replace(stage / "library.sqlite3", home.db_path)
+    return manifest
+
+
+__all__ = ["backup", "restore", "BackupReport"]
