@@ -101,7 +101,8 @@ def to_document(rec: dict) -> dict:
         "datekey": rec.get("date") or "",
         "body": body_text(rec),
         "grams": (body_text(rec), meta_text(rec)),
-        "rec": {k: rec.get(k) for k in STORED_KEYS},
+        # stored once; empty values left out (readers use .get with a default)
+        "rec": {k: v for k in STORED_KEYS if (v := rec.get(k)) not in (None, "", [], ())},
     }
     if year:
         doc["year"] = str(year)
