@@ -140,7 +140,7 @@ def main() -> int:
             for i in range(args.kills):
                 if op == "import" and i % 5 == 0 and where.exists():
                     shutil.rmtree(where)           # start some imports from an empty library
-                delay = rng.uniform(0.05, max(0.1, full * 1.1))
+                delay = rng.uniform(0.05, max(0.1, full * 0.9))
                 if kill_after(where, argv(i), delay, env) is not None:
                     finished += 1
                 ok, rep, half = verdict(where)
