@@ -18,8 +18,8 @@ How a query runs (docs/PERFORMANCE.md has the measurements behind it):
    fetch more candidates only if needed.
 4. **Re-rank the verified hits.** Ranking rules, in order of weight:
    * base = the candidate score above (BM25F on the body's words), plus ``EXACT_BASE`` when every
-     term occurs verbatim in the text (doubled for short texts), so that segmentation cannot
-     hide a text that holds the query;
+     term occurs verbatim in the text (growing with the share of the text it covers), so that
+     segmentation cannot hide a text that holds the query;
    * ×(1 + ``CONTEXT_BONUS``) when a term matches the heading path or document title (passages)
      or the 出处 (quotes) — the title/heading boost;
    * ×(1 + ``ADJACENT_BONUS``) when all positive terms occur next to each other in the order typed
@@ -62,9 +62,9 @@ from .schema import meta_text, searchable_text
 CONTEXT_BONUS = 1.0          # a term found in the heading path / title / 出处 doubles the score
 CONTEXT_FLOOR = 1.0          # ... and gives a record matched by its context alone a score
 ADJACENT_BONUS = 0.5
-QUOTE_BONUS = 1.0            # a quote holding every term: as strong as a title match
+QUOTE_BONUS = 1.5            # a quote holding every term outranks a title/heading match
 EXACT_BASE = 10.0            # every term found verbatim in the text: about a good BM25 word match
-EXACT_DENSITY_CHARS = 60     # ... doubled for texts this short or shorter (quotes)
+EXACT_COVERAGE = 3.0         # ... up to 4× when the match is the whole text
 PER_DOCUMENT = 2
 MAX_GRAMS = 3
 MAX_CANDIDATES = 4000        # candidates verified at most per search
@@ -421,13 +421,15 @@ def verify(plan: Plan, rec: dict) -> bool:
 def final_score(plan: Plan, c: Candidate) -> float:
     s = c.score
     body = for_search(c.rec.get("text") or "")
-    in_body = bool(plan.clauses) and all(any(f.pattern.search(body) for f in clause)
-                                         for clause in plan.clauses)
+    matched = [next((f for f in clause if f.pattern.search(body)), None)
+               for clause in plan.clauses]
+    in_body = bool(plan.clauses) and all(matched)
     if in_body:
         # Every term lies in the text itself, whatever jieba made of text and query (a query
         # 绿水青山 against a text segmented as 绿水青山就是金山银山 gets no word score): add a
-        # base for the exact match, higher for short texts where the match is most of it.
-        s += EXACT_BASE * (1 + min(1.0, EXACT_DENSITY_CHARS / max(len(body), 1)))
+        # base for the exact match, growing with the share of the text the match covers.
+        covered = sum(len(f.text) for f in matched) / max(len(body), 1)
+        s += EXACT_BASE * (1 + EXACT_COVERAGE * min(1.0, covered))
     if plan.clauses:
         meta = for_search(meta_text(c.rec))
         if meta and any(f.pattern.search(meta) for cl in plan.clauses for f in cl):
