@@ -73,6 +73,8 @@ def kill_after(home: Path, args: list[str], delay: float, env) -> int | None:
 
 def verdict(home: Path) -> tuple[bool, bool, list[str]]:
     """(clean at once, clean after repair, half-stored evidence)"""
+    if not (home / "library.sqlite3").exists():
+        return True, True, []             # killed before anything was written
     half = half_stored(home)
     svc = LibraryService(home)
     try:
@@ -152,6 +154,8 @@ def main() -> int:
                     print(f"  {op} kill {i} at {delay:.2f}s: repaired={rep} half={half}")
             rows.append((op, args.kills, finished, full, clean, repaired, len(half_total),
                          time.perf_counter() - t0))
+            print(f"{op}: {args.kills} kills, {finished} finished first, {clean} clean at once, "
+                  f"{repaired} clean after repair, {len(half_total)} half-stored", flush=True)
     print(f"{'operation':10} {'kills':>5} {'finished':>8} {'run s':>6} {'clean':>6} "
           f"{'repaired':>8} {'half':>5} {'total s':>8}")
     for op, k, fin, full, clean, rep, half, dt in rows:
