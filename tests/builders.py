@@ -31,13 +31,15 @@ HANDOUT_DOC = [
 
 
 def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
-    """blocks: ("h", text) → Heading 1, ("p", text) → Normal paragraph."""
+    """blocks: ("t", text) → Title, ("h", text) → Heading 1, ("p", text) → Normal paragraph."""
     import docx
     d = docx.Document()
     if title:
         d.core_properties.title = title
     for kind, text in blocks or HANDOUT_DOC:
-        if kind == "h":
+        if kind == "t":
+            d.add_heading(text, level=0)
+        elif kind == "h":
             d.add_heading(text, level=1)
         else:
             d.add_paragraph(text)
@@ -47,7 +49,9 @@ def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
 
 
 def make_pdf(path: Path, pages: list[list[str]], *, encrypt: str | None = None,
-             header: str | None = "宣讲讲义") -> Path:
+             header: str | None = "宣讲讲义", footer: bool = True) -> Path:
+    """A text PDF with a CJK font (reportlab's STSong-Light), optionally with a running header
+    and a page-number footer on every page."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -60,7 +64,8 @@ def make_pdf(path: Path, pages: list[list[str]], *, encrypt: str | None = None,
         c.setFont("STSong-Light", 9)
         if header:
             c.drawString(72, h - 40, header)
-        c.drawString(w / 2, 30, f"— {n} —")
+        if footer:
+            c.drawString(w / 2, 30, f"— {n} —")
         c.setFont("STSong-Light", 12)
         y = h - 90
         for line in lines:

@@ -16,6 +16,9 @@ EDITOR = ("bianji", "editor-pass-1")
 ADMIN = ("guanli", "admin-pass-1")
 CSRF = "test-csrf-token"
 
+from builders import make_docx  # noqa: E402,F401  (re-exported for the web tests)
+from builders import make_pdf as _make_pdf  # noqa: E402
+
 QUOTES = [
     ("h", "生态文明与初心使命金句汇编"),
     ("h", "一、绿水青山就是金山银山"),
@@ -41,41 +44,9 @@ HANDOUT = [
 ]
 
 
-def make_docx(path: Path, blocks) -> Path:
-    """("t", text) → title, ("h", text) → Heading 1, ("p", text) → a paragraph."""
-    import docx
-    d = docx.Document()
-    for kind, text in blocks:
-        if kind == "t":
-            d.add_heading(text, level=0)
-        elif kind == "h":
-            d.add_heading(text, level=1)
-        else:
-            d.add_paragraph(text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    d.save(str(path))
-    return path
-
-
 def make_pdf(path: Path, pages: list[list[str]]) -> Path:
-    """A text PDF with a CJK font (reportlab's STSong-Light)."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfgen import canvas
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    c = canvas.Canvas(str(path), pagesize=A4)
-    _, h = A4
-    for lines in pages:
-        c.setFont("STSong-Light", 12)
-        y = h - 90
-        for line in lines:
-            c.drawString(72, y, line)
-            y -= 22
-        c.showPage()
-    c.save()
-    return path
+    """A plain text PDF: no running header, no page numbers."""
+    return _make_pdf(path, pages, header=None, footer=False)
 
 
 PDF_PAGES = [
