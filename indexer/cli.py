@@ -53,7 +53,12 @@ def cmd_ingest(args) -> int:
                  KINDS.get(r.kind or "", "") if r.kind else "", str(r.quotes), str(r.passages),
                  "" if r.pages is None else str(r.pages), r.message] for r in results]
         print(table(["状态", "文件", "类型", "金句", "段落", "页", "说明"], rows,
-                    max_widths={1: 36, 6: 70}, right={3, 4, 5}))
+                    max_widths={1: 36, 6: 40}, right={3, 4, 5}))
+        notes = [r for r in results if r.message and r.status != "ok"]
+        if notes:
+            print("\n说明：")
+            for r in notes:
+                print(f"  {STATUS_LABELS.get(r.status, r.status)}  {r.path}\n        {r.message}")
         counts = {s: sum(r.status == s for r in results) for s in STATUS_LABELS}
         summary = "，".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items() if n)
         print(f"\n共 {len(results)} 个文件：{summary or '无'}。")

@@ -131,7 +131,7 @@ def sniff(data: bytes, filename: str = "") -> str:
     for magic, name in _IMAGES:
         if data.startswith(magic):
             named = _named(filename)
-            lead = f"这是一张图片（{name}），不是{named}" if named else f"这是一张图片（{name}），不是文档"
+            lead = f"这是一张图片（{name}），不是 {named}" if named else f"这是一张图片（{name}），不是文档"
             raise UnsupportedFormatError(lead + "。", "请上传原始文档；如只有图片，请先做文字识别（OCR）。")
     if data[8:12] == b"WEBP" and data.startswith(b"RIFF"):
         raise UnsupportedFormatError("这是一张图片（WEBP），不是文档。", "请上传原始文档。")
