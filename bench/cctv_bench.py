@@ -129,6 +129,7 @@ def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
     if limit_mb:
         cmd += ["--limit-mb", str(limit_mb)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd)
     peak = 0
@@ -144,7 +145,7 @@ def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
     # ru_maxrss (KiB) of RUSAGE_CHILDREN: the largest single process of the build tree
     return {"seconds": secs, "cpu_seconds": cpu, "peak_rss_mb": peak / 1e6,
             "max_single_rss_mb": after.ru_maxrss / 1024, "index_mb": size / 1e6,
-            "load_avg_after": os.getloadavg()[0]}
+            "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,7 +285,8 @@ def main(argv=None):
         print(f"{eng}: built in {b['seconds']:.1f} s = {b['mb_per_s']:.2f} MB/s wall, "
               f"{b['cpu_seconds']:.0f} CPU s = {b['mb_per_cpu_s']:.3f} MB per CPU-s, "
               f"index {b['index_mb']:.0f} MB, peak RSS {b['peak_rss_mb']:.0f} MB "
-              f"(load avg {b['load_avg_after']:.1f})", flush=True)
+              f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
+              flush=True)
         q = (query_ours if eng == "ours" else query_baseline)(d, queries)
         for cls, v in q.items():
             extra = f"  found {v['found']}/60" if "found" in v else ""

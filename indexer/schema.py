@@ -2,9 +2,10 @@
 
 Lean on purpose (docs/PERFORMANCE.md): the display fields of a record are stored once, in one
 pickled ``rec`` value; the text fields are indexed, never stored a second time; the context
-(heading path and title, or 出处) is analysed once per distinct value and has no word postings. Word and gram
-fields keep frequencies only: exact phrases and substrings are verified on the stored text at
-query time instead of through Whoosh position lists (which Whoosh checks in Python).
+(heading path and title, or 出处) is analysed once per distinct value and has no word
+postings. The word field keeps frequencies only, the gram field doc numbers only: exact phrases
+and substrings are verified on the stored text at query time instead of through Whoosh position
+lists (which Whoosh checks in Python).
 
 Bump ``SCHEMA_VERSION`` whenever the schema, the analyzers or the record mapping change: an
 index built with another version reports itself "stale" and is rebuilt.
@@ -14,9 +15,9 @@ from __future__ import annotations
 
 from whoosh import fields
 
-from .analysis import CountedFrequency, GramTokenizer, WordTokenizer
+from .analysis import CountedExistence, CountedFrequency, GramTokenizer, WordTokenizer
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Context (heading path + document title of a passage, 出处 of a quote) is the same text on many
 # records: it goes into the gram field of each record (so that every record is found by it) but
@@ -24,13 +25,26 @@ SCHEMA_VERSION = 7
 # ranking rewards a context match instead (searching.final_score).
 
 
+class CountedText(fields.TEXT):
+    """A TEXT field whose terms come from the analyzer's ``counts()`` as one list (no Token
+    objects, no generator per posting): see ``analysis.CountedFrequency.index_items``."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, (str, tuple, list)) and hasattr(self.analyzer, "counts") and \
+                hasattr(self.format, "index_items"):
+            return self.format.index_items(value, self.analyzer)
+        return super().index(value, **kwargs)
+
+
 def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
     word_an = WordTokenizer(vocab_version, terms)
     gram_an = GramTokenizer(vocab_version)
 
     def text_field(analyzer, scorable=True):
-        f = fields.TEXT(analyzer=analyzer, phrase=False)
-        f.format = CountedFrequency()
+        f = CountedText(analyzer=analyzer, phrase=False)
+        # The word field keeps frequencies (BM25F); the gram field only doc numbers: it is
+        # intersected, never scored (searching.DocSets reads ids only).
+        f.format = CountedFrequency() if scorable else CountedExistence()
         f.scorable = scorable     # unscorable: no per-document lengths to store and look up
         return f
 

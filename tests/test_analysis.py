@@ -84,3 +84,35 @@ def test_analyzer_pickles_without_tokenizer(word_an):
     assert len(data) < 200_000
     again = pickle.loads(data)
     assert [t.text for t in again("新质生产力")] == ["新质生产力"]
+
+
+def test_cached_block_segmentation_equals_jieba(vocab):
+    """word_tokens cuts jieba's blocks itself (cached, one pass): the tokens and offsets must
+    be exactly jieba's tokenize(HMM=False), kept tokens only."""
+    tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
+    texts = ["我们要不忘初心，牢记使命。", "第3次会议 ２０２４年GDP增长5.2%，C++与C#。",
+             "abc1x中国 a.b-c ok_go\r\n新质生产力の日本語 café", "十九大二十大_党的 3.14%", "",
+             "  \t", "中\u3000国", "习近平新时代中国特色社会主义思想" * 3, "x", "-..+"]
+    for t in texts:
+        norm = for_search(t)
+        expected = [(w.strip(), s, e) for w, s, e in tok.tokenize(norm, HMM=False)
+                    if analysis._RUN.search(w) and w.strip()]
+        assert analysis.word_tokens(norm, tok) == expected
+        assert analysis.word_tokens(norm, tok) == expected      # from the cache
+
+
+def test_fast_cut_equals_jieba_cut(vocab):
+    tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
+    for block in ["新时代宣讲工作要贴近群众贴近生活", "abc1x中国", "a", "1", "C++程序", "AB",
+                  "两个确立四个意识", "研究生命起源", "结婚的和尚未结婚的", "2024年12月"]:
+        assert analysis._cut_no_hmm(block, tok) == list(tok.cut(block, HMM=False))
+
+
+def test_gram_field_keeps_doc_numbers_only():
+    from whoosh.formats import Existence
+
+    from indexer.schema import build_schema
+
+    schema = build_schema("v", ())
+    assert isinstance(schema["grams"].format, Existence)
+    assert not schema["grams"].scorable and schema["body"].scorable
