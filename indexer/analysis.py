@@ -247,10 +247,8 @@ class _BaseTokenizer(Tokenizer):
 class _Counting:
     """``counts(value)``: term counts of a text, or of a tuple of texts where every part after
     the first is *context* repeated on many records (heading path, document title, 出处) and
-    therefore analysed once and cached."""
-
-    def _count(self, text: str) -> Counter:
-        raise NotImplementedError
+    therefore analysed once and cached. The tokenizer it is mixed into supplies
+    ``_count(text) -> Counter`` (WordTokenizer: jieba words; GramTokenizer: character grams)."""
 
     def counts(self, value) -> Counter:
         parts = _value_parts(value)
