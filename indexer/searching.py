@@ -51,6 +51,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
+from library.content import citation
 from library.errors import UsageError
 
 from . import analysis
@@ -585,6 +586,8 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
         "score": round(float(score), 4),
         "more_in_document": more[0] if more else 0,
     }
+    if hit["kind"] == "quote":
+        hit["citation"] = citation(hit["source"], hit["date"], hit["speaker"])
     if rec.get("question"):
         hit["question"] = rec["question"]
         hit["question_highlight"] = highlight(rec["question"], pats, snippet=False)

@@ -70,7 +70,8 @@ class TopicSuggestion:
     score: float                                      # 0..1
 
 
-__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "date_zh", "citation", "quote_with_citation",
+__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "date_zh", "citation", "citation_line",
+           "quote_with_citation",
            "TopicSuggestion"]
 
 
@@ -86,19 +87,32 @@ def date_zh(date: str | None) -> str:
     return "".join(f"{n}{unit}" for n, unit in zip(nums, ("年", "月", "日")))
 
 
-def citation(source: str | None, date: str | None) -> str:
-    """The house style for a 出处: "source（2005年8月15日）"; either part may be missing."""
-    source = (source or "").strip()
+def citation(source: str | None, date: str | None, speaker: str | None = None) -> str:
+    """The house style for a 出处, the one every surface renders (card, quote page, 复制, basket,
+    pack, CLI, JSON): speaker, then occasion/source, then the date in full-width brackets —
+    "习近平在浙江安吉余村考察时提出（2005年8月15日）". The speaker is left out when the source
+    already names them, the date when the source already holds it; any part may be missing."""
+    src = (source or "").strip()
+    who = (speaker or "").strip()
+    if who and who not in src:
+        src = who + src
     d = date_zh(date)
-    if source and d and d not in source:
-        return f"{source}（{d}）"
-    return source or d
+    if src and d and d not in src:
+        return f"{src}（{d}）"
+    return src or d
 
 
-def quote_with_citation(text: str, source: str | None, date: str | None) -> str:
-    """What the copy button puts on the clipboard: “quote” ——source（date）."""
-    body = text.strip()
+def citation_line(source: str | None, date: str | None, speaker: str | None = None) -> str:
+    """The citation as it stands under a quote: "——习近平在……（2005年8月15日）", or ""."""
+    cite = citation(source, date, speaker)
+    return f"——{cite}" if cite else ""
+
+
+def quote_with_citation(text: str, source: str | None = None, date: str | None = None,
+                        speaker: str | None = None) -> str:
+    """What the copy button puts on the clipboard: “quote” ——speaker source（date）."""
+    body = (text or "").strip()
     if not (body.startswith("“") and body.endswith("”")):
-        body = f"“{body}”"
-    cite = citation(source, date)
-    return f"{body} ——{cite}" if cite else body
+        body = "“" + body.strip('“”"') + "”"
+    line = citation_line(source, date, speaker)
+    return f"{body} {line}" if line else body

@@ -21,7 +21,7 @@ def test_citation_house_style():
         "“绿水青山就是金山银山。” ——习近平在浙江安吉考察时的讲话（2005年8月15日）"
     assert citation("“已有引号”", "《讲话》") == "“已有引号” ——《讲话》"
     assert citation("天下兴亡，匹夫有责。") == "“天下兴亡，匹夫有责。”"
-    assert citation("一句话", None, "2020-12") == "“一句话”（2020年12月）"
+    assert citation("一句话", None, "2020-12") == "“一句话” ——2020年12月"
     # a source that already carries the date does not repeat it
     assert citation("话", "2020年12月28日在会上的讲话", "2020-12-28") == "“话” ——2020年12月28日在会上的讲话"
 

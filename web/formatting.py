@@ -9,7 +9,7 @@ from datetime import date as _date
 
 from markupsafe import Markup, escape
 
-from library.content import AUDIENCES, HIT_KINDS, KINDS
+from library.content import AUDIENCES, HIT_KINDS, KINDS, citation_line, quote_with_citation
 from library.users import ROLES
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
@@ -44,24 +44,9 @@ def date_cn(value: str | None) -> str:
 
 def citation(text: str, source: str | None = None, date: str | None = None,
              speaker: str | None = None) -> str:
-    """The house style a speaker pastes into a script: “quote” ——source（date）, the speaker
-    put before the source when the source does not name them."""
-    body = (text or "").strip().strip("“”\"")
-    out = f"“{body}”"
-    src = (source or "").strip()
-    who = (speaker or "").strip()
-    if who and src and who not in src:
-        src = who + src
-    elif who and not src:
-        src = who
-    when = date_cn(date)
-    if src and when and when not in src:
-        out += f" ——{src}（{when}）"
-    elif src:
-        out += f" ——{src}"
-    elif when:
-        out += f"（{when}）"
-    return out
+    """What 复制 puts on the clipboard: “quote” ——speaker source（date）
+    (``library.content.quote_with_citation``, the one house style)."""
+    return quote_with_citation(text, source, date, speaker)
 
 
 def mark_only(html: str | None) -> Markup:
@@ -123,7 +108,7 @@ def init_app(app) -> None:
                                  audience_label=lambda a: AUDIENCES.get(a, a or ""),
                                  role_label=lambda r: ROLES.get(r, r or ""),
                                  action_label=lambda a: ACTIONS.get(a, a or ""))
-    app.jinja_env.globals.update(citation=citation, KINDS=KINDS, HIT_KINDS=HIT_KINDS,
+    app.jinja_env.globals.update(citation=citation, citation_line=citation_line, KINDS=KINDS, HIT_KINDS=HIT_KINDS,
                                  AUDIENCES=AUDIENCES)
 
     @app.context_processor
