@@ -38,7 +38,7 @@ class ExportReport:
 
 
 def _cite(q: dict) -> str:
-    return citation(q.get("source"), q.get("date"))
+    return citation(q.get("source"), q.get("date"), q.get("speaker"))
 
 
 def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict], list[dict]]:
