@@ -8,10 +8,12 @@ casefold, so full-width equals half-width and Kangxi radicals equal unified ideo
   Latin words and numbers are tokens of their own, casefolded, never stemmed; punctuation and
   white space are dropped. This stream drives ranking (BM25F).
 * **grams** — the recall field. A text is cut into *runs* of alphanumeric characters (CJK,
-  Latin letters, digits; anything else ends a run). Each run of length n yields its n-1
-  adjacent bigrams, and its last character alone when no bigram of the text starts with it: a
-  run ``ABCD`` alone gives ``AB BC CD D`` — no more postings than a unigram field, yet every
-  character of the text begins some term. A
+  Latin letters, digits), and the runs are joined into *segments* across the punctuation,
+  spaces and line breaks between them, except between two Latin letters/digits: matching is
+  punctuation-blind, so “雄鹰”企业 holds the bigram 鹰企 and the query 雄鹰企业 finds it. Each
+  segment of length n yields its n-1 adjacent bigrams, and its last character alone when no
+  bigram of the text starts with it: a segment ``ABCD`` alone gives ``AB BC CD D`` — no more
+  postings than a unigram field, yet every character of the text begins some term. A
   two-character query is then exactly one term, a longer one the conjunction of its bigrams
   (verified against the stored text), a single character the prefix ``c`` of this field.
 
@@ -76,14 +78,49 @@ def runs(norm: str) -> list[tuple[str, int]]:
     return [(m.group(), m.start()) for m in _RUN.finditer(norm)]
 
 
+def segments(norm: str) -> list[tuple[str, list[int]]]:
+    """Punctuation-blind segments of a search-form text: its alphanumeric runs joined across
+    the punctuation, spaces and line breaks between them (“雄鹰”企业 → 雄鹰企业), except where
+    both neighbours are Latin letters or digits (``covid-19``, ``open ai`` stay apart). Each
+    segment comes with the offset in ``norm`` of each of its characters."""
+    out: list[tuple[str, list[int]]] = []
+    chars: list[str] = []
+    offs: list[int] = []
+    for m in _RUN.finditer(norm):
+        s, base = m.group(), m.start()
+        if chars and _LATIN.match(chars[-1][-1]) and _LATIN.match(s[0]):
+            out.append(("".join(chars), offs))
+            chars, offs = [], []
+        chars.append(s)
+        offs.extend(range(base, base + len(s)))
+    if chars:
+        out.append(("".join(chars), offs))
+    return out
+
+
+def segment_texts(norm: str) -> list[str]:
+    """The strings of :func:`segments` (no offsets): the gram field's units."""
+    out: list[str] = []
+    cur = ""
+    for s in _RUN.findall(norm):
+        if cur and _LATIN.match(cur[-1]) and _LATIN.match(s[0]):
+            out.append(cur)
+            cur = s
+        else:
+            cur += s
+    if cur:
+        out.append(cur)
+    return out
+
+
 def gram_terms(norm: str) -> list[str]:
-    """The gram-field terms of a search-form text: bigrams of each run, plus the last character
-    of a run alone when no bigram of the text starts with it (so that every character of the
-    text begins some term, which is all a one-character prefix query needs)."""
+    """The gram-field terms of a search-form text: bigrams of each punctuation-blind segment
+    (:func:`segments`), plus the last character of a segment alone when no bigram of the text
+    starts with it (so that every character of the text begins some term, which is all a
+    one-character prefix query needs)."""
     out: list[str] = []
     lasts = []
-    for m in _RUN.finditer(norm):
-        s = m.group()
+    for s in segment_texts(norm):
         out.extend([s[i:i + 2] for i in range(len(s) - 1)])
         lasts.append(s[-1])
     firsts = {g[0] for g in out}
@@ -290,7 +327,7 @@ class WordTokenizer(_Counting, _BaseTokenizer):
 
 
 class GramTokenizer(_Counting, _BaseTokenizer):
-    """Bigrams of alphanumeric runs plus each run's last character (see the module doc)."""
+    """Bigrams of punctuation-blind segments plus each segment's last character (module doc)."""
 
     def _count(self, text: str) -> Counter:
         return Counter(gram_terms(for_search(text)))
@@ -300,10 +337,9 @@ class GramTokenizer(_Counting, _BaseTokenizer):
                  **kwargs) -> Iterator[Token]:
         norm = for_search("\n".join(_value_parts(value)))
         items, lasts = [], []
-        for m in _RUN.finditer(norm):
-            s, base = m.group(), m.start()
-            items.extend((s[i:i + 2], base + i, base + i + 2) for i in range(len(s) - 1))
-            lasts.append((s[-1], base + len(s) - 1, base + len(s)))
+        for s, offs in segments(norm):
+            items.extend((s[i:i + 2], offs[i], offs[i + 1] + 1) for i in range(len(s) - 1))
+            lasts.append((s[-1], offs[-1], offs[-1] + 1))
         firsts = {t[0][0] for t in items}
         for item in lasts:
             if item[0] not in firsts:
@@ -355,6 +391,6 @@ class CountedExistence(Existence):
         return [(w.encode("utf-8"), n, fb, b"") for w, n in analyzer.counts(value).items()]
 
 
-__all__ = ["register_vocabulary", "jieba_for", "runs", "gram_terms", "word_tokens", "words",
+__all__ = ["register_vocabulary", "jieba_for", "runs", "segments", "segment_texts", "gram_terms", "word_tokens", "words",
            "is_latin", "WordTokenizer", "GramTokenizer", "CountedFrequency",
            "CountedExistence"]

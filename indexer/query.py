@@ -3,8 +3,10 @@
 Syntax (every element also in its Chinese / full-width form):
 
 * words separated by spaces (ASCII or 全角) must all match: ``生态 文明``;
-* ``"…"``, ``“…”``, ``「…」``, ``『…』`` or ``＂…＂`` is an exact phrase; an unclosed quote runs
-  to the end of the input; empty quotes are ignored;
+* ``"…"`` (ASCII, or the full-width ``＂…＂``) is an exact phrase that may hold spaces; an
+  unclosed quote runs to the end of the input; empty quotes are ignored. Chinese quotation
+  marks (``“…”``, ``「…」``, ``『…』``) are text, not syntax: ``“雄鹰”企业`` pasted from a report
+  is one term (matching ignores punctuation between its characters);
 * ``-word`` / ``-"phrase"`` (also ``－`` and ``−``) excludes; a negated term alone is allowed
   and means "everything except" (the engine may require a positive term or a filter);
 * ``OR`` (upper case only; lower-case ``or`` is a word), ``|``, ``｜`` or a standalone ``或``
@@ -42,11 +44,14 @@ from library.content import AUDIENCES, HIT_KINDS
 
 from .normalize import display, for_search
 
-# Opening quote -> the closing quotes accepted for it. Straight and curly double quotes are
-# interchangeable: IMEs often produce ”…” or “…“.
+# Phrase syntax is the ASCII double quote (and its full-width twin ＂) only. Chinese quotation
+# marks typed or pasted with the words (“雄鹰”企业, 「…」) are text: matching is
+# punctuation-blind, so they neither hide nor change what is found.
+_QUOTES = {'"': '"＂', "＂": '"＂'}
+# A filter value may still be quoted the Chinese way: topic:“生态 文明”.
 _DOUBLE = '"“”＂„‟'
-_QUOTES = {q: _DOUBLE for q in _DOUBLE}
-_QUOTES.update({"「": "」", "『": "』"})
+_VALUE_QUOTES = {q: _DOUBLE for q in _DOUBLE}
+_VALUE_QUOTES.update({"「": "」", "『": "』"})
 
 _MINUS = "-－−"
 _OR_WORDS = {"OR", "或"}
@@ -113,10 +118,10 @@ class _Token:
     key: str | None = None    # filter key as typed, when the token is key:value
 
 
-def _read_quoted(s: str, i: int) -> tuple[str, int]:
+def _read_quoted(s: str, i: int, quotes: dict = _QUOTES) -> tuple[str, int]:
     """s[i] is an opening quote; return the phrase text and the index after the closing quote
     (or the end of input when the quote is never closed)."""
-    closers = _QUOTES[s[i]]
+    closers = quotes[s[i]]
     j = i + 1
     while j < len(s) and s[j] not in closers:
         j += 1
@@ -159,8 +164,8 @@ def _tokens(s: str) -> list[_Token | str]:
         key = _filter_key(word)
         if key is not None and not negated:
             name, value = key
-            if not value and i < n and s[i] in _QUOTES:   # topic:"生态 文明"
-                value, i = _read_quoted(s, i)
+            if not value and i < n and s[i] in _VALUE_QUOTES:   # topic:"生态 文明"
+                value, i = _read_quoted(s, i, _VALUE_QUOTES)
             out.append(_Token(value, key=name))
             continue
         if word in _OR_WORDS and not negated:
@@ -256,11 +261,8 @@ def parse(q: str) -> ParsedQuery:
 # --- writing a query back ---------------------------------------------------------------
 
 def _quote(text: str) -> str:
-    """Wrap text in the first quote pair whose closer does not occur in it."""
-    for opener, closer in (('"', '"'), ("「", "」"), ("『", "』")):
-        if not any(c in _QUOTES[opener] for c in text):
-            return f"{opener}{text}{closer}"
-    return '"' + "".join(c for c in text if c not in _DOUBLE) + '"'
+    """Wrap text in ASCII quotes (the only phrase syntax); quotes inside it cannot be kept."""
+    return '"' + "".join(c for c in text if c not in _QUOTES) + '"'
 
 
 def _format_term(t: Term) -> str:

@@ -17,7 +17,7 @@ from whoosh import fields
 
 from .analysis import CountedExistence, CountedFrequency, GramTokenizer, WordTokenizer
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Context (heading path + document title of a passage, 出处 of a quote) is the same text on many
 # records: it goes into the gram field of each record (so that every record is found by it) but

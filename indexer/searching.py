@@ -104,7 +104,14 @@ class Plan:
 
 
 def _run_regex(run: str) -> str:
-    r = re.escape(run)
+    """A segment's verifier: its characters in order with only punctuation, spaces or line
+    breaks between them (none between two Latin letters or digits, which the segment kept
+    adjacent); Latin letters and digits at its ends on word boundaries."""
+    parts = [re.escape(run[0])]
+    for a, b in zip(run, run[1:]):
+        parts.append(re.escape(b) if analysis.is_latin(a) and analysis.is_latin(b)
+                     else _SEP + re.escape(b))
+    r = "".join(parts)
     if analysis.is_latin(run[0]):
         r = r"(?<![a-z0-9])" + r
     if analysis.is_latin(run[-1]):
@@ -113,35 +120,19 @@ def _run_regex(run: str) -> str:
 
 
 def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
+    """One searchable form of a typed term. Punctuation and quotation marks inside a term are
+    text, not syntax: the term's segments (``analysis.segments``) must occur in order with only
+    punctuation or spaces between them, so “雄鹰”企业, 雄鹰企业 and 雄鹰，企业 all find the
+    text “雄鹰”企业 and nothing looser."""
     norm = for_search(text)
-    runs = [r for r, _ in analysis.runs(norm)]
+    runs = analysis.segment_texts(norm)
     if not runs:
         return None
-    if phrase:
-        pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
-    else:
-        pattern = re.compile("|".join(_run_regex(r) for r in runs)) if len(runs) == 1 else \
-            _AllOf([re.compile(_run_regex(r)) for r in runs])
+    pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
     words = [w for w, _, _ in analysis.word_tokens(norm, tokenizer)]
     exact = (len(runs) == 1 and len(runs[0]) == 2 and not analysis.is_latin(runs[0][0])
              and not analysis.is_latin(runs[0][1]))
     return Form(text, runs, words, pattern, exact)
-
-
-class _AllOf:
-    """A pattern-like object: matches when every sub-pattern matches (unquoted multi-run
-    terms such as 不忘初心，牢记使命 typed with its comma)."""
-
-    def __init__(self, pats: list[re.Pattern]):
-        self.pats = pats
-
-    def search(self, s: str):
-        return all(p.search(s) for p in self.pats) or None
-
-    def finditer(self, s: str):
-        if self.search(s):
-            for p in self.pats:
-                yield from p.finditer(s)
 
 
 def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, audience=None,

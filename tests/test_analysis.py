@@ -52,10 +52,20 @@ def test_kangxi_radicals_become_unified(word_an):
 
 def test_gram_terms_cover_every_character():
     grams = analysis.gram_terms(for_search("中国梦，党"))
-    assert grams == ["中国", "国梦", "梦", "党"]
+    assert grams == ["中国", "国梦", "梦党", "党"]
     assert {g[0] for g in grams} >= set("中国梦党")
-    # a run's last character gets no term of its own when a bigram already starts with it
-    assert analysis.gram_terms("中国，国梦") == ["中国", "国梦", "梦"]
+    # a segment's last character gets no term of its own when a bigram already starts with it
+    assert analysis.gram_terms("中国，国梦") == ["中国", "国国", "国梦", "梦"]
+
+
+def test_grams_are_punctuation_blind_except_between_latin():
+    # “雄鹰”企业 holds the bigram 鹰企: the query 雄鹰企业 finds it
+    assert "鹰企" in analysis.gram_terms(for_search("“雄鹰”企业"))
+    assert "7现" in analysis.gram_terms(for_search("“4567”现代化产业体系"))
+    assert "面战" in analysis.gram_terms(for_search("“四个全面”\n战略布局"))
+    # two Latin letters or digits across punctuation stay apart: covid-19 has no d1
+    assert "d1" not in analysis.gram_terms("covid-19")
+    assert analysis.segment_texts("open ai技术") == ["open", "ai技术"]
 
 
 def test_gram_runs_include_digits_and_latin():
@@ -67,7 +77,10 @@ def test_gram_tokenizer_offsets():
     an = analysis.GramTokenizer("v")
     text = "甲乙丙 ab"
     for t in an(text, chars=True, positions=True):
-        assert for_search(text)[t.startchar:t.endchar] == t.text
+        span = for_search(text)[t.startchar:t.endchar]
+        # a bigram across punctuation or space spans it: its first and last characters
+        assert span[0] == t.text[0] and span[-1] == t.text[-1]
+        assert "".join(c for c in span if c.isalnum()) == t.text
 
 
 def test_counts_match_tokens(word_an):

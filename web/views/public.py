@@ -15,8 +15,9 @@ from ..security import is_editor
 
 bp = Blueprint("public", __name__)
 
-QUERY_HELP = ("多个词用空格分开表示同时包含；“引号”内为精确短语；-词 表示排除；OR 表示任一；"
-              "可加 topic:专题 kind:金句 audience:进社区 year:2023 筛选。")
+QUERY_HELP = ("多个词用空格分开表示同时包含；英文半角双引号 \"…\" 内为精确短语（可含空格），"
+              "中文引号“”按普通文字处理；标点和空格不影响匹配；-词 表示排除；OR 表示任一；"
+              "可加 topic:专题 kind:讲义 audience:进社区 year:2023 筛选。")
 
 
 def _facet_labels():
