@@ -25,12 +25,12 @@ from pathlib import PurePath
 from library.content import KINDS, Structured
 from library.errors import UsageError
 from indexer._dates import find_dates
-from indexer._outline import DASH_LINE, Line, display_blocks, fold, heading_rank, lines_of
+from indexer._outline import DASH_LINE, Line, fold, heading_rank, lines_of
 from indexer._passages import pack, passages_of, qa_pairs, qa_signals
 from indexer._quotes import demote_numbered_headings, parse_quotes, quote_signals
 from indexer.extract._common import numbering_level
 from indexer.extract.base import Extracted
-from indexer.normalize import display_line
+from indexer.normalize import display, display_line
 
 _TITLE_WORDS: list[tuple[str, re.Pattern]] = [
     ("qa", re.compile(r"问答|答问|百问|答疑|问与答|应知应会|热点问题")),
@@ -44,6 +44,14 @@ _TALK_OPENING = re.compile(r"^(?:同志们|大家好|各位(?:同志|朋友|老�
 _TALK_CLOSING = re.compile(r"谢谢大家|谢谢！$")
 # Closing sections that case studies have and handouts do not.
 _CASE_HEADING = re.compile(r"案例启示|案例点评|以案说法|讲述提示|经验启示|案例分析|^启示$|^点评$")
+
+
+def display_texts(ex: Extracted) -> list[str]:
+    """Every block's text in display form, line breaks kept. A table row is displayed cell by
+    cell and the cells joined again by a tab: ``display`` drops the tab as a control character,
+    which ran a row's cells together (“厨余垃圾正确分类每次2分…”)."""
+    return ["\t".join(display(c, keep_spaces=True) for c in b.text.split("\t"))
+            if b.kind == "table" else display(b.text) for b in ex.blocks]
 
 
 def _title_kind(*texts: str) -> str | None:
@@ -155,7 +163,8 @@ def _kind_from_content(lines: list[Line]) -> tuple[str | None, str | None]:
 def detect_kind(ex: Extracted, filename: str = "", *, _texts: list[str] | None = None) -> str:
     """The content kind of a document (see the module docstring for the rules)."""
     title, skip = _title_of(ex, filename)
-    lines = lines_of(ex, promote_arabic=False, skip_blocks=skip, texts=_texts)
+    texts = _texts if _texts is not None else display_texts(ex)
+    lines = lines_of(ex, promote_arabic=False, skip_blocks=skip, texts=texts)
     strong, weak = _kind_from_content(lines)
     if strong:
         return strong
@@ -168,7 +177,7 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
     if kind is not None and kind not in KINDS:
         names = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
         raise UsageError(f"没有“{kind}”这种素材类型。", f"可用的类型：{names}")
-    texts = display_blocks(ex)
+    texts = display_texts(ex)
     kind = kind or detect_kind(ex, filename, _texts=texts)
     title, skip = _title_of(ex, filename)
     date, date_block = _document_date(ex, texts, skip)

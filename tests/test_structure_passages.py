@@ -269,3 +269,14 @@ def test_a_numbered_first_heading_is_a_section_not_the_title():
     s = structure(ex, filename="法治宣讲提纲.pdf")
     assert s.title == "法治宣讲提纲"
     assert s.passages[0].heading_path == ["一、法治是最好的营商环境"]
+
+
+def test_table_passage_keeps_cells_apart_one_row_a_line():
+    """Issue 9: a table's cells came out run together (“厨余垃圾正确分类每次2分不得混有…”)."""
+    st = structure(doc((1, "一、积分规则"), Block("投放内容\t积分标准\t说明", "table"),
+                       Block("厨余垃圾正确分类\t每次2分\t不得混有塑料袋等杂物", "table"),
+                       Block("废纸、纸箱\t每公斤3分\t需压平捆扎", "table"), title="积分超市"),
+                   kind="case")
+    assert st.passages[0].text.splitlines() == [
+        "投放内容 | 积分标准 | 说明", "厨余垃圾正确分类 | 每次2分 | 不得混有塑料袋等杂物",
+        "废纸、纸箱 | 每公斤3分 | 需压平捆扎"]
