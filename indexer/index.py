@@ -66,9 +66,10 @@ class SearchIndex:
 
     # -- searching -------------------------------------------------------------------------
 
-    def search(self, query: str, *, topic=None, kind=None, audience=None, year=None,
+    def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
                limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
         plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
+                                    doc_kind=doc_kind,
                                     audience=audience, year=year)
         s = self._search()
         try:

@@ -40,7 +40,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from library.content import AUDIENCES, HIT_KINDS
+from library.content import AUDIENCES, HIT_KINDS, KINDS
 
 from .normalize import display, for_search
 
@@ -74,6 +74,14 @@ _KIND_ALIASES = {
     "quote": "quote", "quotes": "quote", "金句": "quote",
     "passage": "passage", "passages": "passage", "段落": "passage",
     "qa": "qa", "q&a": "qa", "问答": "qa", "热点问答": "qa",
+}
+
+
+# material kinds people type besides the slugs and labels of library.content.KINDS
+_DOC_KIND_ALIASES = {
+"汇编": "quotes", "金句摘编": "quotes", "compilation": "quotes",
+    "讲稿/党课": "script", "党课": "script", "宣讲稿": "script", "讲话稿": "script",
+    "讲义/课件": "handout", "课件": "handout", "教案": "handout", "案例集": "case",
 }
 
 
@@ -301,6 +309,29 @@ def resolve_kind(value: str) -> str | None:
     return _KIND_ALIASES.get(v)
 
 
+def resolve_doc_kind(value: str) -> str | None:
+    """A material (document) kind slug of ``library.content.KINDS`` for a typed value: the slug
+    or the Chinese label (讲义, 讲稿, 案例, 金句汇编, 热点问答) and a few common names; None
+    when unknown."""
+    v = for_search(value).strip()
+    if v in KINDS:
+        return v
+    for slug, label in KINDS.items():
+        if v == label:
+            return slug
+    return _DOC_KIND_ALIASES.get(v)
+
+
+def resolve_any_kind(value: str) -> tuple[str, str] | None:
+    """``kind:`` holds record kinds and material kinds: ("kind", hit kind) when the value names
+    a record kind (金句, 段落, 问答 …), else ("doc_kind", material kind) (讲义, 讲稿, 案例 …)."""
+    k = resolve_kind(value)
+    if k is not None:
+        return ("kind", k)
+    d = resolve_doc_kind(value)
+    return ("doc_kind", d) if d is not None else None
+
+
 def resolve_audience(value: str) -> str | None:
     """An audience slug for "rural", "进农村" or "农村"; None when unknown."""
     v = for_search(value).strip()
@@ -312,5 +343,6 @@ def resolve_audience(value: str) -> str | None:
     return None
 
 
-__all__ = ["Term", "ParsedQuery", "parse", "format_query", "resolve_kind", "resolve_audience",
+__all__ = ["Term", "ParsedQuery", "parse", "format_query", "resolve_kind", "resolve_doc_kind",
+           "resolve_any_kind", "resolve_audience",
            "FILTER_KEYS"]

@@ -57,7 +57,8 @@ from library.errors import UsageError
 from . import analysis
 from .highlight import highlight
 from .normalize import for_search
-from .query import ParsedQuery, Term, parse, resolve_audience, resolve_kind
+from .query import (ParsedQuery, Term, parse, resolve_any_kind, resolve_audience,
+                    resolve_doc_kind, resolve_kind)
 from .schema import meta_text, searchable_text
 
 CONTEXT_BONUS = 1.0          # a term found in the heading path / title / 出处 doubles the score
@@ -71,7 +72,8 @@ MAX_GRAMS = 3
 MAX_CANDIDATES = 4000        # candidates verified at most per search
 DIRECT_SCORING = 1500       # candidates scored (the newest ones when there are more)
 FACET_SAMPLE = 5000          # candidate doc numbers read for totals and facets at most
-FACET_FIELDS = {"topic": "topic", "kind": "kind", "audience": "audience", "year": "year"}
+FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
+                "year": "year"}
 
 _SEP = r"[\W_]*"             # what may stand between the runs of a phrase
 
@@ -135,8 +137,8 @@ def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
     return Form(text, runs, words, pattern, exact)
 
 
-def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, audience=None,
-               year=None) -> Plan:
+def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, doc_kind=None,
+               audience=None, year=None) -> Plan:
     pq = q if isinstance(q, ParsedQuery) else parse(q or "")
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
     plan = Plan(pq)
@@ -160,16 +162,17 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, 
         if forms:
             plan.clauses.append(forms)
     raw = dict(pq.filters)
-    for name, val in (("topic", topic), ("kind", kind), ("audience", audience), ("year", year)):
+    for name, val in (("topic", topic), ("kind", kind), ("doc_kind", doc_kind),
+                      ("audience", audience), ("year", year)):
         if val:
             vals = [val] if isinstance(val, (str, int)) else list(val)
             raw.setdefault(name, []).extend(str(v) for v in vals)
+    resolved: dict[str, set] = {}
     for name, vals in raw.items():
-        resolved = []
         for v in vals:
-            resolved.append(_resolve_filter(name, v, taxonomy))
-        if resolved:
-            plan.filters[name] = sorted(set(resolved))
+            field_name, value = _resolve_filter(name, v, taxonomy)
+            resolved.setdefault(field_name, set()).add(value)
+    plan.filters = {k: sorted(v) for k, v in resolved.items() if v}
     if len(plan.clauses) > 1 and all(len(c) == 1 for c in plan.clauses):
         plan.adjacent = re.compile(_SEP.join(
             _SEP.join(_run_regex(r) for r in c[0].runs) for c in plan.clauses))
@@ -184,25 +187,35 @@ def _expansions(term: Term, vocab) -> list[str]:
     return forms or [term.text]
 
 
-def _resolve_filter(name: str, value: str, taxonomy) -> str:
+_KIND_HINT = ("记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
+              "讲稿（script）、案例（case）、热点问答")
+
+
+def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
+    """(filter field, index value) for a typed filter value; a Chinese message if unknown."""
     if name == "topic":
-        return taxonomy.resolve(value).slug
+        return "topic", taxonomy.resolve(value).slug
     if name == "kind":
-        k = resolve_kind(value)
+        k = resolve_any_kind(value)
         if k is None:
-            raise UsageError(f"没有“{value}”这种类型。", "可用的类型：quote（金句）、passage（段落）、qa（问答）")
+            raise UsageError(f"没有“{value}”这种类型。", "可用的类型：" + _KIND_HINT)
         return k
+    if name == "doc_kind":
+        d = resolve_doc_kind(value) or (resolve_kind(value) == "quote" and "quotes") or None
+        if d is None:
+            raise UsageError(f"没有“{value}”这种材料类型。", "可用的类型：" + _KIND_HINT)
+        return "doc_kind", d
     if name == "audience":
         a = resolve_audience(value)
         if a is None:
             raise UsageError(f"没有“{value}”这种宣讲对象。",
                              "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络")
-        return a
+        return "audience", a
     if name == "year":
         m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
         if not m:
             raise UsageError(f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021")
-        return m.group(1)
+        return "year", m.group(1)
     raise UsageError(f"不支持的筛选条件“{name}”。", "可用的筛选：topic、kind、audience、year")
 
 
@@ -566,7 +579,7 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
         "text": rec.get("text") or "",
         "highlight": highlight(rec.get("text") or "", pats),
         "document": {"id": rec.get("document_id"), "title": rec.get("document_title") or "",
-                     "filename": rec.get("filename") or ""},
+                     "filename": rec.get("filename") or "", "kind": rec.get("doc_kind") or ""},
         "page": rec.get("page"),
         "heading": rec.get("heading") or "",
         "source": rec.get("source") or "",

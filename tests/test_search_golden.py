@@ -359,9 +359,10 @@ def test_hit_shape(ix):
     hit = res["hits"][0]
     assert set(hit) >= {"kind", "id", "text", "highlight", "document", "page", "heading",
                         "source", "date", "topics", "score"}
-    assert hit["document"] == {"id": 4, "title": "法治宣讲讲义", "filename": "a.docx"}
+    assert hit["document"] == {"id": 4, "title": "法治宣讲讲义", "filename": "a.docx",
+                               "kind": "handout"}
     assert hit["page"] == 1 and hit["heading"] == "二、宪法宣传"
-    assert set(res["facets"]) == {"topic", "kind", "audience", "year"}
+    assert set(res["facets"]) == {"topic", "kind", "doc_kind", "audience", "year"}
 
 
 def test_qa_hit_has_question(ix):

@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-FACETS = ("topic", "kind", "audience", "year")
-FACET_LABELS = {"topic": "专题", "kind": "类型", "audience": "宣讲对象", "year": "年份"}
+from indexer.normalize import for_search
+from indexer.query import resolve_any_kind, resolve_audience, resolve_doc_kind
+
+FACETS = ("topic", "doc_kind", "kind", "audience", "year")
+FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "audience": "宣讲对象",
+                "year": "年份"}
 SORTS = {"relevance": "相关度", "date": "日期"}
 
 
@@ -33,6 +37,34 @@ class SearchParams:
         if sort not in SORTS:
             sort = "relevance"
         return cls(q=(args.get("q") or "").strip()[:200], filters=filters, page=page, sort=sort)
+
+    def normalize(self, taxonomy) -> "SearchParams":
+        """Filter values as the engine's slugs, whatever the link said (进农村 → rural,
+        生态文明建设 → ecology, kind=讲义 → doc_kind=handout), so that a Chinese value behaves
+        exactly like its slug: one facet entry, selected, toggled off by the same link.
+        Unknown values stay as typed; the engine answers them with a clear message."""
+        out: dict[str, list[str]] = {}
+        for name, vals in self.filters.items():
+            for v in vals:
+                key, value = name, v
+                if name == "topic":
+                    t = taxonomy.get(v)
+                    value = t.slug if t else v
+                elif name == "kind":
+                    k = resolve_any_kind(v)
+                    if k:
+                        key, value = k
+                elif name == "doc_kind":
+                    value = resolve_doc_kind(v) or v
+                elif name == "audience":
+                    value = resolve_audience(v) or v
+                elif name == "year":
+                    value = "".join(c for c in for_search(v) if c.isdigit()) or v
+                lst = out.setdefault(key, [])
+                if value not in lst:
+                    lst.append(value)
+        self.filters = {k: out[k] for k in FACETS if k in out}
+        return self
 
     def search_kwargs(self) -> dict:
         return {name: vals for name, vals in self.filters.items()}

@@ -29,7 +29,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/search")
 def search():
-    params = SearchParams.from_args(request.args)
+    params = SearchParams.from_args(request.args).normalize(get_library().svc.taxonomy)
     sort = request.args.get("sort", "relevance")
     if sort not in ("relevance", "date"):
         raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance、date")

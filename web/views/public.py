@@ -23,6 +23,7 @@ QUERY_HELP = ("多个词用空格分开表示同时包含；英文半角双引�
 def _facet_labels():
     tax = get_library().svc.taxonomy
     return {"topic": tax.name_of, "kind": lambda k: HIT_KINDS.get(k, k),
+            "doc_kind": lambda k: KINDS.get(k, k),
             "audience": lambda a: AUDIENCES.get(a, a), "year": lambda y: f"{y}年"}
 
 
@@ -52,18 +53,12 @@ def home():
                            totals=lib.svc.store.counts(), query_help=QUERY_HELP)
 
 
-def _normalize_topics(params: SearchParams) -> None:
-    tax = get_library().svc.taxonomy
-    if "topic" in params.filters:
-        params.filters["topic"] = [(tax.get(v).slug if tax.get(v) else v)
-                                   for v in params.filters["topic"]]
 
 
 @bp.get("/search")
 def search():
     lib = get_library()
-    params = SearchParams.from_args(request.args)
-    _normalize_topics(params)
+    params = SearchParams.from_args(request.args).normalize(lib.svc.taxonomy)
     size = 10
     result, error = None, None
     if not params.empty:
