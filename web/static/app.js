@@ -51,6 +51,16 @@
   });
 
   /* basket --------------------------------------------------------------------------------- */
+  /* The list (id, kind, text, cite as the add button had them) lives in localStorage. The page
+     shows what the library holds now: text, a Q&A's question and the house-style citation come
+     from the server (/basket/items); items whose document was deleted are named, never dropped.
+     The local copy is only shown until the server answers (or when it cannot be reached). */
+  var KIND_NAMES = { quote: "金句", passage: "段落", qa: "问答" };
+  var NAME_CHARS = 30;                  // web/basket.py NAME_CHARS
+  var basketInfo = {};                  // id → the server's view of a live item
+  var basketGone = {};                  // id → true when the library no longer has it
+  var basketAsked = {};                 // id → true once asked for (or being asked for)
+
   function loadBasket() {
     try { var v = JSON.parse(localStorage.getItem(BASKET_KEY) || "[]"); return Array.isArray(v) ? v : []; }
     catch (e) { return []; }
@@ -88,24 +98,86 @@
     toast("已加入讲稿篮（共 " + items.length + " 条）");
   });
 
+  /* a short name for an item, from the text the speaker saw when adding it */
+  function basketName(it) {
+    var t = String(it.text || "").replace(/\s+/g, " ").trim().replace(/^[“"]+|[”"]+$/g, "");
+    return t.length > NAME_CHARS ? t.slice(0, NAME_CHARS - 1) + "…" : t;
+  }
+  function basketLabel(it) {
+    var kind = KIND_NAMES[it.kind] ? it.kind : (String(it.id).indexOf("q:") === 0 ? "quote" : "");
+    var name = basketName(it);
+    return (KIND_NAMES[kind] || "条目") + (name ? "“" + name + "”" : "（编号 " + it.id + "）");
+  }
+  /* the citation line of a locally stored copy: the add buttons hold “text” ——citation */
+  function localCitation(it) {
+    var c = String(it.cite || "");
+    var k = c.lastIndexOf(" ——");
+    if (k >= 0) return c.slice(k + 1);
+    return c.indexOf("——") === 0 ? c : "";
+  }
+  function para(cls, text) {
+    var p = document.createElement("p");
+    p.className = cls;
+    p.textContent = text;
+    return p;
+  }
+  function askBasketInfo(items) {
+    var root = $("[data-basket-root]");
+    var url = root && root.getAttribute("data-basket-info");
+    if (!url) return;
+    var ids = items.map(function (it) { return it.id; }).filter(function (id) { return !basketAsked[id]; });
+    if (!ids.length) return;
+    ids.forEach(function (id) { basketAsked[id] = true; });
+    fetch(url + "?ids=" + encodeURIComponent(ids.join(",")), { headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (data) {
+        (data.items || []).forEach(function (v) { basketInfo[v.id] = v; delete basketGone[v.id]; });
+        (data.missing || []).forEach(function (id) { basketGone[id] = true; delete basketInfo[id]; });
+        renderBasket();
+      })
+      .catch(function () { ids.forEach(function (id) { delete basketAsked[id]; }); });
+  }
+
   function renderBasket() {
     var root = $("[data-basket-root]");
     if (!root) return;
     var items = loadBasket();
     var list = $("[data-basket-list]", root);
     list.textContent = "";
+    var gone = [];
     items.forEach(function (it, i) {
+      var v = basketInfo[it.id];
       var li = document.createElement("li");
       li.className = "basket__item";
       li.setAttribute("data-basket-item", it.id);
       var body = document.createElement("div");
-      var p = document.createElement("p");
-      p.className = "basket__text";
-      p.textContent = (i + 1) + ". " + (it.text || "");
-      var c = document.createElement("p");
-      c.className = "basket__cite";
-      c.textContent = it.cite || "";
-      body.appendChild(p); body.appendChild(c);
+      body.className = "basket__body";
+      var num = document.createElement("span");
+      num.className = "basket__num";
+      num.textContent = (i + 1) + ".";
+      body.appendChild(num);
+      if (basketGone[it.id]) {
+        li.className += " basket__item--gone";
+        li.setAttribute("data-basket-gone", "");
+        gone.push({ n: i + 1, label: basketLabel(it) });
+        body.appendChild(para("basket__text", basketLabel(it)));
+        body.appendChild(para("basket__gone", "已被删除，不会导出"));
+      } else if (v) {
+        if (v.question) body.appendChild(para("basket__question", "问：" + v.question));
+        body.appendChild(para("basket__text", (v.question ? "答：" : "") + v.text));
+        var c = para("basket__cite", v.citation + (v.where ? "　" + v.where : ""));
+        if (v.url) {
+          var a = document.createElement("a");
+          a.href = v.url; a.className = "basket__open"; a.textContent = "查看原文";
+          c.appendChild(document.createTextNode("　"));
+          c.appendChild(a);
+        }
+        body.appendChild(c);
+      } else {
+        var t = String(it.text || "");
+        body.appendChild(para("basket__text", it.kind === "quote" && t.charAt(0) !== "“" ? "“" + t + "”" : t));
+        body.appendChild(para("basket__cite", localCitation(it)));
+      }
       var ctrl = document.createElement("div");
       ctrl.className = "basket__ctrl";
       [["上移", -1], ["下移", 1]].forEach(function (spec) {
@@ -124,9 +196,25 @@
       li.appendChild(body); li.appendChild(ctrl);
       list.appendChild(li);
     });
+    var note = $("[data-basket-missing]", root);
+    if (note) {
+      note.textContent = "";
+      note.hidden = !gone.length;
+      if (gone.length) {
+        note.appendChild(para("basket-missing__text", gone.length + " 条已被删除，未导出：" +
+          gone.map(function (g) { return "第 " + g.n + " 条 " + g.label; }).join("；") + "。"));
+        var drop = document.createElement("button");
+        drop.type = "button"; drop.className = "btn btn--small btn--ghost"; drop.textContent = "从讲稿篮移除已删除的条目";
+        drop.setAttribute("data-basket-drop-gone", "");
+        note.appendChild(drop);
+      }
+    }
     $("[data-basket-empty]", root).hidden = items.length > 0;
     $("[data-basket-form]", root).hidden = items.length === 0;
-    $("[data-basket-items]", root).value = JSON.stringify(items.map(function (it) { return it.id; }));
+    $("[data-basket-items]", root).value = JSON.stringify(items.map(function (it) {
+      return { id: it.id, kind: it.kind, name: basketName(it) };
+    }));
+    askBasketInfo(items);
   }
   function move(i, d) {
     var a = loadBasket();
@@ -138,6 +226,11 @@
     if (btns) { var f = btns.querySelector("button:not([disabled])"); if (f) f.focus(); }
   }
   document.addEventListener("click", function (ev) {
+    if (ev.target.closest("[data-basket-drop-gone]")) {
+      saveBasket(loadBasket().filter(function (it) { return !basketGone[it.id]; }));
+      toast("已移除已删除的条目");
+      return;
+    }
     if (!ev.target.closest("[data-basket-clear]")) return;
     if (window.confirm("清空讲稿篮？")) saveBasket([]);
   });

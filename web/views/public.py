@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, render_template, request, send_file)
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file,
+                   url_for)
 
 from library.content import AUDIENCES, HIT_KINDS, KINDS
 from library.errors import NotFoundError, UsageError
@@ -145,16 +146,30 @@ def basket_page():
     return render_template("basket.html")
 
 
+@bp.get("/basket/items")
+def basket_items():
+    """What the basket page shows, read from the store: each item's text, question and
+    citation, and the ids that are no longer in the library (trashed, purged or replaced)."""
+    ids = basket.ids_from_query(request.args.get("ids"))
+    found = basket.resolve(get_library().svc.store, [basket.Entry(i) for i in ids])
+    for it in found.items:
+        it["url"] = (url_for("public.quote", quote_id=it["id"][2:]) if it["kind"] == "quote" else
+                     url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}")
+    return jsonify({"items": found.items, "missing": [e.id for e in found.missing]})
+
+
 @bp.post("/basket/export")
 def basket_export():
-    ids = basket.parse_ids(request.form.get("items", ""))
-    if not ids:
+    entries = basket.parse_entries(request.form.get("items", ""))
+    if not entries:
         raise UsageError("讲稿篮是空的。", "请先在检索结果或材料页面点“加入讲稿篮”。")
     title = (request.form.get("title") or "").strip()[:80] or "讲稿素材"
-    items = basket.load_items(get_library().svc.store, ids)
-    if not items:
-        raise UsageError("讲稿篮中的内容已不在资料库中。", "请清空讲稿篮后重新添加。")
-    data, filename = basket.export_docx(items, title)
+    found = basket.resolve(get_library().svc.store, entries)
+    if not found.items:
+        raise UsageError("讲稿篮中的内容已不在资料库中。",
+                         f"{found.missing_note()}。请在讲稿篮中移除这些条目后重新添加。")
+    data, filename = basket.export_docx(found, title,
+                                        library_name=current_app.config["LIBRARY_NAME"])
     return send_file(data, as_attachment=True, download_name=filename,
                      mimetype="application/vnd.openxmlformats-officedocument."
                               "wordprocessingml.document", max_age=0)
