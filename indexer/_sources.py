@@ -1,4 +1,5 @@
-"""出处 lines: recognising them and splitting them into source, date and speaker.
+"""出处 lines: recognising them and splitting them into source, date and speaker; and the line
+near the top of an article that names where it was published (“来源：浙江日报”).
 
     ——习近平2019年3月18日在学校思政课教师座谈会上的讲话
         → speaker 习近平, date 2019-03-18, source 在学校思政课教师座谈会上的讲话
@@ -127,4 +128,38 @@ def parse_source(text: str) -> Source:
     return out
 
 
-__all__ = ["Source", "looks_like_source", "parse_source", "strip_dash", "KNOWN_SPEAKERS"]
+# “来源：浙江日报”, “来源 : 南方日报”, “（来源：新华社）”, “稿件来源：省政府办公厅”
+_SOURCE_LINE = re.compile(r"^\s*[（(【\[]?\s*(?:稿件|信息|文章|新闻|资料|内容)?来\s*源\s*[：:]\s*"
+                          r"(?P<src>[^\n]{1,80}?)\s*[）)】\]]?[。.]?\s*$")
+# what may follow the source on the same line and is not part of it
+_SOURCE_TAIL = re.compile(r"\s{2,}|\s*[|｜]\s*|\s*(?:作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期)\s*[：:]"
+                          r"|\s+(?=\d{4}\s*[年./-]|[—－-]{2})")
+_DATE_LABEL = re.compile(r"^\s*[|｜]?\s*(?:发布时间|发布日期|时间|日期)?\s*[：:]?\s*")
+
+
+def source_line(text: str) -> tuple[str, str | None] | None:
+    """(source, ISO date or None) of a line that names where the text was published
+    (“来源：浙江日报” → (“浙江日报”, None); “来源：人民网 2025年1月15日” → (“人民网”, “2025-01-15”));
+    None for any other line. What follows the name on the same line (an author, a date, the
+    subtitle when two lines were run together) is not part of it."""
+    m = _SOURCE_LINE.match(text or "")
+    if not m:
+        return None
+    src, date = m.group("src"), None
+    cut = _SOURCE_TAIL.search(src)
+    if cut:                     # “人民网 2025年1月15日”, “西江乡村振兴网 发布时间：2025-01-10 …”
+        tail = _DATE_LABEL.sub("", src[cut.start():], count=1)
+        dates = find_dates(tail)
+        if dates and dates[0].start == 0:
+            date = dates[0].iso
+        src = src[:cut.start()]
+    else:                       # “人民网2025年1月15日”
+        dates = find_dates(src)
+        if dates and not src[dates[-1].end:].strip(" ，,。（）()"):
+            date, src = dates[-1].iso, src[:dates[-1].start]
+    src = src.strip(_EDGE_PUNCT + "（）()—-")
+    return (src, date) if src and len(src) <= 60 else None
+
+
+__all__ = ["Source", "looks_like_source", "parse_source", "strip_dash", "source_line",
+           "KNOWN_SPEAKERS"]

@@ -4,6 +4,7 @@ Public surface::
 
     detect_kind(ex) -> "quotes" | "handout" | "script" | "case" | "qa"
     structure(ex, kind=None, filename="") -> Structured
+    document_source(structured) -> str | None        # “来源：浙江日报” → “浙江日报”
 
 Kind detection: the content decides when its signal is strong (a fifth of the text lines are
 quotes with a 出处, or two labelled 【金句】/原文： records; three Q&A pairs making up 15% of
@@ -28,6 +29,7 @@ from indexer._dates import find_dates
 from indexer._outline import DASH_LINE, Line, fold, heading_rank, lines_of
 from indexer._passages import pack, passages_of, qa_pairs, qa_signals
 from indexer._quotes import demote_numbered_headings, parse_quotes, quote_signals
+from indexer._sources import source_line
 from indexer.extract._common import numbering_level
 from indexer.extract.base import Extracted
 from indexer.normalize import display, display_line
@@ -100,36 +102,79 @@ def _date_line(text: str) -> str | None:
 
 # “——2025年1月19日在……会议上”, “2025年1月14日在……上……作政府工作报告。”
 _SUBTITLE = re.compile(r"^(?:\s*[-－—―─]{1,4}\s*)?[（(]?\s*(?:\d{4}|[〇一二三四五六七八九]{4})"
-                       r".{0,80}?(?:会议|会上|讲话|报告|大会|发言|宣讲)")
+                       r".{0,80}?(?:会议|会上|讲话|报告|大会|发言|宣讲|辅导|座谈|论坛|培训|党课|致辞"
+                       r"|演讲|学习)")
+# “（2025年1月15日在全县宣讲骨干培训班上）”: a line in brackets that opens with a date
+_BRACKETED = re.compile(r"^[（(]\s*(?:\d{4}|[〇一二三四五六七八九]{4})\s*年[^（）()]{0,80}[）)]$")
 
 
-def _document_date(ex: Extracted, texts: list[str], skip: set[int]
-                   ) -> tuple[str | None, int | None]:
-    """The document's own date and the block that holds only that date (to leave out).
+def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = ""
+                   ) -> tuple[str | None, int | None, str | None]:
+    """The document's own date, the block that holds only that date (to leave out), and the
+    source the text names (“来源：浙江日报” → 浙江日报).
 
-    Looked for in the first eight blocks before the first heading and in the last three: a line that is essentially a
-    date (not a heading such as “一、2024年工作回顾”), or a dash subtitle right under the title
-    (“——2025年1月15日在……上的政府工作报告”) among the first four blocks."""
+    Looked for line by line in the first eight blocks before the first heading and in the last
+    three: a line that is essentially a date (not a heading such as “一、2024年工作回顾”), or,
+    among the first four blocks, a subtitle that opens with a date (“——2025年1月15日在……上的
+    政府工作报告”, “（2025年1月15日……）”). A “来源：” line gives the source and is not a date
+    line; the date it carries (“来源：人民网 2025年1月15日”) is the fallback, then a date in
+    the title (“2025年浙江省政府工作报告” → 2025)."""
     order = [i for i in range(len(ex.blocks)) if i not in skip]
     first_heading = next((n for n, i in enumerate(order) if ex.blocks[i].kind == "heading"),
                          len(order))
     head = order[:min(8, first_heading)]
     candidates = head + [i for i in order[-3:] if i not in head]
+    date = date_block = source = published = None
     for i in candidates:
         b = ex.blocks[i]
         if b.kind not in ("para", "title"):
             continue
-        text = fold(texts[i])
-        if heading_rank(text, True) is not None:
-            continue
-        iso = _date_line(text)
-        if iso:
-            return iso, i
-        if i in head[:4] and len(text) <= 120 and _SUBTITLE.match(text):
-            dates = find_dates(text)
-            if dates and len(dates[0].iso) >= 7:
-                return dates[0].iso, None
-    return None, None
+        lines = [t for t in (fold(x) for x in texts[i].split("\n")) if t]
+        for text in lines:
+            if heading_rank(text, True) is not None:
+                continue
+            src = source_line(text)
+            if src:
+                source = source or src[0]
+                published = published or src[1]
+                continue
+            if date:
+                continue
+            iso = _date_line(text)
+            if iso:
+                date, date_block = iso, (i if len(lines) == 1 else None)
+            elif i in head[:4] and len(text) <= 120 and (_SUBTITLE.match(text)
+                                                         or _BRACKETED.match(text)):
+                dates = find_dates(text)
+                if dates and len(dates[0].iso) >= 7 and dates[0].start <= 5:
+                    date = dates[0].iso
+    if not date:
+        in_title = find_dates(title)
+        date = published or (in_title[0].iso if len(in_title) == 1 else None)
+    return date, date_block, source
+
+
+def document_source(s: Structured) -> str | None:
+    """Where the document says it was published (“来源：浙江日报” → “浙江日报”), or None.
+
+    ``s.source`` when the structured document carries one; otherwise read again from its
+    passages (the 来源 line stays in the text): a 来源 line among the first eight lines before
+    the first heading or among the last two lines."""
+    if getattr(s, "source", None):
+        return s.source
+    lines: list[str] = []
+    for p in s.passages:
+        if p.heading_path:
+            break
+        lines.extend(p.text.splitlines())
+    lines = lines[:8]
+    if s.passages:
+        lines += s.passages[-1].text.splitlines()[-2:]
+    for line in lines:
+        found = source_line(line)
+        if found:
+            return found[0]
+    return None
 
 
 def _kind_from_content(lines: list[Line]) -> tuple[str | None, str | None]:
@@ -180,7 +225,7 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
     texts = display_texts(ex)
     kind = kind or detect_kind(ex, filename, _texts=texts)
     title, skip = _title_of(ex, filename)
-    date, date_block = _document_date(ex, texts, skip)
+    date, date_block, source = _front_matter(ex, texts, skip, title)
     if date_block is not None:
         skip = skip | {date_block}
     lines = lines_of(ex, promote_arabic=kind != "quotes", skip_blocks=skip, texts=texts)
@@ -192,6 +237,8 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
     out = Structured(kind=kind, title=title, date=date,
                      headings=[(ln.level, ln.text, ln.page) for ln in lines
                                if ln.kind == "heading"])
+    if hasattr(out, "source"):   # once library.content's Structured has a ``source`` field
+        out.source = source
     if kind == "quotes":
         out.quotes, leftover = parse_quotes(lines)
         out.passages = pack(leftover)
@@ -210,4 +257,4 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
     return out
 
 
-__all__ = ["detect_kind", "structure"]
+__all__ = ["detect_kind", "structure", "document_source", "display_texts"]

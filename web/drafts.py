@@ -14,6 +14,7 @@ from datetime import date as _date
 from pathlib import PurePath
 
 from indexer.pipeline import FileResult, Prepared
+from indexer.structure import document_source
 from library.content import AUDIENCES, KINDS
 from library.errors import InputError, LecturelibError, UsageError
 from library.originals import sha256_bytes
@@ -89,6 +90,20 @@ def upload_one(lib: WebLibrary, data: bytes, filename: str, actor: str,
     out["draft_id"] = store.save_draft(actor, filename, prepared.sha256, data, payload)
     out["status"] = prepared.status
     return out
+
+
+def prefill(prepared: Prepared, target: dict | None = None) -> dict:
+    """What the preview form starts with for the document's date and 来源: what the text states
+    (“来源：浙江日报”, “——2025年1月14日在……会议上”, a year in the title), else, for a new
+    version, what the document already has. The editor can change both."""
+    s = prepared.structured
+    found = document_source(s)
+    source, date = found, s.date
+    if target:
+        source = source or target.get("source")
+        date = date or target.get("date")
+    return {"date": date or "", "source": source or "",
+            "date_found": bool(s.date), "source_found": bool(found)}
 
 
 @dataclass

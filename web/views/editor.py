@@ -95,7 +95,8 @@ def _render_preview(draft, prepared, errors=(), form=None, status=200):
     suggested = [slug for slug, _ in prepared.doc_topics]
     return render_template("editor/preview.html", draft=draft, p=prepared, s=prepared.structured,
                            suggested=suggested, errors=list(errors), form=form, target=target,
-                           scores=dict(prepared.doc_topics)), status
+                           scores=dict(prepared.doc_topics),
+                           prefill=drafts.prefill(prepared, target)), status
 
 
 @bp.post("/drafts/<int:draft_id>/publish")
