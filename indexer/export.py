@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +19,9 @@ from pathlib import Path
 from library.content import AUDIENCES, HIT_KINDS, KINDS, citation
 from library.errors import UsageError
 from library.pack import PackWriter
+from library.store import SECONDARY_TOPIC_MIN
 
+from .analysis import segment_texts
 from .normalize import for_search
 from .pipeline import text_key
 
@@ -35,37 +38,78 @@ class ExportReport:
     passages: int
     bytes: int
     seconds: float
+    sources: int = 0          # documents present only as the source of some of the quotes
 
 
 def _cite(q: dict) -> str:
     return citation(q.get("source"), q.get("date"), q.get("speaker"))
 
 
+_ENUM = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[）)]|"
+                   r"\d+[、.．)）]|第[一二三四五六七八九十百\d]+[章节部分篇]\s*)\s*")
+_CN_NUM = "一二三四五六七八九十"
+
+
+def _theme(text: str | None) -> str:
+    """A compilation's theme heading without its own numbering (“二、绿水青山” → 绿水青山):
+    themes from several compilations are merged and numbered again by the pack."""
+    t = _ENUM.sub("", (text or "").strip()).strip()
+    return t or "其他"
+
+
+def _cn(n: int) -> str:
+    """1 → 一, 12 → 十二, 20 → 二十 (enough for the theme numbers of a compilation)."""
+    if n <= 10:
+        return _CN_NUM[n - 1]
+    tens, ones = divmod(n, 10)
+    return (_CN_NUM[tens - 1] if tens > 1 else "") + "十" + (_CN_NUM[ones - 1] if ones else "")
+
+
 def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict], list[dict]]:
-    """(documents, quotes) of a topic, as the rows written to data/*.jsonl."""
+    """(documents, quotes) of a topic, as the rows written to data/*.jsonl — exactly the topic:
+
+    * the quotes that belong to it (``Store.topic_quote_ids``: the same rule as the topic page,
+      the search filter and the home tile), each once, with every document it is cited from;
+    * the passages and Q&A of the documents that belong to it (``Store.topic_document_ids``);
+    * a document that holds quotes of the topic without belonging to it (a compilation on
+      another theme) comes only as their source: ``"role": "source"``, no passages, and only
+      its quotes of the topic.
+    """
     store = svc.store
-    docs, quotes = [], {}
-    for doc_id in store.topic_document_ids(slug, kinds):
+    member_docs = store.topic_document_ids(slug, kinds)
+    members = set(member_docs)
+    topic_quotes = set(store.topic_quote_ids(slug))
+    quotes: dict[int, dict] = {}
+    source_docs: list[int] = []
+    for qid in sorted(topic_quotes):
+        q = store.get_quote(qid)
+        occ_docs = [o["document_id"] for o in q["occurrences"] if o["status"] == "active"]
+        if kinds and not any(store.get_document_row(d)["kind"] in kinds for d in occ_docs):
+            continue
+        quotes[qid] = {"key": text_key(q["text"]), "text": q["text"], "source": q["source"],
+                       "date": q["date"], "speaker": q["speaker"], "theme": q["theme"],
+                       "note": q["note"], "topics": [], "citation": None}
+        quotes[qid]["citation"] = _cite(quotes[qid])
+        for d in occ_docs:
+            if d not in members and d not in source_docs:
+                source_docs.append(d)
+    docs = []
+    for doc_id in member_docs + sorted(source_docs):
         d = store.get_document(doc_id)
         v = d["version"]
-        occ = []
-        for q in d["quotes"]:
-            if q["id"] not in quotes:
-                row = store.get_quote_row(q["id"])
-                quotes[q["id"]] = {"key": text_key(row["text"]), "text": row["text"],
-                                   "source": row["source"], "date": row["date"],
-                                   "speaker": row["speaker"], "theme": row["theme"],
-                                   "note": row["note"], "topics": []}
-            occ.append({"key": quotes[q["id"]]["key"], "seq": q["seq"], "page": q["page"],
-                        "theme": q["theme"]})
+        is_member = doc_id in members
+        occ = [{"key": quotes[q["id"]]["key"], "seq": q["seq"], "page": q["page"],
+                "theme": q["theme"]} for q in d["quotes"] if q["id"] in quotes]
         docs.append({
             "id": doc_id, "title": d["title"], "kind": d["kind"], "date": d["date"],
             "source": d["source"], "topics": d["topics"], "audiences": d["audiences"],
+            "role": "member" if is_member else "source",
             "version": {k: v[k] for k in ("sha256", "filename", "format", "pages", "chars",
                                           "status", "warnings")},
-            "headings": [[h["level"], h["text"], h["page"]] for h in d["headings"]],
+            "headings": [[h["level"], h["text"], h["page"]] for h in d["headings"]]
+            if is_member else [],
             "passages": [{k: p[k] for k in ("seq", "kind", "text", "question", "heading_path",
-                                            "page")} for p in d["passages"]],
+                                            "page")} for p in d["passages"]] if is_member else [],
             "quotes": occ,
         })
     for qid, topics in store.quote_topics(quotes).items():
@@ -73,42 +117,92 @@ def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict],
     return docs, list(quotes.values())
 
 
-def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict]) -> dict:
-    """What the offline page needs: documents to browse, records to search, bigram postings."""
-    qby = {q["key"]: q for q in quotes}
-    records, documents = [], []
-    for d in docs:
-        items = []
+def counts(docs: list[dict], quotes: list[dict]) -> dict:
+    """The pack's figures, the same everywhere (manifest, CLI, offline page, Word)."""
+    members = [d for d in docs if d.get("role", "member") == "member"]
+    return {"documents": len(members), "quotes": len(quotes),
+            "passages": sum(len(d["passages"]) for d in members),
+            "sources": len(docs) - len(members)}
+
+
+def _quote_sources(docs: list[dict]) -> dict[str, list[int]]:
+    """quote key -> indexes (into ``docs``) of the documents citing it, in order."""
+    out: dict[str, list[int]] = {}
+    for i, d in enumerate(docs):
         for o in d["quotes"]:
-            q = qby[o["key"]]
-            items.append(len(records))
-            records.append({"k": "quote", "t": q["text"], "s": _cite(q), "h": o["theme"] or "",
-                            "d": len(documents), "p": o["page"]})
+            lst = out.setdefault(o["key"], [])
+            if i not in lst:
+                lst.append(i)
+    return out
+
+
+def _themes(docs: list[dict], quotes: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Quotes grouped by theme (numbering of the compilations removed), in order of first
+    appearance; each quote once."""
+    theme_of: dict[str, str] = {}
+    for d in docs:
+        for o in d["quotes"]:
+            theme_of.setdefault(o["key"], _theme(o.get("theme")))
+    groups: dict[str, list[dict]] = {}
+    for q in quotes:
+        groups.setdefault(theme_of.get(q["key"]) or _theme(q.get("theme")), []).append(q)
+    return list(groups.items())
+
+
+def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict]) -> dict:
+    """What the offline page needs: documents to browse, records to search, bigram postings.
+    Each quote is one record, with every document that cites it."""
+    sources = _quote_sources(docs)
+    records, documents = [], []
+    quote_record: dict[str, int] = {}
+    for theme, qs in _themes(docs, quotes):
+        for q in qs:
+            src = sources.get(q["key"], [])
+            quote_record[q["key"]] = len(records)
+            records.append({"k": "quote", "t": q["text"], "s": q.get("citation") or _cite(q),
+                            "h": theme, "d": src[0] if src else 0, "src": src, "p": None})
+    for n, d in enumerate(docs):
+        items = [quote_record[o["key"]] for o in d["quotes"] if o["key"] in quote_record]
         for p in d["passages"]:
             items.append(len(records))
             text = p["text"] if p["kind"] != "qa" else f"问：{p['question']}\n答：{p['text']}"
             records.append({"k": "qa" if p["kind"] == "qa" else "passage", "t": text, "s": "",
-                            "h": " › ".join(p["heading_path"]), "d": len(documents),
+                            "h": " › ".join(p["heading_path"]), "d": n, "src": [n],
                             "p": p["page"]})
         documents.append({"title": d["title"], "kind": d["kind"], "date": d["date"],
+                          "role": d.get("role", "member"),
                           "file": f"originals/{d['version']['sha256']}."
                                   f"{_EXT.get(d['version']['format'], 'bin')}",
                           "filename": d["version"]["filename"],
-                          "headings": d["headings"], "items": items})
+                          "headings": d["headings"], "items": list(dict.fromkeys(items))})
     norm, grams = [], {}
     for i, r in enumerate(records):
-        n = for_search(" ".join([r["t"], r["s"], r["h"], documents[r["d"]]["title"]]))
+        # punctuation-blind like the library: letters and digits, a space only between two
+        # Latin letters/digits that something separated (app.js strip() does the same)
+        n = "\n".join(" ".join(segment_texts(for_search(part)))
+                      for part in (r["t"], r["s"], r["h"],
+                                   documents[r["d"]]["title"] if documents else ""))
         norm.append(n)
         for g in {n[j:j + 2] for j in range(len(n) - 1)}:
             grams.setdefault(g, []).append(i)
     return {"title": title, "topic": topic_name, "kinds": KINDS, "hitKinds": HIT_KINDS,
             "audiences": AUDIENCES, "documents": documents, "records": records, "norm": norm,
-            "bigrams": grams}
+            "bigrams": grams, "counts": counts(docs, quotes)}
+
+
+def _a4(d) -> None:
+    from docx.shared import Mm
+    for sec in d.sections:
+        sec.page_width, sec.page_height = Mm(210), Mm(297)
+        sec.left_margin = sec.right_margin = Mm(28)
+        sec.top_margin, sec.bottom_margin = Mm(37), Mm(35)
 
 
 def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list[dict]) -> bytes:
-    """Print-ready compilation: a table of contents, quotes grouped by theme with 出处 and
-    date, then the handouts, scripts, cases and Q&A with their headings."""
+    """Print-ready compilation on A4: a table of contents Word updates, the quotes grouped by
+    theme (numbered 一、二、… with the quotes numbered 1, 2, … throughout), each saying once with
+    its complete citation and the documents it is taken from, then the handouts, scripts, cases
+    and Q&A of the topic with their headings."""
     import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
@@ -116,12 +210,21 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
     from docx.shared import Pt
 
     d = docx.Document()
+    _a4(d)
+    props = d.core_properties
+    props.author = props.last_modified_by = title
+    props.title = f"{topic_name}专题宣讲素材汇编"
+    props.subject = topic_name
+    props.keywords = f"{topic_name}；专题包；{title}"
+    props.comments = f"由{title}导出"
     st = d.styles["Normal"]
     st.font.size = Pt(12)
     st.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
     head = d.add_heading(f"{topic_name}专题宣讲素材汇编", level=0)
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    d.add_paragraph(f"{title} · 导出于 {time.strftime('%Y年%m月%d日')}").alignment = \
+    c = counts(docs, quotes)
+    d.add_paragraph(f"{title} · 导出于 {time.strftime('%Y年%m月%d日')} · "
+                    f"{c['quotes']} 条金句、{c['documents']} 份材料").alignment = \
         WD_ALIGN_PARAGRAPH.CENTER
     d.add_heading("目录", level=1)
     p = d.add_paragraph()
@@ -138,24 +241,37 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
             p.add_run()._r.append(el)
         else:
             p.add_run("（在 Word 中右键“更新域”可生成页码目录）")
+    settings = d.settings.element          # Word refreshes the table of contents on opening
+    upd = OxmlElement("w:updateFields")
+    upd.set(qn("w:val"), "true")
+    settings.append(upd)
+    sources = _quote_sources(docs)
+    part = 0
     if quotes:
+        part += 1
         d.add_page_break()
-        d.add_heading("一、金句", level=1)
-        by_theme: dict[str, list[dict]] = {}
-        for q in quotes:
-            by_theme.setdefault(q["theme"] or "其他", []).append(q)
-        for theme, qs in by_theme.items():
-            d.add_heading(theme, level=2)
+        d.add_heading(f"{_cn(part)}、金句", level=1)
+        n = 0
+        for t_i, (theme, qs) in enumerate(_themes(docs, quotes), 1):
+            d.add_heading(f"（{_cn(t_i)}）{theme}", level=2)
             for q in qs:
-                d.add_paragraph(q["text"])
-                cite = _cite(q)
+                n += 1
+                d.add_paragraph(f"{n}. {q['text']}")
+                cite = q.get("citation") or _cite(q)
                 if cite:
-                    c = d.add_paragraph(f"——{cite}")
-                    c.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                    c_ = d.add_paragraph(f"——{cite}")
+                    c_.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                titles = [f"《{docs[i]['title']}》" for i in sources.get(q["key"], [])]
+                if titles:
+                    m = d.add_paragraph("摘自：" + "、".join(titles))
+                    m.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                    for r in m.runs:
+                        r.font.size = Pt(10)
     prose = [x for x in docs if x["passages"]]
     if prose:
+        part += 1
         d.add_page_break()
-        d.add_heading(("二、" if quotes else "一、") + "讲义与材料", level=1)
+        d.add_heading(f"{_cn(part)}、讲义与材料", level=1)
         for x in prose:
             d.add_heading(f"《{x['title']}》（{KINDS.get(x['kind'], x['kind'])}）", level=2)
             last: list[str] = []
@@ -178,7 +294,8 @@ def _asset(name: str) -> str:
     return resources.files("indexer").joinpath(f"data/pack_site/{name}").read_text("utf-8")
 
 
-def export_topic(svc, topic: str, out: Path, *, kinds: list[str] | None = None) -> ExportReport:
+def export_topic(svc, topic: str, out: Path, *, kinds: list[str] | None = None,
+                 actor: str = "cli") -> ExportReport:
     t0 = time.perf_counter()
     t = svc.taxonomy.resolve(topic)
     for k in kinds or []:
@@ -202,18 +319,23 @@ def export_topic(svc, topic: str, out: Path, *, kinds: list[str] | None = None) 
     w.add("assets/app.js", _asset("app.js"))
     w.add("assets/style.css", _asset("style.css"))
     w.add("index.html", _asset("index.html").replace("{{TITLE}}", f"{t.name} · 专题包"))
-    passages = sum(len(d["passages"]) for d in docs)
+    figures = counts(docs, quotes)
     manifest = w.write(out, {
         "library": library_name,
         "topic": {"slug": t.slug, "name": t.name},
         "kinds": kinds or [],
+        "membership": {"secondary_topic_min": SECONDARY_TOPIC_MIN,
+                       "rule": "编辑指定的专题、得分最高的专题，或得分不低于 "
+                               f"{SECONDARY_TOPIC_MIN:.0%} 的其他专题"},
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "counts": {"documents": len(docs), "quotes": len(quotes), "passages": passages},
+        "counts": figures,
         "dictionary_version": svc.vocab.version,
     })
-    svc.store.audit("cli", "export", f"topic:{t.slug}", file=str(out), counts=manifest["counts"])
-    return ExportReport(Path(out), t.name, len(docs), len(quotes), passages,
-                        Path(out).stat().st_size, time.perf_counter() - t0)
+    svc.store.audit(actor, "export", f"topic:{t.slug}", title=t.name, file=Path(out).name,
+                    counts=manifest["counts"])
+    return ExportReport(Path(out), t.name, figures["documents"], figures["quotes"],
+                        figures["passages"], Path(out).stat().st_size, time.perf_counter() - t0,
+                        figures["sources"])
 
 
-__all__ = ["export_topic", "collect", "site_data", "compilation_docx", "ExportReport"]
+__all__ = ["export_topic", "collect", "counts", "site_data", "compilation_docx", "ExportReport"]

@@ -44,6 +44,20 @@ class IngestItem:
     audiences: list[str] = field(default_factory=list)
 
 
+# Topic membership, one rule for every count and every list (topic page, home tile, search
+# facets and filters, CLI, topic packs): a document or quote belongs to a topic when an editor
+# chose it, when it is its best-scoring suggestion, or when a further suggestion scores at least
+# SECONDARY_TOPIC_MIN (a report that is 16 % about ecology is not an ecology document).
+SECONDARY_TOPIC_MIN = 0.30
+
+
+def member_sql(table: str, col: str, alias: str = "t") -> str:
+    """SQL condition on ``alias`` (a row of document_topics or quote_topics): the row makes its
+    document/quote a member of the row's topic (see SECONDARY_TOPIC_MIN)."""
+    return (f"({alias}.origin = 'manual' OR {alias}.score >= {SECONDARY_TOPIC_MIN} OR "
+            f"{alias}.score >= (SELECT MAX(m.score) FROM {table} m WHERE m.{col} = {alias}.{col}))")
+
+
 @dataclass
 class Stored:
     document_id: int
@@ -350,7 +364,10 @@ class Store:
         return row
 
     def document_topics(self, doc_id: int) -> list[dict]:
-        return self._rows("SELECT topic, score, origin FROM document_topics WHERE document_id = :d "
+        """Every topic row of a document, best first, each with ``member``: whether the document
+        counts under that topic (the rule above); the others are weak suggestions."""
+        return self._rows(f"SELECT topic, score, origin, {member_sql('document_topics', 'document_id')} "
+                          "AS member FROM document_topics t WHERE document_id = :d "
                           "ORDER BY score DESC, topic", d=doc_id)
 
     def document_audiences(self, doc_id: int) -> list[str]:
@@ -406,7 +423,8 @@ class Store:
             sql += " AND d.kind = :kind"
             params["kind"] = kind
         if topic:
-            sql += (" AND d.id IN (SELECT document_id FROM document_topics WHERE topic = :topic)")
+            sql += (" AND d.id IN (SELECT document_id FROM document_topics t WHERE topic = :topic "
+                    f"AND {member_sql('document_topics', 'document_id')})")
             params["topic"] = topic
         sql += " ORDER BY d.updated_at DESC, d.id DESC"
         if limit is not None:
@@ -414,7 +432,7 @@ class Store:
             params.update(limit=limit, offset=offset)
         rows = self._rows(sql, **params)
         for r in rows:
-            r["topics"] = [t["topic"] for t in self.document_topics(r["id"])]
+            r["topics"] = [t["topic"] for t in self.document_topics(r["id"]) if t["member"]]
         return rows
 
     def counts(self) -> dict:
@@ -479,14 +497,21 @@ class Store:
     # -- topic packs ---------------------------------------------------------------------
 
     def topic_document_ids(self, slug: str, kinds: list[str] | None = None) -> list[int]:
-        """Active documents of a topic, and the documents that hold quotes of that topic (a
-        quote travels with the document it can be cited from)."""
+        """Active documents that belong to a topic (the membership rule above)."""
         rows = self._rows(
-            "SELECT d.id, d.kind FROM documents d WHERE d.status = 'active' AND (d.id IN "
-            "(SELECT document_id FROM document_topics WHERE topic = :t) OR d.current_version_id IN "
-            "(SELECT o.version_id FROM occurrences o JOIN quote_topics qt ON qt.quote_id = "
-            "o.quote_id WHERE qt.topic = :t)) ORDER BY d.id", t=slug)
+            "SELECT d.id, d.kind FROM documents d WHERE d.status = 'active' AND d.id IN "
+            "(SELECT document_id FROM document_topics t WHERE topic = :t AND "
+            f"{member_sql('document_topics', 'document_id')}) ORDER BY d.id", t=slug)
         return [r["id"] for r in rows if not kinds or r["kind"] in kinds]
+
+    def topic_quote_ids(self, slug: str) -> list[int]:
+        """Visible quotes that belong to a topic: exactly the quote records the search index
+        files under it (their own topics, else their document's; see ``_quote_records``)."""
+        out = []
+        for r in self._quote_records(None, 500):
+            if slug in r["topics"]:
+                out.append(int(r["id"][2:]))
+        return out
 
     def quote_topics(self, quote_ids: Iterable[int]) -> dict[int, list[dict]]:
         ids = sorted(set(int(i) for i in quote_ids))
@@ -631,8 +656,8 @@ class Store:
             return {}
         marks = ",".join(str(int(i)) for i in ids)
         out: dict[int, list[str]] = {}
-        for r in self._rows(f"SELECT {col} AS k, topic FROM {table} WHERE {col} IN ({marks}) "
-                            "ORDER BY score DESC, topic"):
+        for r in self._rows(f"SELECT {col} AS k, topic FROM {table} t WHERE {col} IN ({marks}) "
+                            f"AND {member_sql(table, col)} ORDER BY score DESC, topic"):
             out.setdefault(r["k"], []).append(r["topic"])
         return out
 
@@ -680,4 +705,4 @@ class Store:
         return problems
 
 
-__all__ = ["Store", "IngestItem", "Stored"]
+__all__ = ["Store", "IngestItem", "Stored", "SECONDARY_TOPIC_MIN", "member_sql"]

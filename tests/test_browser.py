@@ -131,8 +131,8 @@ def test_speaker_journey_on_a_phone(live, browser, tmp_path):
     body = "\n".join(p.text for p in d.paragraphs)
     assert d.paragraphs[0].text == "乡村振兴宣讲稿素材"
     assert body.index("合作社") < body.index("绿水青山就是金山银山")
-    assert "出处：习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
-    assert "出处：《乡村振兴专题讲义》" in body
+    assert "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
+    assert "——《乡村振兴专题讲义》" in body
     assert "参考来源" in body
     ctx.close()
 

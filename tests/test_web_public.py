@@ -161,7 +161,7 @@ def test_basket_export_writes_docx_with_sources(client, sample_app):
     body = "\n".join(paras)
     assert paras[0] == "我的讲稿"
     assert body.index("枫桥经验") < body.index("绿水青山就是金山银山")     # basket order kept
-    assert "出处：习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
+    assert "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
     assert "第 2 页" in body
     tail = body[body.index("参考来源"):]
     assert "《生态文明与初心使命金句汇编》" in tail

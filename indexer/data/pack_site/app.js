@@ -1,5 +1,6 @@
 /* Offline topic pack: browse and search with no server and no network.
-   Search keeps the library's promise: any run of characters present in the pack is found.
+   Search keeps the library's promise: any run of characters present in the pack is found,
+   punctuation-blind like the library (“雄鹰”企业 is found by 雄鹰企业).
    The bigram postings built at export time narrow the candidates; the exact substring is then
    verified on each candidate's normalized text (NFKC + lower case, as the library does). */
 (function () {
@@ -11,7 +12,29 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   };
-  var norm = function (s) { return s.normalize("NFKC").toLowerCase(); };
+  var lower = function (s) { return s.normalize("NFKC").toLowerCase(); };
+  var ALNUM = /[\p{L}\p{N}]/u, LATIN = /[a-z0-9]/;
+  /* The library's punctuation-blind form: letters and digits only, with one space kept
+     between two Latin letters/digits that something separated (as the export does). */
+  function strip(s, map) {
+    var out = "", gap = false, prev = "";
+    for (var i = 0; i < s.length; i++) {
+      var c = s[i], code = s.charCodeAt(i);
+      if (code >= 0xd800 && code <= 0xdbff && i + 1 < s.length) c += s[i + 1];
+      var lc = lower(c);
+      for (var j = 0; j < lc.length; j++) {
+        var ch = lc[j];
+        if (ALNUM.test(ch)) {
+          if (gap && LATIN.test(prev) && LATIN.test(ch)) { out += " "; if (map) map.push(i); }
+          out += ch; if (map) map.push(i);
+          prev = ch; gap = false;
+        } else if (out) { gap = true; }
+      }
+      if (c.length === 2) i++;
+    }
+    return out;
+  }
+  var norm = function (s) { return strip(s, null); };
 
   function candidates(term) {
     if (term.length < 2) return null;               // one character: every record is a candidate
@@ -24,8 +47,12 @@
     return best;                                    // the rarest bigram's postings
   }
 
+  function queryTerms(q) {
+    return q.split(/\s+/).map(norm).filter(Boolean);
+  }
+
   function search(q) {
-    var terms = norm(q).split(/\s+/).filter(Boolean);
+    var terms = queryTerms(q);
     if (!terms.length) return [];
     var pool = null;
     terms.forEach(function (t) {
@@ -52,15 +79,7 @@
 
   /* Wrap every match of the terms in <mark>, on the display text, escaping everything else. */
   function highlight(display, terms) {
-    var n = "", map = [];
-    for (var i = 0; i < display.length; i++) {
-      var c = display[i], code = display.charCodeAt(i);
-      if (code >= 0xd800 && code <= 0xdbff && i + 1 < display.length) { c += display[i + 1]; }
-      var nc = norm(c);
-      for (var j = 0; j < nc.length; j++) map.push(i);
-      n += nc;
-      if (c.length === 2) i++;
-    }
+    var map = [], n = strip(display, map);
     var marks = new Array(display.length + 1).fill(0);
     terms.forEach(function (t) {
       if (!t) return;
@@ -90,12 +109,15 @@
     if (r.h) h += '<span class="where">' + (terms ? highlight(r.h, terms) : esc(r.h)) + "</span>";
     h += '<p class="text">' + text + "</p>";
     if (r.s) h += '<p class="cite">——' + (terms ? highlight(r.s, terms) : esc(r.s)) + "</p>";
-    h += '<p class="where">《<a href="#doc=' + r.d + '">' + esc(d.title) + "</a>》" + (r.p ? " 第 " + r.p + " 页" : "") + "</p></article>";
+    var src = (r.src && r.src.length ? r.src : [r.d]).map(function (n) {
+      return '《<a href="#doc=' + n + '">' + esc(P.documents[n].title) + "</a>》";
+    });
+    h += '<p class="where">' + (r.k === "quote" ? "摘自：" : "") + src.join("、") + (r.p ? " 第 " + r.p + " 页" : "") + "</p></article>";
     return h;
   }
 
   function showSearch(q) {
-    var terms = norm(q).split(/\s+/).filter(Boolean);
+    var terms = queryTerms(q);
     var hits = search(q);
     var html = '<p class="status">“' + esc(q) + "”：找到 " + hits.length + " 条</p>";
     if (!hits.length) html += '<p class="status">没有找到。请换一个说法，或减少字词。</p>';
@@ -120,10 +142,10 @@
   }
 
   function showHome() {
-    var q = 0, p = 0;
-    P.records.forEach(function (r) { if (r.k === "quote") q++; else p++; });
-    $("content").innerHTML = '<p class="status">本专题包共 ' + P.documents.length + " 份材料、" + q + " 条金句、" + p +
-      " 个段落。在上方输入任意字词即可检索，或从左侧按类型浏览。</p>";
+    var c = P.counts;
+    $("content").innerHTML = '<p class="status">本专题包共 ' + c.documents + " 份材料、" + c.quotes + " 条金句、" + c.passages +
+      " 个段落" + (c.sources ? "（另有 " + c.sources + " 份其他专题的汇编，仅收其中本专题的金句）" : "") +
+      "。在上方输入任意字词即可检索，或从左侧按类型浏览。</p>";
     markNav(-1);
   }
 
@@ -134,15 +156,19 @@
   }
 
   function nav() {
-    var groups = {};
-    P.documents.forEach(function (d, i) { (groups[d.kind] = groups[d.kind] || []).push(i); });
-    var html = "";
-    Object.keys(P.kinds).forEach(function (k) {
-      if (!groups[k]) return;
-      html += "<h2>" + esc(P.kinds[k]) + "（" + groups[k].length + "）</h2><ul>";
-      groups[k].forEach(function (i) { html += '<li><a href="#doc=' + i + '">' + esc(P.documents[i].title) + "</a></li>"; });
-      html += "</ul>";
+    var groups = {}, sources = [];
+    P.documents.forEach(function (d, i) {
+      if (d.role === "source") sources.push(i);
+      else (groups[d.kind] = groups[d.kind] || []).push(i);
     });
+    var html = "";
+    var list = function (title, items) {
+      html += "<h2>" + esc(title) + "（" + items.length + "）</h2><ul>";
+      items.forEach(function (i) { html += '<li><a href="#doc=' + i + '">' + esc(P.documents[i].title) + "</a></li>"; });
+      html += "</ul>";
+    };
+    Object.keys(P.kinds).forEach(function (k) { if (groups[k]) list(P.kinds[k], groups[k]); });
+    if (sources.length) list("金句出处（其他专题）", sources);
     $("nav").innerHTML = html;
   }
 
