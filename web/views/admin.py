@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from library.errors import LecturelibError, UsageError
+from library.errors import LecturelibError, NotFoundError, UsageError
 from library.users import ROLES
 
+from ..formatting import audit_actor, audit_sentence
 from ..library import get_library
 from ..security import actor, role_required, users
 
@@ -58,8 +59,40 @@ def user_action():
     return redirect(url_for(".user_list"))
 
 
+def _target_names(store, rows) -> dict[str, str]:
+    """Titles of the documents and texts of the quotes the rows point at, where they still
+    exist (a purged document is named by its audit detail instead)."""
+    names: dict[str, str] = {}
+    for r in rows:
+        target = r.get("target") or ""
+        kind, _, ident = target.partition(":")
+        if target in names or kind not in ("document", "quote") or not ident.isdigit():
+            continue
+        try:
+            if kind == "document":
+                names[target] = store.get_document_row(int(ident))["title"]
+            else:
+                names[target] = store.get_quote_row(int(ident))["text"]
+        except NotFoundError:
+            continue
+    return names
+
+
 @bp.get("/audit")
 @role_required("admin")
 def audit():
-    rows = get_library().svc.store.audit_log(limit=300)
-    return render_template("admin/audit.html", rows=rows)
+    lib = get_library()
+    rows = lib.svc.store.audit_log(limit=300)
+    names = _target_names(lib.svc.store, rows)
+    entries = []
+    for r in rows:
+        kind, _, ident = (r.get("target") or "").partition(":")
+        link = None
+        if r.get("target") in names:
+            link = (url_for("public.document", doc_id=int(ident)) if kind == "document"
+                    else url_for("public.quote", quote_id=int(ident)))
+        entries.append({"at": r["at"], "actor": audit_actor(r.get("actor")), "link": link,
+                        "action": r.get("action"),
+                        "sentence": audit_sentence(r, names=names,
+                                                   topic_name=lib.svc.taxonomy.name_of)})
+    return render_template("admin/audit.html", entries=entries)

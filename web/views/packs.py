@@ -46,7 +46,7 @@ def export(slug: str):
 
     try:
         with lib.locked():
-            export_topic(lib.svc, t.slug, path)
+            export_topic(lib.svc, t.slug, path, actor=actor())   # the signed-in user, or "web"
     except LecturelibError as e:
         path.unlink(missing_ok=True)
         return render_template("error.html", code=400, title="无法导出专题包",
