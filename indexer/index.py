@@ -20,6 +20,11 @@ from .normalize import for_search
 from .query import parse
 
 
+FEW_RESULTS = 2        # at most this many hits: look for a homophone slip
+SLIP_FACTOR = 5        # ... and offer it when it finds at least this many times more
+MAX_SLIP_TRIES = 12    # same-sounding variants run at most per search
+
+
 class SearchIndex:
     def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None):
         self.path = Path(path)
@@ -78,9 +83,78 @@ class SearchIndex:
         except (OSError, ValueError, KeyError, EOFError) as e:
             raise SearchIndexError("搜索索引读取失败，可能已损坏。",
                                    "请运行 lecturelib check --repair 或 lecturelib reindex。") from e
+        if out["total"] <= FEW_RESULTS and page == 1:
+            slip = self._homophone_slip(plan, out["total"], dict(
+                topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year))
+            if slip is not None and out["total"] == 0:
+                # nothing found, a same-sounding query finds much: show its results, say so
+                corrected = searching.run_search(s, self._docsets, self._facet_cache(),
+                                                 slip["plan"], limit=limit, page=page, sort=sort)
+                corrected["query"] = out["query"]
+                corrected["corrected"] = {"from": query, "to": slip["query"],
+                                          "original_total": 0}
+                return corrected
+            if slip is not None:
+                out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
+                                       "total": slip["total"]}]
         if out["total"] == 0:
-            out["suggestions"] = self._suggestions(plan)
+            out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan)
         return out
+
+    def _homophones(self):
+        """The library's words by pinyin (indexer.homophone), built once per searcher."""
+        s = self._search()
+        if getattr(self, "_homophone_for", None) is not s:
+            from .homophone import Homophones
+            r = s.reader()
+
+            def words():
+                # the library's words and its two-character strings (a slip inside a word
+                # jieba keeps whole, such as 清山 in 绿水清山, is a slip of a bigram)
+                for field in ("body", "grams"):
+                    for tb, info in r.iter_field(field):
+                        w = tb.decode("utf-8") if isinstance(tb, bytes) else tb
+                        yield w, info.doc_frequency()
+                for t in self.vocab.terms:
+                    yield for_search(t), 1
+                for g in self.vocab.synonym_groups:
+                    for f in g:
+                        yield for_search(f), 1
+            self._homophone_map = Homophones(words())
+            self._homophone_for = s
+        return self._homophone_map
+
+    def _homophone_slip(self, plan, total: int, filters: dict) -> dict | None:
+        """The same-sounding query that finds much more than ``total`` (a typing slip such as
+        绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
+        from .query import ParsedQuery, Term, format_query
+        pq = plan.pq
+        tried = 0
+        best = None
+        try:
+            hom = self._homophones()
+        except Exception:            # pypinyin missing or a reader problem: no correction
+            return None
+        for ci, clause in enumerate(pq.clauses):
+            for ti, term in enumerate(clause):
+                if term.negated or term.phrase:
+                    continue
+                for v in hom.variants(for_search(term.text)):
+                    if tried >= MAX_SLIP_TRIES:
+                        break
+                    tried += 1
+                    clauses = [list(c) for c in pq.clauses]
+                    clauses[ci][ti] = Term(v)
+                    pq2 = ParsedQuery(raw="", clauses=clauses,
+                                      filters={k: list(x) for k, x in pq.filters.items()})
+                    pq2.raw = format_query(pq2)
+                    p2 = searching.build_plan(pq2, self.vocab, self.taxonomy, **filters)
+                    res = searching.run_search(self._search(), self._docsets,
+                                               self._facet_cache(), p2, limit=1)
+                    n = res["total"]
+                    if n >= max(1, SLIP_FACTOR * total) and (best is None or n > best["total"]):
+                        best = {"query": pq2.raw, "total": n, "plan": p2}
+        return best
 
     def explain(self, query: str) -> dict:
         plan = searching.build_plan(query, self.vocab, self.taxonomy)

@@ -123,6 +123,26 @@ def _content_lines(text: str):
             yield n, line
 
 
+_ORDINALS = ["十五", "十六", "十七", "十八", "十九", "二十", "二十一"]
+_PLENARY = ["一", "二", "三", "四", "五", "六", "七"]
+
+
+def party_meeting_groups() -> list[list[str]]:
+    """Abbreviations of the Party's congresses and plenary sessions and the full names that 出处
+    lines use, so that 二十大 finds “中国共产党第二十次全国代表大会” and 二十届三中全会 finds
+    “中国共产党第二十届中央委员会第三次全体会议” (and the other way round)."""
+    groups = []
+    for n in _ORDINALS:
+        groups.append([f"{n}大", f"党的{n}大", f"中共{n}大", f"党的第{n}次全国代表大会",
+                       f"中国共产党第{n}次全国代表大会", f"中共第{n}次全国代表大会"])
+        for k in _PLENARY:
+            groups.append([f"{n}届{k}中全会", f"党的{n}届{k}中全会", f"中共{n}届{k}中全会",
+                           f"{n}届中央委员会第{k}次全体会议",
+                           f"党的第{n}届中央委员会第{k}次全体会议",
+                           f"中国共产党第{n}届中央委员会第{k}次全体会议"])
+    return groups
+
+
 class Vocabulary:
     """Dictionary terms and synonym groups: packaged data plus one library home's edits."""
 
@@ -149,6 +169,7 @@ class Vocabulary:
                              DICTIONARY_FILE, warnings)
         groups = _parse_groups(data.joinpath(SYNONYMS_FILE).read_text(encoding="utf-8"),
                                SYNONYMS_FILE, warnings)
+        groups += party_meeting_groups()
         vocab = cls(terms, groups, home)
         vocab.warnings[:0] = warnings
         return vocab

@@ -60,7 +60,8 @@ def test_packaged_synonyms(packaged):
 
 def test_expand_gives_every_form_with_the_typed_one_first(packaged):
     assert packaged.expand("十九大") == ["十九大", "党的十九大", "19大", "党的第十九次全国代表大会",
-                                       "中共十九大"]
+                                       "中共十九大", "中国共产党第十九次全国代表大会",
+                                       "中共第十九次全国代表大会"]
     forms = packaged.expand("20大")
     assert forms[0] == "20大"
     assert {"二十大", "党的二十大", "党的第二十次全国代表大会"} <= set(forms)

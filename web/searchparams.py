@@ -69,8 +69,10 @@ class SearchParams:
     def search_kwargs(self) -> dict:
         return {name: vals for name, vals in self.filters.items()}
 
-    def pairs(self, *, page: int | None = None, filters=None, sort: str | None = None) -> list:
-        out = [("q", self.q)] if self.q else []
+    def pairs(self, *, page: int | None = None, filters=None, sort: str | None = None,
+              q: str | None = None) -> list:
+        q = self.q if q is None else q
+        out = [("q", q)] if q else []
         for name, vals in (filters if filters is not None else self.filters).items():
             out += [(name, v) for v in vals]
         s = sort or self.sort
