@@ -237,8 +237,7 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
     out = Structured(kind=kind, title=title, date=date,
                      headings=[(ln.level, ln.text, ln.page) for ln in lines
                                if ln.kind == "heading"])
-    if hasattr(out, "source"):   # once library.content's Structured has a ``source`` field
-        out.source = source
+    out.source = source
     if kind == "quotes":
         out.quotes, leftover = parse_quotes(lines)
         out.passages = pack(leftover)

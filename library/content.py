@@ -60,6 +60,7 @@ class Structured:
     quotes: list[Quote] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     date: str | None = None                           # the document's own date, ISO, if found
+    source: str | None = None                         # 来源 stated in the text (“来源：浙江日报”)
     headings: list[tuple[int, str, int | None]] = field(default_factory=list)  # (level, text, page)
     warnings: list[str] = field(default_factory=list)
 

@@ -150,10 +150,10 @@ class Store:
             new_document = doc is None
             if new_document:
                 doc_id = ex("INSERT INTO documents (title, title_key, kind, status, date, "
-                            "topics_manual, created_at, updated_at) VALUES (:t, :k, :kind, "
-                            "'active', :date, :tm, :now, :now)",
+                            "source, topics_manual, created_at, updated_at) VALUES (:t, :k, "
+                            ":kind, 'active', :date, :src, :tm, :now, :now)",
                             t=s.title, k=item.title_key, kind=s.kind, date=s.date,
-                            tm=int(item.topics_manual), now=now).lastrowid
+                            src=s.source, tm=int(item.topics_manual), now=now).lastrowid
                 number = 1
             else:
                 doc_id = doc["id"]
@@ -162,7 +162,8 @@ class Store:
                 number = ex("SELECT COALESCE(MAX(number), 0) + 1 FROM versions "
                             "WHERE document_id = :d", d=doc_id).scalar()
                 ex("UPDATE documents SET kind = :kind, date = COALESCE(:date, date), "
-                   "updated_at = :now WHERE id = :d", kind=s.kind, date=s.date, now=now, d=doc_id)
+                   "source = COALESCE(source, :src), updated_at = :now WHERE id = :d",
+                   kind=s.kind, date=s.date, src=s.source, now=now, d=doc_id)
             vid = ex("INSERT INTO versions (document_id, number, sha256, filename, format, size, "
                      "pages, chars, status, warnings, created_at) VALUES (:d, :n, :sha, :fn, "
                      ":fmt, :size, :pages, :chars, :st, :w, :now)",

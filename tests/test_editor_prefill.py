@@ -158,3 +158,12 @@ def test_every_real_report_states_source_or_date():
         sourced += bool(document_source(st))
     assert dated == len(files)
     assert sourced >= len(files) - 2        # Inner Mongolia and Henan name no 来源
+
+
+def test_cli_ingest_stores_the_stated_source_and_date(library_factory, tmp_path):
+    path = make_docx(tmp_path / "报告.docx", [
+        ("t", "2025年某市政府工作报告"), ("p", "来源：浙江日报"),
+        ("p", "一、过去一年的工作"), ("p", "全市经济运行稳中有进，民生福祉持续增进。" * 5)])
+    svc = library_factory([path])
+    doc = svc.store.list_documents()[0]
+    assert doc["source"] == "浙江日报" and doc["date"] == "2025"
