@@ -101,29 +101,6 @@ class SearchIndex:
             out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan)
         return out
 
-    def _homophones(self):
-        """The library's words by pinyin (indexer.homophone), built once per searcher."""
-        s = self._search()
-        if getattr(self, "_homophone_for", None) is not s:
-            from .homophone import Homophones
-            r = s.reader()
-
-            def words():
-                # the library's words and its two-character strings (a slip inside a word
-                # jieba keeps whole, such as 清山 in 绿水清山, is a slip of a bigram)
-                for field in ("body", "grams"):
-                    for tb, info in r.iter_field(field):
-                        w = tb.decode("utf-8") if isinstance(tb, bytes) else tb
-                        yield w, info.doc_frequency()
-                for t in self.vocab.terms:
-                    yield for_search(t), 1
-                for g in self.vocab.synonym_groups:
-                    for f in g:
-                        yield for_search(f), 1
-            self._homophone_map = Homophones(words())
-            self._homophone_for = s
-        return self._homophone_map
-
     def _homophone_slip(self, plan, total: int, filters: dict) -> dict | None:
         """The same-sounding query that finds much more than ``total`` (a typing slip such as
         绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
@@ -132,14 +109,18 @@ class SearchIndex:
         tried = 0
         best = None
         try:
-            hom = self._homophones()
-        except Exception:            # pypinyin missing or a reader problem: no correction
+            from .homophone import variants
+        except ImportError:          # pypinyin missing: no correction
             return None
+        reader = self._search().reader()
+
+        def doc_freq(bigram: str) -> int:
+            return reader.doc_frequency("grams", bigram)
         for ci, clause in enumerate(pq.clauses):
             for ti, term in enumerate(clause):
                 if term.negated or term.phrase:
                     continue
-                for v in hom.variants(for_search(term.text)):
+                for v in variants(for_search(term.text), doc_freq):
                     if tried >= MAX_SLIP_TRIES:
                         break
                     tried += 1

@@ -73,3 +73,14 @@ def test_web_page_says_which_results_it_shows(client):
     assert "已显示“<strong>绿水青山</strong>”的结果" in page
     assert "仍要搜索" in page and "没有找到" not in page
     assert client.get("/api/search?q=绿水清山").get_json()["corrected"]["to"] == "绿水青山"
+
+
+def test_variants_change_one_same_sounding_character_the_library_supports():
+    from indexer.homophone import readings, same_sound, variants
+    assert "青" in same_sound("清") and "清" not in same_sound("清")
+    assert "hang" in readings("行") and "xing" in readings("行")
+    library = {"绿水": 9, "水青": 9, "青山": 9, "依法": 3, "法治": 3, "治国": 3}
+    freq = lambda b: library.get(b, 0)  # noqa: E731
+    assert variants("绿水清山", freq) == ["绿水青山"]
+    assert variants("依法治过", freq) == ["依法治国"]
+    assert variants("完全陌生", freq) == []
