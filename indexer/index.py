@@ -8,6 +8,7 @@ Whoosh exceptions.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable
@@ -20,6 +21,8 @@ from .normalize import for_search
 from .query import parse
 
 
+SEARCH_BUDGET_S = 1.5  # a search answers within this (settings: search_budget_ms)
+RESERVE_S = 0.3        # suggestions and slip checks only run while this much budget is left
 FEW_RESULTS = 2        # at most this many hits: look for a homophone slip
 SLIP_FACTOR = 5        # ... and offer it when it finds at least this many times more
 MAX_SLIP_TRIES = 12    # same-sounding variants run at most per search
@@ -32,9 +35,11 @@ class SearchIndex:
         self.taxonomy = taxonomy or Taxonomy.load(self.path.parent)
         analysis.register_vocabulary(vocab)
         self._ix = None
-        self._searcher = None
-        self._facets = None
-        self._docsets = None
+        self._ix_lock = threading.Lock()
+        self._local = threading.local()      # each thread reads its own snapshot
+        self._snapshots: set[_Snapshot] = set()
+        self._epoch = 0                      # bumped when a rebuild swaps the index in
+        self.budget_s = SEARCH_BUDGET_S
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -44,9 +49,14 @@ class SearchIndex:
 
     def rebuild(self, records: Iterable[dict], *, total: int | None = None,
                 progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
-        self.close()
+        """Build a new index beside the live one and swap it in (``writer.rebuild``): searches
+        keep answering from their snapshot of the old index meanwhile, and move to the new one
+        on their next query."""
         writer.rebuild(self.path, self.vocab, records, total=total, progress=progress,
                        procs=procs)
+        with self._ix_lock:
+            self._ix = None
+            self._epoch += 1
 
     def apply(self, upserts: list[dict], deletes: list[str]) -> None:
         ix = self._index(create=True)
@@ -63,45 +73,52 @@ class SearchIndex:
         return out
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
+        for snap in list(self._snapshots):
+            snap.close()
+        self._snapshots.clear()
+        self._local = threading.local()
         if self._ix is not None:
             self._ix.close()
-        self._ix = self._searcher = self._facets = self._docsets = None
+        self._ix = None
 
     # -- searching -------------------------------------------------------------------------
 
     def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
                limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
+        budget = searching.Budget(self.budget_s)
         plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
                                     doc_kind=doc_kind,
                                     audience=audience, year=year)
-        s = self._search()
+        snap = self._snap()
         try:
-            out = searching.run_search(s, self._docsets, self._facet_cache(), plan,
-                                       limit=limit, page=page, sort=sort)
+            out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
+                                       limit=limit, page=page, sort=sort, budget=budget)
+            if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
+                slip = self._homophone_slip(plan, out["total"], dict(
+                    topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year),
+                    budget)
+                if slip is not None and out["total"] == 0:
+                    # nothing found, a same-sounding query finds much: show its results
+                    corrected = searching.run_search(
+                        snap.searcher, snap.docsets, snap.facets, slip["plan"], limit=limit,
+                        page=page, sort=sort, budget=budget)
+                    corrected["query"] = out["query"]
+                    corrected["corrected"] = {"from": query, "to": slip["query"],
+                                              "original_total": 0}
+                    return corrected
+                if slip is not None:
+                    out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
+                                           "total": slip["total"]}]
+            if out["total"] == 0 and budget.left() > RESERVE_S:
+                out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan, budget)
         except (OSError, ValueError, KeyError, EOFError) as e:
             raise SearchIndexError("搜索索引读取失败，可能已损坏。",
                                    "请运行 lecturelib check --repair 或 lecturelib reindex。") from e
-        if out["total"] <= FEW_RESULTS and page == 1:
-            slip = self._homophone_slip(plan, out["total"], dict(
-                topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year))
-            if slip is not None and out["total"] == 0:
-                # nothing found, a same-sounding query finds much: show its results, say so
-                corrected = searching.run_search(s, self._docsets, self._facet_cache(),
-                                                 slip["plan"], limit=limit, page=page, sort=sort)
-                corrected["query"] = out["query"]
-                corrected["corrected"] = {"from": query, "to": slip["query"],
-                                          "original_total": 0}
-                return corrected
-            if slip is not None:
-                out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
-                                       "total": slip["total"]}]
-        if out["total"] == 0:
-            out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan)
+        out.setdefault("suggestions", [])
         return out
 
-    def _homophone_slip(self, plan, total: int, filters: dict) -> dict | None:
+    def _homophone_slip(self, plan, total: int, filters: dict,
+                        budget: "searching.Budget") -> dict | None:
         """The same-sounding query that finds much more than ``total`` (a typing slip such as
         绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
         from .query import ParsedQuery, Term, format_query
@@ -112,7 +129,8 @@ class SearchIndex:
             from .homophone import variants
         except ImportError:          # pypinyin missing: no correction
             return None
-        reader = self._search().reader()
+        snap = self._snap()
+        reader = snap.searcher.reader()
 
         def doc_freq(bigram: str) -> int:
             return reader.doc_frequency("grams", bigram)
@@ -121,7 +139,7 @@ class SearchIndex:
                 if term.negated or term.phrase:
                     continue
                 for v in variants(for_search(term.text), doc_freq):
-                    if tried >= MAX_SLIP_TRIES:
+                    if tried >= MAX_SLIP_TRIES or budget.left() < RESERVE_S:
                         break
                     tried += 1
                     clauses = [list(c) for c in pq.clauses]
@@ -130,8 +148,8 @@ class SearchIndex:
                                       filters={k: list(x) for k, x in pq.filters.items()})
                     pq2.raw = format_query(pq2)
                     p2 = searching.build_plan(pq2, self.vocab, self.taxonomy, **filters)
-                    res = searching.run_search(self._search(), self._docsets,
-                                               self._facet_cache(), p2, limit=1)
+                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets,
+                                               p2, limit=1, budget=budget)
                     n = res["total"]
                     if n >= max(1, SLIP_FACTOR * total) and (best is None or n > best["total"]):
                         best = {"query": pq2.raw, "total": n, "plan": p2}
@@ -246,45 +264,58 @@ class SearchIndex:
                 raise SearchIndexError("搜索索引已损坏。", "请运行 lecturelib reindex 重建索引。")
         return self._ix
 
+    def _snap(self) -> "_Snapshot":
+        """This thread's view of the newest committed index: a searcher with its doc-number
+        sets and facet bitmaps, reopened when a writer (in any process) has committed since.
+        Searches never write, never wait for a lock, and never share a searcher across
+        threads."""
+        snap = getattr(self._local, "snap", None)
+        if snap is not None and not snap.closed and snap.epoch == self._epoch \
+                and snap.searcher.up_to_date():
+            return snap
+        with self._ix_lock:
+            ix = self._index()
+            epoch = self._epoch
+        fresh = _Snapshot(ix, epoch)
+        self._snapshots.add(fresh)
+        if snap is not None:
+            snap.close()
+            self._snapshots.discard(snap)
+        self._local.snap = fresh
+        return fresh
+
     def _search(self):
-        if self._searcher is None:
-            self._searcher = self._index().searcher()
-            self._facets = None
-            self._docsets = searching.DocSets(self._searcher.reader())
-        elif not self._searcher.up_to_date():
-            self._refresh()
-        return self._searcher
+        return self._snap().searcher
 
     def _refresh(self):
         # Not Searcher.refresh(): whoosh-reloaded 2.7.5 reuses the old segment readers by
         # segment identity, so a segment whose deletions changed keeps its stale reader (deleted
-        # documents stay findable) and merged-away segments are added back. A fresh searcher
+        # documents stay findable) and merged-away segments are added back. A fresh snapshot
         # after each commit costs a few milliseconds.
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = self._index().searcher()
-            self._facets = None
-            self._docsets = searching.DocSets(self._searcher.reader())
+        snap = getattr(self._local, "snap", None)
+        if snap is not None:
+            snap.close()
+            self._snapshots.discard(snap)
+            self._local.snap = None
 
-    def _facet_cache(self):
-        if self._facets is None:
-            self._search()
-            self._facets = searching.FacetCache(self._docsets)
-        return self._facets
-
-    def _suggestions(self, plan) -> list[dict]:
+    def _suggestions(self, plan, budget: "searching.Budget | None" = None) -> list[dict]:
         """Relaxed queries that do find something, then dictionary terms close to the words."""
         out: list[dict] = []
         try:
             from .suggest import close_terms, relaxations
         except ImportError:
             return out
+        snap = self._snap()
         for q in relaxations(plan.pq)[:6]:
             if not q.strip():
                 continue
+            if budget is not None and budget.left() < RESERVE_S:
+                break
             p2 = searching.build_plan(parse(q), self.vocab, self.taxonomy)
-            s = self._search()
-            res = searching.run_search(s, self._docsets, self._facet_cache(), p2, limit=1)
+            res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2, limit=1,
+                                       budget=budget)
+            if res.get("partial"):
+                continue
             if res["total"]:
                 out.append({"kind": "query", "query": q, "total": res["total"]})
             if len(out) >= 3:
@@ -295,6 +326,29 @@ class SearchIndex:
                     if for_search(w) != for_search(t.text):
                         out.append({"kind": "term", "query": w})
         return out
+
+
+class _Snapshot:
+    """One thread's searcher over one committed index generation, with the per-searcher caches
+    (doc-number sets, facet bitmaps) built from it."""
+
+    def __init__(self, ix, epoch: int = 0):
+        self.epoch = epoch
+        self.searcher = ix.searcher()
+        self.docsets = searching.DocSets(self.searcher.reader())
+        self._facets = None
+        self.closed = False
+
+    @property
+    def facets(self) -> "searching.FacetCache":
+        if self._facets is None:
+            self._facets = searching.FacetCache(self.docsets)
+        return self._facets
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.searcher.close()
 
 
 __all__ = ["SearchIndex"]

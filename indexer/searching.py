@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import islice
@@ -72,6 +73,10 @@ MAX_GRAMS = 3
 MAX_CANDIDATES = 4000        # candidates verified at most per search
 DIRECT_SCORING = 1500       # candidates scored (the newest ones when there are more)
 FACET_SAMPLE = 5000          # candidate doc numbers read for totals and facets at most
+MAX_CLAUSES = 12             # positive terms used per query; further ones are dropped, said so
+PREFIX_TERMS = 400           # a one-character term expands to its bigrams: intersect it only
+                             # when it has at most this many (else it is verified, not indexed)
+BUDGET_CHECK_EVERY = 32      # candidates verified between two looks at the clock
 FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
                 "year": "year"}
 
@@ -95,6 +100,7 @@ class Plan:
     negated: list[Form] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)  # field -> index values
     adjacent: re.Pattern | None = None
+    notices: list[str] = field(default_factory=list)   # what the engine did to the query
 
     @property
     def patterns(self) -> list[re.Pattern]:
@@ -103,6 +109,25 @@ class Plan:
     @property
     def exact(self) -> bool:
         return not self.negated and all(f.exact for c in self.clauses for f in c)
+
+
+class BudgetExceeded(Exception):
+    """A search ran out of its time budget (caught inside run_search)."""
+
+
+class Budget:
+    """The time a search may take (architecture guide, decision 10): checked while candidate
+    sets are read and candidates verified; what is found by then is answered, flagged."""
+
+    def __init__(self, seconds: float | None = None):
+        self.deadline = time.monotonic() + seconds if seconds else math.inf
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded
 
 
 def _run_regex(run: str) -> str:
@@ -161,6 +186,15 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, 
                     forms.append(f)
         if forms:
             plan.clauses.append(forms)
+    if len(plan.clauses) > MAX_CLAUSES:
+        dropped = plan.clauses[MAX_CLAUSES:]
+        plan.clauses = plan.clauses[:MAX_CLAUSES]
+        plan.notices.append(f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
+                            + "、".join(c[0].text for c in dropped[:5])
+                            + ("等" if len(dropped) > 5 else "") + "。")
+    if len(plan.negated) > MAX_CLAUSES:
+        plan.negated = plan.negated[:MAX_CLAUSES]
+        plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
     raw = dict(pq.filters)
     for name, val in (("topic", topic), ("kind", kind), ("doc_kind", doc_kind),
                       ("audience", audience), ("year", year)):
@@ -280,17 +314,33 @@ class DocSets:
             self._cache.popitem(last=False)
         return out
 
-    def prefix(self, fieldname: str, prefix: str) -> set:
+    def prefix(self, fieldname: str, prefix: str, budget: "Budget | None" = None) -> set:
         key = (fieldname, prefix + "*")
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         out: set = set()
-        for t in self.reader.expand_prefix(fieldname, prefix):
+        for i, t in enumerate(self.reader.expand_prefix(fieldname, prefix)):
+            if budget is not None and i % 16 == 0:
+                budget.check()
             t = t.decode("utf-8") if isinstance(t, bytes) else t
             out |= self.term(fieldname, t)
         self._cache[key] = out
         return out
+
+    def prefix_size(self, fieldname: str, prefix: str) -> int:
+        """How many terms a prefix expands to (the cost of reading its candidate set)."""
+        key = ("#", fieldname, prefix)
+        n = self._sizes.get(key) if hasattr(self, "_sizes") else None
+        if n is None:
+            if not hasattr(self, "_sizes"):
+                self._sizes = {}
+            if (fieldname, prefix + "*") in self._cache:
+                n = 0
+            else:
+                n = sum(1 for _ in self.reader.expand_prefix(fieldname, prefix))
+            self._sizes[key] = n
+        return n
 
     def every(self) -> set:
         r = self.reader
@@ -351,11 +401,22 @@ def to_bitmap(ids, size: int) -> int:
     return int.from_bytes(ba, "little")
 
 
-def _form_set(form: Form, ds: DocSets) -> set:
+def _form_cost(form: Form, ds: DocSets) -> int:
+    """Posting lists a form's candidate set reads: its bigrams, or a one-character run's
+    expansion (every bigram starting with it)."""
+    cost = 0
+    for run in form.runs:
+        cost += ds.prefix_size("grams", run) if len(run) == 1 else min(len(run) - 1, MAX_GRAMS)
+    return cost
+
+
+def _form_set(form: Form, ds: DocSets, budget: "Budget | None" = None) -> set:
     sets = []
     for run in form.runs:
+        if budget is not None:
+            budget.check()
         if len(run) == 1:
-            sets.append(ds.prefix("grams", run))
+            sets.append(ds.prefix("grams", run, budget))
             continue
         grams = list(dict.fromkeys(run[i:i + 2] for i in range(len(run) - 1)))
         if len(grams) > MAX_GRAMS:
@@ -375,15 +436,23 @@ def _intersect(sets: list[set]) -> set:
     return out if len(sets) > 1 else set(out)
 
 
-def candidates(plan: Plan, ds: DocSets) -> set | None:
+def candidates(plan: Plan, ds: DocSets, budget: "Budget | None" = None) -> set | None:
     """Doc numbers that may match: for every clause, the gram AND of one of its forms; AND the
-    filters."""
+    filters. Clauses are read cheapest first; a clause whose candidate set would read more than
+    ``PREFIX_TERMS`` posting lists (a common single character such as 的) is left to
+    verification once a cheaper clause has narrowed the candidates."""
     parts = []
-    for clause in plan.clauses:
+    costed = sorted(((sum(_form_cost(f, ds) for f in clause), i, clause)
+                     for i, clause in enumerate(plan.clauses)), key=lambda t: (t[0], t[1]))
+    for n, (cost, _, clause) in enumerate(costed):
+        if n > 0 and cost > PREFIX_TERMS:
+            break                      # verified against the text instead (still exact)
         u: set = set()
         for f in clause:
-            u |= _form_set(f, ds)
+            u |= _form_set(f, ds, budget)
         parts.append(u)
+        if not u:
+            return set()
     for name, vals in plan.filters.items():
         u = set()
         for v in vals:
@@ -495,20 +564,33 @@ def _direct_scores(searcher, rq: wq.Query, docnums: list[int]) -> dict[int, floa
     return scores
 
 
+_TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具体的词语，或减少单个字的检索词。"
+_PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
+
+
 def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: int = 10,
-               page: int = 1, sort: str = "relevance") -> dict:
+               page: int = 1, sort: str = "relevance", budget: Budget | None = None) -> dict:
     if sort not in ("relevance", "date"):
         raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
     limit = max(1, min(int(limit), 100))
     page = max(1, int(page))
-    cand = candidates(plan, ds)
+    try:
+        cand = candidates(plan, ds, budget)
+    except BudgetExceeded:
+        out = _empty(plan)
+        out.update(partial=True, notices=plan.notices + [_TOO_BROAD])
+        return out
     if not cand:
         return _empty(plan)
     needed = page * limit
     k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
     verified: list[tuple[float, Candidate]] = []
     checked = 0
+    partial = False
     for dn, score in _ordered_docnums(searcher, plan, cand, k, sort):
+        if budget is not None and checked % BUDGET_CHECK_EVERY == 0 and budget.left() < 0:
+            partial = True
+            break
         rec = searcher.stored_fields(dn)["rec"]
         checked += 1
         c = Candidate(dn, score, rec)
@@ -520,7 +602,7 @@ def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: 
         if checked >= MAX_CANDIDATES:
             break
     collapsed = collapse(sorted(verified, key=_order_key(sort), reverse=True))
-    exhausted = checked >= len(cand)
+    exhausted = checked >= len(cand) and not partial
     if exhausted:
         total, estimate = len(verified), False
         bitmap = to_bitmap((c.docnum for _, c in verified), facets.size)
@@ -545,9 +627,11 @@ def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: 
         pages = math.ceil(len(collapsed) / limit)
     else:
         pages = max(1, math.ceil(total / limit))
-    return {"query": plan.pq.raw, "total": total, "total_is_estimate": estimate,
-            "facets_are_estimate": facets_estimate, "page": page, "pages": pages, "hits": hits,
-            "facets": counts}
+    out = {"query": plan.pq.raw, "total": total, "total_is_estimate": estimate,
+           "facets_are_estimate": facets_estimate, "page": page, "pages": pages, "hits": hits,
+           "facets": counts, "partial": partial,
+           "notices": plan.notices + ([_PARTIAL] if partial else [])}
+    return out
 
 
 def collapse(ordered: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate, list]]:
@@ -601,10 +685,12 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
 def _empty(plan: Plan) -> dict:
     return {"query": plan.pq.raw, "total": 0, "total_is_estimate": False,
             "facets_are_estimate": False, "page": 1, "pages": 0, "hits": [],
-            "facets": {k: {} for k in FACET_FIELDS}}
+            "facets": {k: {} for k in FACET_FIELDS}, "partial": False,
+            "notices": list(plan.notices)}
 
 
 __all__ = ["build_plan", "describe", "candidates", "run_search", "DocSets", "FacetCache",
+           "Budget", "BudgetExceeded", "MAX_CLAUSES",
            "format_hit", "Plan",
            "Form", "verify", "collapse", "CONTEXT_BONUS", "ADJACENT_BONUS", "QUOTE_BONUS",
            "PER_DOCUMENT"]

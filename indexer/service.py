@@ -87,12 +87,18 @@ class LibraryService:
 
     # -- search ----------------------------------------------------------------------------
 
+    def ready(self) -> str:
+        """Make the index usable before serving reads: rebuild it when it is missing or stale
+        (a new version of lecturelib, a dictionary change made elsewhere) and apply changes a
+        crash left in the outbox. Called once by ``serve`` and by CLI reads; searches themselves
+        never write."""
+        return self.sync()
+
     def search(self, query: str, **kw) -> dict:
-        self.sync()
+        """Read only: the newest committed index snapshot, no outbox, no lock."""
         return self.index.search(query, **kw)
 
     def explain(self, query: str) -> dict:
-        self.sync()
         return self.index.explain(query)
 
     # -- editing (store first, then the index from the outbox) -----------------------------

@@ -11,7 +11,7 @@ from indexer.service import LibraryService
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 
-def test_changes_left_in_the_outbox_are_applied_on_next_use(tmp_path):
+def test_changes_left_in_the_outbox_are_applied_on_next_start_not_by_a_search(tmp_path):
     make_docx(tmp_path / "in" / "q.docx", QUOTES_DOC)
     svc = LibraryService(tmp_path / "home")
     try:
@@ -22,8 +22,10 @@ def test_changes_left_in_the_outbox_are_applied_on_next_use(tmp_path):
         assert svc.store.pending_index()[1]
         assert "3 条" not in str(svc.check())         # check reports the pending change
         assert any("尚未写入索引" in p for p in svc.check())
-        res = svc.search("金山银山")                     # any use drains it first
-        assert res["total"] == 0
+        svc.search("金山银山")                           # a search only reads ...
+        assert svc.store.pending_index()[1]
+        svc.ready()                                      # ... the next start applies it
+        assert svc.search("金山银山")["total"] == 0
         assert svc.store.pending_index() == (0, [])
         assert svc.check() == []
     finally:

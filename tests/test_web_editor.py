@@ -273,17 +273,18 @@ def test_dictionary_change_rebuilds_index_in_background(library_app):
     assert c.get("/editor/jobs/9999").status_code == 404
 
 
-def test_search_during_a_rebuild_shows_progress_not_an_error(library_app):
+def test_search_during_a_rebuild_answers_from_the_old_index(library_app):
+    # the rebuild builds a new index beside the live one: searches never wait or fail (503)
     from web.library import Job
     lib = library_app.extensions["lecturelib"]
     lib.jobs[99] = Job(99, "按新词典重建索引", "test", done=5, total=10)
     try:
         c = library_app.test_client()
         r = c.get("/search?q=绿水")
-        assert r.status_code == 503
-        assert "正在按新的词典重建（50%）" in text(r) and "/api/index-status" in text(r)
+        assert r.status_code == 200 and "绿水" in text(r)
         assert c.get("/api/index-status").get_json()["percent"] == 50
-        assert c.get("/api/search?q=绿水").status_code == 503
+        res = c.get("/api/search?q=绿水")
+        assert res.status_code == 200 and res.get_json()["total"] >= 1
     finally:
         lib.jobs[99].state = "done"
 

@@ -58,6 +58,7 @@ class Job:
 class WebLibrary:
     def __init__(self, home):
         self.svc = LibraryService(home)
+        self.svc.ready()               # once, before serving: reads never rebuild or drain
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.jobs: dict[int, Job] = {}
@@ -87,9 +88,9 @@ class WebLibrary:
 
     @contextmanager
     def writing(self):
-        """Hold the lock for a write, then bring the index up to date."""
+        """Hold the lock for a write, then bring the index up to date (the writer applies its
+        own outbox; readers see the change on their next query)."""
         with self._lock:
-            self.svc.index.close()      # a fresh searcher after the write (see _read)
             yield self.svc
             if self.running_rebuild() is None:
                 self.svc.sync()
@@ -108,32 +109,32 @@ class WebLibrary:
     # -- reads -------------------------------------------------------------------------------
 
     def _read(self, fn, empty):
-        with self.locked(wait=False):
-            try:
-                return fn()
-            except TypeError:
-                # Whoosh cannot refresh a searcher opened on an index with no segments
-                # (EmptyReader.segments() is None), so an empty library cannot be searched:
-                # answer "nothing found" for it; anything else is a real error.
-                self.svc.index.close()
-                if self.svc.store.count_records() == 0:
-                    return empty
-                raise
+        """Reads take no lock and never write: each request thread searches its own snapshot
+        of the newest committed index, also while a writer or a rebuild is at work."""
+        try:
+            return fn()
+        except TypeError:
+            # Whoosh cannot refresh a searcher opened on an index with no segments
+            # (EmptyReader.segments() is None), so an empty library cannot be searched:
+            # answer "nothing found" for it; anything else is a real error.
+            self.svc.index._refresh()
+            if self.svc.store.count_records() == 0:
+                return empty
+            raise
 
     def search(self, query: str, **kw) -> dict:
         empty = {"query": query, "total": 0, "total_is_estimate": False, "page": 1, "pages": 0,
-                 "hits": [], "facets": {k: {} for k in ("topic", "kind", "audience", "year")}}
+                 "hits": [], "facets": {k: {} for k in ("topic", "kind", "doc_kind", "audience",
+                                                          "year")}, "suggestions": []}
         return self._read(lambda: self.svc.search(query, **kw), empty)
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         def run():
-            self.svc.sync()
             return self.svc.index.autocomplete(prefix, limit=limit)
         return self._read(run, [])
 
     def more_like_this(self, hit_id: str, limit: int = 5) -> list[dict]:
         def run():
-            self.svc.sync()
             return self.svc.index.more_like_this(hit_id, limit=limit)
         return self._read(run, [])
 
