@@ -214,7 +214,7 @@ def query_ours(index_dir: Path, queries: dict) -> dict:
                 s = ix._search()
                 plan = searching.build_plan(q, ix.vocab, ix.taxonomy)
                 dn = s.document_number(id=rid)
-                ok = dn in searching.candidates(plan, ix._docsets)
+                ok = dn in searching.candidates(plan, ix._snap().docsets)
                 found += int(ok and searching.verify(plan, s.stored_fields(dn)["rec"]))
         res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
                     "max_ms": max(lat)}
