@@ -150,6 +150,11 @@ CREATE TABLE drafts (
     payload TEXT NOT NULL
 );
 """),
+    # bumped on logout, password change and disable: every session cookie of the account that
+    # carries an older generation is over (web.security)
+    (4, "session generation", """
+ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0
+"""),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

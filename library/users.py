@@ -1,5 +1,7 @@
 """Editor and admin accounts. Passwords are hashed with scrypt (standard library), each with its
-own salt; failed logins are counted so the web layer can slow down repeated attempts."""
+own salt. A failed login costs the same for an unknown name as for a wrong password (one scrypt,
+one write) and is recorded in the audit log; each account has a session generation that ends
+every session of the account when it is bumped (logout, password change, disable)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,17 @@ def hash_password(password: str) -> str:
     dk = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, base64.b64encode(salt).decode(),
                                       base64.b64encode(dk).decode())
+
+
+def _dummy_hash() -> str:
+    """A hash in the stored format that no password matches: random salt and random key, so
+    checking a password against it costs exactly one scrypt, like a real account."""
+    return "scrypt$%d$%d$%d$%s$%s" % (_N, _R, _P, base64.b64encode(os.urandom(16)).decode(),
+                                      base64.b64encode(os.urandom(32)).decode())
+
+
+_DUMMY_HASH = _dummy_hash()
+_AUDIT_NAME_CHARS = 64
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -74,37 +87,54 @@ class Users:
         return self.store._rows("SELECT id, name, role, active, created_at, failed_logins "
                                 "FROM users ORDER BY name")
 
-    def authenticate(self, name: str, password: str) -> dict | None:
-        """The user when name and password match an active account, else None. Failures are
-        counted per account (reset on success)."""
+    def authenticate(self, name: str, password: str, *, address: str | None = None,
+                     actor: str = "web") -> dict | None:
+        """The user when name and password match an active account, else None.
+
+        Unknown names, wrong passwords and disabled accounts do the same work and give the
+        same answer: one scrypt (against a dummy hash for an unknown name), then one
+        transaction that counts the failure on the account (no row for an unknown name) and
+        writes a ``login_failed`` audit row. Success resets the account's failure count."""
         row = self.get(name, missing_ok=True)
-        if row is None:
-            verify_password(password, hash_password("x" * 8))   # same cost either way
-            return None
-        ok = verify_password(password, row["password_hash"]) and row["active"]
+        ok = verify_password(password, row["password_hash"] if row else _DUMMY_HASH)
+        ok = ok and bool(row and row["active"])
         with self.store.engine.begin() as conn:
             if ok:
-                conn.execute(text("UPDATE users SET failed_logins = 0 WHERE id = :i"),
-                             {"i": row["id"]})
-            else:
-                conn.execute(text("UPDATE users SET failed_logins = failed_logins + 1, "
-                                  "last_failed_at = :t WHERE id = :i"),
-                             {"t": time.time(), "i": row["id"]})
-        return row if ok else None
+                if row["failed_logins"]:
+                    conn.execute(text("UPDATE users SET failed_logins = 0 WHERE id = :i"),
+                                 {"i": row["id"]})
+                return row
+            conn.execute(text("UPDATE users SET failed_logins = failed_logins + 1, "
+                              "last_failed_at = :t WHERE name = :n"),
+                         {"t": time.time(), "n": name})
+            reason = ("账号不存在" if row is None else "账号已停用" if not row["active"]
+                      else "密码错误")
+            self.store._audit(conn, actor, "login_failed", None,
+                              login_detail(name, address, {"原因": reason}))
+        return None
+
+    def end_sessions(self, uid: int) -> None:
+        """End every session of the account (a new session generation)."""
+        with self.store.engine.begin() as conn:
+            conn.execute(text("UPDATE users SET session_gen = session_gen + 1 WHERE id = :i"),
+                         {"i": uid})
 
     def set_password(self, name: str, password: str, *, actor: str) -> None:
         self._check(name, password, None)
         self.get(name)
         with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0 "
-                              "WHERE name = :n"), {"h": hash_password(password), "n": name})
+            conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0, "
+                              "session_gen = session_gen + 1 WHERE name = :n"),
+                         {"h": hash_password(password), "n": name})
             self.store._audit(conn, actor, "user_password", f"user:{name}", {})
 
     def set_active(self, name: str, active: bool, *, actor: str) -> None:
         self.get(name)
         with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET active = :a WHERE name = :n"),
-                         {"a": int(active), "n": name})
+            # disabling ends every session at once (enabling does not revive them)
+            conn.execute(text("UPDATE users SET active = :a, session_gen = session_gen + :g "
+                              "WHERE name = :n"), {"a": int(active), "g": int(not active),
+                                                   "n": name})
             self.store._audit(conn, actor, "user_enable" if active else "user_disable",
                               f"user:{name}", {})
 
@@ -116,4 +146,15 @@ class Users:
             self.store._audit(conn, actor, "user_role", f"user:{name}", {"role": role})
 
 
-__all__ = ["Users", "ROLES", "hash_password", "verify_password"]
+def login_detail(name: str, address: str | None, more: dict | None = None) -> dict:
+    """The detail of a login audit row: the name as typed (shortened), the source address and
+    more, with Chinese keys so that the audit page reads as sentences."""
+    shown = name if len(name) <= _AUDIT_NAME_CHARS else name[:_AUDIT_NAME_CHARS] + "…"
+    detail = {"账号": shown}
+    if address:
+        detail["来源地址"] = address
+    detail.update(more or {})
+    return detail
+
+
+__all__ = ["Users", "ROLES", "hash_password", "verify_password", "login_detail"]

@@ -23,6 +23,7 @@ ACTIONS = {
     "user_disable": "停用账号", "user_role": "修改角色", "dict_add": "添加词条",
     "dict_remove": "删除词条", "synonyms_add": "添加同义词", "synonyms_remove": "删除同义词",
     "discard_upload": "放弃上传", "export": "导出专题包", "import": "导入专题包",
+    "login_failed": "登录失败", "login_throttled": "登录受限（失败次数过多）",
 }
 
 # -- the audit log as sentences ----------------------------------------------------------------

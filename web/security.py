@@ -1,22 +1,46 @@
-"""Sessions, CSRF tokens, roles and the login rate limit.
+"""Sessions, CSRF tokens, roles, login throttling and response headers.
 
-* CSRF: one random token per session; every POST must echo it in the ``csrf_token`` form field
-  or the ``X-CSRF-Token`` header, compared in constant time.
-* Roles: anonymous speakers, ``editor`` and ``admin`` (an admin is also an editor). The current
-  account is re-read on every request, so disabling an account ends its sessions at once.
-* Login rate limit: after ``LOGIN_MAX_FAILURES`` failures an account is refused for
-  ``LOGIN_BASE_DELAY`` seconds, doubling with each further failure (at most
-  ``LOGIN_MAX_DELAY``), counted in the store (``failed_logins`` / ``last_failed_at``).
+* Sessions: the signed session cookie holds the account id, the account's *session generation*
+  (``users.session_gen``), the sign-in time and the time of last activity; never anything
+  derived from the password. Every request re-reads the account: a disabled account, a
+  generation that has moved on (logout, password change, disable), more than
+  ``SESSION_IDLE_TIMEOUT`` seconds without a request or more than ``SESSION_MAX_AGE`` seconds
+  since signing in end the session. The cookie's own expiry is the sign-in time plus
+  ``SESSION_MAX_AGE`` and does not move with each request.
+* CSRF: one random token per session, made afresh at sign-in and sign-out; every POST must
+  echo it in the ``csrf_token`` form field or the ``X-CSRF-Token`` header, compared in constant
+  time. The token is readable in the (signed, not encrypted) cookie by whoever holds the
+  cookie; that is by design: it only proves that a request comes from a page of this site, and
+  a page on another site can read neither the cookie nor our pages. It is random, derived from
+  no secret, and useless without the cookie it sits in.
+* Roles: anonymous speakers, ``editor`` and ``admin`` (an admin is also an editor).
+* Login throttling (:class:`LoginThrottle`): by source address and by account name, with
+  growing delays, in memory. An address that has not failed is never refused; unknown names
+  are throttled exactly like real ones.
+* Headers: a strict Content-Security-Policy and friends on every response; every
+  ``Content-Disposition`` is rebuilt from a cleaned file name (:func:`download_name`).
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
+import math
+import re
 import secrets
+import threading
 import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from flask import abort, current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.http import parse_options_header
 
 from library.users import Users
 
@@ -24,7 +48,20 @@ from .library import get_library
 
 CSRF_KEY = "_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SESSION_KEYS = ("uid", "gen", "login_at", "seen_at")
+SEEN_EVERY = 60          # seconds: how often the last-activity time in the cookie is renewed
 
+
+def _now() -> float:
+    """The clock of sessions and throttling (tests move it)."""
+    return time.time()
+
+
+def now() -> float:
+    return _now()
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
 
 def csrf_token() -> str:
     tok = session.get(CSRF_KEY)
@@ -42,19 +79,50 @@ def _check_csrf() -> None:
         abort(400, description="csrf")
 
 
+# -- sessions -----------------------------------------------------------------------------------
+
 def users() -> Users:
     return Users(get_library().svc.store)
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, whose expiry is fixed at sign-in (plus ``SESSION_MAX_AGE``)
+    instead of moving forward with every request."""
+
+    def get_expiration_time(self, app, session):
+        login_at = session.get("login_at")
+        if session.permanent and isinstance(login_at, (int, float)):
+            return datetime.fromtimestamp(login_at + app.config["SESSION_MAX_AGE"],
+                                          tz=timezone.utc)
+        return super().get_expiration_time(app, session)
+
+
+def _end_session() -> None:
+    """Forget the account (the CSRF token stays, so an open form leads to the login page)."""
+    for key in SESSION_KEYS + ("pw",):
+        session.pop(key, None)
+    session.permanent = False
+
+
 def _load_user() -> None:
     g.user = None
+    if "pw" in session:                       # a cookie from before session generations
+        _end_session()
     uid = session.get("uid")
     if uid is None:
         return
-    row = users().by_id(uid)
-    if row is None or not row["active"] or session.get("pw") != row["password_hash"][-16:]:
-        session.pop("uid", None)
+    cfg = current_app.config
+    now = _now()
+    login_at, seen_at = session.get("login_at"), session.get("seen_at")
+    row = users().by_id(uid) if isinstance(uid, int) else None
+    if (row is None or not row["active"] or session.get("gen") != row["session_gen"]
+            or not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float))
+            or now - login_at > cfg["SESSION_MAX_AGE"]
+            or now - seen_at > cfg["SESSION_IDLE_TIMEOUT"]):
+        _end_session()
         return
+    if now - seen_at >= SEEN_EVERY:
+        session["seen_at"] = int(now)
     g.user = {"id": row["id"], "name": row["name"], "role": row["role"]}
 
 
@@ -86,31 +154,216 @@ def role_required(role: str = "editor"):
 
 
 def login_user(row: dict) -> None:
+    """A new session for ``row``: fresh CSRF token, the account's current generation."""
     session.clear()
-    session["uid"] = row["id"]
-    # a fragment of the hash: a password reset logs the account out everywhere
-    session["pw"] = row["password_hash"][-16:]
+    now = int(_now())
+    session.update({"uid": row["id"], "gen": row["session_gen"], "login_at": now,
+                    "seen_at": now})
     session.permanent = True
     csrf_token()
 
 
 def logout_user() -> None:
+    """End this session and every copy of it: the account's generation moves on, so this
+    signs the account out on every device."""
+    if g.get("user"):
+        users().end_sessions(g.user["id"])
     session.clear()
 
 
-def login_delay(row: dict | None) -> int:
-    """Seconds this account must still wait before another attempt (0 = may try now)."""
-    if not row:
-        return 0
-    cfg = current_app.config
-    failures = int(row.get("failed_logins") or 0)
-    if failures < cfg["LOGIN_MAX_FAILURES"]:
-        return 0
-    delay = min(cfg["LOGIN_BASE_DELAY"] * 2 ** (failures - cfg["LOGIN_MAX_FAILURES"]),
-                cfg["LOGIN_MAX_DELAY"])
-    waited = time.time() - float(row.get("last_failed_at") or 0)
-    return max(0, int(delay - waited + 0.999))
+def keep_session_after_own_change() -> None:
+    """After changing one's own password (which ends every session of the account), keep the
+    session that made the change."""
+    if g.get("user"):
+        row = users().by_id(g.user["id"])
+        if row is not None:
+            session["gen"] = row["session_gen"]
 
+
+# -- login throttling ---------------------------------------------------------------------------
+
+@dataclass
+class _Failures:
+    count: int
+    last: float
+    logged: bool = False          # the refusal since the last failure is in the audit log
+
+
+class LoginThrottle:
+    """Failed logins counted by source address and by account name, in memory (one server
+    process; a restart forgets them).
+
+    * An address that has no failure on record is never refused: the owner of an account
+      signs in from their own device whatever an attacker does elsewhere.
+    * An address with failures waits ``address_base * 2**(n - address_free)`` seconds after
+      its n-th failure (n ≥ ``address_free``), at most ``address_max``.
+    * An account name with n ≥ ``account_free`` failures (from any addresses) makes every
+      address *that has failed* wait ``account_base * 2**(n - account_free)`` seconds (at most
+      ``account_max``): a guesser with many addresses gets one guess per address.
+    * Names are counted whether or not the account exists, so a refusal says nothing about
+      existence. A successful login clears the account's count, not the address's.
+    * A record is forgotten ``forget`` seconds after its last failure (or when its delay is
+      over, if that is later); each table keeps at most ``capacity`` records.
+    """
+
+    def __init__(self, *, account_free=5, account_base=30, account_max=3600,
+                 address_free=5, address_base=2, address_max=900, forget=3600,
+                 capacity=50_000):
+        self.account = (account_free, account_base, account_max)
+        self.address = (address_free, address_base, address_max)
+        self.forget = forget
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._addresses: OrderedDict[str, _Failures] = OrderedDict()
+        self._names: OrderedDict[str, _Failures] = OrderedDict()
+
+    @staticmethod
+    def _delay(count: int, params: tuple) -> float:
+        free, base, cap = params
+        if count < free:
+            return 0.0
+        return float(min(base * 2 ** min(count - free, 40), cap))
+
+    def _get(self, table, key, params, now) -> _Failures | None:
+        rec = table.get(key)
+        if rec is not None and now - rec.last > max(self.forget, self._delay(rec.count, params)):
+            del table[key]
+            rec = None
+        return rec
+
+    def _remaining(self, rec: _Failures | None, params, now) -> float:
+        return 0.0 if rec is None else self._delay(rec.count, params) - (now - rec.last)
+
+    def wait(self, address: str, name: str, now: float) -> int:
+        """Seconds before this address may try this name (0: go ahead)."""
+        with self._lock:
+            a = self._get(self._addresses, address, self.address, now)
+            if a is None:
+                return 0
+            n = self._get(self._names, name, self.account, now)
+            left = max(self._remaining(a, self.address, now),
+                       self._remaining(n, self.account, now))
+            return max(0, math.ceil(left))
+
+    def first_refusal(self, address: str) -> bool:
+        """True once per failure of the address: whether to write the refusal to the log."""
+        with self._lock:
+            rec = self._addresses.get(address)
+            if rec is None or rec.logged:
+                return False
+            rec.logged = True
+            return True
+
+    def failed(self, address: str, name: str, now: float) -> None:
+        with self._lock:
+            for table, key, params in ((self._addresses, address, self.address),
+                                       (self._names, name, self.account)):
+                rec = self._get(table, key, params, now)
+                if rec is None:
+                    table[key] = _Failures(1, now)
+                else:
+                    rec.count, rec.last, rec.logged = rec.count + 1, now, False
+                    table.move_to_end(key)
+                while len(table) > self.capacity:
+                    table.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._names.pop(name, None)
+
+
+def throttle() -> LoginThrottle:
+    return current_app.extensions["lecturelib_throttle"]
+
+
+def client_address() -> str:
+    """The throttling key of the client: its IPv4 address, or the /64 network of an IPv6
+    address (one subscriber usually holds a whole /64)."""
+    raw = (request.remote_addr or "").strip()
+    try:
+        ip = ipaddress.ip_address(raw.split("%")[0])
+    except ValueError:
+        return raw[:64] or "unknown"
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def throttle_key(name: str) -> str:
+    return name[:128]
+
+
+# -- file names in Content-Disposition ----------------------------------------------------------
+
+# what a saved file may be called for each stored format; anything else gets the format's
+# extension appended, so that the file opens with the right program
+_EXTENSIONS = {"pdf": ("pdf",), "docx": ("docx", "docm", "dotx", "wps"),
+               "doc": ("doc", "wps", "dot"), "pptx": ("pptx", "pptm", "dps"),
+               "html": ("html", "htm", "xhtml"), "md": ("md", "markdown"),
+               "txt": ("txt", "text")}
+_UNSAFE_ON_DISK = re.compile(r'[<>:"|?*]')
+_EXT = re.compile(r"^(.*?)\.([A-Za-z0-9]{1,8})$")
+_MAX_STEM = 120
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\[\]+,=!#$&^{}~@'-]")
+
+
+def download_name(name: str | None, fmt: str | None = None) -> str:
+    """A file name that is safe in a header, a terminal and on any disk: no control or
+    invisible formatting characters (tab and line breaks become spaces), no folder part, none
+    of ``<>:"|?*``, no leading dots, at most 120 characters before the extension, and an
+    extension that fits the stored format ``fmt`` (kept when the name is cut)."""
+    text = unicodedata.normalize("NFC", str(name or ""))
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch.isspace() or cat in ("Zl", "Zp"):
+            out.append(" ")
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            out.append(ch)
+    text = PurePosixPath("".join(out).replace("\\", "/")).name
+    text = _UNSAFE_ON_DISK.sub("_", text)
+    text = re.sub(r" +", " ", text).strip().lstrip(".").strip()
+    m = _EXT.match(text)
+    stem, ext = (m.group(1), m.group(2)) if m else (text, "")
+    allowed = _EXTENSIONS.get(fmt or "")
+    if allowed and ext.lower() not in allowed:
+        stem, ext = text, allowed[0]
+    stem = stem[:_MAX_STEM].rstrip(" .") or "下载文件"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def content_disposition(name: str, disposition: str = "attachment") -> str:
+    """``attachment; filename="ascii"; filename*=UTF-8''…`` (RFC 6266 / RFC 8187): an ASCII
+    fallback for old clients, the real name percent-encoded for everyone else."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    ascii_name = re.sub(r"_+", "_", _ASCII_UNSAFE.sub("_", ascii_name)).strip(" _")
+    m = _EXT.match(ascii_name)
+    if not ascii_name or ascii_name.startswith(".") or (m and not m.group(1).strip(" _.")):
+        ext = _EXT.match(name)
+        ascii_name = "download" + (f".{ext.group(2)}" if ext and ext.group(2).isascii() else "")
+    value = f'{disposition}; filename="{ascii_name}"'
+    if ascii_name != name:
+        value += "; filename*=UTF-8''" + quote(name, safe="!#$&+-.^_`|~")
+    return value
+
+
+def _safe_content_disposition(resp) -> None:
+    raw = resp.headers.get("Content-Disposition")
+    if not raw:
+        return
+    kind, params = parse_options_header(raw)
+    if "filename" not in params:
+        return
+    kind = kind.lower() if kind.lower() in ("attachment", "inline") else "attachment"
+    resp.headers["Content-Disposition"] = content_disposition(
+        download_name(params["filename"]), kind)
+
+
+# -- wiring ---------------------------------------------------------------------------------------
 
 def _require_login_for_public():
     """With ``require_login`` set, the public side is for signed-in accounts only."""
@@ -124,6 +377,14 @@ def _require_login_for_public():
 
 
 def init_app(app) -> None:
+    cfg = app.config
+    app.session_interface = SessionInterface()
+    app.extensions["lecturelib_throttle"] = LoginThrottle(
+        account_free=cfg["LOGIN_MAX_FAILURES"], account_base=cfg["LOGIN_BASE_DELAY"],
+        account_max=cfg["LOGIN_MAX_DELAY"], address_free=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
+        address_base=cfg["LOGIN_ADDRESS_BASE_DELAY"],
+        address_max=cfg["LOGIN_ADDRESS_MAX_DELAY"], forget=cfg["LOGIN_FORGET_AFTER"])
+
     @app.before_request
     def _before():
         _load_user()
@@ -141,10 +402,13 @@ def init_app(app) -> None:
             "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
         if g.get("user"):
             resp.headers.setdefault("Cache-Control", "private, no-store")
+        _safe_content_disposition(resp)
         return resp
 
     app.jinja_env.globals.update(csrf_token=csrf_token, is_editor=is_editor, is_admin=is_admin)
 
 
-__all__ = ["csrf_token", "role_required", "login_user", "logout_user", "login_delay", "users",
-           "is_editor", "is_admin", "actor", "init_app"]
+__all__ = ["csrf_token", "role_required", "login_user", "logout_user", "users", "is_editor",
+           "is_admin", "actor", "init_app", "LoginThrottle", "throttle", "client_address",
+           "throttle_key", "keep_session_after_own_change", "now", "download_name",
+           "content_disposition"]

@@ -9,7 +9,7 @@ from library.users import ROLES
 
 from ..formatting import audit_actor, audit_sentence
 from ..library import get_library
-from ..security import actor, role_required, users
+from ..security import actor, keep_session_after_own_change, role_required, users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -40,6 +40,9 @@ def user_action():
             msg = f"已创建账号“{name}”。"
         elif action == "passwd":
             u.set_password(name, f.get("password") or "", actor=actor())
+            if name == g.user["name"]:
+                # a new password ends every session of the account, except this one
+                keep_session_after_own_change()
             msg = f"已重置“{name}”的密码。"
         elif action in ("disable", "enable"):
             if name == g.user["name"] and action == "disable":

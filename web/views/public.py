@@ -12,7 +12,7 @@ from .. import basket
 from ..formatting import today_index
 from ..library import get_library
 from ..searchparams import SORTS, SearchParams, facet_groups, page_links
-from ..security import is_editor
+from ..security import download_name, is_editor
 
 bp = Blueprint("public", __name__)
 
@@ -127,7 +127,8 @@ def download(doc_id: int):
     path = store.originals.path_for(version["sha256"])
     if not path.is_file():
         raise NotFoundError("原始文件不在资料库中。", "请联系管理员运行 lecturelib check。")
-    return send_file(path, as_attachment=True, download_name=version["filename"],
+    return send_file(path, as_attachment=True,
+                     download_name=download_name(version["filename"], version["format"]),
                      max_age=0, etag=version["sha256"])
 
 
