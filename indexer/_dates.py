@@ -5,7 +5,7 @@ Recognised forms (full-width digits are read as digits):
 * ``2020年12月28日``, ``2020 年 12 月 28 日`` → ``2020-12-28``
 * ``2019.3.18``, ``2019-3-18``, ``2019/3/18`` → ``2019-03-18``
 * ``2019年3月``, ``2019.3`` → ``2019-03``; ``2019年`` → ``2019``
-* ``二〇一九年三月十八日`` (Chinese numerals) → ``2019-03-18``
+* ``二〇一九年三月十八日`` (Chinese numerals) → ``2019-03-18``; ``二〇一八年`` → ``2018``
 
 :func:`find_date` returns the first (most precise at that place) date with its span, so that a
 caller can cut the date out of a 出处 line.
@@ -32,6 +32,7 @@ _PATTERNS: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<!\d)(\d{4})\s*年\s*(\d{1,2})\s*月"), "ym"),
     (re.compile(r"(?<![\d.])(\d{4})\s*[./]\s*(\d{1,2})(?![\d.])"), "ym_sep"),
     (re.compile(r"(?<!\d)(\d{4})\s*年(?!\s*\d{1,2}\s*[月日])"), "y"),
+    (re.compile(rf"({_CN_YEAR}{{4}})年(?!{_CN_SMALL}月)"), "cn_y"),
 ]
 
 
@@ -77,6 +78,8 @@ def _convert(kind: str, m: re.Match) -> str | None:
         return _iso(year, _cn_number(g[1]), _cn_number(g[2]) if g[2] else None)
     if kind in ("ym", "ym_sep"):
         return _iso(int(g[0]), int(g[1]))
+    if kind == "cn_y":
+        return _iso(int("".join(str(_CN_DIGIT[c]) for c in g[0])))
     return _iso(int(g[0]))
 
 

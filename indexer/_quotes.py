@@ -8,10 +8,16 @@ Recognised layouts (any mix within one document):
   the brackets wrap onto the next line or block, date inside or after the brackets;
 * labelled records: 【金句】/【原文】/原文：… + 【出处】/出处：… (+ 【释义】/释义：…), spread over
   one or several blocks;
-* numbering or bullets before the quote (1． 1. 1、 （1） (1) ① ◆ ● ■ ★ ▲ ·).
+* numbering or bullets before the quote (1． 1. 1、 （1） (1) ① ◆ ● ■ ★ ▲ ·);
+* source-first items, as official compilations print them: date → speaker → occasion → verb →
+  colon, comma or nothing → the quotation (“2013年3月17日，习近平在第十二届全国人民代表大会
+  第一次会议上强调：“实现中国梦必须走中国道路。””); the attribution may stand in its own
+  paragraph before the quotation. Parsed by ``indexer._attributed.source_first``: speaker
+  (canonical, see the speaker table), date at its precision, occasion as 出处.
 
 What becomes a quote: a text that (a) got a 出处, or (b) is a labelled record, or (c) carries a
-numbering/bullet and is at most 300 characters, or (d) is wholly wrapped in quotation marks.
+numbering/bullet and is at most 300 characters, or (d) is wholly wrapped in quotation marks, or
+(e) is a source-first item.
 Anything else (an introduction, an editor's note) is not a quote; it is returned as leftover
 text and becomes ordinary passages, so nothing in the document is lost to search.
 Quotes that repeat within a compilation are all kept (de-duplication is the store's job).
@@ -25,7 +31,8 @@ from dataclasses import dataclass, field
 from library.content import Quote
 from indexer._dates import find_date, splits_date
 from indexer._outline import DASH, DASH_LINE, MARKER, HeadingStack, Line
-from indexer._sources import looks_like_source, parse_source
+from indexer._attributed import source_first
+from indexer._sources import SpeakerTable, default_speakers, looks_like_source, parse_source
 
 _Q_LABELS = "金句|原文|名句|语录|引文"
 _S_LABELS = "出处|来源|出自|摘自"
@@ -48,6 +55,14 @@ _TRAILING_DASH = re.compile(rf"(?<=[{_ENDS}.])\s*{DASH}\s*(?=\S)")
 _TRAILING_BRACKET = re.compile(r"[（(]([^（）()]{2,160})[）)]([^（）()]{0,24})$")
 _OPEN_QUOTES = {"“": "”", "「": "」", "『": "』", "\"": "\""}
 MAX_UNSOURCED = 300
+
+
+# “1．2013年3月17日，……”: MARKER leaves a numbering followed by a digit alone (“1.5”).
+_NUM_BEFORE_YEAR = re.compile(r"^\s*\d{1,3}\s*[．.、]\s*(?=(?:\d{4}|[〇○零一二三四五六七八九]{4})\s*年)")
+
+
+def _strip_marker(text: str) -> str:
+    return MARKER.sub("", _NUM_BEFORE_YEAR.sub("", text, count=1), count=1).strip()
 
 
 def label_of(text: str) -> tuple[str, str] | None:
@@ -222,7 +237,9 @@ def _append(parts: list[str], text: str, new_block: bool) -> None:
 
 
 class QuoteParser:
-    def __init__(self):
+    def __init__(self, table: SpeakerTable | None = None, named: set[str] | None = None):
+        self.table = table or default_speakers()
+        self.named = named or set()
         self.quotes: list[Quote] = []
         self.leftover: list[tuple[str, list[str], int | None, str]] = []
         self.headings = HeadingStack()
@@ -235,6 +252,17 @@ class QuoteParser:
         if p is None:
             return
         raw = p.text
+        if not p.labelled and ("“" in raw or "「" in raw):
+            found = source_first(_strip_marker(raw), table=self.table, named=self.named)
+            if found:
+                for f in found:
+                    q = Quote(text=f.text, source=f.source or p.source, date=f.date or p.date,
+                              speaker=f.speaker or p.speaker,
+                              theme=p.path[-1] if p.path else None, note=p.note, page=p.page,
+                              seq=len(self.quotes) + 1)
+                    self.quotes.append(q)
+                    self.last_quote = q
+                return
         text = clean_quote(raw)
         if not text:
             if p.sourced and self.last_quote is not None and self.last_quote.source is None:
@@ -245,7 +273,8 @@ class QuoteParser:
         if not is_quote:
             self.leftover.append((raw, p.path, p.page, "para"))
             return
-        q = Quote(text=text, source=p.source, date=p.date, speaker=p.speaker,
+        q = Quote(text=text, source=p.source, date=p.date,
+                  speaker=self.table.canonical(p.speaker),
                   theme=p.path[-1] if p.path else None, note=p.note, page=p.page,
                   seq=len(self.quotes) + 1)
         self.quotes.append(q)
@@ -368,9 +397,12 @@ class QuoteParser:
         self._flush()
 
 
-def parse_quotes(lines: list[Line]) -> tuple[list[Quote], list[tuple[str, list[str], int | None,
-                                                                   str]]]:
-    parser = QuoteParser()
+def parse_quotes(lines: list[Line], *, table: SpeakerTable | None = None,
+                 named: set[str] | None = None
+                 ) -> tuple[list[Quote], list[tuple[str, list[str], int | None, str]]]:
+    """Quotes and the leftover text of a compilation. ``table``: the speaker table (packaged by
+    default); ``named``: the speakers the document names (for bare titles such as 总书记)."""
+    parser = QuoteParser(table, named)
     for line in join_wrapped(split_inline_labels(demote_numbered_headings(lines))):
         parser.feed(line)
     parser.finish()
@@ -395,6 +427,10 @@ def quote_signals(lines: list[Line]) -> tuple[int, int, int]:
             continue
         if split_trailing_source(line.text)[1]:
             sourced += 1
+        elif "“" in line.text and find_date(line.text):
+            found = source_first(_strip_marker(line.text))
+            if found and (found[0].date or found[0].source):
+                sourced += 1
     return sourced, labelled, text_lines
 
 

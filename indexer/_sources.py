@@ -161,5 +161,214 @@ def source_line(text: str) -> tuple[str, str | None] | None:
     return (src, date) if src and len(src) <= 60 else None
 
 
+# -- speakers ----------------------------------------------------------------------------------
+
+SPEAKERS_FILE = "speakers.txt"
+# Titles that may follow a name; what is left is the name (“习近平总书记” → 习近平).
+SPEAKER_TITLES = ("总书记", "副主席", "主席", "委员长", "总理", "总司令", "元帅", "将军", "同志", "先生",
+                  "院士")
+# Titles that make an unknown two- or three-character name a public speaker (“张桂梅校长” is
+# not enough: a 校长 in a story is a character, not a speaker).
+_PUBLIC_TITLES = ("总书记", "主席", "总理", "委员长", "元帅", "将军", "同志", "先生", "院士")
+# Common surnames: an unknown name must start with one.
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏"
+    "吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万"
+    "钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝"
+    "包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾"
+    "尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬"
+    "师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
+# Characters that, before a name, are far more often a preposition or verb than a surname.
+_NOT_FIRST = set("向于和与同对给为把被让叫请在从自由跟比以将到经")
+
+
+def _speaker_lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def _split_forms(line: str) -> list[str]:
+    return [f.strip() for f in re.split(r"\s*[=＝]\s*", line) if f.strip()]
+
+
+class SpeakerTable:
+    """Canonical speakers and their aliases: packaged data (``indexer/data/speakers.txt``) plus
+    the library home's ``speakers.txt`` (same format; ``-甲`` removes the group holding 甲).
+
+    A form in brackets (``[总书记]``) is a bare title: it stands for the group's speaker only in
+    a document that names that speaker somewhere (see :meth:`named_in`); otherwise the mention
+    is kept as written. Unknown names are never mapped to anybody."""
+
+    def __init__(self, groups: list[list[str]]):
+        self.groups: list[list[str]] = []
+        for forms in groups:
+            self._add(forms)
+
+    def _add(self, forms: list[str]) -> None:
+        forms = [f for f in forms if f.strip("[]")]
+        if not forms:
+            return
+        names = {f.strip("[]") for f in forms}
+        self.groups = [g for g in self.groups if not names & {f.strip("[]") for f in g}]
+        self.groups.append(forms)
+        self.__dict__.pop("_cache", None)
+
+    def _remove(self, word: str) -> None:
+        self.groups = [g for g in self.groups if word not in {f.strip("[]") for f in g}]
+        self.__dict__.pop("_cache", None)
+
+    @classmethod
+    def parse(cls, text: str) -> "SpeakerTable":
+        return cls([_split_forms(ln) for ln in _speaker_lines(text)])
+
+    @classmethod
+    def load(cls, home=None) -> "SpeakerTable":
+        """The packaged table, with the edits of ``home/speakers.txt`` when ``home`` is given.
+        A line that cannot be used is skipped: a bad editor file never stops an ingest."""
+        from importlib import resources
+        data = resources.files("indexer").joinpath("data").joinpath(SPEAKERS_FILE)
+        table = cls.parse(data.read_text(encoding="utf-8"))
+        if home is not None:
+            from pathlib import Path
+            path = Path(home) / SPEAKERS_FILE
+            if path.is_file():
+                table.apply(path.read_text(encoding="utf-8"))
+        return table
+
+    def apply(self, text: str) -> None:
+        """Apply editor lines: ``甲 = 乙`` / ``+甲 = 乙`` add a group, ``-甲`` removes one."""
+        for line in _speaker_lines(text):
+            if line[0] in "-－":
+                self._remove(line[1:].strip())
+            else:
+                self._add(_split_forms(line.lstrip("+＋")))
+
+    # -- derived lookups (built once, not pickled) ----------------------------------------
+    def __getstate__(self):
+        return {"groups": self.groups}
+
+    def __setstate__(self, state):
+        self.groups = state["groups"]
+
+    @property
+    def _lookups(self) -> dict:
+        cache = self.__dict__.get("_cache")
+        if cache is None:
+            alias, titles = {}, {}
+            for forms in self.groups:
+                canon = forms[0].strip("[]")
+                for f in forms:
+                    if f.startswith("[") and f.endswith("]"):
+                        titles[f[1:-1]] = canon
+                    else:
+                        alias[f] = canon
+            names = sorted(set(alias) | set(titles), key=len, reverse=True)
+            titled = "|".join(SPEAKER_TITLES)
+            pattern = re.compile(
+                rf"(?:{'|'.join(map(re.escape, names))})(?:{titled})?" if names else r"(?!x)x")
+            generic = re.compile(rf"(?:{'|'.join(_PUBLIC_TITLES)})")
+            cache = self.__dict__["_cache"] = {"alias": alias, "titles": titles,
+                                               "pattern": pattern, "generic": generic}
+        return cache
+
+    def canonical(self, name: str | None) -> str | None:
+        """The canonical form of a name or alias (“习近平同志” → 习近平); other text unchanged."""
+        if not name:
+            return name
+        alias = self._lookups["alias"]
+        if name in alias:
+            return alias[name]
+        for t in SPEAKER_TITLES:
+            if name.endswith(t) and name[:-len(t)] in alias:
+                return alias[name[:-len(t)]]
+        return name
+
+    def is_known(self, name: str) -> bool:
+        return self.canonical(name) in {g[0].strip("[]") for g in self.groups}
+
+    def named_in(self, text: str) -> set[str]:
+        """Canonical speakers a text names by their name or an unambiguous alias."""
+        alias = self._lookups["alias"]
+        out = set()
+        for m in self._lookups["pattern"].finditer(text):
+            word = m.group(0)
+            c = self.canonical(word)
+            if c in alias.values() and (word in alias or any(
+                    word.endswith(t) and word[:-len(t)] in alias for t in SPEAKER_TITLES)):
+                out.add(c)
+        return out
+
+    def resolve(self, mention: str, named: set[str] | frozenset = frozenset()) -> str:
+        """The speaker a mention stands for: canonical when known; a bare title (总书记) when
+        ``named`` (the document's :meth:`named_in`) holds its speaker; else as written without
+        a trailing title (“张三同志” → 张三), or the bare title itself."""
+        look = self._lookups
+        if mention in look["alias"]:
+            return look["alias"][mention]
+        if mention in look["titles"]:
+            canon = look["titles"][mention]
+            return canon if canon in named else mention
+        for t in SPEAKER_TITLES:
+            if mention.endswith(t) and len(mention) > len(t):
+                base = mention[:-len(t)]
+                if base in look["alias"]:
+                    return look["alias"][base]
+                if base in look["titles"]:
+                    canon = look["titles"][base]
+                    return canon if canon in named else mention
+                return base if len(base) >= 2 else mention
+        return mention
+
+    def mentions(self, text: str) -> list[tuple[int, int, str]]:
+        """Speaker mentions in ``text`` as (start, end, mention): known names and aliases (with
+        an optional title), bare titles of the table, and unknown two- or three-character names
+        that start with a common surname and carry a public title (“张三同志”)."""
+        look = self._lookups
+        found = [(m.start(), m.end(), m.group(0)) for m in look["pattern"].finditer(text)]
+        taken = [(s, e) for s, e, _ in found]
+        for m in look["generic"].finditer(text):
+            end = m.start()
+            if any(s <= end - 1 < e or s < m.end() <= e for s, e in taken):
+                continue
+            name = _name_before(text, end)
+            if name:
+                found.append((end - len(name), m.end(), name + m.group(0)))
+        return sorted(found)
+
+
+def _name_before(text: str, end: int) -> str | None:
+    """An unknown personal name that ends at ``end``: a compound surname plus one or two
+    characters, or a common surname plus one or two characters."""
+    for n in (3, 2):
+        start = end - n
+        if start < 0:
+            continue
+        name = text[start:end]
+        if not re.fullmatch(r"[\u4e00-\u9fff]+", name):
+            continue
+        if name[:2] in _COMPOUND_SURNAMES and n == 3:
+            return name
+        if name[0] in _SURNAMES and not (n == 3 and name[0] in _NOT_FIRST):
+            if n == 3 and name[1] in _NOT_FIRST | set("的了是在说") :
+                continue
+            if n == 2 and start > 0 and text[start - 1] in _SURNAMES and \
+                    text[start - 1] not in _NOT_FIRST:
+                continue                     # a three-character name was refused above
+            return name
+    return None
+
+
+_default_table: SpeakerTable | None = None
+
+
+def default_speakers() -> SpeakerTable:
+    """The packaged speaker table (read once per process)."""
+    global _default_table
+    if _default_table is None:
+        _default_table = SpeakerTable.load()
+    return _default_table
+
+
 __all__ = ["Source", "looks_like_source", "parse_source", "strip_dash", "source_line",
-           "KNOWN_SPEAKERS"]
+           "KNOWN_SPEAKERS", "SpeakerTable", "default_speakers", "SPEAKERS_FILE",
+           "SPEAKER_TITLES"]

@@ -16,6 +16,13 @@ a talk's opening “同志们”/“大家好”); the default is "handout".
 
 The layouts each kind understands are described in ``indexer._quotes`` (quote compilations)
 and ``indexer._passages`` (passages and Q&A). All output text is in display form.
+
+Every other kind also yields quote records: the attributed quotations of its passages (Q&A:
+the answers), found by ``indexer._attributed`` — speaker, date and occasion as the text states
+them, theme = the passage's innermost heading, page = the passage's page. The passages stay as
+they are; the quotation's context is the passage that holds its text. ``extract_quotes=False``
+turns this off for one document (the editor's “不提取引文” switch); ``speakers`` is the speaker
+table (``SpeakerTable.load(home)`` for a library's own aliases; the packaged table otherwise).
 """
 
 from __future__ import annotations
@@ -23,13 +30,14 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-from library.content import KINDS, Structured
+from library.content import KINDS, Passage, Quote, Structured  # noqa: F401
 from library.errors import UsageError
 from indexer._dates import find_dates
 from indexer._outline import DASH_LINE, Line, fold, heading_rank, lines_of
 from indexer._passages import pack, passages_of, qa_pairs, qa_signals
+from indexer._attributed import quotes_in_passages
 from indexer._quotes import demote_numbered_headings, parse_quotes, quote_signals
-from indexer._sources import source_line
+from indexer._sources import SpeakerTable, default_speakers, source_line
 from indexer.extract._common import numbering_level
 from indexer.extract.base import Extracted
 from indexer.normalize import display, display_line
@@ -217,8 +225,18 @@ def detect_kind(ex: Extracted, filename: str = "", *, _texts: list[str] | None =
     return by_title or weak or "handout"
 
 
-def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Structured:
-    """Quotes, passages or Q&A pairs of an extracted document, with its title, date, outline."""
+def attributed_quotes(passages: list[Passage], table: SpeakerTable | None = None,
+                      named: set[str] | None = None) -> list[Quote]:
+    """Quote records for the attributed quotations in ``passages`` (see the module docstring)."""
+    return [q for q, _ in quotes_in_passages(passages, table, named)]
+
+
+def structure(ex: Extracted, kind: str | None = None, filename: str = "", *,
+              extract_quotes: bool = True, speakers: SpeakerTable | None = None) -> Structured:
+    """Quotes, passages or Q&A pairs of an extracted document, with its title, date, outline.
+    ``extract_quotes``: also make quote records of the attributed quotations in a handout,
+    script, case or Q&A (compilations are always split into quotes); ``speakers``: the speaker
+    table (default: the packaged one)."""
     if kind is not None and kind not in KINDS:
         names = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
         raise UsageError(f"没有“{kind}”这种素材类型。", f"可用的类型：{names}")
@@ -238,8 +256,11 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
                      headings=[(ln.level, ln.text, ln.page) for ln in lines
                                if ln.kind == "heading"])
     out.source = source
+    table = speakers or default_speakers()
+    named = table.named_in("\n".join([title] + texts)) if any(
+        "“" in t or "「" in t for t in texts) else set()
     if kind == "quotes":
-        out.quotes, leftover = parse_quotes(lines)
+        out.quotes, leftover = parse_quotes(lines, table=table, named=named)
         out.passages = pack(leftover)
         if not out.quotes:
             out.warnings.append("按金句汇编处理，但没有识别出金句。请检查文件格式，或改按讲义导入。")
@@ -253,7 +274,9 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "") -> Str
             out.warnings.append("按热点问答处理，但没有识别出问答。请检查“问：”“答：”等标记。")
     else:
         out.passages = passages_of(lines)
+    if kind != "quotes" and extract_quotes and named is not None:
+        out.quotes = attributed_quotes(out.passages, table, named)
     return out
 
 
-__all__ = ["detect_kind", "structure", "document_source", "display_texts"]
+__all__ = ["detect_kind", "structure", "document_source", "display_texts", "attributed_quotes"]

@@ -254,3 +254,53 @@ def test_no_quotes_found_warns():
     st = structure(doc("这是一段普通的说明文字，没有任何出处，也不是金句。"), kind="quotes")
     assert st.quotes == []
     assert st.warnings and "没有识别出金句" in st.warnings[0]
+
+
+# -- source-first items (date → speaker → occasion → verb → quotation) ---------------------------
+
+SOURCE_FIRST = [
+    (1, "一、人民至上"),
+    "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”",
+    "2013年12月，习近平在中央农村工作会议上指出，“中国人的饭碗任何时候都要牢牢端在自己手上”。",
+    "2019年11月，习近平在上海考察时强调“人民城市人民建，人民城市为人民”。",
+    "1．1992年，邓小平在南方谈话中指出：“发展才是硬道理。”",
+    (1, "二、奋斗"),
+    "2017年10月18日，习近平在党的十九大报告中强调：",
+    "“中国共产党人的初心和使命，就是为中国人民谋幸福，为中华民族谋复兴。”",
+    "2018年12月31日，习近平总书记在二〇一九年新年贺词中说：“我们都在努力奔跑，我们都是追梦人。”",
+]
+
+
+def test_source_first_items_are_quotes_with_speaker_date_and_occasion():
+    qs = quotes(*SOURCE_FIRST, title="重要论述摘编")
+    assert [q.text for q in qs] == [
+        "实现中国梦必须走中国道路。", "中国人的饭碗任何时候都要牢牢端在自己手上",
+        "人民城市人民建，人民城市为人民", "发展才是硬道理。",
+        "中国共产党人的初心和使命，就是为中国人民谋幸福，为中华民族谋复兴。",
+        "我们都在努力奔跑，我们都是追梦人。"]
+    assert [q.speaker for q in qs] == ["习近平", "习近平", "习近平", "邓小平", "习近平", "习近平"]
+    assert [q.date for q in qs] == ["2013-03-17", "2013-12", "2019-11", "1992", "2017-10-18",
+                                    "2018-12-31"]
+    assert qs[0].source == "在第十二届全国人民代表大会第一次会议上"
+    assert qs[4].source == "在党的十九大报告"
+    assert [q.theme for q in qs] == ["一、人民至上"] * 4 + ["二、奋斗"] * 2
+
+
+def test_a_source_first_compilation_is_recognised_without_title_words():
+    from indexer.structure import detect_kind
+    blocks = [Block(t, "para") for t in SOURCE_FIRST if isinstance(t, str)]
+    assert detect_kind(Extracted("docx", blocks, title="学习材料"), "材料.docx") == "quotes"
+    st = structure(Extracted("docx", blocks, title="学习材料"))
+    assert st.kind == "quotes" and len(st.quotes) == 6 and not st.warnings
+
+
+def test_attributed_item_with_a_dash_source_line_drops_the_attribution_from_the_text():
+    [q] = quotes("习近平总书记指出：“人民就是江山。”", "——2021年7月1日，在庆祝中国共产党成立100周年大会上的讲话")
+    assert q.text == "人民就是江山。"
+    assert q.speaker == "习近平" and q.date == "2021-07-01"
+    assert q.source == "在庆祝中国共产党成立100周年大会上的讲话"
+
+
+def test_speaker_aliases_in_compilations_become_the_canonical_speaker():
+    [q] = quotes("全心全意为人民服务。", "——毛主席《为人民服务》")
+    assert q.speaker in ("毛泽东", None)
