@@ -196,11 +196,45 @@ class Store:
                 ex("DELETE FROM document_audiences WHERE document_id = :d", d=doc_id)
                 for a in dict.fromkeys(item.audiences):
                     ex("INSERT INTO document_audiences VALUES (:d, :a)", d=doc_id, a=a)
-            # quotes: one record per normalized text, one occurrence per appearance
+            # quotes: one record per normalized text, one occurrence per appearance. A quotation
+            # cited in running text (a handout, script, case, Q&A) that is part of a longer quote
+            # is another occurrence of that quote, whichever document came first: a new cited
+            # quotation joins the shortest stored quote whose key holds it (its pieces in order
+            # when it leaves words out with “……”); a new quote absorbs the shorter quotations
+            # only cited so far (never an editor-edited one or one with chosen topics).
+            import re as _re
+            import unicodedata as _ud
+            min_part = 6                                  # characters of key; shorter: no linking
+
+            def _pieces_of(text_: str) -> list[str]:
+                parts = _re.split(r"…+|⋯+|\.{3,}", text_)
+                return [k for k in (_re.sub(r"[\s\W_]+", "", _ud.normalize("NFKC", t).casefold())
+                                    for t in parts) if k]
+
+            def _holds(long_key: str, parts: list[str]) -> bool:
+                pos = 0
+                for part in parts:
+                    pos = long_key.find(part, pos)
+                    if pos < 0:
+                        return False
+                    pos += len(part)
+                return True
+
+            cited = s.kind != "quotes"
             for i, q in enumerate(s.quotes):
                 key = item.quote_keys[i]
                 row = ex("SELECT id, source, date, speaker, theme, note FROM quotes "
                          "WHERE text_key = :k", k=key).mappings().first()
+                if row is None and cited and len(key) >= min_part:
+                    parts = _pieces_of(q.text) or [key]
+                    probe = max(parts, key=len)
+                    for cand in ex("SELECT id, source, date, speaker, theme, note, text_key "
+                                   "FROM quotes WHERE length(text_key) > :n AND "
+                                   "instr(text_key, :p) > 0 ORDER BY length(text_key), id",
+                                   n=len(key), p=probe).mappings():
+                        if _holds(cand["text_key"], parts):
+                            row = cand
+                            break
                 if row is None:
                     qid = ex("INSERT INTO quotes (text, text_key, source, date, speaker, theme, "
                              "note, topics_manual, created_at, updated_at) VALUES (:t, :k, :src, "
@@ -212,6 +246,29 @@ class Store:
                     for slug, score in qt:
                         ex("INSERT OR IGNORE INTO quote_topics VALUES (:q, :t, :s, :o)",
                            q=qid, t=slug, s=score, o=origin)
+                    if len(key) > min_part:
+                        shorter = ex(
+                            "SELECT x.id, x.text, x.text_key, x.source, x.date, x.speaker "
+                            "FROM quotes x WHERE x.id != :q AND length(x.text_key) >= :m "
+                            "AND length(x.text_key) < :n AND x.topics_manual = 0 "
+                            "AND NOT EXISTS (SELECT 1 FROM occurrences o JOIN versions v ON "
+                            "v.id = o.version_id JOIN documents d ON d.id = v.document_id "
+                            "WHERE o.quote_id = x.id AND d.kind = 'quotes') "
+                            "AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = "
+                            "'edit_quote' AND a.target = 'quote:' || x.id)",
+                            q=qid, m=min_part, n=len(key)).mappings().all()
+                        for sh in shorter:
+                            if not _holds(key, _pieces_of(sh["text"]) or [sh["text_key"]]):
+                                continue
+                            ex("UPDATE occurrences SET quote_id = :q WHERE quote_id = :old",
+                               q=qid, old=sh["id"])
+                            ex("UPDATE quotes SET source = COALESCE(source, :src), date = "
+                               "COALESCE(date, :date), speaker = COALESCE(speaker, :sp) "
+                               "WHERE id = :q", src=sh["source"], date=sh["date"],
+                               sp=sh["speaker"], q=qid)
+                            ex("DELETE FROM quote_topics WHERE quote_id = :old", old=sh["id"])
+                            ex("DELETE FROM quotes WHERE id = :old", old=sh["id"])
+                            touched.add(f"q:{sh['id']}")
                 else:
                     qid = row["id"]
                     # fill what the first occurrence did not say

@@ -203,3 +203,72 @@ def test_gold_set_meets_the_accuracy_targets():
     assert rep.overall.precision >= bench.TARGET_PRECISION, rep.errors
     assert rep.overall.recall >= bench.TARGET_RECALL, rep.errors
     assert rep.non_quotes_taken <= 2
+
+
+# -- one saying, many places (the store) ---------------------------------------------------------
+
+SCRIPT = ("党课讲稿\n同志们：\n"
+          "　　习近平总书记指出：“江山就是人民，人民就是江山”！我们要记在心里。\n"
+          "　　正如总书记所说：“打江山、守江山……守的是人民的心。”\n"
+          "　　毛泽东同志说过：“全心全意为人民服务。”\n")
+COMPILATION = ("金句摘编\n"
+               "2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出：“江山就是人民，人民就是江山，"
+               "打江山、守江山，守的是人民的心。”\n"
+               "2012年11月15日，习近平在十八届中央政治局常委同中外记者见面时指出：“人民对美好生活的向往，"
+               "就是我们的奋斗目标。”\n"
+               "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”\n")
+
+
+@pytest.fixture
+def library(tmp_path):
+    from library.home import Home
+    from library.store import Store
+    from library.taxonomy import Taxonomy
+    from indexer.pipeline import Options, Pipeline
+
+    store = Store(Home.open(tmp_path / "home"))
+    pipe = Pipeline(store, Taxonomy.default())
+
+    def ingest(name, text, kind):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        [r] = pipe.ingest([str(path)], Options(workers=1, kind=kind))
+        assert r.status in ("ok", "warning"), r.message
+        return r
+    yield store, ingest
+    store.close()
+
+
+def _occurrences(store, text_part):
+    rows = store._rows("SELECT q.id, q.text, COUNT(o.id) AS n FROM quotes q JOIN occurrences o "
+                       "ON o.quote_id = q.id WHERE q.text LIKE :t GROUP BY q.id", t=f"%{text_part}%")
+    return rows
+
+
+@pytest.mark.parametrize("order", ["script first", "compilation first"])
+def test_a_cited_quotation_and_its_compiled_twin_are_one_quote(library, order):
+    store, ingest = library
+    docs = [("讲稿.txt", SCRIPT, "script"), ("摘编.txt", COMPILATION, "quotes")]
+    if order == "compilation first":
+        docs.reverse()
+    for name, text, kind in docs:
+        ingest(name, text, kind)
+    rows = _occurrences(store, "人民就是江山")
+    # “江山就是人民，人民就是江山”！ (punctuation differs) and “打江山、守江山……守的是人民的心”
+    # (a sub-span with words left out) are two more occurrences of the compiled quote
+    assert len(rows) == 1, rows
+    assert rows[0]["n"] == 3
+    q = store.get_quote(rows[0]["id"])
+    assert q["text"].startswith("江山就是人民，人民就是江山，打江山")
+    assert q["date"] == "2021-07-01" and q["speaker"] == "习近平"
+    assert {o["kind"] for o in q["occurrences"]} == {"script", "quotes"}
+    # a quotation no compilation holds stays a quote of its own
+    assert len(_occurrences(store, "全心全意为人民服务")) == 1
+
+
+def test_compiled_quotes_are_not_merged_with_each_other(library):
+    store, ingest = library
+    ingest("摘编甲.txt", "摘编甲\n2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出："
+                        "“江山就是人民，人民就是江山。”\n", "quotes")
+    ingest("摘编乙.txt", COMPILATION, "quotes")
+    assert len(_occurrences(store, "人民就是江山")) == 2
