@@ -125,8 +125,10 @@ def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = 
     three: a line that is essentially a date (not a heading such as “一、2024年工作回顾”), or,
     among the first four blocks, a subtitle that opens with a date (“——2025年1月15日在……上的
     政府工作报告”, “（2025年1月15日……）”). A “来源：” line gives the source and is not a date
-    line; the date it carries (“来源：人民网 2025年1月15日”) is the fallback, then a date in
-    the title (“2025年浙江省政府工作报告” → 2025)."""
+    line; the date it carries (“来源：人民网 2025年1月15日”) is the fallback, then what the
+    file says outside its text (``ex.meta["published"]``/``["source"]``: a web page's meta tags
+    or info bar, Markdown front matter), then a date in the title (“2025年浙江省政府工作报告”
+    → 2025)."""
     order = [i for i in range(len(ex.blocks)) if i not in skip]
     first_heading = next((n for n, i in enumerate(order) if ex.blocks[i].kind == "heading"),
                          len(order))
@@ -156,9 +158,15 @@ def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = 
                 dates = find_dates(text)
                 if dates and len(dates[0].iso) >= 7 and dates[0].start <= 5:
                     date = dates[0].iso
+    # what the file itself says outside its text (a web page's meta tags or info bar, Markdown
+    # front matter): after the text's own lines, before a year in the title
+    meta_date = find_dates(str(ex.meta.get("published") or ""))
     if not date:
         in_title = find_dates(title)
-        date = published or (in_title[0].iso if len(in_title) == 1 else None)
+        date = published or (meta_date[0].iso if meta_date else None) or (
+            in_title[0].iso if len(in_title) == 1 else None)
+    if not source and ex.meta.get("source"):
+        source = display_line(str(ex.meta["source"])).strip(" ：:") or None
     return date, date_block, source
 
 

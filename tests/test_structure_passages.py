@@ -280,3 +280,87 @@ def test_table_passage_keeps_cells_apart_one_row_a_line():
     assert st.passages[0].text.splitlines() == [
         "投放内容 | 积分标准 | 说明", "厨余垃圾正确分类 | 每次2分 | 不得混有塑料袋等杂物",
         "废纸、纸箱 | 每公斤3分 | 需压平捆扎"]
+
+
+# -- Markdown syntax and saved articles ----------------------------------------------------------
+
+MARKDOWN = """\ufeff---
+title: 前言
+date: 2024-03-01
+来源: 西江宣讲网
+---
+<!-- 编辑备注：此处不显示 -->
+乡村振兴宣讲提纲
+================
+
+![封面](images/cover.png)
+[![徽标](logo.png)](https://example.org)
+
+[TOC]
+
+第一部分的小标题
+可以写成两行
+----------------
+
+这是第一段，讲[乡村振兴](https://example.org/rural "链接")的新变化[^1]。
+
+* * *
+
+===
+
+> 引用里的一段话。
+>
+> > 嵌套引用的一段话。
+
+## 二、产业兴旺 {#industry}
+
+产业兴旺是重点。
+---
+
+[1]: https://example.org/ref
+[^1]: 数据以当地公布为准。
+"""
+
+
+def test_markdown_syntax_never_shows_up_as_passage_text():
+    from indexer.extract import extract
+    ex = extract(MARKDOWN.encode("utf-8"), "提纲.md")
+    st = structure(ex, kind="handout")
+    text = "\n".join([st.title] + [h for _, h, _ in st.headings] + [p.text for p in st.passages])
+    for syntax in ("===", "---", "* * *", "![", "](", "[^1]", "[1]:", "[TOC]", "{#", "<!--",
+                   "cover.png", "封面", "徽标", "title:", "编辑备注", ">"):
+        assert syntax not in text, syntax
+    assert st.title == "乡村振兴宣讲提纲"
+    assert [h for _, h, _ in st.headings] == ["第一部分的小标题可以写成两行", "二、产业兴旺"]
+    assert any("讲乡村振兴的新变化。" in p.text for p in st.passages)
+    assert any("嵌套引用的一段话。" in p.text for p in st.passages)
+    assert any(p.heading_path == ["注释"] and "数据以当地公布为准" in p.text for p in st.passages)
+    # “产业兴旺是重点。” above “---” is a sentence followed by a rule, not a heading
+    assert any("产业兴旺是重点。" in p.text for p in st.passages)
+    assert (st.date, st.source) == ("2024-03-01", "西江宣讲网")
+
+
+NEWS = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>百姓宣讲团走进田间地头 - 肇庆新闻网</title>{meta}</head><body>
+<div class="nav">首页 要闻</div>
+<div class="main"><h1>百姓宣讲团走进田间地头</h1>{info}
+<div class="content">
+<p>本网讯 4月11日，一支由老党员和返乡青年组成的宣讲团来到鼎湖区的一个果园，把党的创新理论讲到了果农身边。</p>
+<p>宣讲员先讲了一个故事，果农们听得津津有味。宣讲团今年已开展微宣讲八十多场，受到群众欢迎。</p>
+</div></div><div class="footer">版权所有</div></body></html>"""
+
+
+@pytest.mark.parametrize("meta, info, source, date", [
+    ("", '<div class="info">来源：肇庆新闻网　作者：本网记者　发布时间：2024-04-12 09:30</div>',
+     "肇庆新闻网", "2024-04-12"),
+    ("", '<p class="source">西江日报 2024年5月4日</p>', "西江日报", "2024-05-04"),
+    ('<meta name="source" content="端州发布"><meta property="article:published_time" '
+     'content="2024-07-02T18:20:00+08:00">', "", "端州发布", "2024-07-02"),
+])
+def test_a_saved_news_article_keeps_title_source_and_date(meta, info, source, date):
+    from indexer.extract import extract
+    ex = extract(NEWS.format(meta=meta, info=info).encode("utf-8"), "新闻.html")
+    st = structure(ex, kind="case")
+    assert st.title == "百姓宣讲团走进田间地头"
+    assert (st.source, st.date) == (source, date)
+    assert all("首页" not in p.text and "版权所有" not in p.text for p in st.passages)

@@ -8,6 +8,13 @@ else the element whose direct ``<p>`` children hold the most CJK text, else ``<b
 h1–h6 → HEADING (level = the tag's number), li → LIST_ITEM, tr → TABLE_ROW, p/div text and
 other block text → PARA, in document order. Title: ``<title>`` (site suffix after “_”, “|”,
 “-” removed when the rest is long enough), else the first h1.
+
+A saved news article keeps where and when it was published even when that line sits outside
+the content root (a “来源：… 发布时间：…” bar above the text, a ``<p class="source">西江日报
+2024年5月4日</p>``) or only in ``<meta>`` tags: ``meta["source"]`` and ``meta["published"]``
+(raw text; structuring reads the date from it). The source comes from a source meta tag or a
+“来源：” line, never from the site name alone; the date from a publication meta tag or a
+short date line in the page's info bar.
 """
 
 from __future__ import annotations
@@ -122,6 +129,58 @@ class _Collector:
             self.buf.append(el.tail)
 
 
+_SOURCE_META = ("source", "article:source", "dc.source", "contentsource", "citation_publisher",
+                "mediaid")
+_DATE_META = ("publishdate", "pubdate", "publish_date", "publishtime", "article:published_time",
+              "og:release_date", "dc.date", "dc.date.issued", "date", "ptime", "firstpublishedtime",
+              "citation_publication_date")
+_INFO_CLASS = re.compile(r"(?:^|[\s_-])(info|meta|source|time|date|pubtime|publish|author|"
+                         r"article-info|art-info|sub-title|subtitle)(?:$|[\s_-])", re.I)
+_DATE_TEXT = re.compile(r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
+                        r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_SOURCE_LABEL = re.compile(r"(?:稿件|信息|文章|新闻)?来\s*源\s*[：:]\s*([^\s|｜　]{1,30})")
+
+
+def _published(doc, body) -> dict[str, str]:
+    """Where and when the article was published: meta tags first, then the page's info bar."""
+    out: dict[str, str] = {}
+    for m in doc.iter("meta"):
+        name = (m.get("name") or m.get("property") or m.get("itemprop") or "").strip().lower()
+        content = clean(m.get("content") or "").replace("\n", " ")
+        if not content:
+            continue
+        if name in _SOURCE_META and len(content) <= 40:
+            out.setdefault("source", content)
+        elif name in _DATE_META and re.search(r"\d{4}", content):
+            out.setdefault("published", content)
+    # short lines in info bars, or any short line that says “来源：”
+    for el in body.iter():
+        if not isinstance(el.tag, str) or el.tag in _DROP_TAGS:
+            continue
+        raw = el.text_content()
+        if not raw.strip() or len(raw) > 200:
+            continue
+        attrs = f"{el.get('class', '')} {el.get('id', '')}"
+        text = clean(raw).replace("\n", " ")
+        if len(text) > 80:
+            continue
+        src = _SOURCE_LABEL.search(text)
+        if src and "source" not in out:
+            out["source"] = src.group(1)
+        info = bool(_INFO_CLASS.search(attrs)) or bool(src)
+        if info and "published" not in out:
+            d = _DATE_TEXT.search(text)
+            if d:
+                out["published"] = d.group(0)
+                if "source" not in out:
+                    rest = text[:d.start()].strip(" 　|｜")
+                    if rest and len(rest) <= 20 and not re.search(r"[：:，。]", rest):
+                        out["source"] = rest
+        if "source" in out and "published" in out:
+            break
+    return out
+
+
 def _page_title(doc) -> str | None:
     t = doc.find(".//title")
     if t is None:
@@ -151,6 +210,7 @@ def extract(data: bytes, limits) -> Extracted:
         body = doc
     for el in list(body.iter("script", "style", "noscript", "template")):
         el.drop_tree()
+    published = _published(doc, body)
     collector = _Collector()
     collector.walk(_content_root(body))
     collector.flush()
@@ -158,7 +218,7 @@ def extract(data: bytes, limits) -> Extracted:
     title = _page_title(doc) or next((b.text for b in blocks if b.kind == HEADING and b.level == 1),
                                      None)
     return Extracted(format="html", blocks=blocks, title=title or pick_title(None, blocks),
-                     meta={"encoding": encoding})
+                     meta={"encoding": encoding, **published})
 
 
 __all__ = ["extract"]

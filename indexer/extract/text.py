@@ -6,9 +6,14 @@ it, and a warning says when the text was read as Western (cp1252). Line ends →
 txt: every non-empty line is a paragraph (Chinese text files put one paragraph per line);
 numbering patterns make headings; a short first line is the TITLE.
 md: blank lines separate paragraphs (lines of one paragraph are joined — without a space
-between CJK characters); ``#`` headings with their level (the first level-1 heading is the
-title); ``-``/``*``/``+``/``1.`` lists → LIST_ITEM; ``>`` quotes and fenced code as
-paragraphs; tables → TABLE_ROW; emphasis, inline code, links and images reduced to text.
+between CJK characters); ``#`` and setext (``===``/``---`` underlined) headings with their level
+(the first level-1 heading is the title); ``-``/``*``/``+``/``1.`` lists → LIST_ITEM; ``>``
+quotes and fenced code as paragraphs; tables → TABLE_ROW; ``[^1]: …`` footnotes → FOOTNOTE;
+emphasis, inline code and links reduced to their text. Never passage text: YAML (``---``) or
+TOML (``+++``) front matter, setext underlines and horizontal rules (also a stray ``===``),
+images (``![alt](src)``: the alt text is a caption for the eye, not content), link reference
+definitions (``[id]: https://…``), footnote references (``[^1]``), HTML comments, ``[TOC]``
+and heading attributes (``{#id}``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 
 from ._common import clean, paragraph_blocks, pick_title, promote_first_line_title
 from ._decode import decode
-from .base import HEADING, LIST_ITEM, PARA, TABLE_ROW, Block, Extracted
+from .base import FOOTNOTE, HEADING, LIST_ITEM, PARA, TABLE_ROW, Block, Extracted
 
 WESTERN = "文本按西文编码（Windows-1252）读取，内容可能不是中文；如出现乱码，请另存为 UTF-8 编码后再上传。"
 
@@ -41,6 +46,14 @@ def extract_txt(data: bytes, limits) -> Extracted:
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MD_SETEXT = re.compile(r"^(=+|-+)\s*$")
+_MD_EQUALS = re.compile(r"^\s{0,3}={3,}\s*$")
+_MD_LINK_DEF = re.compile(r"^\s{0,3}\[(?!\^)[^\]]+\]:\s*\S+")
+_MD_FOOTNOTE_DEF = re.compile(r"^\s{0,3}\[\^([^\]]+)\]:\s*(.*)$")
+_MD_IMAGE_LINE = re.compile(r"^\s*(?:\[?!\[[^\]]*\]\([^)]*\)\]?(?:\([^)]*\))?\s*)+$")
+_MD_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_MD_TOC = re.compile(r"^\s*\[(?:TOC|toc|目录)\]\s*$")
+_MD_HEADING_ATTR = re.compile(r"\s*\{[#.][^}]*\}\s*$")
+_SETEXT_MAX = 60            # a longer paragraph above “---” is text followed by a rule
 _MD_LIST = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
 _MD_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
 _MD_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
@@ -49,7 +62,8 @@ _CJK_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 def _inline(text: str) -> str:
-    text = re.sub(r"!\[([^\]]*)\]\([^)]*\)", r"\1", text)           # images → alt text
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)                 # images: not text
+    text = re.sub(r"\[\^[^\]]+\]", "", text)                          # footnote references
     text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)             # links → label
     text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)            # reference links
     text = re.sub(r"<(https?://[^>]+)>", r"\1", text)                 # autolinks
@@ -74,14 +88,50 @@ def _join_lines(lines: list[str]) -> str:
     return out
 
 
+_FM_KEYS = {"title": "title", "标题": "title", "date": "published", "日期": "published",
+            "published": "published", "source": "source", "来源": "source"}
+
+
+def _front_matter_fields(lines: list[str]) -> dict[str, str]:
+    """title / published / source from front matter lines (``key: value``), quotes removed."""
+    out: dict[str, str] = {}
+    for ln in lines:
+        m = re.match(r"^\s*([\w\u4e00-\u9fff]+)\s*[:=]\s*(.+?)\s*$", ln)
+        if m and m.group(1).lower() in _FM_KEYS:
+            value = m.group(2).strip().strip("\"'")
+            if value:
+                out.setdefault(_FM_KEYS[m.group(1).lower()], value)
+    return out
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    """The index of the first line after YAML (---) or TOML (+++) front matter, else 0."""
+    first = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if first is None or lines[first].strip() not in ("---", "+++"):
+        return 0
+    fence = lines[first].strip()
+    closers = ("---", "...") if fence == "---" else ("+++",)
+    end = next((i for i in range(first + 1, min(len(lines), first + 200))
+                if lines[i].strip() in closers), None)
+    if end is None:
+        return 0
+    body = [ln for ln in lines[first + 1:end] if ln.strip()]
+    # front matter is key: value (or key = value) lines; a rule above a paragraph is not
+    if body and all(re.match(r"^\s*(?:[\w\-\u4e00-\u9fff]+\s*[:=]|[-#]|\s)", ln) for ln in body):
+        return end + 1
+    return 0
+
+
 def extract_md(data: bytes, limits) -> Extracted:
     text, meta, warnings = _decode(data)
+    text = _MD_COMMENT.sub("", text.lstrip("\ufeff"))
     lines = text.split("\n")
-    if lines and lines[0].strip() == "---":  # YAML front matter
-        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        if end:
-            lines = lines[end + 1:]
+    cut = _front_matter_end(lines)
+    fields = _front_matter_fields(lines[:cut])
+    lines = lines[cut:]
+    meta.update({k: v for k, v in fields.items() if k in ("published", "source")})
     blocks: list[Block] = []
+    notes: list[Block] = []
     para: list[str] = []
 
     def flush():
@@ -103,15 +153,23 @@ def extract_md(data: bytes, limits) -> Extracted:
             body = clean("\n".join(code))
             if body:
                 blocks.append(Block(body, PARA))
-        elif len(para) == 1 and _MD_SETEXT.match(stripped):
-            t = clean(_inline(para.pop()))
+        elif para and _MD_SETEXT.match(stripped) and len(_join_lines(para)) <= _SETEXT_MAX \
+                and not (stripped[0] == "-" and _join_lines(para)[-1:] in "。！？!?；;"):
+            t = clean(_inline(_join_lines(para)))
+            para.clear()
             if t:
                 blocks.append(Block(t, HEADING, 1 if stripped[0] == "=" else 2))
-        elif not stripped or _MD_RULE.match(line):
+        elif not stripped or _MD_RULE.match(line) or _MD_EQUALS.match(line) \
+                or _MD_TOC.match(line) or _MD_LINK_DEF.match(line) or _MD_IMAGE_LINE.match(line):
             flush()
-        elif m := _MD_HEADING.match(stripped):
+        elif m := _MD_FOOTNOTE_DEF.match(line):
             flush()
             t = clean(_inline(m.group(2)))
+            if t:
+                notes.append(Block(t, FOOTNOTE))
+        elif m := _MD_HEADING.match(stripped):
+            flush()
+            t = clean(_inline(_MD_HEADING_ATTR.sub("", m.group(2))))
             if t:
                 blocks.append(Block(t, HEADING, len(m.group(1))))
         elif m := _MD_LIST.match(line):
@@ -127,12 +185,18 @@ def extract_md(data: bytes, limits) -> Extracted:
                 if row.strip():
                     blocks.append(Block(row, TABLE_ROW))
         elif m := _MD_QUOTE.match(line):
-            para.append(m.group(1))
+            inner = re.sub(r"^(?:\s{0,3}>\s?)+", "", m.group(1))
+            if inner.strip():
+                para.append(inner)
+            else:
+                flush()
         else:
             para.append(line)
         i += 1
     flush()
-    title = next((b.text for b in blocks if b.kind == HEADING and b.level == 1), None)
+    blocks.extend(notes)
+    title = next((b.text for b in blocks if b.kind == HEADING and b.level == 1), None) \
+        or (clean(fields["title"]) if fields.get("title") else None)
     return Extracted(format="md", blocks=blocks, title=title or pick_title(None, blocks),
                      meta=meta, warnings=warnings)
 
