@@ -47,7 +47,7 @@ _SAY_WORDS = sorted(set(
     "指出 强调 说 说过 说道 讲 讲过 讲道 讲到 谈到 谈及 提到 表示 要求 寄语 提出 指示 批示 写道 写到 "
     "告诫 勉励 嘱托 叮嘱 嘱咐 号召 提醒 宣布 宣告 坦言 感慨 回答 问道 阐述 阐明 概括 总结 重申 鼓励 "
     "期望 希望 深刻指出 明确指出 明确提出 鲜明提出 郑重宣告 庄严宣告 形象地说 曾说 曾经说 也说 "
-    "有言 有云 云 曰 记载 中说 里说 写 题词 题写".split()), key=len, reverse=True)
+    "有言 有云 云 曰 记载 写 题词 题写".split()), key=len, reverse=True)
 _SAY = "|".join(_SAY_WORDS)
 # Verbs that open a *term* as easily as a saying (提出“两山”理念): they need a colon or a long,
 # sentence-like quotation.
@@ -89,6 +89,7 @@ _OCCASION_START = re.compile(
     r"^(?:在|于|从|同|与|对|向|给|致|就|为|出席|参加|主持|视察|考察|调研|看望|会见|接见|来到|走进|参观|"
     r"回信|致信|听取|接受|会见|面对|谈及|谈起|谈到|结合|针对|围绕|通过|借|以)")
 _OCCASION_END = re.compile(r"(?:时|上|中|期间|之际|之时|以后|之后|后|前|里|时候)$")
+_WRITING_END = re.compile(r"(讲话|报告|贺信|回信|贺词|致辞|批示|指示|序言|演讲|谈话|文章)$")
 _WRITING = re.compile(r"(讲话|报告|贺信|回信|信|文章|贺词|致辞|批示|指示|序言|演讲|署名文章|主旨演讲|谈话)中$")
 # What may follow a quotation that is the whole of what was said.
 _FOLLOW_OK = re.compile(r"^(?:$|[\s。，,；;！!？?、…—）)】：:」』’]|这句|这段|这番|这些话|这一)")
@@ -148,13 +149,13 @@ def _content_len(text: str) -> int:
 
 
 def _strip_dates(piece: str) -> tuple[str, list[str]]:
-    """A piece with the dates at its start removed, and those dates (ISO)."""
-    isos = []
+    """A piece with the dates at its very start removed, and every date in it (ISO): “2013年3月17日
+    在……上” → “在……上”; a date inside an occasion stays there (“在2018年春节团拜会上”)."""
+    isos = [d.iso for d in find_dates(piece)]
     while True:
         ds = find_dates(piece)
-        if not ds or ds[0].start > 1:
+        if not ds or ds[0].start > 0:
             return piece, isos
-        isos.append(ds[0].iso)
         piece = piece[ds[0].end:].lstrip("，, ")
 
 
@@ -187,7 +188,8 @@ def _classify_mid(mid: str) -> tuple[bool, list[str], list[str]]:
         body = core[:tail_adv.start()] if tail_adv and tail_adv.start() > 0 else core
         if len(body) > 60:
             return False, [], []
-        if _OCCASION_START.match(body) or _OCCASION_END.search(body) or "《" in body:
+        if _OCCASION_START.match(body) or _OCCASION_END.search(body) or "《" in body \
+                or _WRITING_END.search(body):
             occasions.append(body)
             continue
         return False, [], []
@@ -223,7 +225,7 @@ def _split_tail(rest: str, punct: str) -> tuple[str, dict] | None:
     """Split what stands between a speaker (or a work) and the quotation into the occasion part
     and the verb part: (mid, info) or None. ``info``: the verb, whether it is a 所-form, and
     whether it is a noun (的嘱托, 讲的一句话) or a free phrase (立下志向)."""
-    for v in range(len(rest) + 1):
+    for v in range(len(rest), -1, -1):            # the verb nearest the quotation first
         tail = rest[v:]
         m = _TAIL_VERB.match(tail)
         info = None
