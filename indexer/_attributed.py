@@ -33,6 +33,7 @@ clause (“两重”建设、“雄鹰”企业、提出“两山”理念), a t
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 from library.content import Passage, Quote
@@ -110,6 +111,9 @@ _AFTER_WORK = re.compile(r"^\s*[，,。]?\s*(?:(?:这句话|这段话|这两句|
                          r"(?P<a>《[^《》]{1,40}》)|(?P<b>《[^《》]{1,40}》)(?:中|里|上)?的?(?:这|那)(?:一|两)?"
                          r"(?:句|段|番)?(?:话|名言|论述|诗句|诗))")
 _BRACKET_AFTER = re.compile(r"^\s*[（(]([^（）()]{2,80})[）)]")
+
+
+MAX_LEAD = 160          # characters of attribution looked at before a quotation
 
 
 @dataclass
@@ -219,6 +223,11 @@ class _Context:
     table: SpeakerTable
     named: set[str]
     mentions: list[tuple[int, int, str]]
+    starts: list[int] = field(default_factory=list)
+
+    def between(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
+        """Mentions that start in [lo, hi)."""
+        return self.mentions[bisect_left(self.starts, lo):bisect_left(self.starts, hi)]
 
 
 def _split_tail(rest: str, punct: str) -> tuple[str, dict] | None:
@@ -265,7 +274,7 @@ def _lead(text: str, qs: int, clause_start: int, ctx: _Context) -> Finding | Non
     if not s:
         return None
     base, end = clause_start, clause_start + len(s)
-    inside = [m for m in ctx.mentions if base <= m[0] and m[1] <= end
+    inside = [m for m in ctx.between(base, end) if m[1] <= end
               and not (m[0] > 0 and text[m[0] - 1] in _OBJECT_BEFORE)]
     # a pronoun opening the sentence: inherits from the attributed quotation just before it
     m = _VERB_END.search(s)
@@ -331,11 +340,7 @@ def _after(text: str, qe: int, ctx: _Context) -> Finding | None:
         pos += d[0].end
         pos += len(window[pos:]) - len(window[pos:].lstrip("，, "))
     pos += qe
-    for ms, me, mention in ctx.mentions:
-        if ms < pos:
-            continue
-        if ms > pos:
-            break
+    for ms, me, mention in ctx.between(pos, pos + 1):
         rest = text[me:me + 120]
         t = _AFTER_TAIL.match(rest) or _AFTER_SO.match(rest)
         if t:
@@ -389,7 +394,7 @@ def find_quotes(text: str, *, table: SpeakerTable | None = None,
     titles = [(m.start(), m.end()) for m in re.finditer(r"《[^《》]*》", text)]
     mentions = [m for m in table.mentions(text)
                 if not any(s <= m[0] < e for s, e in titles)]
-    ctx = _Context(table, named, mentions)
+    ctx = _Context(table, named, mentions, [m[0] for m in mentions])
     out: list[Finding] = []
     prev_end = 0
     prev: Finding | None = None
@@ -398,13 +403,14 @@ def find_quotes(text: str, *, table: SpeakerTable | None = None,
         between = text[prev_end:qs]
         cut = max((between.rfind(c) for c in _SENT_END), default=-1)
         clause_start = prev_end + cut + 1 if cut >= 0 else prev_end
+        clause_start = max(clause_start, qs - MAX_LEAD)     # bounded work on run-on text
         follow = text[qe:qe + 8]
         anchor = max(prev_end, prev.extra.get("attr_end", 0)) if prev is not None else prev_end
         found = _lead(text, qs, clause_start, ctx)
         if found is not None and found.pattern == "pronoun":
             # only right after an attributed quotation, with no one else named since
             if prev is None or clause_start - anchor > 4 or any(
-                    anchor <= ms < qs for ms, _, _ in ctx.mentions):
+                    True for _ in ctx.between(anchor, qs)):
                 found = None
             else:
                 found.speaker, found.date, found.source = prev.speaker, prev.date, prev.source
