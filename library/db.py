@@ -155,7 +155,150 @@ CREATE TABLE drafts (
     (4, "session generation", """
 ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0
 """),
+    # Ids are forever: a purged document's id, its versions', passages' and quotes' ids, and
+    # the ids of published or discarded drafts are never given out again (a shared link, a
+    # basket item or an audit row would otherwise show something else). SQLite needs
+    # AUTOINCREMENT for that, which only a table rebuild can add (REBUILDS: run with foreign
+    # keys off, checked afterwards). The counters start above every id the audit log names,
+    # so ids purged before this migration are not reused either. ``tombstones`` remembers what
+    # was purged (and what it was called), so a link to it can say so.
+    (5, "ids are never reused", """
+CREATE TABLE documents_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    title TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'active',
+    date TEXT,
+    source TEXT,
+    current_version_id INTEGER,
+    topics_manual INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+INSERT INTO documents_new (id, title, title_key, kind, status, date, source, current_version_id,
+    topics_manual, created_at, updated_at)
+    SELECT id, title, title_key, kind, status, date, source, current_version_id, topics_manual,
+    created_at, updated_at FROM documents;
+DROP TABLE documents;
+ALTER TABLE documents_new RENAME TO documents;
+CREATE INDEX ix_documents_title_key ON documents(title_key);
+CREATE INDEX ix_documents_status ON documents(status);
+CREATE TABLE versions_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    format TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    pages INTEGER,
+    chars INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL,
+    UNIQUE (document_id, number)
+);
+INSERT INTO versions_new (id, document_id, number, sha256, filename, format, size, pages, chars,
+    status, warnings, created_at)
+    SELECT id, document_id, number, sha256, filename, format, size, pages, chars, status,
+    warnings, created_at FROM versions;
+DROP TABLE versions;
+ALTER TABLE versions_new RENAME TO versions;
+CREATE UNIQUE INDEX ux_versions_sha256 ON versions(sha256);
+CREATE TABLE passages_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id INTEGER NOT NULL REFERENCES versions(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'passage',
+    text TEXT NOT NULL,
+    question TEXT,
+    heading_path TEXT NOT NULL DEFAULT '[]',
+    page INTEGER
+);
+INSERT INTO passages_new (id, version_id, seq, kind, text, question, heading_path, page)
+    SELECT id, version_id, seq, kind, text, question, heading_path, page FROM passages;
+DROP TABLE passages;
+ALTER TABLE passages_new RENAME TO passages;
+CREATE INDEX ix_passages_version ON passages(version_id, seq);
+CREATE TABLE quotes_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    text TEXT NOT NULL,
+    text_key TEXT NOT NULL,
+    source TEXT,
+    date TEXT,
+    speaker TEXT,
+    theme TEXT,
+    note TEXT,
+    topics_manual INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+INSERT INTO quotes_new (id, text, text_key, source, date, speaker, theme, note, topics_manual,
+    created_at, updated_at)
+    SELECT id, text, text_key, source, date, speaker, theme, note, topics_manual, created_at,
+    updated_at FROM quotes;
+DROP TABLE quotes;
+ALTER TABLE quotes_new RENAME TO quotes;
+CREATE UNIQUE INDEX ux_quotes_text_key ON quotes(text_key);
+CREATE TABLE users_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'editor',
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    last_failed_at REAL,
+    session_gen INTEGER NOT NULL DEFAULT 0,
+    session_end TEXT
+);
+INSERT INTO users_new (id, name, password_hash, role, active, created_at, failed_logins,
+    last_failed_at, session_gen)
+    SELECT id, name, password_hash, role, active, created_at, failed_logins, last_failed_at,
+    session_gen FROM users;
+DROP TABLE users;
+ALTER TABLE users_new RENAME TO users;
+CREATE TABLE drafts_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    actor TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+INSERT INTO drafts_new (id, actor, created_at, filename, sha256, payload)
+    SELECT id, actor, created_at, filename, sha256, payload FROM drafts;
+DROP TABLE drafts;
+ALTER TABLE drafts_new RENAME TO drafts;
+CREATE TABLE tombstones (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record TEXT NOT NULL,
+    title TEXT,
+    at REAL NOT NULL,
+    actor TEXT
+);
+CREATE INDEX ix_tombstones_record ON tombstones(record, at);
+INSERT INTO tombstones (record, title, at, actor)
+    SELECT target, json_extract(detail, '$.title'), at, actor FROM audit_log
+    WHERE action = 'purge' AND target LIKE 'document:%' AND json_valid(detail);
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT t.name, 0 FROM (SELECT 'documents' AS name UNION ALL SELECT 'versions'
+    UNION ALL SELECT 'passages' UNION ALL SELECT 'quotes' UNION ALL SELECT 'users'
+    UNION ALL SELECT 'drafts' UNION ALL SELECT 'tombstones') t
+    WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence s WHERE s.name = t.name);
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(target, 10) AS INTEGER))
+    FROM audit_log WHERE target GLOB 'document:[0-9]*'), 0)) WHERE name = 'documents';
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(target, 7) AS INTEGER))
+    FROM audit_log WHERE target GLOB 'quote:[0-9]*'), 0)) WHERE name = 'quotes';
+UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(target, 7) AS INTEGER))
+    FROM audit_log WHERE target GLOB 'draft:[0-9]*'), 0)) WHERE name = 'drafts'
+"""),
 ]
+
+# migrations that rebuild tables: run with foreign keys off (dropping a parent table would
+# otherwise cascade into its children), then checked with PRAGMA foreign_key_check
+REBUILDS = {5}
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -185,6 +328,42 @@ def current_version(engine: Engine) -> int:
         return conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).scalar()
 
 
+def _statements(ddl: str) -> list[str]:
+    return [s.strip() for s in ddl.split(";") if s.strip()]
+
+
+def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> None:
+    """Apply a table-rebuilding migration in one transaction with foreign keys off (SQLite's
+    documented procedure for schema changes ALTER TABLE cannot make). Foreign keys are checked
+    before the commit: the rebuild copies rows verbatim, so it may not add a violation."""
+    pooled = engine.raw_connection()
+    try:
+        raw = pooled.driver_connection
+        if raw.in_transaction:
+            raw.rollback()
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            before = len(raw.execute("PRAGMA foreign_key_check").fetchall())
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in _statements(ddl):
+                    raw.execute(stmt)
+                after = len(raw.execute("PRAGMA foreign_key_check").fetchall())
+                if after > before:
+                    raise RuntimeError(f"migration {version} would break {after - before} "
+                                       "foreign key references")
+                raw.execute("INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES (?, ?, ?)", (version, name, time.time()))
+                raw.execute("COMMIT")
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+    finally:
+        pooled.close()
+
+
 def migrate(engine: Engine) -> list[int]:
     """Apply pending migrations; returns the versions applied."""
     applied: list[int] = []
@@ -196,9 +375,13 @@ def migrate(engine: Engine) -> list[int]:
     for version, name, ddl in MIGRATIONS:
         if version <= have:
             continue
+        if version in REBUILDS:
+            _rebuild(engine, version, name, ddl)
+            applied.append(version)
+            continue
         with engine.begin() as conn:
             raw = conn.connection.driver_connection
-            for stmt in [s.strip() for s in ddl.split(";") if s.strip()]:
+            for stmt in _statements(ddl):
                 raw.execute(stmt)
             conn.execute(text("INSERT INTO schema_migrations (version, name, applied_at) "
                               "VALUES (:v, :n, :t)"), {"v": version, "n": name, "t": time.time()})
@@ -206,4 +389,5 @@ def migrate(engine: Engine) -> list[int]:
     return applied
 
 
-__all__ = ["connect", "migrate", "current_version", "SCHEMA_VERSION", "MIGRATIONS"]
+__all__ = ["connect", "migrate", "current_version", "SCHEMA_VERSION", "MIGRATIONS",
+           "REBUILDS"]

@@ -110,11 +110,30 @@ class Store:
                          [{"r": i} for i in sorted(ids)])
 
     @staticmethod
-    def _audit(conn, actor: str, action: str, target: str | None, detail: dict) -> None:
+    def _target_name(conn, target: str | None) -> str | None:
+        """What a document or quote target is called now: its title, or its text."""
+        kind, _, ident = (target or "").partition(":")
+        if not ident.isdigit() or kind not in ("document", "quote"):
+            return None
+        sql = ("SELECT title FROM documents WHERE id = :i" if kind == "document"
+               else "SELECT text FROM quotes WHERE id = :i")
+        return conn.execute(text(sql), {"i": int(ident)}).scalar()
+
+    @classmethod
+    def _audit(cls, conn, actor: str, action: str, target: str | None, detail: dict, *,
+               at: float | None = None) -> None:
+        """One audit row. A row about a document or a quote keeps what it was called when the
+        row was written (``detail["_name"]``: the title, or the quote's text), so that the log
+        still names it after a rename or a purge."""
+        detail = dict(detail)
+        if "_name" not in detail:
+            name = cls._target_name(conn, target)
+            if name:
+                detail["_name"] = name
         conn.execute(text("INSERT INTO audit_log (at, actor, action, target, detail) "
                           "VALUES (:at, :actor, :action, :target, :detail)"),
-                     {"at": _now(), "actor": actor, "action": action, "target": target,
-                      "detail": json.dumps(detail, ensure_ascii=False)})
+                     {"at": _now() if at is None else at, "actor": actor, "action": action,
+                      "target": target, "detail": json.dumps(detail, ensure_ascii=False)})
 
     # -- lookups used by ingest ------------------------------------------------------------
 
@@ -337,6 +356,7 @@ class Store:
                     ex("INSERT INTO document_audiences VALUES (:d, :a)", d=doc_id, a=a)
                 changes["audiences"] = audiences
             ex("UPDATE documents SET updated_at = :now WHERE id = :d", now=_now(), d=doc_id)
+            changes.pop("title_key", None)        # derived from the title: not an edit of its own
             self._audit(conn, actor, "edit_document", f"document:{doc_id}", changes)
             touched = self._document_ids(conn, doc_id)
             self._enqueue(conn, touched)
@@ -382,10 +402,14 @@ class Store:
 
     def purge(self, doc_id: int, *, actor: str) -> set[str]:
         """Delete a trashed document for good, with its versions; originals no other version
-        uses are removed; quotes left with no occurrence are removed."""
+        uses are removed; quotes left with no occurrence are removed. Their ids are never
+        given out again (AUTOINCREMENT), and each leaves a tombstone (``"document:12"``,
+        ``"passage:34"``, ``"quote:56"`` with what it was called), so that a link to it can say
+        it was purged instead of showing something else or nothing."""
         row = self.get_document_row(doc_id)
         if row["status"] != "trashed":
             raise UsageError("只能彻底删除回收站中的材料。", "请先移入回收站。")
+        now = _now()
         with self.engine.begin() as conn:
             touched = set()
             shas = [r[0] for r in conn.execute(
@@ -393,10 +417,21 @@ class Store:
             for (vid,) in conn.execute(text("SELECT id FROM versions WHERE document_id = :d"),
                                        {"d": doc_id}).all():
                 touched |= self._version_ids(conn, vid)
+            graves = [{"r": f"document:{doc_id}", "t": row["title"]}]
+            graves += [{"r": f"passage:{pid}", "t": row["title"]} for (pid,) in conn.execute(
+                text("SELECT p.id FROM passages p JOIN versions v ON v.id = p.version_id "
+                     "WHERE v.document_id = :d"), {"d": doc_id})]
             conn.execute(text("DELETE FROM documents WHERE id = :d"), {"d": doc_id})
+            orphans = conn.execute(text("SELECT id, text FROM quotes WHERE id NOT IN "
+                                        "(SELECT DISTINCT quote_id FROM occurrences)")).all()
+            graves += [{"r": f"quote:{qid}", "t": qtext} for qid, qtext in orphans]
             conn.execute(text("DELETE FROM quotes WHERE id NOT IN "
                               "(SELECT DISTINCT quote_id FROM occurrences)"))
-            self._audit(conn, actor, "purge", f"document:{doc_id}", {"title": row["title"]})
+            conn.execute(text("INSERT INTO tombstones (record, title, at, actor) "
+                              "VALUES (:r, :t, :at, :a)"),
+                         [dict(g, at=now, a=actor) for g in graves])
+            self._audit(conn, actor, "purge", f"document:{doc_id}",
+                        {"title": row["title"], "_name": row["title"]}, at=now)
             self._enqueue(conn, touched)
         for sha in shas:
             if not self._one("SELECT 1 AS x FROM versions WHERE sha256 = :s", s=sha):
@@ -406,6 +441,24 @@ class Store:
     def audit(self, actor: str, action: str, target: str | None = None, **detail) -> None:
         with self.engine.begin() as conn:
             self._audit(conn, actor, action, target, detail)
+
+    def tombstones(self, records: Iterable[str]) -> dict[str, dict]:
+        """The purged among ``records`` (``"document:12"``, ``"passage:34"``, ``"quote:56"``):
+        record → {record, title, at, actor} of its latest purge."""
+        records = sorted(set(records))
+        out: dict[str, dict] = {}
+        for i in range(0, len(records), 500):
+            chunk = records[i:i + 500]
+            marks = ",".join(f":r{n}" for n in range(len(chunk)))
+            for r in self._rows(f"SELECT record, title, at, actor FROM tombstones "
+                                f"WHERE record IN ({marks}) ORDER BY at, id",
+                                **{f"r{n}": x for n, x in enumerate(chunk)}):
+                out[r["record"]] = r
+        return out
+
+    def tombstone(self, record: str) -> dict | None:
+        """The latest purge of ``record`` (see :meth:`tombstones`), or None."""
+        return self.tombstones([record]).get(record)
 
     # -- reading ---------------------------------------------------------------------------
 

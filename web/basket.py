@@ -25,6 +25,9 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 from library.content import HIT_KINDS, KINDS, citation_line, quote_with_citation
 
 _ID = re.compile(r"^[qp]:\d{1,12}$")
+# hit id prefix → the store's tombstone record prefix (library.store.Store.tombstones)
+_RECORDS = {"q": "quote:", "p": "passage:"}
+PURGED = "该内容已被永久删除"
 # characters XML 1.0 cannot hold (python-docx refuses them) and other invisible controls
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MAX_ITEMS = 200
@@ -46,6 +49,7 @@ class Entry:
     id: str
     kind: str = ""
     name: str = ""
+    purged: bool = False            # set by resolve(): the library deleted it for good
 
     @property
     def label(self) -> str:
@@ -54,10 +58,10 @@ class Entry:
         return HIT_KINDS["quote"] if self.id.startswith("q:") else "条目"
 
     def display_name(self) -> str:
-        """金句“天下兴亡，匹夫有责。”, or 金句（编号 q:12） without a name."""
-        if self.name:
-            return f"{self.label}“{self.name}”"
-        return f"{self.label}（编号 {self.id}）"
+        """金句“天下兴亡，匹夫有责。”, or 金句（编号 q:12） without a name; a purged item
+        adds （该内容已被永久删除）."""
+        shown = f"{self.label}“{self.name}”" if self.name else f"{self.label}（编号 {self.id}）"
+        return shown + (f"（{PURGED}）" if self.purged else "")
 
 
 def _entry(x) -> Entry | None:
@@ -168,10 +172,13 @@ def resolve(store, entries: list[Entry]) -> Basket:
     """Look the entries up in the store: ids no longer searchable (document trashed, purged or
     replaced) become ``missing``."""
     recs = {r["id"]: r for r in store.records([e.id for e in entries])}
+    gone = [e for e in entries if e.id not in recs]
+    graves = store.tombstones(_RECORDS[e.id[0]] + e.id[2:] for e in gone) if gone else {}
     items, missing, refs = [], [], {}
     for e in entries:
         rec = recs.get(e.id)
         if rec is None:
+            e.purged = (_RECORDS[e.id[0]] + e.id[2:]) in graves
             missing.append(e)
             continue
         view = item_view(rec)

@@ -59,6 +59,7 @@
   var NAME_CHARS = 30;                  // web/basket.py NAME_CHARS
   var basketInfo = {};                  // id → the server's view of a live item
   var basketGone = {};                  // id → true when the library no longer has it
+  var basketPurged = {};                // id → true when it was deleted for good (purged)
   var basketAsked = {};                 // id → true once asked for (or being asked for)
 
   function loadBasket() {
@@ -133,6 +134,7 @@
       .then(function (data) {
         (data.items || []).forEach(function (v) { basketInfo[v.id] = v; delete basketGone[v.id]; });
         (data.missing || []).forEach(function (id) { basketGone[id] = true; delete basketInfo[id]; });
+        (data.purged || []).forEach(function (id) { basketPurged[id] = true; });
         renderBasket();
       })
       .catch(function () { ids.forEach(function (id) { delete basketAsked[id]; }); });
@@ -161,7 +163,7 @@
         li.setAttribute("data-basket-gone", "");
         gone.push({ n: i + 1, label: basketLabel(it) });
         body.appendChild(para("basket__text", basketLabel(it)));
-        body.appendChild(para("basket__gone", "已被删除，不会导出"));
+        body.appendChild(para("basket__gone", basketPurged[it.id] ? "该内容已被永久删除，不会导出" : "已被删除，不会导出"));
       } else if (v) {
         if (v.question) body.appendChild(para("basket__question", "问：" + v.question));
         body.appendChild(para("basket__text", (v.question ? "答：" : "") + v.text));

@@ -62,9 +62,12 @@ def user_action():
     return redirect(url_for(".user_list"))
 
 
+PURGED = "该内容已被永久删除"
+
+
 def _target_names(store, rows) -> dict[str, str]:
-    """Titles of the documents and texts of the quotes the rows point at, where they still
-    exist (a purged document is named by its audit detail instead)."""
+    """What the documents and quotes the rows point at are called now, where they still exist
+    (rows written before titles were kept in the detail fall back on it)."""
     names: dict[str, str] = {}
     for r in rows:
         target = r.get("target") or ""
@@ -84,18 +87,32 @@ def _target_names(store, rows) -> dict[str, str]:
 @bp.get("/audit")
 @role_required("admin")
 def audit():
+    """The audit log as sentences. Each row names its document or quote as it was called when
+    the row was written (``detail["_name"]``); a row about something purged since says so and
+    links nowhere (before ids were kept forever, a purged id could be given to another
+    document: a row older than the purge is about the purged one)."""
     lib = get_library()
-    rows = lib.svc.store.audit_log(limit=300)
-    names = _target_names(lib.svc.store, rows)
+    store = lib.svc.store
+    rows = store.audit_log(limit=300)
+    current = _target_names(store, rows)
+    graves = store.tombstones(r["target"] for r in rows
+                              if (r.get("target") or "").startswith(("document:", "quote:")))
     entries = []
     for r in rows:
-        kind, _, ident = (r.get("target") or "").partition(":")
+        target = r.get("target") or ""
+        kind, _, ident = target.partition(":")
+        detail = dict(r["detail"]) if isinstance(r.get("detail"), dict) else {}
+        kept = detail.pop("_name", None)
+        grave = graves.get(target)
+        purged = grave is not None and r["at"] <= grave["at"]
+        name = kept or (grave.get("title") if purged else current.get(target))
         link = None
-        if r.get("target") in names:
+        if target in current and not purged:
             link = (url_for("public.document", doc_id=int(ident)) if kind == "document"
                     else url_for("public.quote", quote_id=int(ident)))
+        row = dict(r, detail=detail)
         entries.append({"at": r["at"], "actor": audit_actor(r.get("actor")), "link": link,
-                        "action": r.get("action"),
-                        "sentence": audit_sentence(r, names=names,
+                        "action": r.get("action"), "purged": purged,
+                        "sentence": audit_sentence(row, names={target: name} if name else {},
                                                    topic_name=lib.svc.taxonomy.name_of)})
-    return render_template("admin/audit.html", entries=entries)
+    return render_template("admin/audit.html", entries=entries, purged_label=PURGED)

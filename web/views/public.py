@@ -9,12 +9,15 @@ from library.content import AUDIENCES, HIT_KINDS, KINDS
 from library.errors import NotFoundError, UsageError
 
 from .. import basket
+from ..errors import render_error
 from ..formatting import today_index
 from ..library import get_library
 from ..searchparams import SORTS, SearchParams, facet_groups, page_links
 from ..security import download_name, is_editor
 
 bp = Blueprint("public", __name__)
+
+PURGED = "该内容已被永久删除"
 
 QUERY_HELP = ("多个词用空格分开表示同时包含；英文半角双引号 \"…\" 内为精确短语（可含空格），"
               "中文引号“”按普通文字处理；标点和空格不影响匹配；-词 表示排除；OR 表示任一；"
@@ -91,8 +94,38 @@ def topic(slug: str):
     return render_template("topic.html", topic=t, quotes=quotes, by_kind=by_kind, page=page)
 
 
+class Purged(Exception):
+    """The record was purged: its link answers 410 and says so, never something else."""
+
+    def __init__(self, what: str, grave: dict):
+        super().__init__(what)
+        self.what, self.grave = what, grave
+
+
+@bp.app_errorhandler(Purged)
+def _purged(e: Purged):
+    title = (e.grave.get("title") or "").strip()
+    if len(title) > 60:
+        title = title[:60] + "…"
+    named = f"{e.what}“{title}”" if e.what == "金句" and title else (
+        f"{e.what}《{title}》" if title else f"这{'条' if e.what == '金句' else '份'}{e.what}")
+    return render_error(410, PURGED, f"{named}已被管理员彻底删除，{PURGED}。",
+                        "编号不会再给别的内容使用。请用检索查找相关内容。")
+
+
+def _not_purged(record: str, what: str) -> None:
+    """Raise Purged when ``record`` (``"document:12"``, ``"quote:34"``) was purged."""
+    grave = get_library().svc.store.tombstone(record)
+    if grave is not None:
+        raise Purged(what, grave)
+
+
 def _visible_document(doc_id: int) -> dict:
-    doc = get_library().svc.store.get_document(doc_id)
+    try:
+        doc = get_library().svc.store.get_document(doc_id)
+    except NotFoundError:
+        _not_purged(f"document:{doc_id}", "材料")
+        raise
     if doc["status"] != "active" and not is_editor():
         raise NotFoundError(f"找不到编号为 {doc_id} 的材料。")
     return doc
@@ -135,7 +168,11 @@ def download(doc_id: int):
 @bp.get("/quotes/<int:quote_id>")
 def quote(quote_id: int):
     lib = get_library()
-    q = lib.svc.store.get_quote(quote_id)
+    try:
+        q = lib.svc.store.get_quote(quote_id)
+    except NotFoundError:
+        _not_purged(f"quote:{quote_id}", "金句")
+        raise
     if not q["occurrences"] and not is_editor():
         raise NotFoundError(f"找不到编号为 {quote_id} 的金句。")
     similar = lib.more_like_this(f"q:{quote_id}", limit=6) if q["occurrences"] else []
@@ -156,7 +193,8 @@ def basket_items():
     for it in found.items:
         it["url"] = (url_for("public.quote", quote_id=it["id"][2:]) if it["kind"] == "quote" else
                      url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}")
-    return jsonify({"items": found.items, "missing": [e.id for e in found.missing]})
+    return jsonify({"items": found.items, "missing": [e.id for e in found.missing],
+                    "purged": [e.id for e in found.missing if e.purged]})
 
 
 @bp.post("/basket/export")
