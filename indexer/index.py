@@ -84,18 +84,19 @@ class SearchIndex:
     # -- searching -------------------------------------------------------------------------
 
     def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
-               limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
+               speaker=None, limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
         budget = searching.Budget(self.budget_s)
         plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
-                                    doc_kind=doc_kind,
-                                    audience=audience, year=year)
+                                    doc_kind=doc_kind, audience=audience, year=year,
+                                    speaker=speaker)
         snap = self._snap()
         try:
             out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
                                        limit=limit, page=page, sort=sort, budget=budget)
             if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
                 slip = self._homophone_slip(plan, out["total"], dict(
-                    topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year),
+                    topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year,
+                    speaker=speaker),
                     budget)
                 if slip is not None and out["total"] == 0:
                     # nothing found, a same-sounding query finds much: show its results

@@ -67,6 +67,7 @@ FILTER_KEYS = {
     "kind": "kind", "类型": "kind",
     "audience": "audience", "对象": "audience",
     "year": "year", "年份": "year",
+    "speaker": "speaker", "讲话人": "speaker", "说话人": "speaker",
 }
 
 # kind: values a user may type -> hit kind slug (see library.content.HIT_KINDS).

@@ -17,7 +17,7 @@ from whoosh import fields
 
 from .analysis import CountedExistence, CountedFrequency, GramTokenizer, WordTokenizer
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 # Context (heading path + document title of a passage, 出处 of a quote) is the same text on many
 # records: it goes into the gram field of each record (so that every record is found by it) but
@@ -52,6 +52,7 @@ def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
         id=fields.ID(unique=True),
         kind=fields.ID,
         dkind=fields.ID,                    # the material kind of the record's document
+        speaker=fields.ID,                  # a quote's speaker (canonical name)
         year=fields.ID,
         topic=fields.KEYWORD(scorable=False),
         audience=fields.KEYWORD(scorable=False),
@@ -123,6 +124,8 @@ def to_document(rec: dict) -> dict:
         doc["year"] = str(year)
     if rec.get("doc_kind"):
         doc["dkind"] = rec["doc_kind"]
+    if rec.get("kind") == "quote" and rec.get("speaker"):
+        doc["speaker"] = rec["speaker"]
     if rec.get("topics"):
         doc["topic"] = " ".join(rec["topics"])
     if rec.get("audiences"):

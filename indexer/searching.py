@@ -57,7 +57,7 @@ from library.errors import UsageError
 
 from . import analysis
 from .highlight import highlight
-from .normalize import for_search
+from .normalize import display, for_search
 from .query import (ParsedQuery, Term, parse, resolve_any_kind, resolve_audience,
                     resolve_doc_kind, resolve_kind)
 from .schema import meta_text, searchable_text
@@ -78,7 +78,7 @@ PREFIX_TERMS = 400           # a one-character term expands to its bigrams: inte
                              # when it has at most this many (else it is verified, not indexed)
 BUDGET_CHECK_EVERY = 32      # candidates verified between two looks at the clock
 FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
-                "year": "year"}
+                "year": "year", "speaker": "speaker"}
 
 _SEP = r"[\W_]*"             # what may stand between the runs of a phrase
 
@@ -162,8 +162,21 @@ def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
     return Form(text, runs, words, pattern, exact)
 
 
+_SPEAKERS = None
+
+
+def _speakers():
+    """The speaker alias table (packaged; a home's own additions apply at ingest, where
+    speakers are stored under their canonical names)."""
+    global _SPEAKERS
+    if _SPEAKERS is None:
+        from ._sources import SpeakerTable
+        _SPEAKERS = SpeakerTable.load()
+    return _SPEAKERS
+
+
 def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, doc_kind=None,
-               audience=None, year=None) -> Plan:
+               audience=None, year=None, speaker=None) -> Plan:
     pq = q if isinstance(q, ParsedQuery) else parse(q or "")
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
     plan = Plan(pq)
@@ -197,7 +210,7 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, 
         plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
     raw = dict(pq.filters)
     for name, val in (("topic", topic), ("kind", kind), ("doc_kind", doc_kind),
-                      ("audience", audience), ("year", year)):
+                      ("audience", audience), ("year", year), ("speaker", speaker)):
         if val:
             vals = [val] if isinstance(val, (str, int)) else list(val)
             raw.setdefault(name, []).extend(str(v) for v in vals)
@@ -245,12 +258,18 @@ def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
             raise UsageError(f"没有“{value}”这种宣讲对象。",
                              "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络")
         return "audience", a
+    if name == "speaker":
+        name_ = display(str(value)).strip()
+        if not name_:
+            raise UsageError("讲话人不能为空。", "例如 speaker:习近平")
+        return "speaker", _speakers().canonical(name_) or name_
     if name == "year":
         m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
         if not m:
             raise UsageError(f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021")
         return "year", m.group(1)
-    raise UsageError(f"不支持的筛选条件“{name}”。", "可用的筛选：topic、kind、audience、year")
+    raise UsageError(f"不支持的筛选条件“{name}”。",
+                     "可用的筛选：topic、kind、audience、year、speaker")
 
 
 # ---------------------------------------------------------------------------------------------

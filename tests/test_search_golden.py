@@ -362,7 +362,7 @@ def test_hit_shape(ix):
     assert hit["document"] == {"id": 4, "title": "法治宣讲讲义", "filename": "a.docx",
                                "kind": "handout"}
     assert hit["page"] == 1 and hit["heading"] == "二、宪法宣传"
-    assert set(res["facets"]) == {"topic", "kind", "doc_kind", "audience", "year"}
+    assert set(res["facets"]) == {"topic", "kind", "doc_kind", "audience", "year", "speaker"}
 
 
 def test_qa_hit_has_question(ix):

@@ -63,3 +63,23 @@ def test_unknown_kind_names_both_lists(ix):
     with pytest.raises(UsageError) as e:
         ix.search("乡村振兴", kind="视频")
     assert "讲义" in e.value.hint and "金句" in e.value.hint
+
+
+def test_speaker_is_a_facet_and_a_query_field(tmp_path):
+    records = [
+        rec("q:1", "江山就是人民，人民就是江山。", kind="quote", speaker="习近平", doc=1,
+            doc_kind="quotes"),
+        rec("q:2", "人民群众是真正的英雄。", kind="quote", speaker="毛泽东", doc=1,
+            doc_kind="quotes"),
+        rec("p:1", "人民至上的讲义段落。", doc=2),
+    ]
+    index = SearchIndex(tmp_path / "index", Vocabulary.load(None))
+    index.rebuild(records, procs=1)
+    try:
+        assert index.search("人民")["facets"]["speaker"] == {"习近平": 1, "毛泽东": 1}
+        assert found(index.search("人民 speaker:习近平")) == ["q:1"]
+        # an alias resolves to the canonical speaker
+        assert found(index.search("人民 讲话人:习近平总书记")) == ["q:1"]
+        assert found(index.search("人民", speaker="毛泽东")) == ["q:2"]
+    finally:
+        index.close()

@@ -125,7 +125,7 @@ class WebLibrary:
     def search(self, query: str, **kw) -> dict:
         empty = {"query": query, "total": 0, "total_is_estimate": False, "page": 1, "pages": 0,
                  "hits": [], "facets": {k: {} for k in ("topic", "kind", "doc_kind", "audience",
-                                                          "year")}, "suggestions": []}
+                                                          "year", "speaker")}, "suggestions": []}
         return self._read(lambda: self.svc.search(query, **kw), empty)
 
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 from indexer.normalize import for_search
 from indexer.query import resolve_any_kind, resolve_audience, resolve_doc_kind
 
-FACETS = ("topic", "doc_kind", "kind", "audience", "year")
-FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "audience": "宣讲对象",
-                "year": "年份"}
+FACETS = ("topic", "doc_kind", "kind", "speaker", "audience", "year")
+FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "speaker": "讲话人",
+                "audience": "宣讲对象", "year": "年份"}
 SORTS = {"relevance": "相关度", "date": "日期"}
 
 

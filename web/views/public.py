@@ -28,7 +28,8 @@ def _facet_labels():
     tax = get_library().svc.taxonomy
     return {"topic": tax.name_of, "kind": lambda k: HIT_KINDS.get(k, k),
             "doc_kind": lambda k: KINDS.get(k, k),
-            "audience": lambda a: AUDIENCES.get(a, a), "year": lambda y: f"{y}年"}
+            "audience": lambda a: AUDIENCES.get(a, a), "year": lambda y: f"{y}年",
+            "speaker": lambda s: s}
 
 
 def _topic_counts() -> dict[str, dict[str, int]]:
