@@ -146,6 +146,19 @@ class Store:
         return self._one("SELECT * FROM documents WHERE title_key = :k AND status = 'active' "
                          "ORDER BY id LIMIT 1", k=key)
 
+    def quotes_by_keys(self, keys: Iterable[str]) -> dict[str, dict]:
+        """Stored quotes by their de-duplication key (text_key → row): what a new file's
+        quotes will be merged into, with the 出处, date and speaker editors may have corrected."""
+        keys = sorted({k for k in keys if k})
+        out: dict[str, dict] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join(f":k{n}" for n in range(len(chunk)))
+            for r in self._rows(f"SELECT * FROM quotes WHERE text_key IN ({marks})",
+                                **{f"k{n}": k for n, k in enumerate(chunk)}):
+                out[r["text_key"]] = r
+        return out
+
     # -- ingest ----------------------------------------------------------------------------
 
     def store_file(self, item: IngestItem, *, actor: str = "cli") -> Stored:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import PurePath
 
-from indexer.pipeline import FileResult, Prepared
+from indexer.pipeline import FileResult, Prepared, text_key
 from indexer.structure import document_source
 from library.content import AUDIENCES, KINDS
 from library.errors import InputError, LecturelibError, UsageError
@@ -92,18 +92,82 @@ def upload_one(lib: WebLibrary, data: bytes, filename: str, actor: str,
     return out
 
 
-def prefill(prepared: Prepared, target: dict | None = None) -> dict:
-    """What the preview form starts with for the document's date and 来源: what the text states
-    (“来源：浙江日报”, “——2025年1月14日在……会议上”, a year in the title), else, for a new
-    version, what the document already has. The editor can change both."""
+_MISSING_SOURCE = re.compile(r"有 \d+ 条金句没有找到出处[^。；]*。?")
+
+
+def _field(q, key):
+    return q.get(key) if isinstance(q, dict) else getattr(q, key, None)
+
+
+def missing_source_warnings(warnings: list[str], quotes, *, kind: str | None = None) -> list[str]:
+    """``warnings`` with “有 N 条金句没有找到出处” counted again from ``quotes`` (mappings or
+    objects with ``source`` and ``speaker``): the warning says what is true of the data shown
+    or stored now, so it clears once every quote has its 出处 (or speaker). It is given for a
+    quote compilation, or when the file's warnings had it."""
+    out = [w for w in warnings if not _MISSING_SOURCE.search(w)]
+    applies = kind == "quotes" or len(out) != len(warnings)
+    missing = sum(1 for q in quotes if not _field(q, "source") and not _field(q, "speaker"))
+    if applies and missing:
+        out.append(f"有 {missing} 条金句没有找到出处，请核对后补充。")
+    return out
+
+
+def _recount(message: str, quotes, kind: str | None) -> str:
+    """A result message whose missing-出处 warning is counted again from ``quotes``."""
+    if not message or not _MISSING_SOURCE.search(message):
+        return message
+    rest = _MISSING_SOURCE.sub("", message).strip(" ；")
+    fixed = missing_source_warnings(["有 1 条金句没有找到出处。"], quotes, kind=kind)
+    return "；".join(x for x in [rest] + fixed if x)
+
+
+def stored_quotes(store, prepared: Prepared) -> dict[int, dict]:
+    """For each quote of the prepared file (by position), the stored quote it will be merged
+    into (same text key), if any."""
+    keys = [text_key(q.text) for q in prepared.structured.quotes]
+    found = store.quotes_by_keys(keys)
+    return {i: found[k] for i, k in enumerate(keys) if k in found}
+
+
+def _member_topics(store, doc_id: int) -> list[str]:
+    return [t["topic"] for t in store.document_topics(doc_id) if t["member"]]
+
+
+def prefill(prepared: Prepared, target: dict | None = None, store=None) -> dict:
+    """What the preview form starts with, and what the new file suggests beside it.
+
+    A new document starts from what the file says: its title, kind, suggested topics, and the
+    date and 来源 the text states (“来源：浙江日报”, “——2025年1月14日在……会议上”, a year in
+    the title). A new version of ``target`` starts from the document as it is now (title,
+    kind, date, 来源, topics and audiences); the new file's own values are shown beside them
+    (``suggest``). Each quote starts from the stored quote it will be merged into (an editor's
+    corrected 出处 and date), else from what was parsed. Warnings are counted from what the
+    form shows."""
     s = prepared.structured
     found = document_source(s)
-    source, date = found, s.date
+    suggested = [slug for slug, _ in prepared.doc_topics]
+    out = {"title": s.title, "kind": s.kind, "date": s.date or "", "source": found or "",
+           "topics": suggested, "audiences": list(prepared.audiences),
+           "date_found": bool(s.date), "source_found": bool(found), "suggest": None}
     if target:
-        source = source or target.get("source")
-        date = date or target.get("date")
-    return {"date": date or "", "source": source or "",
-            "date_found": bool(s.date), "source_found": bool(found)}
+        out.update(title=target["title"], kind=target["kind"], date=target.get("date") or "",
+                   source=target.get("source") or "", date_found=False, source_found=False)
+        if store is not None:
+            out["topics"] = _member_topics(store, target["id"])
+            out["audiences"] = store.document_audiences(target["id"])
+        out["suggest"] = {"title": s.title, "kind": s.kind, "date": s.date or "",
+                          "source": found or "", "topics": list(prepared.doc_topics)}
+    known = stored_quotes(store, prepared) if store is not None else {}
+    quotes = []
+    for i, q in enumerate(s.quotes):
+        row = known.get(i) or {}
+        quotes.append({"source": row.get("source") or q.source or "",
+                       "date": row.get("date") or q.date or "",
+                       "speaker": row.get("speaker") or q.speaker or "",
+                       "stored": bool(row)})
+    out["quotes"] = quotes
+    out["warnings"] = missing_source_warnings(list(prepared.warnings), quotes, kind=s.kind)
+    return out
 
 
 @dataclass
@@ -168,7 +232,12 @@ def apply_corrections(prepared: Prepared, c: Corrections) -> bool:
 
 
 def publish(lib: WebLibrary, draft_id: int, c: Corrections, actor: str) -> FileResult:
-    """Store a draft with the editor's corrections; the index is synced before returning."""
+    """Store a draft with the editor's corrections; the index is synced before returning.
+
+    What the form showed is what is stored: after the file is stored (a new document, or a
+    new version of the document it replaces), the document's title, kind, date, 来源 and
+    audiences, its topics (for a new version), and the 出处 and date of quotes merged into
+    stored ones are set to the form's values wherever the store kept something else."""
     store = lib.svc.store
     with lib.writing() as svc:
         draft = store.get_draft(draft_id)
@@ -186,13 +255,37 @@ def publish(lib: WebLibrary, draft_id: int, c: Corrections, actor: str) -> FileR
         if result.status in ("ok", "warning", "duplicate"):
             store.delete_draft(draft_id)
         if result.document_id and result.status in ("ok", "warning"):
-            changes = {}
-            if replace_of and wanted_title != c.title:
-                changes["title"] = wanted_title
-            if c.source:
-                changes["source"] = c.source
-            if replace_of and manual:
+            doc_id = result.document_id
+            c.title = wanted_title
+            now = store.get_document_row(doc_id)
+            changes: dict = {}
+            for key, want in (("title", c.title), ("kind", c.kind), ("date", c.date or ""),
+                              ("source", c.source or "")):
+                if (now.get(key) or "") != want:
+                    changes[key] = want
+            if sorted(store.document_audiences(doc_id)) != sorted(c.audiences):
+                changes["audiences"] = c.audiences
+            if (replace_of or manual) and \
+                    sorted(_member_topics(store, doc_id)) != sorted(c.topics):
                 changes["topics"] = c.topics
             if changes:
-                svc.update_document(result.document_id, actor=actor, **changes)
+                svc.update_document(doc_id, actor=actor, **changes)
+            _store_quote_corrections(svc, prepared, c, actor)
+            stored_doc = store.get_document(doc_id)
+            result.message = _recount(result.message, stored_doc["quotes"], stored_doc["kind"])
+            result.title = c.title
         return result
+
+
+def _store_quote_corrections(svc, prepared: Prepared, c: Corrections, actor: str) -> None:
+    """Quotes merged into stored ones keep the stored 出处 and date; where the form said
+    something else, the form wins (it showed the stored value to begin with)."""
+    stored = stored_quotes(svc.store, prepared)
+    for i, row in stored.items():
+        changes = {}
+        if i in c.quote_sources and (row.get("source") or None) != c.quote_sources[i]:
+            changes["source"] = c.quote_sources[i] or ""
+        if i in c.quote_dates and (row.get("date") or None) != c.quote_dates[i]:
+            changes["date"] = c.quote_dates[i] or ""
+        if changes:
+            svc.update_quote(row["id"], actor=actor, **changes)

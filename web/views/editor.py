@@ -92,11 +92,11 @@ def _render_preview(draft, prepared, errors=(), form=None, status=200):
             target = store.get_document_row(int(draft["payload"]["replace_of"]))
         except NotFoundError:
             target = None
-    suggested = [slug for slug, _ in prepared.doc_topics]
+    prefill = drafts.prefill(prepared, target, store)
     return render_template("editor/preview.html", draft=draft, p=prepared, s=prepared.structured,
-                           suggested=suggested, errors=list(errors), form=form, target=target,
-                           scores=dict(prepared.doc_topics),
-                           prefill=drafts.prefill(prepared, target)), status
+                           suggested=prefill["topics"], errors=list(errors), form=form,
+                           target=target, scores=dict(prepared.doc_topics),
+                           prefill=prefill), status
 
 
 @bp.post("/drafts/<int:draft_id>/publish")

@@ -8,7 +8,7 @@ from flask import (Blueprint, abort, current_app, jsonify, render_template, requ
 from library.content import AUDIENCES, HIT_KINDS, KINDS
 from library.errors import NotFoundError, UsageError
 
-from .. import basket
+from .. import basket, drafts
 from ..errors import render_error
 from ..formatting import today_index
 from ..library import get_library
@@ -96,7 +96,7 @@ def topic(slug: str):
 
 
 class Purged(Exception):
-    """The record was purged: its link answers 410 and says so, never something else."""
+    """The record was purged: its link says so, never shows something else."""
 
     def __init__(self, what: str, grave: dict):
         super().__init__(what)
@@ -110,7 +110,9 @@ def _purged(e: Purged):
         title = title[:60] + "…"
     named = f"{e.what}“{title}”" if e.what == "金句" and title else (
         f"{e.what}《{title}》" if title else f"这{'条' if e.what == '金句' else '份'}{e.what}")
-    return render_error(410, PURGED, f"{named}已被管理员彻底删除，{PURGED}。",
+    # 404 like any id that is not there (clients and crawlers treat both alike), but the page
+    # says what happened instead of “not found”
+    return render_error(404, PURGED, f"{named}已被管理员彻底删除，{PURGED}。",
                         "编号不会再给别的内容使用。请用检索查找相关内容。")
 
 
@@ -136,6 +138,10 @@ def _visible_document(doc_id: int) -> dict:
 def document(doc_id: int):
     lib = get_library()
     doc = _visible_document(doc_id)
+    if doc.get("version"):
+        # warnings about the data are counted from what is stored now (they clear when fixed)
+        doc["version"]["warnings"] = drafts.missing_source_warnings(
+            doc["version"]["warnings"], doc["quotes"], kind=doc["kind"])
     related = []
     seed = ([f"p:{p['id']}" for p in doc["passages"][:1]]
             or [f"q:{q['id']}" for q in doc["quotes"][:1]])
