@@ -100,3 +100,81 @@ def test_restore_refuses_a_non_empty_home_and_a_damaged_backup(library):
     assert not target.db_path.exists()
     m = json.loads(zipfile.ZipFile(tmp / "b.zip").read("manifest.json"))
     assert m["documents"] == 2 and "library.sqlite3" in m["files"]
+
+
+# -- issue 15, part 3: secrets stay secret ---------------------------------------------------------
+
+def mode(path) -> int:
+    import os
+    import stat
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def with_secrets(library):
+    """The library with a secret key (0600, as the web app writes it) and two accounts."""
+    import os
+
+    from library.users import Users
+    svc, tmp = library
+    key = svc.home.path / "secret_key"
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("a" * 64 + "\n")
+    Users(svc.store).add("guanli", "admin-pass-1", role="admin", actor="test")
+    Users(svc.store).add("bianji", "editor-pass-1", role="editor", actor="test")
+    return svc, tmp
+
+
+def test_backup_is_written_0600_and_restore_keeps_secrets_0600(with_secrets):
+    import os
+    svc, tmp = with_secrets
+    old = os.umask(0o022)
+    try:
+        rep = backup(svc.home, tmp / "b.zip")
+        assert mode(rep.path) == 0o600
+        target = Home.open(tmp / "restored")
+        restore(tmp / "b.zip", target)
+    finally:
+        os.umask(old)
+    assert mode(target.path / "secret_key") == 0o600
+    assert mode(target.db_path) == 0o600
+    assert (target.path / "secret_key").read_text().strip() == "a" * 64
+
+
+def test_backup_without_secrets_leaves_out_the_key_and_the_password_hashes(with_secrets):
+    from library.users import Users
+    svc, tmp = with_secrets
+    rep = backup(svc.home, tmp / "open.zip", no_secrets=True)
+    assert mode(rep.path) == 0o600
+    with zipfile.ZipFile(rep.path) as z:
+        names = z.namelist()
+        manifest = json.loads(z.read("manifest.json"))
+        db = z.read("library.sqlite3")
+    assert "config/secret_key" not in names and "config/settings.json" in names
+    assert manifest["secrets"] is False
+    assert b"scrypt$" not in db                          # not even in free pages
+    target = Home.open(tmp / "restored")
+    m = restore(rep.path, target)
+    key = target.path / "secret_key"
+    assert key.is_file() and mode(key) == 0o600 and len(key.read_text().strip()) == 64
+    assert key.read_text().strip() != "a" * 64
+    notes = "\n".join(m["notes"])
+    assert "已生成新的密钥" in notes
+    assert "guanli" in notes and "bianji" in notes and "user passwd" in notes
+    from library.store import Store
+    st = Store(target)
+    try:
+        u = Users(st)
+        assert u.authenticate("guanli", "admin-pass-1") is None
+        u.set_password("guanli", "new-admin-pass-1", actor="cli")
+        assert u.authenticate("guanli", "new-admin-pass-1") is not None
+    finally:
+        st.close()
+
+
+def test_a_full_backup_restores_without_notes(with_secrets):
+    svc, tmp = with_secrets
+    backup(svc.home, tmp / "b.zip")
+    m = restore(tmp / "b.zip", Home.open(tmp / "restored"))
+    assert m["notes"] == [] and m.get("secrets", True) is True
