@@ -1,21 +1,48 @@
-"""Editor and admin accounts. Passwords are hashed with scrypt (standard library), each with its
-own salt. A failed login costs the same for an unknown name as for a wrong password (one scrypt,
-one write) and is recorded in the audit log; each account has a session generation that ends
-every session of the account when it is bumped (logout, password change, disable)."""
+"""Accounts: readers, editors and admins. Passwords are hashed with scrypt (standard library),
+each with its own salt. A failed login costs the same for an unknown name as for a wrong
+password (one scrypt, one write) and is recorded in the audit log; each account has a session
+generation that ends every session of the account when it is bumped (logout, password change,
+disable), and ``session_end`` says why, so the login page can tell the person.
+
+Roles (``ROLES``, weakest first; each can do what the ones before it can):
+
+* ``reader`` 读者 — search, read, use the basket and download topic packs when the library
+  requires a login (``require_login``); nothing else. Made one by one or in bulk from a CSV
+  (:meth:`Users.import_csv`: a district's speakers).
+* ``editor`` 编辑 — also upload, correct, publish, trash and restore, dictionary, synonyms.
+* ``admin`` 管理员 — also accounts, purge and the audit log."""
 
 from __future__ import annotations
 
 import base64
+import csv
 import hashlib
 import hmac
+import io
 import os
+import secrets
 import time
 
 from sqlalchemy import text
 
 from .errors import NotFoundError, UsageError
 
-ROLES = {"editor": "编辑", "admin": "管理员"}
+ROLES = {"reader": "读者", "editor": "编辑", "admin": "管理员"}
+RANKS = {"reader": 1, "editor": 2, "admin": 3}
+# why the sessions of an account ended (users.session_end)
+SESSION_ENDS = ("logout", "password", "disabled")
+MAX_IMPORT = 2000
+_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def has_role(role: str | None, needed: str) -> bool:
+    """Whether an account with ``role`` may do what ``needed`` may (admin ⊃ editor ⊃ reader)."""
+    return RANKS.get(role or "", 0) >= RANKS[needed]
+
+
+def new_password(length: int = 10) -> str:
+    """A random password without look-alike characters (0/O, 1/l/I), to hand out once."""
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(length))
 _N, _R, _P = 2 ** 14, 8, 1
 
 
@@ -60,7 +87,8 @@ class Users:
         if password is not None and len(password) < 8:
             raise UsageError("密码至少需要 8 个字符。")
         if role is not None and role not in ROLES:
-            raise UsageError(f"未知的角色“{role}”。", "可用：editor（编辑）、admin（管理员）")
+            raise UsageError(f"未知的角色“{role}”。",
+                             "可用：" + "、".join(f"{k}（{v}）" for k, v in ROLES.items()))
 
     def add(self, name: str, password: str, role: str = "editor", *, actor: str = "cli") -> int:
         self._check(name, password, role)
@@ -84,8 +112,73 @@ class Users:
         return self.store._one("SELECT * FROM users WHERE id = :i", i=uid)
 
     def list(self) -> list[dict]:
-        return self.store._rows("SELECT id, name, role, active, created_at, failed_logins "
-                                "FROM users ORDER BY name")
+        """Every account, with ``has_password`` (false after a restore from a backup made
+        without secrets, until someone sets one)."""
+        return self.store._rows("SELECT id, name, role, active, created_at, failed_logins, "
+                                "password_hash != '' AS has_password FROM users ORDER BY name")
+
+    def import_csv(self, data: str, role: str = "reader", *, actor: str = "cli") -> list[dict]:
+        """Create accounts in bulk from CSV text (e.g. a district's speakers): one account a
+        line, ``用户名[,密码]``; a first line naming the columns (用户名/姓名/账号/name) is
+        skipped, and so are empty lines. A missing password is generated (10 characters,
+        no look-alikes) and returned once. Every line is checked before anything is written:
+        a bad line (a name with spaces, a short password, a name twice in the file) raises
+        UsageError naming its line and nothing is created. Names that already have an account
+        are left alone and reported (``status: "exists"``), so the same file can be imported
+        twice. Returns one ``{line, name, password, status}`` per account line, ``password``
+        only for new accounts."""
+        self._check("x", None, role)
+        rows = list(csv.reader(io.StringIO(data.lstrip("\ufeff"))))
+        lines: list[tuple[int, str, str | None]] = []
+        problems: list[str] = []
+        seen: dict[str, int] = {}
+        for n, row in enumerate(rows, 1):
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
+            name, password = cells[0], (cells[1] if len(cells) > 1 and cells[1] else None)
+            if not lines and not problems and name.lower() in ("用户名", "姓名", "账号", "name",
+                                                               "username", "user"):
+                continue
+            try:
+                self._check(name, password, None)
+            except UsageError as e:
+                problems.append(f"第 {n} 行（{name or '空'}）：{e.message}")
+                continue
+            if name in seen:
+                problems.append(f"第 {n} 行（{name}）：与第 {seen[name]} 行重名。")
+                continue
+            seen[name] = n
+            lines.append((n, name, password))
+        if len(lines) > MAX_IMPORT:
+            problems.append(f"一次最多导入 {MAX_IMPORT} 个账号，文件中有 {len(lines)} 个。")
+        if problems:
+            raise UsageError("CSV 中有 %d 行无法导入，没有创建任何账号：" % len(problems)
+                             + "；".join(problems[:20]) + ("……" if len(problems) > 20 else ""),
+                             "每行一个账号：用户名,密码（密码可省略，将自动生成）。")
+        if not lines:
+            raise UsageError("CSV 中没有账号。", "每行一个账号：用户名,密码（密码可省略，将自动生成）。")
+        existing = {r["name"] for r in self.store._rows("SELECT name FROM users")}
+        out = []
+        todo = []
+        for n, name, password in lines:
+            if name in existing:
+                out.append({"line": n, "name": name, "password": None, "status": "exists"})
+                continue
+            given = password is not None
+            password = password or new_password()
+            todo.append((n, name, hash_password(password), None if given else password))
+        with self.store.engine.begin() as conn:
+            now = time.time()
+            for n, name, pw_hash, shown in todo:
+                conn.execute(text("INSERT INTO users (name, password_hash, role, active, "
+                                  "created_at) VALUES (:n, :h, :r, 1, :t)"),
+                             {"n": name, "h": pw_hash, "r": role, "t": now})
+                self.store._audit(conn, actor, "user_add", f"user:{name}",
+                                  {"role": role, "来源": "CSV 批量导入"})
+                out.append({"line": n, "name": name, "password": shown, "status": "created",
+                            "password_given": shown is None})
+        return sorted(out, key=lambda r: r["line"])
 
     def authenticate(self, name: str, password: str, *, address: str | None = None,
                      actor: str = "web") -> dict | None:
@@ -113,18 +206,20 @@ class Users:
                               login_detail(name, address, {"原因": reason}))
         return None
 
-    def end_sessions(self, uid: int) -> None:
-        """End every session of the account (a new session generation)."""
+    def end_sessions(self, uid: int, reason: str = "logout") -> None:
+        """End every session of the account (a new session generation); ``reason`` (one of
+        SESSION_ENDS) is what the other sessions are told on their next request."""
         with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET session_gen = session_gen + 1 WHERE id = :i"),
-                         {"i": uid})
+            conn.execute(text("UPDATE users SET session_gen = session_gen + 1, "
+                              "session_end = :r WHERE id = :i"), {"i": uid, "r": reason})
 
     def set_password(self, name: str, password: str, *, actor: str) -> None:
         self._check(name, password, None)
         self.get(name)
         with self.store.engine.begin() as conn:
             conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0, "
-                              "session_gen = session_gen + 1 WHERE name = :n"),
+                              "session_gen = session_gen + 1, session_end = 'password' "
+                              "WHERE name = :n"),
                          {"h": hash_password(password), "n": name})
             self.store._audit(conn, actor, "user_password", f"user:{name}", {})
 
@@ -132,7 +227,8 @@ class Users:
         self.get(name)
         with self.store.engine.begin() as conn:
             # disabling ends every session at once (enabling does not revive them)
-            conn.execute(text("UPDATE users SET active = :a, session_gen = session_gen + :g "
+            conn.execute(text("UPDATE users SET active = :a, session_gen = session_gen + :g, "
+                              "session_end = CASE WHEN :a THEN session_end ELSE 'disabled' END "
                               "WHERE name = :n"), {"a": int(active), "g": int(not active),
                                                    "n": name})
             self.store._audit(conn, actor, "user_enable" if active else "user_disable",
@@ -157,4 +253,5 @@ def login_detail(name: str, address: str | None, more: dict | None = None) -> di
     return detail
 
 
-__all__ = ["Users", "ROLES", "hash_password", "verify_password", "login_detail"]
+__all__ = ["Users", "ROLES", "RANKS", "SESSION_ENDS", "has_role", "new_password", "hash_password",
+           "verify_password", "login_detail"]

@@ -13,7 +13,12 @@
   cookie; that is by design: it only proves that a request comes from a page of this site, and
   a page on another site can read neither the cookie nor our pages. It is random, derived from
   no secret, and useless without the cookie it sits in.
-* Roles: anonymous speakers, ``editor`` and ``admin`` (an admin is also an editor).
+* Roles: anonymous visitors, ``reader`` (a speaker's account: what a visitor may do, also
+  when ``require_login`` closes the library to visitors), ``editor`` and ``admin`` (an admin
+  is also an editor, an editor also a reader). :func:`role_required` guards views: nobody
+  signed in → the login page; too weak a role → 403.
+* A session that ends on its own (password reset, account disabled, signed out elsewhere,
+  idle, too old) says why on the next page (a flashed message; the login page shows it).
 * Login throttling (:class:`LoginThrottle`): by source address and by account name, with
   growing delays, in memory. An address that has not failed is never refused; unknown names
   are throttled exactly like real ones.
@@ -38,11 +43,11 @@ from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.http import parse_options_header
 
-from library.users import Users
+from library.users import Users, has_role
 
 from .library import get_library
 
@@ -97,11 +102,31 @@ class SessionInterface(SecureCookieSessionInterface):
         return super().get_expiration_time(app, session)
 
 
-def _end_session() -> None:
-    """Forget the account (the CSRF token stays, so an open form leads to the login page)."""
+def _end_session(reason: str | None = None) -> None:
+    """Forget the account (the CSRF token stays, so an open form leads to the login page).
+    ``reason`` (see :func:`end_message`) is told on the next page shown."""
     for key in SESSION_KEYS + ("pw",):
         session.pop(key, None)
     session.permanent = False
+    message = end_message(reason)
+    if message:
+        flash(message, "warning")
+
+
+def end_message(reason: str | None) -> str:
+    """Why a session ended, in a sentence for the person whose session it was."""
+    cfg = current_app.config
+    idle = max(1, round(cfg["SESSION_IDLE_TIMEOUT"] / 60))
+    hours = cfg["SESSION_MAX_AGE"] / 3600
+    hours_text = f"{hours:.0f}" if hours >= 1 else f"{hours:.1f}"
+    return {
+        "password": "您的密码已被重置，原来的登录已失效。请用新密码重新登录；"
+                    "如果不是您本人操作，请联系管理员。",
+        "disabled": "您的账号已被管理员停用，已退出登录。如有疑问，请联系管理员。",
+        "logout": "您已在其他设备或浏览器窗口退出登录，请重新登录。",
+        "idle": f"超过 {idle} 分钟没有操作，已自动退出登录，请重新登录。",
+        "expired": f"登录已满 {hours_text} 小时，已自动退出，请重新登录。",
+    }.get(reason or "", "")
 
 
 def _load_user() -> None:
@@ -115,19 +140,35 @@ def _load_user() -> None:
     now = _now()
     login_at, seen_at = session.get("login_at"), session.get("seen_at")
     row = users().by_id(uid) if isinstance(uid, int) else None
-    if (row is None or not row["active"] or session.get("gen") != row["session_gen"]
-            or not isinstance(login_at, (int, float)) or not isinstance(seen_at, (int, float))
-            or now - login_at > cfg["SESSION_MAX_AGE"]
-            or now - seen_at > cfg["SESSION_IDLE_TIMEOUT"]):
+    if (row is None or not isinstance(login_at, (int, float))
+            or not isinstance(seen_at, (int, float))):
         _end_session()
+        return
+    if not row["active"]:
+        _end_session("disabled")
+        return
+    if session.get("gen") != row["session_gen"]:
+        _end_session(row.get("session_end") or "logout")
+        return
+    if now - login_at > cfg["SESSION_MAX_AGE"]:
+        _end_session("expired")
+        return
+    if now - seen_at > cfg["SESSION_IDLE_TIMEOUT"]:
+        _end_session("idle")
         return
     if now - seen_at >= SEEN_EVERY:
         session["seen_at"] = int(now)
     g.user = {"id": row["id"], "name": row["name"], "role": row["role"]}
 
 
-def is_editor() -> bool:
+def signed_in() -> bool:
+    """Anyone signed in: a reader, an editor or an admin."""
     return bool(g.get("user"))
+
+
+def is_editor() -> bool:
+    """May edit the library: an editor or an admin (not a reader)."""
+    return bool(g.get("user")) and has_role(g.user["role"], "editor")
 
 
 def is_admin() -> bool:
@@ -139,14 +180,18 @@ def actor() -> str:
 
 
 def role_required(role: str = "editor"):
-    """Views for editors (``"editor"``) or admins only (``"admin"``)."""
+    """Views for signed-in accounts of at least ``role``: ``"reader"`` (anyone signed in),
+    ``"editor"`` (editors and admins, not readers) or ``"admin"``. Nobody signed in → the
+    login page (and back here afterwards); a weaker role → 403."""
+    if role not in ("reader", "editor", "admin"):
+        raise ValueError(role)
 
     def deco(view):
         @functools.wraps(view)
         def wrapped(*a, **kw):
             if not g.get("user"):
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-            if role == "admin" and g.user["role"] != "admin":
+            if not has_role(g.user["role"], role):
                 abort(403)
             return view(*a, **kw)
         return wrapped
@@ -369,7 +414,8 @@ def _require_login_for_public():
     """With ``require_login`` set, the public side is for signed-in accounts only."""
     if not current_app.config.get("REQUIRE_LOGIN") or g.get("user"):
         return None
-    if request.endpoint in (None, "static") or (request.endpoint or "").startswith("auth."):
+    if request.endpoint in (None, "static", "favicon") \
+            or (request.endpoint or "").startswith("auth."):
         return None
     if request.blueprint == "api":
         abort(401)
@@ -405,10 +451,11 @@ def init_app(app) -> None:
         _safe_content_disposition(resp)
         return resp
 
-    app.jinja_env.globals.update(csrf_token=csrf_token, is_editor=is_editor, is_admin=is_admin)
+    app.jinja_env.globals.update(csrf_token=csrf_token, is_editor=is_editor, is_admin=is_admin,
+                                 signed_in=signed_in)
 
 
 __all__ = ["csrf_token", "role_required", "login_user", "logout_user", "users", "is_editor",
-           "is_admin", "actor", "init_app", "LoginThrottle", "throttle", "client_address",
-           "throttle_key", "keep_session_after_own_change", "now", "download_name",
-           "content_disposition"]
+           "is_admin", "signed_in", "end_message", "actor", "init_app", "LoginThrottle",
+           "throttle", "client_address", "throttle_key", "keep_session_after_own_change", "now",
+           "download_name", "content_disposition"]

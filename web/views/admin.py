@@ -1,4 +1,5 @@
-"""Admins: accounts (create editors, reset passwords, disable, change role) and the audit log."""
+"""Admins: accounts (create readers, editors and admins one by one or readers in bulk from a
+CSV, reset passwords, disable, change role) and the audit log."""
 
 from __future__ import annotations
 
@@ -14,9 +15,26 @@ from ..security import actor, keep_session_after_own_change, role_required, user
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-def _render_users(error=None, form=None, status=200):
+def _render_users(error=None, form=None, status=200, imported=None):
     return render_template("admin/users.html", users=users().list(), roles=ROLES, error=error,
-                           form=form), status
+                           form=form, imported=imported), status
+
+
+def _csv_text(f) -> str:
+    """The CSV an admin sent: an uploaded file (UTF-8, or GBK as Excel saves it in China) or
+    the text pasted into the box."""
+    upload = request.files.get("csv")
+    if upload and upload.filename:
+        raw = upload.read(2 * 1024 * 1024 + 1)
+        if len(raw) > 2 * 1024 * 1024:
+            raise UsageError("CSV 文件过大（最多 2 MB）。")
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        raise UsageError("无法识别 CSV 文件的编码。", "请另存为 UTF-8 编码的 CSV 后再上传。")
+    return f.get("rows") or ""
 
 
 @bp.get("/users")
@@ -38,6 +56,10 @@ def user_action():
                 raise UsageError("两次输入的密码不一致。")
             u.add(name, f.get("password") or "", f.get("role") or "editor", actor=actor())
             msg = f"已创建账号“{name}”。"
+        elif action == "import":
+            results = u.import_csv(_csv_text(f), f.get("role") or "reader", actor=actor())
+            # generated passwords are shown on this page only: no redirect, nothing stored
+            return _render_users(imported=results)
         elif action == "passwd":
             u.set_password(name, f.get("password") or "", actor=actor())
             if name == g.user["name"]:

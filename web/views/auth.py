@@ -1,4 +1,4 @@
-"""Sign in and out (editors and admins).
+"""Sign in and out (readers, editors and admins: one login page for everyone).
 
 A failed sign-in answers the same for an unknown name, a wrong password and a disabled account,
 after the same work (see ``library.users.Users.authenticate``). Repeated failures are throttled
@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from library.users import login_detail
+from library.users import has_role, login_detail
 
 from ..library import get_library
 from ..security import (client_address, login_user, logout_user, now, throttle, throttle_key,
@@ -38,8 +38,13 @@ def _clean_next(target: str | None) -> str:
     return target
 
 
-def _safe_next(target: str | None) -> str:
-    return _clean_next(target) or url_for("editor.dashboard")
+def _safe_next(target: str | None, role: str | None = None) -> str:
+    """Where to go after signing in: ``target`` when safe, else the editors' dashboard for an
+    editor or admin and the home page for a reader."""
+    if role is None and g.get("user"):
+        role = g.user["role"]
+    home = url_for("editor.dashboard") if has_role(role, "editor") else url_for("public.home")
+    return _clean_next(target) or home
 
 
 def _throttled(wait: int) -> str:
@@ -74,7 +79,7 @@ def login():
     throttle().succeeded(key)
     login_user(row)
     flash(f"欢迎，{row['name']}。", "ok")
-    return redirect(_safe_next(nxt))
+    return redirect(_safe_next(nxt, row["role"]))
 
 
 @bp.post("/logout")
