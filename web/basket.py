@@ -227,6 +227,18 @@ def _page_setup(doc) -> None:
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
 
 
+def _title_style(doc) -> None:
+    """Word's Title style without the default template's blue rule under it: centred, in the
+    document's Song typeface."""
+    style = doc.styles["Title"]
+    style.font.name = "SimSun"
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    ppr = style.element.get_or_add_pPr()
+    for border in ppr.findall(qn("w:pBdr")):
+        ppr.remove(border)
+    style.paragraph_format.space_after = Pt(6)
+
+
 def _properties(doc, title: str, library_name: str, count: int) -> None:
     now = datetime.now(timezone.utc).replace(microsecond=0)
     cp = doc.core_properties
@@ -244,18 +256,22 @@ def _properties(doc, title: str, library_name: str, count: int) -> None:
 
 def export_docx(basket: Basket, title: str = "讲稿素材", *,
                 library_name: str = "宣讲素材库") -> tuple[io.BytesIO, str]:
-    """The basket as a Word document: title, count and date, the note on deleted items, each
-    item numbered once (a Q&A with its question) with its citation and reference number, then
-    the references. A4, the library named in the document properties."""
+    """The basket as a Word document: title (Word's Title style), count and date, the note on
+    deleted items, each item numbered once (a Q&A with its question) with its citation and
+    reference number, then the references. A4, the library named in the document properties.
+    Returns the document and its file name: the title, as typed (“乡村振兴宣讲稿.docx”)."""
     title = clean(title) or "讲稿素材"
     library_name = clean(library_name) or "宣讲素材库"
     doc = Document()
     _page_setup(doc)
     _properties(doc, title, library_name, len(basket.items))
 
-    h = doc.add_paragraph()
+    # the title paragraph is Word's Title style (it shows in the navigation pane and in a
+    # generated table of contents), set in the document's own font and red-less ink
+    h = doc.add_paragraph(style="Title")
     h.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(h.add_run(title), 18, bold=True)
+    _title_style(doc)
+    _font(h.add_run(title), 18, bold=True, color=RGBColor(0, 0, 0))
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _font(sub.add_run(f"共 {len(basket.items)} 条 · 整理于 {time.strftime('%Y年%m月%d日')}"
@@ -294,4 +310,4 @@ def export_docx(basket: Basket, title: str = "讲稿素材", *,
     out = io.BytesIO()
     doc.save(out)
     out.seek(0)
-    return out, f"讲稿篮-{time.strftime('%Y%m%d')}.docx"
+    return out, f"{title}.docx"

@@ -288,7 +288,13 @@
       if (e.key === "ArrowDown") { active = (active + 1) % items.length; render(); e.preventDefault(); }
       else if (e.key === "ArrowUp") { active = active <= 0 ? items.length - 1 : active - 1; render(); e.preventDefault(); }
       else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
-      else if (e.key === "Escape") { close(); }
+      else if (e.key === "Escape") {
+        // closes the suggestions only: a search field would also empty itself on Escape,
+        // and Enter would then search for nothing
+        e.preventDefault();
+        clearTimeout(timer); seq++;
+        items = []; close();
+      }
     });
     input.addEventListener("blur", function () { setTimeout(close, 100); });
   }
@@ -382,6 +388,20 @@
     }
     poll();
   }
+
+  /* skip links ------------------------------------------------------------------------------ */
+  /* “跳到检索结果” and friends move the keyboard focus to their target (a heading is not
+     focusable by itself), so the next Tab reaches the first result's buttons. */
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest("a[data-skip]");
+    if (!a) return;
+    var target = document.getElementById((a.getAttribute("href") || "").slice(1));
+    if (!target) return;
+    ev.preventDefault();
+    if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    target.focus();
+    if (history.replaceState) history.replaceState(null, "", a.getAttribute("href"));
+  });
 
   /* confirmations -------------------------------------------------------------------------- */
   document.addEventListener("submit", function (ev) {
