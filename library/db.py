@@ -332,10 +332,11 @@ def _statements(ddl: str) -> list[str]:
     return [s.strip() for s in ddl.split(";") if s.strip()]
 
 
-def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> None:
+def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> bool:
     """Apply a table-rebuilding migration in one transaction with foreign keys off (SQLite's
     documented procedure for schema changes ALTER TABLE cannot make). Foreign keys are checked
-    before the commit: the rebuild copies rows verbatim, so it may not add a violation."""
+    before the commit: the rebuild copies rows verbatim, so it may not add a violation.
+    Returns False when another process applied it first (checked under the write lock)."""
     pooled = engine.raw_connection()
     try:
         raw = pooled.driver_connection
@@ -346,6 +347,10 @@ def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> None:
             before = len(raw.execute("PRAGMA foreign_key_check").fetchall())
             raw.execute("BEGIN IMMEDIATE")
             try:
+                if raw.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                               (version,)).fetchone():
+                    raw.execute("ROLLBACK")
+                    return False
                 for stmt in _statements(ddl):
                     raw.execute(stmt)
                 after = len(raw.execute("PRAGMA foreign_key_check").fetchall())
@@ -355,8 +360,10 @@ def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> None:
                 raw.execute("INSERT INTO schema_migrations (version, name, applied_at) "
                             "VALUES (?, ?, ?)", (version, name, time.time()))
                 raw.execute("COMMIT")
+                return True
             except BaseException:
-                raw.execute("ROLLBACK")
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
                 raise
         finally:
             raw.execute("PRAGMA foreign_keys=ON")
@@ -376,8 +383,8 @@ def migrate(engine: Engine) -> list[int]:
         if version <= have:
             continue
         if version in REBUILDS:
-            _rebuild(engine, version, name, ddl)
-            applied.append(version)
+            if _rebuild(engine, version, name, ddl):
+                applied.append(version)
             continue
         with engine.begin() as conn:
             raw = conn.connection.driver_connection

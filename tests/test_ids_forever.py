@@ -226,3 +226,22 @@ def test_upgrading_a_schema_4_database_keeps_data_and_stops_reuse(tmp_path):
         [("document:9", "已删材料")]
     con.close()
     assert migrate(engine) == []
+
+
+def test_two_processes_opening_an_old_library_at_once_rebuild_it_once(tmp_path):
+    """The rebuild checks, under the write lock, that nobody applied it meanwhile."""
+    path = tmp_path / "old.sqlite3"
+    saved = db.MIGRATIONS
+    try:
+        db.MIGRATIONS = [m for m in saved if m[0] <= 4]
+        migrate(connect(path))
+    finally:
+        db.MIGRATIONS = saved
+    first, second = connect(path), connect(path)
+    from library.db import _rebuild
+    version, name, ddl = next(m for m in saved if m[0] == 5)
+    assert _rebuild(first, version, name, ddl) is True
+    assert _rebuild(second, version, name, ddl) is False
+    assert migrate(second) == [v for v, _, _ in saved if v > 5]
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT COUNT(*) FROM schema_migrations WHERE version = 5").fetchone()[0] == 1
