@@ -109,3 +109,33 @@ def docx_bytes(blocks=None) -> bytes:
     buf = io.BytesIO()
     d.save(buf)
     return buf.getvalue()
+
+
+def cyclic_pdf(chain: int = 2) -> bytes:
+    """A tiny PDF whose content stream's /Length is an indirect reference going round in a
+    circle (7 0 R → 8 0 R → … → 7 0 R): pdfminer followed it for ever (issue 11, finding 2)."""
+    refs = list(range(7, 7 + chain))
+    objs: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+    }
+    for i, r in enumerate(refs):
+        objs[r] = b"%d 0 R" % refs[(i + 1) % len(refs)]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = {}
+    for num in sorted(set(objs) | {4}):
+        offsets[num] = len(out)
+        if num == 4:
+            out += (b"4 0 obj\n<< /Length 7 0 R >>\nstream\nBT /F1 12 Tf 10 10 Td (x) Tj ET\n"
+                    b"endstream\nendobj\n")
+        else:
+            out += b"%d 0 obj\n%s\nendobj\n" % (num, objs[num])
+    size = max(offsets) + 1
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for num in range(1, size):
+        out += (b"%010d 00000 n \n" % offsets[num]) if num in offsets else \
+            b"0000000000 65535 f \n"
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref)
+    return bytes(out)

@@ -5,6 +5,7 @@ pages kept, headings by size, scans → needs_ocr, encrypted and truncated files
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +193,24 @@ def test_page_limit():
     with pytest.raises(FileTooLargeError) as err:
         extract(data, "a.pdf", Limits(max_pages=2))
     assert "页数" in err.value.message
+
+
+@pytest.mark.parametrize("chain", [1, 2, 5])
+def test_circular_references_are_a_damaged_file_at_once(chain, tmp_path):
+    # a 571-byte PDF used to spin pdfminer until the worker's 600 s limit (issue 11, finding 2);
+    # run in a child process so that a regression fails the test instead of hanging the suite
+    import subprocess
+    import sys
+    from builders import cyclic_pdf
+    path = tmp_path / "cycle.pdf"
+    path.write_bytes(cyclic_pdf(chain))
+    code = ("import sys; from types import SimpleNamespace; from indexer.extract import pdf\n"
+            "from library.errors import CorruptFileError\n"
+            "try:\n"
+            f"    pdf.extract(open({str(path)!r}, 'rb').read(), SimpleNamespace(max_pages=1000))\n"
+            "except CorruptFileError as e:\n"
+            "    print('CORRUPT', e.message)\n")
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=root)
+    assert "CORRUPT" in out.stdout and "循环引用" in out.stdout, out.stderr[-500:]

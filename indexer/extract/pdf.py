@@ -293,17 +293,54 @@ def _bound_pdfminer_widths() -> None:
     pdffont.get_widths, pdffont.get_widths2 = get_widths, get_widths2
 
 
+_CYCLES = [0]        # circular references met in this process (see below)
+
+
+def _bound_pdfminer_references() -> None:
+    """Make pdfminer's indirect references cycle-proof (once per process). ``resolve1`` follows
+    a reference to a reference for as long as there is one, so a stream whose ``/Length`` is
+    ``7 0 R`` with ``7 0 obj 8 0 R`` and ``8 0 obj 7 0 R`` (571 bytes) spun a worker until its
+    600 s limit. A chain that comes back to an object already on it is now a syntax error,
+    which the extractor reports as a damaged PDF at once."""
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.pdftypes import PDFObjectNotFound, PDFObjRef
+
+    if getattr(PDFObjRef.resolve, "_lecturelib_bounded", False):
+        return
+
+    def resolve(self, default=None):
+        seen: set = set()
+        x = self
+        while isinstance(x, PDFObjRef):
+            if x.objid in seen or len(seen) > 64:
+                _CYCLES[0] += 1
+                raise PDFSyntaxError(f"circular indirect reference at object {x.objid}")
+            seen.add(x.objid)
+            if x.doc is None:
+                return default
+            try:
+                x = x.doc.getobj(x.objid)
+            except PDFObjectNotFound:
+                return default
+        return x
+
+    resolve._lecturelib_bounded = True
+    PDFObjRef.resolve = resolve
+
+
 def extract(data: bytes, limits) -> Extracted:
     import logging
 
     import pdfplumber
 
     _bound_pdfminer_widths()
+    _bound_pdfminer_references()
 
     # pdfminer logs font-descriptor quirks of ordinary files as warnings; they are not the
     # user's business (problems that matter surface as our own errors or warnings)
     logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
+    cycles = _CYCLES[0]
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         n = len(pdf.pages)
@@ -332,6 +369,11 @@ def extract(data: bytes, limits) -> Extracted:
         raise _open_error(exc) from None
     finally:
         pdf.close()
+    if _CYCLES[0] != cycles:
+        # pdfminer skips what it cannot resolve: pages would look empty ("scanned"), but the
+        # file is damaged, and saying so tells the user what to do
+        raise CorruptFileError("PDF 文件结构有误（对象之间循环引用），无法可靠读取。",
+                               "请用 PDF 阅读器“另存为”一份新的 PDF，或上传原始 Word 文件。")
     if len(empty) == n:
         return Extracted(format="pdf", pages=n, status="needs_ocr", warnings=[NO_TEXT_LAYER])
     _remove_furniture(pages, heights)
