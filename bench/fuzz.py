@@ -346,6 +346,48 @@ def mutate_pdf(rng: random.Random, data: bytes) -> bytes:
     return mutate_bytes(rng, data)
 
 
+def cycle_pdf(rng: random.Random, data: bytes) -> bytes:
+    """Indirect references that go round in a circle (issue 11: a 571-byte PDF whose stream
+    /Length was 7 0 R → 8 0 R → 7 0 R spun pdfminer for ever): a stream's /Length, a page's
+    /Contents or /Resources, or any reference is pointed at a chain of 1–6 new objects that
+    ends where it began; new objects are appended with an xref section of their own."""
+    start = 900 + rng.randrange(50)
+    chain = list(range(start, start + rng.randint(1, 6)))
+    where = rng.randrange(3)
+    if where == 0 and re.search(rb"/Length \d+", data):
+        data = re.sub(rb"/Length \d+", b"/Length %d 0 R" % chain[0], data, count=1)
+    elif where == 1 and b"/Contents" in data:
+        data = re.sub(rb"/Contents \d+ 0 R", b"/Contents %d 0 R" % chain[0], data, count=1)
+    else:
+        refs = list(re.finditer(rb"\b\d+ 0 R", data))
+        if refs:
+            m = rng.choice(refs)
+            data = data[:m.start()] + b"%d 0 R" % chain[0] + data[m.end():]
+    body = bytearray()
+    offsets = []
+    base = len(data)
+    for i, num in enumerate(chain):
+        offsets.append(base + len(body))
+        target = chain[(i + 1) % len(chain)]
+        # mostly bare references (a reference to a reference: the loop that hung), sometimes
+        # wrapped in an array or a dictionary
+        inner = b"%d 0 R" % target if rng.random() < 0.8 else \
+            rng.choice([b"[%d 0 R]" % target, b"<< /Length %d 0 R >>" % target])
+        body += b"%d 0 obj\n%s\nendobj\n" % (num, inner)
+    xref = base + len(body)
+    body += b"xref\n%d %d\n" % (chain[0], len(chain))
+    for off in offsets:
+        body += b"%010d 00000 n \n" % off
+    prev = data.rfind(b"startxref")
+    prev_off = re.search(rb"startxref\s+(\d+)", data[prev:]) if prev >= 0 else None
+    root = re.findall(rb"/Root\s+(\d+\s+\d+\s+R)", data)
+    trailer = b"<< /Size %d /Root %s" % (chain[-1] + 1, root[-1] if root else b"1 0 R")
+    if prev_off:
+        trailer += b" /Prev " + prev_off.group(1)
+    body += b"trailer\n" + trailer + b" >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return data + bytes(body)
+
+
 # --- generators --------------------------------------------------------------------------
 
 _ALPHABET = (list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工"
@@ -707,8 +749,8 @@ def run_import_pack(svc, path: Path):
 
 # --- the runner --------------------------------------------------------------------------
 
-TARGETS = ["sniff", "docx", "pptx", "pdf", "doc", "txt", "md", "html", "structure", "query",
-           "read_pack", "import_pack"]
+TARGETS = ["sniff", "docx", "pptx", "pdf", "pdf_cycle", "doc", "txt", "md", "html", "structure",
+           "query", "read_pack", "import_pack"]
 
 
 def _inputs(target: str, rng: random.Random, tmp: Path):
@@ -740,6 +782,13 @@ def _inputs(target: str, rng: random.Random, tmp: Path):
             if rng.random() < 0.2:                       # stack a second mutation
                 data = mut(rng, data)
             yield data, (lambda d=data: run_extract(d, f"fuzz.{target}"))
+    if target == "pdf_cycle":
+        seeds = [seed_pdf()]
+        while True:
+            data = cycle_pdf(rng, rng.choice(seeds))
+            if rng.random() < 0.3:
+                data = mutate_pdf(rng, data)
+            yield data, (lambda d=data: run_extract(d, "fuzz.pdf"))
     if target in ("txt", "md", "html"):
         seeds = seed_texts()[target]
         gen = {"txt": gen_text_bytes, "md": gen_md_bytes, "html": gen_html_bytes}[target]
