@@ -97,6 +97,33 @@ def zip_bomb_docx(path: Path, member_mb: int = 700) -> Path:
     return path
 
 
+def ratio_tuned_docx(path: Path, member_mb: int = 60, seed: int = 7) -> Path:
+    """A real-looking .docx whose document.xml inflates to ``member_mb`` MB at a compression
+    ratio under 200:1 (a paragraph of random digits repeated with small changes), the shape of
+    the 615 KB file that held a 100 MB document.xml (issue 11, finding 4)."""
+    import random
+    rng = random.Random(seed)
+    body = docx_bytes([("p", "正文")])
+    with zipfile.ZipFile(io.BytesIO(body)) as src, \
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            if info.filename != "word/document.xml":
+                z.writestr(info, src.read(info))
+        with z.open("word/document.xml", "w", force_zip64=True) as f:
+            f.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                    b'2006/main"><w:body>')
+            para = "".join(str(rng.randrange(10)) for _ in range(3000)).encode()
+            written = 0
+            while written < member_mb << 20:
+                i = rng.randrange(len(para))
+                chunk = b"<w:p><w:r><w:t>" + para[i:] + para[:i] + b"</w:t></w:r></w:p>"
+                f.write(chunk)
+                written += len(chunk)
+            f.write(b"</w:body></w:document>")
+    return path
+
+
 JPEG_BYTES = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
               + bytes(range(256)) * 8 + b"\xff\xd9")
 

@@ -212,3 +212,27 @@ def test_extract_raises_only_input_errors_on_mangled_files():
                 extract(bytes(mangled), "x")
             except InputError:
                 pass
+
+
+def test_ratio_tuned_docx_is_refused_by_its_inflated_text(tmp_path):
+    # 60 MB of document.xml at ~120:1 slipped under the ratio bound and kept a worker busy for
+    # minutes (issue 11, finding 4); the XML parts are now bounded in total
+    from builders import ratio_tuned_docx
+    path = ratio_tuned_docx(tmp_path / "报告.docx", member_mb=60)
+    data = path.read_bytes()
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/document.xml")
+    assert info.file_size / info.compress_size < 200
+    with pytest.raises(CorruptFileError) as err:
+        extract(data, "报告.docx")
+    assert "压缩炸弹" in err.value.message
+
+
+def test_inflation_is_bounded_by_the_file_size(tmp_path):
+    from builders import ratio_tuned_docx
+    data = ratio_tuned_docx(tmp_path / "小.docx", member_mb=8).read_bytes()   # ~75 KB → 8 MB
+    with pytest.raises(CorruptFileError):
+        extract(data, "小.docx", Limits(max_inflation=20, inflation_floor=1 << 20,
+                                       max_markup_bytes=1 << 30))
+    # the floor keeps ordinary documents well clear
+    from builders import docx_bytes
+    assert extract(docx_bytes(), "正常.docx").blocks

@@ -24,6 +24,11 @@ class Limits:
     max_bytes: int = 100 * 1024 * 1024           # file size
     max_unzipped_bytes: int = 512 * 1024 * 1024  # docx/pptx: declared and actually inflated
     max_ratio: int = 200                         # compression ratio of any single zip member
+    max_markup_bytes: int = 48 * 1024 * 1024     # docx/pptx: inflated XML parts (the text and
+                                                 # its markup: 0.3 MB in the largest of the 31
+                                                 # reports; a ratio-tuned 615 KB file held 100 MB)
+    max_inflation: int = 20                      # docx/pptx: inflated total ≤ this × file size
+    inflation_floor: int = 96 * 1024 * 1024      # ... or this much (real files: ≤ 7.6×)
     max_pages: int = 2000                        # pdf pages / pptx slides
 
 
