@@ -121,6 +121,8 @@ def _check_document(d, quotes: dict, members: dict) -> None:
     member = f"originals/{v['sha256']}.{_EXT[v['format']]}"
     if member not in members or sha256_bytes(members[member]) != v["sha256"]:
         raise _Bad("原始文件（缺失或校验不符）")
+    if not _format_matches(members[member], v["format"], v.get("filename") or ""):
+        raise _Bad(f"原始文件的格式（声明为 {v['format']}，内容不符）")
     _str(v.get("filename"), "文件名", empty=False)
     if not _base_name(v["filename"]):
         raise _Bad("文件名")
@@ -158,6 +160,21 @@ def _check_document(d, quotes: dict, members: dict) -> None:
     for a in _list(d.get("audiences"), "宣讲对象"):
         if not _one_of(a, AUDIENCES):
             raise _Bad(f"宣讲对象“{a}”")
+
+
+# formats that ingest itself may record for content sniffed as the first one
+_SAME_FORMAT = {"doc": {"doc"}, "docx": {"docx"}, "pptx": {"pptx"}, "pdf": {"pdf"},
+                "html": {"html"}, "md": {"md", "txt"}, "txt": {"txt", "md"}}
+
+
+def _format_matches(data: bytes, declared: str, filename: str) -> bool:
+    """Sniff an original the way ingest does: a pack cannot declare HTML bytes to be a PDF."""
+    from .extract.registry import sniff
+    try:
+        found = sniff(data, filename)
+    except Exception:
+        return False
+    return declared in _SAME_FORMAT.get(found, {found})
 
 
 def _validated(pack) -> tuple[list[dict], dict[str, dict], str]:

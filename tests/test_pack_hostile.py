@@ -1,0 +1,48 @@
+"""Hostile topic packs (issue 11): an original whose bytes are not what the pack declares is
+refused like ingest would refuse it, before anything is written."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from indexer.packimport import import_pack
+from indexer.service import LibraryService
+from library.errors import PackError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import fuzz  # noqa: E402
+
+
+def _pack_with_original(tmp_path, data: bytes, fmt: str, name: str) -> Path:
+    from library.pack import sha256
+    docs, quotes, _ = fuzz.pack_rows()
+    sha = sha256(data)
+    docs[0]["version"].update(sha256=sha, format=fmt, filename=name)
+    ext = {"pdf": "pdf", "txt": "txt", "html": "html", "docx": "docx"}[fmt]
+    return fuzz.write_pack(tmp_path / "p.zip", docs, quotes, {f"originals/{sha}.{ext}": data})
+
+
+def test_html_declared_as_pdf_is_refused(tmp_path):
+    pack = _pack_with_original(tmp_path, b"<!doctype html><html><body><script>alert(1)</script>"
+                               b"<p>\xe7\xbb\xbf\xe6\xb0\xb4</p></body></html>", "pdf", "a.pdf")
+    svc = LibraryService(tmp_path / "home")
+    try:
+        with pytest.raises(PackError) as err:
+            import_pack(svc, pack)
+        assert "格式" in err.value.message and "内容不符" in err.value.message
+        assert svc.store.counts()["documents"] == 0
+    finally:
+        svc.close()
+
+
+def test_an_honest_original_is_imported(tmp_path):
+    pack = _pack_with_original(tmp_path, "乡村振兴专题讲义\n绿水青山就是金山银山。\n".encode(),
+                               "txt", "a.txt")
+    svc = LibraryService(tmp_path / "home")
+    try:
+        assert len(import_pack(svc, pack).added) == 1
+    finally:
+        svc.close()
