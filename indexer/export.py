@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from library.content import AUDIENCES, HIT_KINDS, KINDS, citation
+from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, clean_data
 from library.errors import UsageError
 from library.pack import PackWriter
 from library.store import SECONDARY_TOPIC_MIN
@@ -209,6 +209,8 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
     from docx.oxml.ns import qn
     from docx.shared import Pt
 
+    # whatever reached the store before it cleaned its input, Word gets no control characters
+    title, topic_name, docs, quotes = clean_data((title, topic_name, docs, quotes))
     d = docx.Document()
     _a4(d)
     props = d.core_properties

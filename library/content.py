@@ -6,6 +6,7 @@ Plain dataclasses, no storage concerns. Text fields are in *display* form
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Document kinds (类型) and their Chinese labels.
@@ -71,9 +72,35 @@ class TopicSuggestion:
     score: float                                      # 0..1
 
 
-__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "date_zh", "citation", "citation_line",
+__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "clean_text",
+           "clean_data", "date_zh", "citation", "citation_line",
            "quote_with_citation",
            "TopicSuggestion"]
+
+
+# Characters no stored text may hold: C0 controls but tab and newline, DEL, lone surrogates and
+# the two noncharacters XML refuses (a \x01 in a quote made every Word export of it a 500).
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text: str | None) -> str | None:
+    """``text`` without control characters (tab and newline kept; a carriage return becomes a
+    newline): the one cleaning applied at the store's door and before every export."""
+    if text is None:
+        return None
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub("", text)
+
+
+def clean_data(value):
+    """:func:`clean_text` over every string of a JSON-like value (dicts, lists, tuples)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: clean_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(clean_data(v) for v in value)
+    return value
 
 
 def date_zh(date: str | None) -> str:

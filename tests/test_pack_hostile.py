@@ -46,3 +46,31 @@ def test_an_honest_original_is_imported(tmp_path):
         assert len(import_pack(svc, pack).added) == 1
     finally:
         svc.close()
+
+
+def test_control_characters_in_stored_text_do_not_break_the_pack(tmp_path):
+    # a quote stored with \x01\x0b (before the store cleaned its input) made every export of its
+    # topic a 500 (issue 11, finding 5)
+    import zipfile
+
+    import docx
+    from sqlalchemy import text
+
+    from builders import QUOTES_DOC, make_docx
+    from indexer.export import export_topic
+    src = make_docx(tmp_path / "q.docx", QUOTES_DOC)
+    svc = LibraryService(tmp_path / "home")
+    try:
+        svc.ingest([src], actor="t")
+        with svc.store.engine.begin() as c:
+            c.execute(text("UPDATE quotes SET text = text || :x, source = :x"),
+                      {"x": "坏\x01字\x0b符\x1b"})
+        topic = svc.store.list_documents()[0]["topics"][0]
+        out = tmp_path / "p.zip"
+        export_topic(svc, topic, out)
+        with zipfile.ZipFile(out) as z:
+            (tmp_path / "c.docx").write_bytes(z.read("compilation.docx"))
+        body = "\n".join(p.text for p in docx.Document(str(tmp_path / "c.docx")).paragraphs)
+        assert "坏字符" in body and "\x01" not in body
+    finally:
+        svc.close()
