@@ -22,7 +22,7 @@ def app(make_app):
 
 def test_login_and_logout(app):
     c = app.test_client()
-    assert "编辑登录" in text(c.get("/login"))
+    assert "登录" in text(c.get("/login"))
     tok = with_csrf(c)
     r = c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok,
                                "next": "/editor/upload"})

@@ -237,7 +237,7 @@ def test_the_real_server_still_serves_ordinary_requests_and_other_errors(make_ap
         conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
         conn.request("GET", "/login")
         r = conn.getresponse()
-        assert r.status == 200 and "编辑登录" in r.read().decode("utf-8")
+        assert r.status == 200 and "登录" in r.read().decode("utf-8")
         conn.close()
         # a broken request is still waitress's own 400
         conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
