@@ -73,7 +73,7 @@ class TopicSuggestion:
 
 
 __all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "clean_text",
-           "clean_data", "date_zh", "citation", "citation_line",
+           "clean_data", "safe_filename", "date_zh", "citation", "citation_line",
            "quote_with_citation",
            "TopicSuggestion"]
 
@@ -90,6 +90,24 @@ def clean_text(text: str | None) -> str | None:
         return None
     text = str(text).replace("\r\n", "\n").replace("\r", "\n")
     return _UNSAFE.sub("", text)
+
+
+_NAME_BAD = re.compile(r'[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069/\\\ud800-\udfff\ufffe\uffff]')
+MAX_NAME = 200
+
+
+def safe_filename(name: str | None, default: str = "未命名") -> str:
+    """A file name fit for headers, terminals and disks: no control or bidi characters, no
+    folder part, at most ``MAX_NAME`` characters with the extension kept."""
+    name = _NAME_BAD.sub("", str(name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = name.lstrip(".") or default
+    if len(name) > MAX_NAME:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 10:
+            name = stem[:MAX_NAME - len(ext) - 1] + "." + ext
+        else:
+            name = name[:MAX_NAME]
+    return name
 
 
 def clean_data(value):

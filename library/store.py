@@ -16,7 +16,7 @@ from typing import Iterable, Iterator
 
 from sqlalchemy import text
 
-from .content import AUDIENCES, KINDS, Structured
+from .content import AUDIENCES, KINDS, Structured, clean_text, safe_filename
 from .db import connect, migrate
 from .errors import NotFoundError, StoreError, UsageError
 from .home import Home
@@ -65,6 +65,24 @@ class Stored:
     version_number: int
     new_document: bool
     touched: set[str]
+
+
+def _clean_item(item: "IngestItem") -> None:
+    """Every text of an item to store, cleaned (``library.content.clean_text``), and its file
+    name made safe (``safe_filename``), whether it comes from ingest, the editor or a pack."""
+    s = item.structured
+    s.title = clean_text(s.title) or ""
+    s.source = clean_text(getattr(s, "source", None))
+    for q in s.quotes:
+        for f in ("text", "source", "date", "speaker", "theme", "note"):
+            setattr(q, f, clean_text(getattr(q, f)))
+    for p in s.passages:
+        p.text = clean_text(p.text) or ""
+        p.question = clean_text(p.question)
+        p.heading_path = [clean_text(h) or "" for h in p.heading_path]
+    s.headings = [(lvl, clean_text(t) or "", pg) for lvl, t, pg in s.headings]
+    item.filename = safe_filename(item.filename)
+    item.warnings = [clean_text(w) or "" for w in item.warnings]
 
 
 def _now() -> float:
@@ -165,6 +183,7 @@ class Store:
         """Store a new file: a new document, or a new version of the active document with the
         same title. Atomic: either everything is stored or nothing is."""
         s = item.structured
+        _clean_item(item)                 # the store's door: no control characters get in
         if item.structured.kind not in KINDS:
             raise UsageError(f"未知的材料类型“{s.kind}”。", "可用类型：" + "、".join(KINDS))
         bad_aud = [a for a in item.audiences if a not in AUDIENCES]
@@ -351,6 +370,7 @@ class Store:
             for col, val in (("title", title), ("title_key", title_key), ("kind", kind),
                              ("date", date), ("source", source)):
                 if val is not None:
+                    val = clean_text(val)
                     ex(f"UPDATE documents SET {col} = :v WHERE id = :d", v=val or None, d=doc_id)
                     changes[col] = val
             if topics is not None:
@@ -386,6 +406,7 @@ class Store:
             for col, val in (("text", text_), ("source", source), ("date", date),
                              ("speaker", speaker), ("theme", theme)):
                 if val is not None:
+                    val = clean_text(val)
                     ex(f"UPDATE quotes SET {col} = :v WHERE id = :q", v=val or None, q=quote_id)
                     changes[col] = val
             if topics is not None:

@@ -25,6 +25,7 @@ import time
 
 from sqlalchemy import text
 
+from .content import clean_text, safe_filename
 from .errors import NotFoundError, UsageError
 
 ROLES = {"reader": "读者", "editor": "编辑", "admin": "管理员"}
@@ -82,8 +83,9 @@ class Users:
         self.store = store
 
     def _check(self, name: str, password: str | None, role: str | None) -> None:
-        if not name or len(name) > 64 or any(c.isspace() for c in name):
-            raise UsageError("用户名不能为空、不能含空格，且不超过 64 个字符。")
+        if not name or len(name) > 64 or any(c.isspace() for c in name) \
+                or clean_text(name) != name or safe_filename(name, "") != name:
+            raise UsageError("用户名不能为空、不能含空格、控制字符或斜杠，且不超过 64 个字符。")
         if password is not None and len(password) < 8:
             raise UsageError("密码至少需要 8 个字符。")
         if role is not None and role not in ROLES:
