@@ -1,10 +1,17 @@
 # lecturelib: two commands on a fresh machine.
-#   make run   — set up, build the sample library from corpus/ into ./instance, serve it
+#   make run   — set up, build the sample library from corpus/ into ./instance (the first time
+#                only), serve it on http://127.0.0.1:$(PORT)/ (make run PORT=8080 to choose)
 #   make test  — set up and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 HOME_DIR ?= instance
+CORPUS ?= corpus/materials
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+# Written once the sample library is in the home: a second `make run` starts at once.
+# Delete it (or `make clean`) to import the corpus again.
+LIBRARY_STAMP := $(HOME_DIR)/.sample-library
 
 .PHONY: run test setup library bench clean
 
@@ -16,11 +23,14 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-library: setup
-	$(BIN)/lecturelib --home $(HOME_DIR) ingest corpus/materials
+$(LIBRARY_STAMP): | $(VENV)/.installed
+	$(BIN)/lecturelib --home $(HOME_DIR) ingest -q $(CORPUS)
+	touch $@
+
+library: $(LIBRARY_STAMP)
 
 run: library
-	$(BIN)/lecturelib --home $(HOME_DIR) serve
+	$(BIN)/lecturelib --home $(HOME_DIR) serve --host $(HOST) --port $(PORT)
 
 test: setup
 	bash scripts/ensure-browser.sh

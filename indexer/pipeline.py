@@ -35,13 +35,14 @@ from .normalize import for_search
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".wps", ".pdf", ".pptx", ".txt", ".md", ".markdown",
                      ".html", ".htm"}
 
-STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error")
+STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error", "skipped")
 
 
 @dataclass
 class FileResult:
     path: str
-    status: str                       # one of STATUSES
+    status: str                       # one of STATUSES ("skipped": not a document type; never
+                                      # tried, not a failure)
     document_id: int | None = None
     kind: str | None = None
     quotes: int = 0
@@ -115,25 +116,53 @@ def text_key(text: str) -> str:
     return _KEY_DROP.sub("", for_search(text))
 
 
-def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult]]:
-    """Expand folders (recursively, document types only, hidden files skipped). Paths that do
-    not exist come back as error results."""
+def _skip_message(path: Path) -> str:
+    suffix = path.suffix.lower()
+    what = f"（{suffix}）" if suffix else "（没有扩展名）"
+    return (f"不支持的文件类型{what}，已跳过。可导入：Word（.docx/.doc/.wps）、PDF、PowerPoint（.pptx）、"
+            "文本（.txt/.md）、网页（.html）。如是文档，请另存为其中一种格式后再导入；"
+            "如只是扩展名有误，可单独指定该文件导入（按内容识别格式）。")
+
+
+def _collect(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult],
+                                                          dict[str, int]]:
+    """Files to ingest, results for the paths not taken, and the walk order of both."""
     files: list[Path] = []
-    missing: list[FileResult] = []
+    others: list[FileResult] = []
+    order: dict[str, int] = {}
+
+    def other(path: str, status: str, message: str) -> None:
+        if path not in order:
+            order[path] = len(order)
+            others.append(FileResult(path, status, message=message))
+
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p).parts
-                if f.is_file() and not any(part.startswith(".") for part in rel) \
-                        and f.suffix.lower() in DOCUMENT_SUFFIXES:
+                if any(part.startswith(".") for part in rel) or not f.is_file():
+                    continue
+                if f.suffix.lower() in DOCUMENT_SUFFIXES:
                     files.append(f)
+                    order.setdefault(str(f), len(order))
+                else:
+                    other(str(f), "skipped", _skip_message(f))
         elif p.is_file():
             files.append(p)
+            order.setdefault(str(p), len(order))
         else:
-            missing.append(FileResult(str(raw), "error",
-                                      message="文件或文件夹不存在，请检查路径是否正确。"))
-    return list(dict.fromkeys(files)), missing
+            other(str(raw), "error", "文件或文件夹不存在，请检查路径是否正确。")
+    return list(dict.fromkeys(files)), others, order
+
+
+def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult]]:
+    """Expand folders (recursively, document types only, hidden files and folders left out).
+    Besides the files to ingest, returns a result for each path that does not exist (status
+    "error") and for each file in a folder whose type is not a document type (status "skipped",
+    with what to do), so that a summary can name every file it did not take."""
+    files, others, _ = _collect(paths)
+    return files, others
 
 
 def _error_message(err: Exception) -> str:
@@ -194,7 +223,15 @@ def _on_alarm(signum, frame):
 
 def _init_worker(memory_mb: int) -> None:
     """Worker processes get a memory cap, so a hostile file ends in MemoryError (a clear
-    message) instead of the machine swapping."""
+    message) instead of the machine swapping. They ignore Ctrl+C (the terminal sends it to the
+    whole process group) and die quietly on SIGTERM (a forked worker would otherwise inherit the
+    command's own SIGTERM handler): the parent process stops them, and none prints a traceback."""
+    import signal
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except (ValueError, OSError):
+        pass
     try:
         import resource
         cap = memory_mb * 1024 * 1024
@@ -231,6 +268,36 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
 
 _upload_pool: cf.ProcessPoolExecutor | None = None
 _upload_lock = threading.Lock()
+
+
+def _stop_pool(pool: cf.ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Stop a pool now: cancel what waits, terminate what runs (a file can take minutes), and
+    reap the worker processes, so that none outlives the ingest or the server."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        try:
+            if proc.is_alive():
+                proc.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for proc in procs:
+        try:
+            proc.join(timeout)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+
+
+def shutdown_workers() -> None:
+    """Stop the upload worker processes (the server calls this when it stops)."""
+    global _upload_pool
+    with _upload_lock:
+        pool, _upload_pool = _upload_pool, None
+    if pool is not None:
+        _stop_pool(pool)
 
 
 def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy):
@@ -302,7 +369,7 @@ class Pipeline:
                progress: Callable[[FileResult, int, int], None] | None = None) -> list[FileResult]:
         opts = opts or Options()
         self.validate(opts)
-        files, results = collect_files(paths)
+        files, results, order = _collect(paths)
         total = len(files) + len(results)
         done = 0
         for r in results:
@@ -330,8 +397,7 @@ class Pipeline:
             finish(path, sha, prepared, err)
         if self.after_store:
             self.after_store()
-        order = {str(p): i for i, p in enumerate(files)}
-        results.sort(key=lambda r: order.get(r.path, -1))
+        results.sort(key=lambda r: order.get(r.path, -1))     # in the order of the walk
         return results
 
     def _prepare_all(self, todo: list[tuple[Path, str]], opts: Options):
@@ -348,7 +414,10 @@ class Pipeline:
         if not pending:
             return
         survivors: list[tuple[Path, str]] = []
-        with pool(max(1, min(opts.workers, len(pending)))) as ex:
+        # Interrupted (Ctrl+C, SIGTERM) or abandoned: the workers are stopped at once instead
+        # of finishing their files (the pool's own exit would wait for them).
+        ex = pool(max(1, min(opts.workers, len(pending))))
+        try:
             futs = {ex.submit(_worker, str(p), opts, self.taxonomy): (p, sha) for p, sha in pending}
             for fut in cf.as_completed(futs):
                 path, sha = futs[fut]
@@ -358,15 +427,23 @@ class Pipeline:
                     survivors.append((path, sha))
                     continue
                 yield path, sha, prepared, err
+        except BaseException:
+            _stop_pool(ex)
+            raise
+        ex.shutdown(wait=True)
         # A worker died (killed for memory, a crash in a C library): retry the files it took
         # down one at a time, each in a fresh worker, so one bad file cannot sink the others.
         for path, sha in survivors:
-            with pool(1) as ex:
-                try:
-                    prepared, err = ex.submit(_worker, str(path), opts, self.taxonomy).result()
-                except cf.process.BrokenProcessPool:
-                    prepared, err = None, ("处理该文件时程序异常退出（可能内存不足或文件损坏），已跳过。"
-                                           "请另存为新文件后再导入；其余文件不受影响。")
+            ex = pool(1)
+            try:
+                prepared, err = ex.submit(_worker, str(path), opts, self.taxonomy).result()
+            except cf.process.BrokenProcessPool:
+                prepared, err = None, ("处理该文件时程序异常退出（可能内存不足或文件损坏），已跳过。"
+                                       "请另存为新文件后再导入；其余文件不受影响。")
+            except BaseException:
+                _stop_pool(ex)
+                raise
+            ex.shutdown(wait=True)
             yield path, sha, prepared, err
 
     def _store(self, path: Path, sha: str, prepared: Prepared | None, err: str | None,
@@ -436,4 +513,4 @@ class Pipeline:
 
 
 __all__ = ["Pipeline", "Options", "FileResult", "Prepared", "prepare", "text_key",
-           "collect_files", "DOCUMENT_SUFFIXES", "STATUSES"]
+           "collect_files", "shutdown_workers", "DOCUMENT_SUFFIXES", "STATUSES"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import stat
+import time
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -76,11 +77,22 @@ class PackWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-            z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            z.writestr(_member("manifest.json"),
+                       json.dumps(manifest, ensure_ascii=False, indent=2), compresslevel=6)
             for name, data in sorted(self.members.items()):
-                z.writestr(name, data)
+                z.writestr(_member(name), data, compresslevel=6)
         tmp.replace(path)
         return manifest
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """A regular file readable by everyone once unzipped (rw-r--r--): ZipFile.writestr would
+    give 0600, and a station's web server or colleague could not read the offline site."""
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3                                  # Unix: unzip honours the mode
+    info.external_attr = (stat.S_IFREG | 0o644) << 16
+    return info
 
 
 @dataclass

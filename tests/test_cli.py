@@ -75,7 +75,8 @@ def test_list_show_and_search(tmp_path, files, capsys):
     doc = next(d for d in listing["documents"] if d["kind"] == "quotes")
     assert doc["topics"] == ["ecology"]
     code, out, _ = run(capsys, "--home", home, "show", doc["id"])
-    assert code == 0 and "绿水青山就是金山银山" in out and "2005-08-15" in out
+    assert code == 0 and "绿水青山就是金山银山" in out
+    assert "——在浙江安吉余村考察时的讲话（2005年8月15日）" in out     # the house-style 出处
     code, out, _ = run(capsys, "--home", home, "search", "金山银山", "--json")
     res = json.loads(out)
     assert res["total"] >= 1 and res["hits"][0]["kind"] == "quote"
@@ -118,3 +119,17 @@ def test_user_add_reads_password_from_environment(tmp_path, capsys, monkeypatch)
     assert "admin" in out and "管理员" in out
     code, _, err = run(capsys, "--home", tmp_path / "h", "user", "add", "admin")
     assert code == 2 and "已存在" in err
+
+
+def test_folder_ingest_lists_skipped_files_without_failing(tmp_path, files, capsys):
+    (files / "note.xyz").write_text("随手记")
+    code, out, _ = run(capsys, "--home", tmp_path / "h", "ingest", files)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "note.xyz" in line and "已跳过" in line)
+    assert "不支持的文件类型" in row
+    assert "共 3 个文件：成功 2，已跳过 1" in out
+    code, out, _ = run(capsys, "--home", tmp_path / "h2", "ingest", files, "--json", "-q")
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["note.xyz"]["status"] == "skipped" and rows["note.xyz"]["document_id"] is None
+    assert "不支持的文件类型（.xyz）" in rows["note.xyz"]["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -71,6 +73,22 @@ def test_pack_has_manifest_with_checksums_and_all_parts(source):
     assert sum(n.startswith("originals/") for n in names) == 3
     assert not any("乡村讲义" in json.dumps(d, ensure_ascii=False)
                    for d in contents.jsonl("data/documents.jsonl"))
+
+
+def test_pack_members_unzip_readable_by_everyone(source, tmp_path):
+    """A station unzips the pack and serves or shares the files: mode 0644, not 0600."""
+    _, pack, _, _ = source
+    with zipfile.ZipFile(pack) as z:
+        infos = z.infolist()
+        modes = {i.filename: (i.external_attr >> 16) for i in infos}
+    assert "index.html" in modes and "manifest.json" in modes
+    for name, mode in modes.items():
+        assert stat.S_ISREG(mode) and stat.S_IMODE(mode) == 0o644, (name, oct(mode))
+    if shutil.which("unzip"):
+        out = tmp_path / "unzipped"
+        subprocess.run(["unzip", "-q", str(pack), "-d", str(out)], check=True)
+        assert stat.S_IMODE((out / "index.html").stat().st_mode) & 0o044 == 0o044
+    assert read_pack(pack).manifest["topic"]["slug"] == "ecology"     # still verifies
 
 
 def test_compilation_docx_has_toc_quotes_with_sources_then_handouts(source, tmp_path):

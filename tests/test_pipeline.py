@@ -112,6 +112,27 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(env):
     assert good.exists()
 
 
+def test_folder_ingest_names_the_files_it_skips_and_why(env):
+    pipe, store, tmp = env
+    folder = tmp / "材料"
+    make_docx(folder / "a 讲义.docx", HANDOUT_DOC)
+    (folder / "note.xyz").write_text("随手记的笔记")
+    (folder / "子目录").mkdir()
+    (folder / "子目录" / "README").write_text("no extension")
+    (folder / ".DS_Store").write_bytes(b"\0\0")          # hidden: left out without a word
+    make_docx(folder / "z 金句.docx", QUOTES_DOC)
+    results = ingest(pipe, folder)
+    names = [r.path.split("/")[-1] for r in results]
+    assert names == ["a 讲义.docx", "note.xyz", "z 金句.docx", "README"]     # in folder order
+    skipped = {r.path.split("/")[-1]: r for r in results if r.status == "skipped"}
+    assert set(skipped) == {"note.xyz", "README"}
+    assert "不支持的文件类型（.xyz）" in skipped["note.xyz"].message
+    assert "另存为" in skipped["note.xyz"].message          # says what to do
+    assert "没有扩展名" in skipped["README"].message
+    assert not any(r.failed for r in results)               # skipping is not a failure
+    assert store.counts()["documents"] == 2
+
+
 def test_oversized_file_is_refused_with_the_limit(env):
     pipe, store, tmp = env
     f = make_docx(tmp / "大文件.docx", HANDOUT_DOC)
