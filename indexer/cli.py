@@ -152,8 +152,11 @@ def cmd_show(args) -> int:
 def cmd_search(args) -> int:
     svc = _service(args)
     try:
+        if svc.index.status() != "ok":   # first use after an upgrade: build the index once
+            svc.ready()
         res = svc.search(args.query, topic=args.topic, kind=args.kind, audience=args.audience,
-                         year=args.year, limit=args.limit, page=args.page, sort=args.sort)
+                         year=args.year, speaker=args.speaker, limit=args.limit, page=args.page,
+                         sort=args.sort)
     finally:
         svc.close()
     if args.json:
@@ -223,6 +226,8 @@ def _suggestion_texts(suggestions) -> list[str]:
 def cmd_explain(args) -> int:
     svc = _service(args)
     try:
+        if svc.index.status() != "ok":
+            svc.ready()
         _out(svc.explain(args.query))
     finally:
         svc.close()
@@ -349,9 +354,30 @@ def cmd_user(args) -> int:
             return 0
         if not args.name:
             raise UsageError("请给出用户名。", "例如：lecturelib user add 张编辑 --admin")
+        role = "admin" if args.admin else args.role
+        if args.action == "import":
+            try:
+                data = Path(args.name).read_bytes().decode("utf-8-sig")
+            except OSError as e:
+                raise UsageError(f"无法读取文件“{args.name}”：{e.strerror or e}。",
+                                 "请检查路径；CSV 每行一个账号：用户名[,密码]，UTF-8 编码。") from e
+            except UnicodeDecodeError:
+                raise UsageError(f"文件“{args.name}”不是 UTF-8 编码的文本。",
+                                 "请在表格软件中“另存为 CSV UTF-8”后再导入。") from None
+            rows = users.import_csv(data, role or "reader", actor="cli")
+            made = [r for r in rows if r.get("status") != "exists"]
+            print(table(["行", "用户名", "初始密码", "结果"],
+                        [[r["line"], r["name"], r.get("password") or "（文件中给出）"
+                          if r.get("status") != "exists" else "—",
+                          "已存在，未改动" if r.get("status") == "exists" else "已创建"]
+                         for r in rows]))
+            print(f"新建 {len(made)} 个{ROLES.get(role or 'reader', '')}账号。初始密码只显示这一次，"
+                  "请分发给本人并提醒修改。")
+            return 0
         if args.action == "add":
-            users.add(args.name, _read_password(args), "admin" if args.admin else "editor")
-            print(f"已创建{'管理员' if args.admin else '编辑'}账号“{args.name}”。")
+            role = role or "editor"
+            users.add(args.name, _read_password(args), role)
+            print(f"已创建{ROLES.get(role, role)}账号“{args.name}”。")
         elif args.action == "passwd":
             users.set_password(args.name, _read_password(args), actor="cli")
             print(f"已重置“{args.name}”的密码。")
@@ -397,13 +423,16 @@ def cmd_backup(args) -> int:
     from library.backup import backup
     from library.home import Home
     try:
-        rep = backup(Home.open(args.home, create=False), Path(args.output))
+        rep = backup(Home.open(args.home, create=False), Path(args.output),
+                     no_secrets=args.no_secrets)
     except OSError as e:
         raise _output_error(e, args.output) from e
     print(f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
           f"（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）")
     for sha in rep.missing:
         print(f"提示：原始文件 {sha[:12]}… 缺失，未能备份（运行 lecturelib check 查看）。")
+    if args.no_secrets:
+        print("此备份不含密钥和密码：恢复后会生成新密钥，各账号需用 lecturelib user passwd 设置新密码。")
     return 0
 
 
@@ -419,6 +448,8 @@ def cmd_restore(args) -> int:
         svc.close()
     print(f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
           f"索引已重建（{n} 条可检索内容）。")
+    for note in m.get("notes") or []:
+        print("注意：" + note)
     return 0
 
 
@@ -624,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", metavar="KIND", help=SEARCH_KINDS_HELP)
     s.add_argument("--audience", metavar="A", help="宣讲对象，如 进农村 或 rural")
     s.add_argument("--year", metavar="YEAR", help="年份，如 2021 或 2019-2021")
+    s.add_argument("--speaker", metavar="NAME", help="金句的讲话人，如 习近平")
     s.add_argument("--limit", type=_POSITIVE, default=10, metavar="N", help="每页条数（默认 10）")
     s.add_argument("--page", type=_PAGE, default=1, metavar="P", help="第几页（默认 1）")
     s.add_argument("--sort", choices=["relevance", "date"], default="relevance",
@@ -668,17 +700,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("backup", parents=[common], help="备份资料库（可在服务运行时进行）")
     s.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="备份文件")
+    s.add_argument("--no-secrets", action="store_true",
+                   help="不含密钥（secret_key）和密码：可交给他人保存；恢复后须重设密码")
     s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("restore", parents=[common], help="把备份恢复到一个空的资料库目录")
     s.add_argument("file", metavar="FILE.zip", help="备份文件")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("user", parents=[common], help="管理编辑账号（list/add/passwd/disable/enable）")
-    s.add_argument("action", choices=["list", "add", "passwd", "disable", "enable"],
-                   metavar="ACTION", help="list 列出、add 新建、passwd 重置密码、disable 停用、enable 启用")
-    s.add_argument("name", nargs="?", metavar="NAME", help="用户名")
-    s.add_argument("--admin", action="store_true", help="创建管理员账号")
+    s = sub.add_parser("user", parents=[common],
+                       help="管理账号（list/add/passwd/disable/enable/import）")
+    s.add_argument("action", choices=["list", "add", "passwd", "disable", "enable", "import"],
+                   metavar="ACTION", help="list 列出、add 新建、passwd 重置密码、disable 停用、"
+                                          "enable 启用、import 从 CSV 批量新建（NAME 为 CSV 文件）")
+    s.add_argument("name", nargs="?", metavar="NAME", help="用户名（import 时为 CSV 文件）")
+    s.add_argument("--admin", action="store_true", help="创建管理员账号（同 --role admin）")
+    s.add_argument("--role", choices=["reader", "editor", "admin"], default=None,
+                   help="角色：reader 读者、editor 编辑（add 的默认）、admin 管理员；import 默认 reader")
     s.set_defaults(func=cmd_user)
 
     s = sub.add_parser("serve", parents=[common], help="启动网页服务")

@@ -75,6 +75,8 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
     except ValueError:                   # waitress: a host name that does not resolve
         lib.close()
         raise bind_error(socket.gaierror(), host, port) from None
+    from web import install_waitress_errors
+    install_waitress_errors(server, app)     # oversized uploads: the Chinese 413 at any size
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
