@@ -101,8 +101,20 @@ class Options:
     max_bytes: int = 100 * 1024 * 1024
     workers: int = 2
     actor: str = "cli"
-    timeout_s: int = 600                  # per file, extraction + structuring
+    timeout_s: int = 600                  # per file at most, extraction + structuring ...
+    seconds_per_mb: float = 20.0          # ... and otherwise this much per MB of the file
+    timeout_floor_s: int = 30             # ... with this floor (see file_budget)
     memory_mb: int = 3072                 # address-space cap of a worker process
+    extract_quotes: bool = True           # quote records of attributed quotations in prose
+    speakers: object = None               # the library's SpeakerTable (None: the packaged one)
+
+
+def file_budget(size: int, opts: "Options") -> int:
+    """Seconds one file may take: its size's share (``seconds_per_mb``), at least
+    ``timeout_floor_s``, at most ``timeout_s``. A 571-byte hostile PDF held a worker for the
+    flat 600 s of old; real files take 0.5–3 s per MB here (pdfplumber ≤ 260 ms a page)."""
+    want = opts.timeout_floor_s + opts.seconds_per_mb * size / (1024 * 1024)
+    return int(max(1, min(opts.timeout_s, want)))
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -186,7 +198,8 @@ def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Pr
         s = Structured(kind=opts.kind or "handout", title=ex.title or Path(filename).stem)
         return Prepared(sha, filename, ex.format, s, "needs_ocr", ex.warnings, ex.pages, 0,
                         [], [], [])
-    s = structure(ex, kind=opts.kind, filename=filename)
+    s = structure(ex, kind=opts.kind, filename=filename, extract_quotes=opts.extract_quotes,
+                  speakers=opts.speakers)
     if not s.quotes and not s.passages:
         raise EmptyFileError("文件中没有提取到任何文字内容。",
                              "请确认文件不是空白文档或纯图片；如是扫描件请先做文字识别（OCR）。")
@@ -246,15 +259,20 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     Bounded in time (SIGALRM) and, through _init_worker, in memory."""
     import signal
     use_alarm = hasattr(signal, "SIGALRM")
+    try:
+        size = len(path) if isinstance(path, bytes) else Path(path).stat().st_size
+    except OSError:
+        size = 0
+    budget = file_budget(size, opts)
     if use_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(max(1, int(opts.timeout_s)))
+        signal.alarm(budget)
     try:
         if isinstance(path, bytes):
             return prepare(path, filename, opts, taxonomy), None
         return _prepare_path(path, opts, taxonomy), None
     except _Timeout:
-        return None, (f"处理超时（超过 {opts.timeout_s} 秒），已跳过。"
+        return None, (f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多处理 {budget} 秒），已停止。"
                       "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。")
     except MemoryError:
         return None, ("处理该文件所需内存超出限制，已跳过。"
@@ -267,6 +285,7 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
 
 
 _upload_pool: cf.ProcessPoolExecutor | None = None
+UPLOAD_TASKS_PER_WORKER = 4
 _upload_lock = threading.Lock()
 
 
@@ -309,9 +328,12 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
         if _upload_pool is None:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            # a worker is replaced after a few files: memory a large file made it take is
+            # given back instead of being kept for the life of the server
             _upload_pool = cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx,
                                                   initializer=_init_worker,
-                                                  initargs=(opts.memory_mb,))
+                                                  initargs=(opts.memory_mb,),
+                                                  max_tasks_per_child=UPLOAD_TASKS_PER_WORKER)
             atexit.register(_upload_pool.shutdown, wait=True, cancel_futures=True)
         pool = _upload_pool
     try:

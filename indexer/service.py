@@ -31,6 +31,12 @@ class LibraryService:
         return Vocabulary.load(self.home.path)
 
     @cached_property
+    def speakers(self):
+        """The speaker alias table: packaged, plus the home's ``speakers.txt``."""
+        from ._sources import SpeakerTable
+        return SpeakerTable.load(self.home.path)
+
+    @cached_property
     def index(self):
         from .index import SearchIndex
         return SearchIndex(self.home.index_path, self.vocab)
@@ -62,14 +68,16 @@ class LibraryService:
 
     def ingest(self, paths: Iterable[str | os.PathLike], *, kind: str | None = None,
                topics: Iterable[str] | None = None, audiences: Iterable[str] | None = None,
-               actor: str = "cli",
+               actor: str = "cli", extract_quotes: bool = True,
                progress: Callable[[FileResult, int, int], None] | None = None) -> list[FileResult]:
         opts = Options(kind=kind, topics=self.resolve_topics(topics),
                        audiences=self.resolve_audiences(audiences),
                        max_bytes=self.home.max_file_bytes,
                        workers=int(self.home.settings.get("ingest_workers", 2)), actor=actor,
                        timeout_s=int(self.home.settings.get("file_timeout_s", 600)),
-                       memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)))
+                       seconds_per_mb=float(self.home.settings.get("file_seconds_per_mb", 20)),
+                       memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)),
+                       extract_quotes=extract_quotes, speakers=self.speakers)
         pipeline = Pipeline(self.store, self.taxonomy, after_store=self.sync)
         return pipeline.ingest(paths, opts, progress)
 

@@ -145,7 +145,11 @@ class WebLibrary:
 
     def options(self, actor: str, **kw) -> Options:
         home = self.svc.home
-        return Options(max_bytes=home.max_file_bytes, workers=1, actor=actor, **kw)
+        kw.setdefault("speakers", self.svc.speakers)
+        return Options(max_bytes=home.max_file_bytes, workers=1, actor=actor,
+                       timeout_s=int(home.settings.get("file_timeout_s", 600)),
+                       seconds_per_mb=float(home.settings.get("file_seconds_per_mb", 20)),
+                       **kw)
 
     # -- background rebuilds -----------------------------------------------------------------
 
