@@ -52,7 +52,8 @@ def cmd_ingest(args) -> int:
 
     try:
         results = svc.ingest(args.paths, kind=args.kind, topics=args.topic,
-                             audiences=args.audience, actor=args.actor, progress=progress)
+                             audiences=args.audience, actor=args.actor, progress=progress,
+                             extract_quotes=not args.no_quotes)
     finally:
         svc.close()
     if args.json:
@@ -632,6 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", type=_doc_kind, choices=list(KINDS), help=f"强制指定材料类型：{kinds}")
     s.add_argument("--topic", action="append", metavar="NAME", help="指定专题（中文名或英文标识，可重复）")
     s.add_argument("--audience", action="append", metavar="NAME", help="指定宣讲对象（可重复）")
+    s.add_argument("--no-quotes", action="store_true",
+                   help="不从讲义、讲稿、案例、问答的正文中提取引用的金句（金句汇编照常拆分）")
     s.add_argument("--json", action="store_true", help="以 JSON 输出每个文件的结果")
     s.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     s.add_argument("--actor", default="cli", help=argparse.SUPPRESS)

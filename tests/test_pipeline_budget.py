@@ -32,3 +32,12 @@ def test_quote_extraction_switch_and_home_speakers(library_factory, tmp_path):
     svc2.ingest([path], actor="t")
     quotes = svc2.store.get_document(svc2.store.list_documents()[0]["id"])["quotes"]
     assert any(q["speaker"] == "习近平" and "民生无小事" in q["text"] for q in quotes)
+
+
+def test_cli_ingest_without_quote_extraction(library_factory, tmp_path, capsys):
+    from indexer import cli
+    path = make_docx(tmp_path / "讲稿.docx", SCRIPT)
+    svc = library_factory()
+    assert cli.main(["--home", str(svc.home.path), "ingest", str(path), "--no-quotes", "-q"]) == 0
+    doc = svc.store.list_documents()[0]
+    assert svc.store.get_document(doc["id"])["quotes"] == []
