@@ -464,7 +464,10 @@ def cmd_serve(args) -> int:
         args.trash = args.json = False
         return cmd_list(args)
     from .serve import serve
-    return serve(args.home, host=args.host, port=args.port, workers=args.workers)
+    from .serve import default_processes
+    processes = args.processes if args.processes is not None else default_processes()
+    return serve(args.home, host=args.host, port=args.port, workers=args.workers,
+                 processes=processes)
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -604,6 +607,7 @@ _PAGE = _int_arg(1, 1_000_000, "从 1 开始的页码")
 _DOC_ID = _int_arg(1, 2**63 - 1, "材料编号（正整数，用 lecturelib list 查看）")
 _PORT = _int_arg(0, 65535, "端口号 0–65535（0 表示自动选择空闲端口）")
 _WORKERS = _int_arg(1, 256, "线程数 1–256")
+_PROCESSES = _int_arg(1, 64, "进程数 1–64")
 
 
 def _doc_kind(text: str) -> str:
@@ -726,7 +730,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1",
                    help="监听地址（默认 127.0.0.1 仅本机；0.0.0.0 允许局域网访问）")
     s.add_argument("--port", type=_PORT, default=5000, metavar="P", help="端口（默认 5000）")
-    s.add_argument("--workers", type=_WORKERS, default=4, metavar="N", help="服务线程数（默认 4）")
+    s.add_argument("--workers", type=_WORKERS, default=4, metavar="N",
+                   help="每个进程的服务线程数（默认 4）")
+    s.add_argument("--processes", type=_PROCESSES, default=None, metavar="P",
+                   help="工作进程数（默认：每个处理器核心一个，最多 4 个；1 表示单进程）")
     s.set_defaults(func=cmd_serve)
     return p
 

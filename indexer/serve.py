@@ -54,7 +54,44 @@ def _stop(signum, frame):
     raise KeyboardInterrupt
 
 
-def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4) -> int:
+def default_processes() -> int:
+    """Worker processes when not told: one per core (at most 4) where gunicorn runs (Linux,
+    macOS); 1 elsewhere (waitress, threads only)."""
+    if os.name != "posix":
+        return 1
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Bind and release host:port, so that a port in use is a Chinese message before any
+    process is started."""
+    try:
+        infos = socket.getaddrinfo(host or "0.0.0.0", port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise bind_error(e, host, port) from None
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as e:
+        raise bind_error(e, host, port) from None
+    finally:
+        sock.close()
+
+
+def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4,
+          processes: int = 1) -> int:
+    """Serve the web app. ``processes`` > 1: that many pre-forked worker processes (gunicorn,
+    each with ``workers`` threads) share the port and the on-disk index, so that searches use
+    every core; writes stay one at a time (the store's transactions and the index's writer
+    lock). ``processes`` = 1: one waitress process with ``workers`` threads."""
+    if processes > 1 and default_processes() > 1:
+        return _serve_gunicorn(home, host, port, threads=workers, processes=processes)
     from waitress import create_server
 
     from library.home import Home
@@ -113,4 +150,71 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
     return 0
 
 
-__all__ = ["serve", "bind_error", "ServeError"]
+def _serve_gunicorn(home, host: str, port: int, *, threads: int, processes: int) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from library.home import Home
+
+    from .service import LibraryService
+
+    h = Home.open(home)
+    _check_bind(host, port)
+    svc = LibraryService(h)
+    try:
+        svc.ready()                      # once, here: the workers only read and write
+    except Exception as e:               # a broken index must not stop the server: pages say so
+        print(f"lecturelib: 启动时检索索引同步失败：{e}", file=sys.stderr)
+    finally:
+        svc.close()
+
+    def worker_exit(server, worker):     # each worker stops its upload processes
+        from .pipeline import shutdown_workers
+        shutdown_workers()
+
+    def post_worker_init(worker):        # load jieba now, not on a speaker's first request
+        try:
+            lib = worker.app.callable.extensions["lecturelib"]
+            lib.search("中国", limit=1)
+        except Exception:
+            pass
+
+    def when_ready(server):             # the port is listening: now say so
+        print(banner, flush=True)
+
+    class _App(BaseApplication):
+        def load_config(self):
+            cfg = {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                   "workers": processes, "worker_class": "gthread", "threads": threads,
+                   "timeout": 0, "graceful_timeout": 10, "keepalive": 5,
+                   "proc_name": "lecturelib", "accesslog": None, "errorlog": "-",
+                   "loglevel": "warning", "worker_exit": worker_exit,
+                   "post_worker_init": post_worker_init, "when_ready": when_ready,
+                   # a request line or header this large is not a speaker's
+                   "limit_request_line": 8190}
+            for k, v in cfg.items():
+                self.cfg.set(k, v)
+
+        def load(self):
+            from web import create_app
+            return create_app({"LECTURELIB_HOME": str(h.path)})
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    banner = (f"宣讲素材库已启动：http://{shown}:{port}/  （资料库：{h.path}，{processes} 个进程 × "
+              f"{threads} 个线程；按 Ctrl+C 停止）")
+    if os.environ.get("LECTURELIB_SERVE_DRY_RUN"):
+        print(banner, flush=True)
+        return 0
+    master = os.getpid()
+    try:
+        _App().run()                     # gunicorn's arbiter: SIGTERM/SIGINT stop every worker
+    except SystemExit as e:
+        if os.getpid() != master:        # a worker leaving: not the server's exit
+            raise
+        if e.code not in (0, None):
+            raise ServeError("网页服务异常退出。",
+                             "请查看上面的错误信息；可用 --processes 1 改用单进程。") from None
+    print("\n已停止。", file=sys.stderr, flush=True)
+    return 0
+
+
+__all__ = ["serve", "bind_error", "ServeError", "default_processes"]
