@@ -130,6 +130,16 @@ class Budget:
             raise BudgetExceeded
 
 
+def is_expensive(pq: ParsedQuery) -> bool:
+    """A query that may need its whole budget: many terms, several single characters (each
+    expands to every bigram starting with it), or very long terms. The web serves such queries
+    one at a time per process, so that they cannot take every request thread."""
+    terms = [t for c in pq.clauses for t in c]
+    singles = sum(1 for t in terms if len(for_search(t.text).strip()) == 1)
+    return (len(terms) > 6 or singles >= 3 or len(pq.raw) > 80
+            or any(len(t.text) > 40 for t in terms))
+
+
 def _run_regex(run: str) -> str:
     """A segment's verifier: its characters in order with only punctuation, spaces or line
     breaks between them (none between two Latin letters or digits, which the segment kept
@@ -709,7 +719,7 @@ def _empty(plan: Plan) -> dict:
 
 
 __all__ = ["build_plan", "describe", "candidates", "run_search", "DocSets", "FacetCache",
-           "Budget", "BudgetExceeded", "MAX_CLAUSES",
+           "Budget", "BudgetExceeded", "MAX_CLAUSES", "is_expensive",
            "format_hit", "Plan",
            "Form", "verify", "collapse", "CONTEXT_BONUS", "ADJACENT_BONUS", "QUOTE_BONUS",
            "PER_DOCUMENT"]

@@ -81,3 +81,21 @@ def test_a_search_does_not_wait_for_the_write_lock(make_app):
 def test_the_results_page_says_when_terms_were_dropped(client):
     page = client.get("/search?q=" + " ".join(COMMON[:40])).get_data(as_text=True)
     assert "检索词过多，只使用了前 12 个" in page
+
+
+def test_broad_queries_wait_their_turn_and_are_told_not_queued(client, sample_app):
+    # while one broad query runs in this process, a second is answered at once with a clear
+    # message (429), and a speaker's ordinary search is not held back
+    lib = sample_app.extensions["lecturelib"]
+    broad = " ".join(COMMON[:20])
+    assert lib._broad.acquire(timeout=1)
+    try:
+        r = client.get("/api/search?q=" + broad)
+        assert r.status_code == 429 and "检索繁忙" in r.get_json()["error"]["message"]
+        assert r.headers["Retry-After"]
+        page = client.get("/search?q=" + broad)
+        assert page.status_code == 429 and "检索繁忙" in page.get_data(as_text=True)
+        assert client.get("/api/search?q=乡村振兴").status_code == 200
+    finally:
+        lib._broad.release()
+    assert client.get("/api/search?q=" + broad).status_code == 200

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from library.errors import LecturelibError, NotFoundError, UsageError
 
-from .library import IndexBusy
+from .library import IndexBusy, SearchBusy
 
 MESSAGES = {
     400: ("请求无效", "请返回上一页重试。"),
@@ -52,6 +52,13 @@ def init_app(app) -> None:
         elif e.code == 404 and isinstance(e.description, str) and e.description.startswith("找"):
             message = e.description
         return render_error(e.code or 500, title, message, hint)
+
+    @app.errorhandler(SearchBusy)
+    def _search_busy(e: SearchBusy):
+        resp = render_error(429, "检索繁忙", e.message, e.hint or "")
+        resp = app.make_response(resp)
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @app.errorhandler(IndexBusy)
     def _busy(e: IndexBusy):

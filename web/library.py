@@ -19,7 +19,16 @@ from flask import Flask, current_app
 
 from indexer.pipeline import Options, Pipeline
 from indexer.service import LibraryService
-from library.errors import SearchIndexError
+from library.errors import LecturelibError, SearchIndexError
+
+
+class SearchBusy(LecturelibError):
+    """Too many broad queries at once: this one is answered at once with a message instead of
+    taking a request thread from everybody else."""
+
+    def __init__(self):
+        super().__init__("检索繁忙：同时有很多范围很大的查询在运行，这个查询没有执行。",
+                         "请稍等几秒再试，或输入更具体的词语（少用单个字、少用很长的检索串）。")
 
 
 class IndexBusy(SearchIndexError):
@@ -30,6 +39,10 @@ class IndexBusy(SearchIndexError):
         super().__init__(f"检索索引正在按新的词典重建（{pct}%），请稍候再试。",
                          "重建通常只需要几十秒，完成后页面会自动恢复。")
         self.job = job
+
+
+BROAD_SEARCHES = 1     # broad queries running at once per process
+BROAD_WAIT_S = 0.25    # how long a broad query waits for its turn before being told
 
 
 @dataclass
@@ -59,6 +72,7 @@ class WebLibrary:
     def __init__(self, home):
         self.svc = LibraryService(home)
         self.svc.ready()               # once, before serving: reads never rebuild or drain
+        self._broad = threading.BoundedSemaphore(BROAD_SEARCHES)
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.jobs: dict[int, Job] = {}
@@ -123,6 +137,20 @@ class WebLibrary:
             raise
 
     def search(self, query: str, **kw) -> dict:
+        from indexer.query import parse
+        from indexer.searching import is_expensive
+        if is_expensive(parse(query or "")):
+            # broad queries one at a time per process (a short wait, then a clear answer): a
+            # flood of them cannot take every thread from speakers and static files
+            if not self._broad.acquire(timeout=BROAD_WAIT_S):
+                raise SearchBusy()
+            try:
+                return self._search(query, **kw)
+            finally:
+                self._broad.release()
+        return self._search(query, **kw)
+
+    def _search(self, query: str, **kw) -> dict:
         empty = {"query": query, "total": 0, "total_is_estimate": False, "page": 1, "pages": 0,
                  "hits": [], "facets": {k: {} for k in ("topic", "kind", "doc_kind", "audience",
                                                           "year", "speaker")}, "suggestions": []}
@@ -200,4 +228,4 @@ def get_library() -> WebLibrary:
     return current_app.extensions["lecturelib"]
 
 
-__all__ = ["WebLibrary", "Job", "IndexBusy", "get_library"]
+__all__ = ["WebLibrary", "Job", "IndexBusy", "SearchBusy", "get_library"]
