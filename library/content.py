@@ -100,6 +100,8 @@ def safe_filename(name: str | None, default: str = "未命名") -> str:
     """A file name fit for headers, terminals and disks: no control or bidi characters, no
     folder part, at most ``MAX_NAME`` characters with the extension kept."""
     name = _NAME_BAD.sub("", str(name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if name.startswith(".") and name.count(".") == 1 and len(name) > 1:
+        name = default + name                    # only an extension was left: 未命名.docx
     name = name.lstrip(".") or default
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")

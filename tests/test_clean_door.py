@@ -22,6 +22,7 @@ def test_safe_filename_keeps_the_extension():
     long = "长" * 300 + ".pdf"
     assert len(safe_filename(long)) == 200 and safe_filename(long).endswith(".pdf")
     assert safe_filename("\u202eexe.docx") == "exe.docx"
+    assert safe_filename("\x00\x1b.docx") == "未命名.docx"
 
 
 def test_ingest_and_editor_edits_store_clean_text(library_factory, tmp_path):
