@@ -3,7 +3,7 @@ hostile files at once, does a speaker's simple search on another connection stil
 do static files?
 
     .venv/bin/python bench/attack.py [--seconds 60] [--attackers 20] [--port 5098]
-                                     [--processes P] [--commit-label TEXT]
+                                     [--processes P] [--threads T] [--label TEXT]
 
 Builds the sample library from corpus/ in a temp folder, starts `lecturelib serve` (its default
 processes unless --processes is given), then for --seconds runs:
@@ -195,6 +195,7 @@ def main(argv=None) -> int:
     ap.add_argument("--attackers", type=int, default=20)
     ap.add_argument("--port", type=int, default=5098)
     ap.add_argument("--processes", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=16, help="threads per server process")
     ap.add_argument("--label", default="this commit")
     args = ap.parse_args(argv)
     env = dict(os.environ, LECTURELIB_PASSWORD=PASSWORD)
@@ -205,7 +206,8 @@ def main(argv=None) -> int:
         for i in range(4):
             subprocess.run(CLI + ["--home", str(home), "user", "add", f"editor{i}"], cwd=ROOT,
                            env=env, check=True, stdout=subprocess.DEVNULL)
-        cmd = CLI + ["--home", str(home), "serve", "--port", str(args.port), "--workers", "8"]
+        cmd = CLI + ["--home", str(home), "serve", "--port", str(args.port), "--workers",
+                     str(args.threads)]
         if args.processes:
             cmd += ["--processes", str(args.processes)]
         server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -730,8 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1",
                    help="监听地址（默认 127.0.0.1 仅本机；0.0.0.0 允许局域网访问）")
     s.add_argument("--port", type=_PORT, default=5000, metavar="P", help="端口（默认 5000）")
-    s.add_argument("--workers", type=_WORKERS, default=4, metavar="N",
-                   help="每个进程的服务线程数（默认 4）")
+    s.add_argument("--workers", type=_WORKERS, default=16, metavar="N",
+                   help="每个进程的服务线程数（默认 16；等待中的线程几乎不占资源）")
     s.add_argument("--processes", type=_PROCESSES, default=None, metavar="P",
                    help="工作进程数（默认：每个处理器核心一个，最多 4 个；1 表示单进程）")
     s.set_defaults(func=cmd_serve)

@@ -34,7 +34,12 @@ MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_MEMBERS = 100_000
 MAX_RATIO = 200                       # inflated / compressed, for members over RATIO_EXEMPT
-RATIO_EXEMPT = 1024 * 1024
+RATIO_EXEMPT = 64 * 1024              # (1 MiB members were exempt: 2,000 of them took 2 GB)
+MAX_INFLATION = 20                    # inflated total ≤ this × the pack's size ...
+INFLATION_FLOOR = 64 * 1024 * 1024    # ... or this much (an exported pack: ≈ 2–4×)
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # a manifest lists names and checksums (1,000 files: 0.1 MB)
+MAX_ROW_BYTES = 32 * 1024 * 1024      # one JSON line of data/*.jsonl (a 100-page handout: ~1 MB)
+_CHUNK = 1 << 16
 # What zipfile and zlib raise on a damaged archive or member (NotImplementedError: an
 # unknown compression method or zip version; RuntimeError: an encrypted member;
 # RecursionError: JSON nested too deep).
@@ -105,10 +110,34 @@ class PackContents:
         if data is None:
             return []
         try:
-            return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+            lines = data.decode("utf-8").splitlines()
+            if any(len(line) > MAX_ROW_BYTES for line in lines):
+                raise PackError(f"专题包数据文件 {name} 中有一行过大，已拒绝导入。",
+                                "该文件可能被篡改，请向发送方核实。")
+            return [json.loads(line) for line in lines if line.strip()]
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
             raise PackError(f"专题包数据文件 {name} 格式错误：{str(e)[:200]}",
                             "该文件可能被篡改或已损坏，请重新获取专题包。") from None
+
+
+def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: list,
+          pack: str) -> bytes:
+    """A member's bytes, inflated a chunk at a time and stopped as soon as it passes ``limit``,
+    its ratio bound, or what is left of the pack's ``budget`` (a forged directory cannot
+    declare its way past these)."""
+    out = bytearray()
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            out += chunk
+            budget[0] -= len(chunk)
+            if len(out) > limit or budget[0] < 0 or (
+                    len(out) > RATIO_EXEMPT and len(out) > MAX_RATIO * max(info.compress_size, 1)):
+                raise PackError(f"专题包 {pack} 中的“{info.filename}”解压后体积异常巨大，"
+                                "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
+    return bytes(out)
 
 
 def read_pack(path: Path) -> PackContents:
@@ -142,10 +171,22 @@ def read_pack(path: Path) -> PackContents:
                 raise PackError(f"专题包 {name} 中的“{info.filename}”解压后体积异常巨大，"
                                 "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
             total += info.file_size
-        if total > MAX_TOTAL_BYTES:
-            raise PackError(f"专题包 {name} 解压后过大，已拒绝导入。")
         try:
-            manifest = json.loads(zf.read("manifest.json").decode("utf-8"))
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        cap = min(MAX_TOTAL_BYTES, max(INFLATION_FLOOR, MAX_INFLATION * size))
+        if total > cap:
+            raise PackError(f"专题包 {name} 解压后过大（{total / 1024 / 1024:.0f} MB），"
+                            "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
+        budget = [cap]                  # bytes still allowed to be inflated (forged sizes too)
+        try:
+            info = zf.getinfo("manifest.json")
+            if info.file_size > MAX_MANIFEST_BYTES:
+                raise PackError(f"专题包 {name} 的清单文件过大，已拒绝导入。",
+                                "该文件可能被篡改，请向发送方核实。")
+            manifest = json.loads(_read(zf, info, MAX_MANIFEST_BYTES, budget, name)
+                                  .decode("utf-8"))
         except KeyError:
             raise PackError(f"{name} 不是专题包：缺少 manifest.json。") from None
         except (*_ZIP_ERRORS, RecursionError) as e:
@@ -171,7 +212,7 @@ def read_pack(path: Path) -> PackContents:
         members: dict[str, bytes] = {}
         for member, want in files.items():
             try:
-                data = zf.read(member)
+                data = _read(zf, zf.getinfo(member), MAX_MEMBER_BYTES, budget, name)
             except _ZIP_ERRORS as e:
                 raise PackError(f"专题包 {name} 中的“{member}”无法读取（文件可能被截断）。",
                                 "请重新获取完整的专题包。") from e

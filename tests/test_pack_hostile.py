@@ -74,3 +74,54 @@ def test_control_characters_in_stored_text_do_not_break_the_pack(tmp_path):
         assert "坏字符" in body and "\x01" not in body
     finally:
         svc.close()
+
+
+def _write_raw_pack(path, members: dict[str, bytes], manifest_extra: bytes = b""):
+    import json
+    import zipfile
+
+    from library.pack import FORMAT, FORMAT_VERSION, sha256
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "files": {n: sha256(b) for n, b in members.items()}}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps(manifest).encode()[:-1] + manifest_extra + b"}")
+        for n, b in members.items():
+            z.writestr(n, b)
+    return path
+
+
+def test_many_one_mebibyte_members_are_a_bomb(tmp_path):
+    # 2,000 members of exactly 1 MiB of zeros were exempt from the ratio check and took the
+    # server from 233 MB to 2.26 GB (issue 11, finding 3); 300 of them show it
+    from library.pack import read_pack
+    zero = bytes(1 << 20)
+    pack = _write_raw_pack(tmp_path / "bomb.zip",
+                           {f"originals/{i:04d}.txt": zero for i in range(300)})
+    assert pack.stat().st_size < 1_000_000
+    with pytest.raises(PackError) as err:
+        read_pack(pack)
+    assert "压缩炸弹" in err.value.message
+
+
+def test_a_huge_manifest_is_refused_before_it_is_parsed(tmp_path):
+    from library.pack import read_pack
+    filler = b', "x": [' + b"[]," * (3 << 20) + b"[]]"          # ~9 MB of [[],[],…]
+    pack = _write_raw_pack(tmp_path / "m.zip", {"data/quotes.jsonl": b""}, filler)
+    with pytest.raises(PackError) as err:
+        read_pack(pack)
+    assert "清单文件过大" in err.value.message or "压缩炸弹" in err.value.message
+
+
+def test_an_incompressible_huge_manifest_is_refused_by_size(tmp_path):
+    import json
+    import random
+    import zipfile
+
+    from library.pack import read_pack
+    rng = random.Random(1)
+    junk = "".join(rng.choice("0123456789abcdef") for _ in range(6 << 20))
+    with zipfile.ZipFile(tmp_path / "m.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("manifest.json", json.dumps({"format": "lecturelib-topic-pack", "x": junk}))
+    with pytest.raises(PackError) as err:
+        read_pack(tmp_path / "m.zip")
+    assert "清单文件过大" in err.value.message

@@ -42,7 +42,7 @@ class IndexBusy(SearchIndexError):
 
 
 BROAD_SEARCHES = 1     # broad queries running at once per process
-BROAD_WAIT_S = 0.25    # how long a broad query waits for its turn before being told
+BROAD_WAIT_S = 0.1     # how long a broad query waits for its turn before being told
 
 
 @dataclass
