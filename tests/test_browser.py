@@ -13,24 +13,15 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 
 import pytest
 
 from conftest import EDITOR, HANDOUT, PDF_PAGES, QUOTES, _build_app, make_docx, make_pdf
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
-PHONE = {"width": 390, "height": 844}
+from browserkit import PHONE, browser, live_server, sync_api  # noqa: F401  (fixture)
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright 未安装，跳过浏览器测试")
-if not CHROMIUM.exists():
-    pytest.skip("未找到 /usr/bin/chromium（运行 scripts/ensure-browser.sh 安装），跳过浏览器测试",
-                allow_module_level=True)
+SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def shot(page, name: str, full_page: bool = True) -> None:
@@ -42,26 +33,14 @@ def shot(page, name: str, full_page: bool = True) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """A live server (waitress, 4 threads) over a small library; yields its base URL."""
-    from waitress import create_server
     src = tmp_path_factory.mktemp("src")
     files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
              make_docx(src / "乡村振兴讲义.docx", HANDOUT),
              make_pdf(src / "法治宣讲提纲.pdf", PDF_PAGES)]
     app = _build_app(tmp_path_factory.mktemp("live") / "home", files)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with live_server(app) as url:
+        yield url
     app.extensions["lecturelib"].close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_home_page(live, browser):

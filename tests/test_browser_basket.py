@@ -11,23 +11,14 @@ citation, lists each source document once, and says which item was deleted and n
 from __future__ import annotations
 
 import io
-import threading
-from pathlib import Path
 
 import pytest
 
 from conftest import EDITOR, HANDOUT, QUOTES, _build_app, make_docx
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync"]
-LIBRARY_NAME = "肇庆市宣讲素材库"
+from browserkit import browser, live_server, sync_api  # noqa: F401
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright 未安装，跳过浏览器测试")
-if not CHROMIUM.exists():
-    pytest.skip("未找到 /usr/bin/chromium（运行 scripts/ensure-browser.sh 安装），跳过浏览器测试",
-                allow_module_level=True)
+LIBRARY_NAME = "肇庆市宣讲素材库"
 
 expect = sync_api.expect
 
@@ -55,7 +46,6 @@ PASSAGE = HANDOUT[4][1]                 # the 合作社 paragraph of the handout
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from waitress import create_server
     src = tmp_path_factory.mktemp("basket-src")
     files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
              make_docx(src / "乡村振兴讲义.docx", HANDOUT),
@@ -63,20 +53,9 @@ def live(tmp_path_factory):
              make_docx(src / "传统文化金句.docx", TRAD)]
     app = _build_app(tmp_path_factory.mktemp("basket-live") / "home", files,
                      settings={"library_name": LIBRARY_NAME})
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with live_server(app) as url:
+        yield url
     app.extensions["lecturelib"].close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def add_from_search(page, live: str, query: str, contains: str, count: int) -> None:

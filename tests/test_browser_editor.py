@@ -12,23 +12,12 @@ server over a library built in tmp_path), where a person would see it:
 
 from __future__ import annotations
 
-import io
-import threading
-from pathlib import Path
 
 import pytest
 
 from conftest import ADMIN, EDITOR, HANDOUT, QUOTES, _build_app, make_docx
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run",
-        "--disable-sync"]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright 未安装，跳过浏览器测试")
-if not CHROMIUM.exists():
-    pytest.skip("未找到 /usr/bin/chromium（运行 scripts/ensure-browser.sh 安装），跳过浏览器测试",
-                allow_module_level=True)
+from browserkit import browser, live_server, sync_api  # noqa: F401
 
 expect = sync_api.expect
 PURGED = "该内容已被永久删除"
@@ -54,26 +43,14 @@ OTHER = [
 @pytest.fixture
 def live(tmp_path):
     """A live server over its own library (the journeys change it); yields (url, app)."""
-    from waitress import create_server
     src = tmp_path / "src"
     files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
              make_docx(src / "乡村振兴讲义.docx", HANDOUT),
              make_docx(src / "传统文化金句.docx", TRAD)]
     app = _build_app(tmp_path / "home", files)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    t = threading.Thread(target=server.run, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.effective_port}", app
-    server.close()
+    with live_server(app) as url:
+        yield url, app
     app.extensions["lecturelib"].close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def sign_in(page, url, who):

@@ -6,13 +6,12 @@ its speaker."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
 
 import pytest
 
 from conftest import _build_app, make_docx
-from test_browser import ARGS, CHROMIUM, PHONE, sync_api  # noqa: F401  (skips without chromium)
+from browserkit import PHONE, browser, live_server, sync_api  # noqa: F401
 
 QUOTES = [
     ("h", "生态文明金句汇编"),
@@ -32,7 +31,6 @@ ECO = [
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from waitress import create_server
     src = tmp_path_factory.mktemp("src")
     files = [make_docx(src / "生态文明金句汇编.docx", QUOTES), make_docx(src / "生态讲义.docx", ECO)]
     app = _build_app(tmp_path_factory.mktemp("live") / "home", files,
@@ -41,19 +39,9 @@ def live(tmp_path_factory):
     for d in lib.svc.store.list_documents():
         lib.svc.update_document(d["id"], actor="test", topics=["生态文明建设"],
                                 audiences=["进农村"])
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with live_server(app) as url:
+        yield url
     lib.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_pasted_quotation_marks_mark_the_whole_span(live, browser):
