@@ -142,7 +142,8 @@ def _themes(docs: list[dict], quotes: list[dict]) -> list[tuple[str, list[dict]]
     theme_of: dict[str, str] = {}
     for d in docs:
         for o in d["quotes"]:
-            theme_of.setdefault(o["key"], _theme(o.get("theme")))
+            if o.get("theme"):              # a compilation's theme, not a handout's "none"
+                theme_of.setdefault(o["key"], _theme(o["theme"]))
     groups: dict[str, list[dict]] = {}
     for q in quotes:
         groups.setdefault(theme_of.get(q["key"]) or _theme(q.get("theme")), []).append(q)

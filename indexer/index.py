@@ -85,11 +85,12 @@ class SearchIndex:
 
     def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
                speaker=None, limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
-        budget = searching.Budget(self.budget_s)
         plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
                                     doc_kind=doc_kind, audience=audience, year=year,
                                     speaker=speaker)
         snap = self._snap()
+        # the budget counts the search, not a cold process loading jieba or opening the index
+        budget = searching.Budget(self.budget_s)
         try:
             out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
                                        limit=limit, page=page, sort=sort, budget=budget)
@@ -324,8 +325,16 @@ class SearchIndex:
         for clause in plan.pq.positive_clauses():
             for t in clause:
                 for w in close_terms(t.text, self.vocab, limit=3):
-                    if for_search(w) != for_search(t.text):
-                        out.append({"kind": "term", "query": w})
+                    if for_search(w) == for_search(t.text):
+                        continue
+                    if budget is not None and budget.left() < RESERVE_S:
+                        return out
+                    # a suggestion must lead somewhere: only terms the library holds
+                    p2 = searching.build_plan(w, self.vocab, self.taxonomy)
+                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2,
+                                               limit=1, budget=budget)
+                    if res["total"]:
+                        out.append({"kind": "term", "query": w, "total": res["total"]})
         return out
 
 

@@ -185,7 +185,7 @@ def _serve_gunicorn(home, host: str, port: int, *, threads: int, processes: int)
         def load_config(self):
             cfg = {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
                    "workers": processes, "worker_class": "gthread", "threads": threads,
-                   "timeout": 0, "graceful_timeout": 10, "keepalive": 5,
+                   "timeout": 0, "graceful_timeout": 3, "keepalive": 5,
                    "proc_name": "lecturelib", "accesslog": None, "errorlog": "-",
                    "loglevel": "warning", "worker_exit": worker_exit,
                    "post_worker_init": post_worker_init, "when_ready": when_ready,

@@ -7,6 +7,7 @@ applied once, in order, inside a transaction, and recorded in ``schema_migration
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -313,6 +314,17 @@ def _sqlite_pragmas(dbapi_conn, _record):
 
 
 def connect(path: Path) -> Engine:
+    """The store's engine. The database holds password hashes: it is created 0600 (SQLite gives
+    its -wal and -shm files the database file's mode)."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        pass
     engine = create_engine(f"sqlite:///{path}", future=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

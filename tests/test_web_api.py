@@ -84,7 +84,9 @@ def test_api_documents_list_and_detail(client):
 def test_api_quote_with_citation_and_occurrences(client):
     qid = client.get("/api/search?q=绿水青山").get_json()["hits"][0]["id"][2:]
     data = client.get(f"/api/quotes/{qid}").get_json()
-    assert data["citation"] == "“绿水青山就是金山银山。” ——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"
+    # one meaning for "citation" in every JSON: the 出处 in house style; "copy" is what 复制 gives
+    assert data["citation"] == "习近平在浙江安吉余村考察时的讲话（2005年8月15日）"
+    assert data["copy"] == "“绿水青山就是金山银山。” ——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"
     assert data["occurrences"][0]["title"] == "生态文明与初心使命金句汇编"
     assert client.get("/api/quotes/99999").status_code == 404
 

@@ -13,6 +13,7 @@ FACETS = ("topic", "doc_kind", "kind", "speaker", "audience", "year")
 FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "speaker": "讲话人",
                 "audience": "宣讲对象", "year": "年份"}
 SORTS = {"relevance": "相关度", "date": "日期"}
+MAX_QUERY = 200           # characters of a typed query that are searched
 
 
 @dataclass
@@ -21,7 +22,7 @@ class SearchParams:
     filters: dict[str, list[str]] = field(default_factory=dict)
     page: int = 1
     sort: str = "relevance"
-
+    cut: bool = False         # the typed query was longer than MAX_QUERY and was cut
     @classmethod
     def from_args(cls, args) -> "SearchParams":
         filters = {}
@@ -36,7 +37,10 @@ class SearchParams:
         sort = args.get("sort", "relevance")
         if sort not in SORTS:
             sort = "relevance"
-        return cls(q=(args.get("q") or "").strip()[:200], filters=filters, page=page, sort=sort)
+        q = (args.get("q") or "").strip()
+        out = cls(q=q[:MAX_QUERY], filters=filters, page=page, sort=sort)
+        out.cut = len(q) > MAX_QUERY
+        return out
 
     def normalize(self, taxonomy) -> "SearchParams":
         """Filter values as the engine's slugs, whatever the link said (进农村 → rural,

@@ -39,6 +39,8 @@ def search():
         raise UsageError("请提供检索词 q 或筛选条件。", "例如 /api/search?q=绿水青山")
     res = get_library().search(params.q, limit=limit, page=page, sort=sort,
                                **params.search_kwargs())
+    if params.cut:
+        res = dict(res, notices=["检索词过长，只使用了前 200 个字。"] + list(res.get("notices") or []))
     return jsonify(res)
 
 
@@ -114,12 +116,15 @@ def quote(quote_id: int):
     q = get_library().svc.store.get_quote(quote_id)
     if not q["occurrences"]:
         raise NotFoundError(f"找不到编号为 {quote_id} 的金句。")
+    from library.content import citation as house_citation
+
     from ..formatting import citation
     return jsonify({
         "id": q["id"], "text": q["text"], "source": q["source"], "date": q["date"],
         "speaker": q["speaker"], "theme": q["theme"], "note": q["note"],
         "topics": [t["topic"] for t in q["topics"]],
-        "citation": citation(q["text"], q["source"], q["date"], q["speaker"]),
+        "citation": house_citation(q["source"], q["date"], q["speaker"]),
+        "copy": citation(q["text"], q["source"], q["date"], q["speaker"]),
         "occurrences": [{"document_id": o["document_id"], "title": o["title"],
                          "kind": o["kind"], "page": o["page"]} for o in q["occurrences"]],
     })

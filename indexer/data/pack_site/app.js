@@ -144,7 +144,7 @@
   function showHome() {
     var c = P.counts;
     $("content").innerHTML = '<p class="status">本专题包共 ' + c.documents + " 份材料、" + c.quotes + " 条金句、" + c.passages +
-      " 个段落" + (c.sources ? "（另有 " + c.sources + " 份其他专题的汇编，仅收其中本专题的金句）" : "") +
+      " 个段落" + (c.sources ? "（另有 " + c.sources + " 份其他专题的材料，仅收其中本专题的金句）" : "") +
       "。在上方输入任意字词即可检索，或从左侧按类型浏览。</p>";
     markNav(-1);
   }
