@@ -120,7 +120,8 @@ def cmd_show(args) -> int:
     print(f"《{doc['title']}》  编号 {doc['id']}  {KINDS.get(doc['kind'], doc['kind'])}"
           + ("  [回收站]" if doc["status"] == "trashed" else ""))
     print(f"文件：{v.get('filename')}（{v.get('format')}，第 {v.get('number')} 版，"
-          f"{v.get('pages') or '-'} 页）  日期：{doc['date'] or '-'}")
+          f"{v.get('pages') or '-'} 页）  日期：{doc['date'] or '-'}"
+          + (f"  来源：{doc['source']}" if doc.get("source") else ""))
     print("专题：" + ("、".join(f"{names(t['topic'])}（{t['score']:.2f}{'，人工' if t['origin'] == 'manual' else ''}）"
                           for t in doc["topics"]) or "-"))
     print("对象：" + ("、".join(AUDIENCES.get(a, a) for a in doc["audiences"]) or "-"))

@@ -61,3 +61,26 @@ def test_a_quote_keeps_its_compilation_theme_in_the_pack():
             {"quotes": [{"key": "k", "theme": "一、人与自然和谐共生"}]}]
     assert _themes(docs, [{"key": "k", "theme": None}]) == \
         [("人与自然和谐共生", [{"key": "k", "theme": None}])]
+
+
+def test_the_busy_page_keeps_the_query_in_the_search_box(client, sample_app):
+    lib = sample_app.extensions["lecturelib"]
+    broad = " ".join("的一是在不了有和人这")
+    assert lib._broad.acquire(timeout=1)
+    try:
+        page = client.get("/search?q=" + broad).get_data(as_text=True)
+    finally:
+        lib._broad.release()
+    assert "检索繁忙" in page and f'value="{broad}"' in page
+
+
+def test_cli_show_prints_the_source(library_factory, tmp_path, capsys):
+    from builders import make_docx
+    from indexer import cli
+    path = make_docx(tmp_path / "报告.docx", [
+        ("t", "2025年某市政府工作报告"), ("p", "来源：浙江日报"),
+        ("p", "一、过去一年的工作"), ("p", "全市经济运行稳中有进，民生福祉持续增进。" * 5)])
+    svc = library_factory([path])
+    doc_id = svc.store.list_documents()[0]["id"]
+    assert cli.main(["--home", str(svc.home.path), "show", str(doc_id)]) == 0
+    assert "来源：浙江日报" in capsys.readouterr().out
