@@ -180,6 +180,8 @@ class Corrections:
     audiences: list[str]
     quote_sources: dict[int, str | None] = field(default_factory=dict)
     quote_dates: dict[int, str | None] = field(default_factory=dict)
+    quote_speakers: dict[int, str | None] = field(default_factory=dict)
+    rejected: set[int] = field(default_factory=set)   # quotes the editor did not keep
 
 
 def read_corrections(form, prepared: Prepared, taxonomy) -> tuple[Corrections, list[str]]:
@@ -203,7 +205,14 @@ def read_corrections(form, prepared: Prepared, taxonomy) -> tuple[Corrections, l
     c = Corrections(title=title or prepared.structured.title, kind=kind, date=doc_date,
                     source=(form.get("source") or "").strip()[:300] or None,
                     topics=list(dict.fromkeys(topics)), audiences=list(dict.fromkeys(audiences)))
+    listed = form.get("quotes_listed") == "1"      # the form showed keep boxes
+    no_cited = form.get("no_cited_quotes") == "1"   # the document-level switch
     for i, _q in enumerate(prepared.structured.quotes):
+        if (listed and not form.get(f"q{i}_keep")) or \
+                (no_cited and prepared.structured.kind != "quotes"):
+            c.rejected.add(i)
+        if f"q{i}_speaker" in form:
+            c.quote_speakers[i] = form.get(f"q{i}_speaker", "").strip()[:60] or None
         if f"q{i}_source" in form:
             c.quote_sources[i] = form.get(f"q{i}_source", "").strip()[:300] or None
         if f"q{i}_date" in form:
@@ -222,6 +231,18 @@ def apply_corrections(prepared: Prepared, c: Corrections) -> bool:
         s.quotes[i].source = src
     for i, d in c.quote_dates.items():
         s.quotes[i].date = d
+    for i, who in c.quote_speakers.items():
+        s.quotes[i].speaker = who
+    if c.rejected:
+        # quotations the editor did not keep are not stored (their passages stay)
+        keep = [i for i in range(len(s.quotes)) if i not in c.rejected]
+        s.quotes = [s.quotes[i] for i in keep]
+        if len(prepared.quote_topics) > max(keep, default=-1):
+            prepared.quote_topics = [prepared.quote_topics[i] for i in keep]
+        c.quote_sources = {keep.index(i): v for i, v in c.quote_sources.items() if i in keep}
+        c.quote_dates = {keep.index(i): v for i, v in c.quote_dates.items() if i in keep}
+        c.quote_speakers = {keep.index(i): v for i, v in c.quote_speakers.items() if i in keep}
+        c.rejected = set()
     suggested = {slug for slug, _ in prepared.doc_topics}
     manual = set(c.topics) != suggested
     if manual:
@@ -287,5 +308,7 @@ def _store_quote_corrections(svc, prepared: Prepared, c: Corrections, actor: str
             changes["source"] = c.quote_sources[i] or ""
         if i in c.quote_dates and (row.get("date") or None) != c.quote_dates[i]:
             changes["date"] = c.quote_dates[i] or ""
+        if i in c.quote_speakers and (row.get("speaker") or None) != c.quote_speakers[i]:
+            changes["speaker"] = c.quote_speakers[i] or ""
         if changes:
             svc.update_quote(row["id"], actor=actor, **changes)

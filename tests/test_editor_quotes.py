@@ -1,0 +1,73 @@
+"""Editors stay in charge of cited quotations (issue 14): the upload preview lists the
+quotations found in a handout with their speaker, 出处 and date; each can be corrected or left
+out, and one switch leaves them all out, before publishing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import EDITOR, login, post
+from test_web_editor import docx_bytes, publish_form, text, upload
+
+SCRIPT = [
+    ("t", "基层宣讲稿"),
+    ("p", "一、开场"),
+    ("p", "习近平总书记指出：“民生无小事，枝叶总关情。”这句话道出了为民情怀，"
+          "宣讲员要把群众的冷暖放在心上，把一件件小事办好办实。"),
+    ("p", "习近平总书记强调：“江山就是人民，人民就是江山。”我们要牢记在心，"
+          "在基层宣讲中讲清楚为谁执政、靠谁执政的道理。"),
+]
+
+
+@pytest.fixture
+def editor(make_app):
+    app = make_app()
+    c = app.test_client()
+    login(c, EDITOR)
+    return c, app
+
+
+def _preview(c, tmp_path):
+    res = upload(c, [("讲稿.docx", docx_bytes(tmp_path, SCRIPT, "s.docx"))]).get_json()["results"][0]
+    page = text(c.get(res["preview_url"]))
+    return res, page
+
+
+def _quotes(app):
+    store = app.extensions["lecturelib"].svc.store
+    doc = store.list_documents()[0]
+    return store.get_document(doc["id"])["quotes"]
+
+
+def test_preview_lists_cited_quotations_with_keep_boxes(editor, tmp_path):
+    c, _ = editor
+    _, page = _preview(c, tmp_path)
+    assert "民生无小事" in page and "江山就是人民" in page
+    assert len(re.findall(r'name="q\d+_keep" value="1"\s+checked', page)) == 2
+    assert 'name="no_cited_quotes"' in page and 'name="q0_speaker"' in page
+
+
+def test_a_quotation_left_out_and_a_speaker_corrected(editor, tmp_path):
+    c, app = editor
+    res, page = _preview(c, tmp_path)
+    form = publish_form(page)
+    i_keep = 0 if "民生无小事" in page.split('name="q1_keep"')[0] else 1
+    form.update(quotes_listed="1", **{f"q{i_keep}_keep": "1", f"q{i_keep}_speaker": "习近平同志"})
+    r = post(c, f"/editor/drafts/{res['draft_id']}/publish", form)
+    assert r.status_code == 302
+    quotes = _quotes(app)
+    assert len(quotes) == 1 and "民生无小事" in quotes[0]["text"]
+    assert quotes[0]["speaker"] == "习近平同志"
+    # the passages stay
+    assert c.get("/api/search?q=江山就是人民").get_json()["total"] >= 1
+
+
+def test_the_document_switch_leaves_every_cited_quotation_out(editor, tmp_path):
+    c, app = editor
+    res, page = _preview(c, tmp_path)
+    form = publish_form(page)
+    form.update(quotes_listed="1", q0_keep="1", q1_keep="1", no_cited_quotes="1")
+    assert post(c, f"/editor/drafts/{res['draft_id']}/publish", form).status_code == 302
+    assert _quotes(app) == []
