@@ -9,6 +9,7 @@ ids that :meth:`records` still returns are upserts, the others are deletes.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,14 @@ class Stored:
     version_number: int
     new_document: bool
     touched: set[str]
+
+
+_PLAIN_DROP = re.compile(r"[\W_]+")
+
+
+def _plain(text: str) -> str:
+    """Text without punctuation and white space (for finding a quotation in a passage)."""
+    return _PLAIN_DROP.sub("", text or "")
 
 
 def _clean_item(item: "IngestItem") -> None:
@@ -549,10 +558,29 @@ class Store:
                                  "ORDER BY score DESC", q=quote_id)
         q["occurrences"] = self._rows(
             "SELECT d.id AS document_id, d.title, d.kind, d.status, v.filename, o.page, o.theme, "
-            "o.source, o.date FROM occurrences o JOIN versions v ON v.id = o.version_id "
+            "o.source, o.date, v.id AS version_id FROM occurrences o "
+            "JOIN versions v ON v.id = o.version_id "
             "JOIN documents d ON d.id = v.document_id AND d.current_version_id = v.id "
             "WHERE o.quote_id = :q AND d.status = 'active' ORDER BY d.id", q=quote_id)
+        for o in q["occurrences"]:
+            o["context"] = self._context_of(q["text"], o.pop("version_id"))
         return q
+
+    def _context_of(self, quote: str, version_id: int) -> dict | None:
+        """The passage of a version that cites ``quote`` (punctuation and spaces ignored; a
+        quotation cut with …… matches by its first words), with its heading path and page; None
+        for a compilation, whose quotes are not passages."""
+        key = _plain(quote)
+        heads = [k for k in (_plain(part) for part in re.split(r"…+|\.{3,}", quote)) if k]
+        probe = heads[0][:12] if heads else key[:12]
+        if not probe:
+            return None
+        for p in self._rows("SELECT text, heading_path, page, seq FROM passages "
+                            "WHERE version_id = :v ORDER BY seq", v=version_id):
+            if probe in _plain(p["text"]):
+                return {"text": p["text"], "heading_path": json.loads(p["heading_path"]),
+                        "page": p["page"]}
+        return None
 
     def list_documents(self, *, status: str = "active", kind: str | None = None,
                        topic: str | None = None, limit: int | None = None,

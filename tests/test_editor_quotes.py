@@ -71,3 +71,17 @@ def test_the_document_switch_leaves_every_cited_quotation_out(editor, tmp_path):
     form.update(quotes_listed="1", q0_keep="1", q1_keep="1", no_cited_quotes="1")
     assert post(c, f"/editor/drafts/{res['draft_id']}/publish", form).status_code == 302
     assert _quotes(app) == []
+
+
+def test_the_quote_page_shows_the_passage_around_each_citation(make_app, tmp_path):
+    from conftest import make_docx
+    compilation = [("h", "民生金句"), ("h", "一、民生"), ("p", "1. 民生无小事，枝叶总关情。"),
+                   ("p", "——习近平在会见全国道德模范时的讲话（2013年9月26日）")]
+    src = tmp_path / "src"
+    app = make_app(files=[make_docx(src / "民生金句.docx", compilation),
+                          make_docx(src / "讲稿.docx", SCRIPT)])
+    c = app.test_client()
+    hit = c.get("/api/search?q=民生无小事&kind=quote").get_json()["hits"][0]
+    page = text(c.get(f"/quotes/{hit['id'][2:]}"))
+    assert "被 2 份材料引用" in page
+    assert 'class="occ-context"' in page and "宣讲员要把群众的冷暖放在心上" in page

@@ -126,5 +126,6 @@ def quote(quote_id: int):
         "citation": house_citation(q["source"], q["date"], q["speaker"]),
         "copy": citation(q["text"], q["source"], q["date"], q["speaker"]),
         "occurrences": [{"document_id": o["document_id"], "title": o["title"],
-                         "kind": o["kind"], "page": o["page"]} for o in q["occurrences"]],
+                         "kind": o["kind"], "page": o["page"], "context": o.get("context")}
+                        for o in q["occurrences"]],
     })
