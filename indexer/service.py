@@ -9,7 +9,7 @@ import os
 from functools import cached_property
 from typing import Callable, Iterable
 
-from library.content import AUDIENCES
+from library.content import AUDIENCES, clean_text
 from library.errors import UsageError
 from library.home import Home
 from library.store import Store
@@ -35,6 +35,31 @@ class LibraryService:
         """The speaker alias table: packaged, plus the home's ``speakers.txt``."""
         from ._sources import SpeakerTable
         return SpeakerTable.load(self.home.path)
+
+    def edit_speakers(self, line: str, *, actor: str) -> list[str]:
+        """Add a speaker group (``习近平 = 习近平总书记``) or remove one (``-甲``) in the home's
+        ``speakers.txt``; applies to quotes ingested from now on. Returns the group."""
+        from ._sources import SPEAKERS_FILE, _split_forms
+        line = clean_text(line or "").strip().replace("＝", "=")
+        if not line:
+            raise UsageError("请输入说话人及其别名。", "例如：习近平 = 习近平总书记 = 习近平同志")
+        table = self.speakers
+        if line[0] in "-－":
+            word = line[1:].strip()
+            group = next((g for g in table.groups if word in {f.strip("[]") for f in g}), None)
+            if group is None:
+                raise UsageError(f"没有包含“{word}”的说话人组。")
+        else:
+            group = _split_forms(line.lstrip("+＋"))
+            if not group or any(len(f) > 40 or " " in f for f in group):
+                raise UsageError("说话人组的格式不正确。", "例如：习近平 = 习近平总书记 = [总书记]")
+        path = self.home.path / SPEAKERS_FILE
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        self.__dict__.pop("speakers", None)
+        self.store.audit(actor, "speakers_" + ("remove" if line[0] in "-－" else "add"),
+                         "speakers", group=group)
+        return group
 
     @cached_property
     def index(self):

@@ -85,3 +85,23 @@ def test_the_quote_page_shows_the_passage_around_each_citation(make_app, tmp_pat
     page = text(c.get(f"/quotes/{hit['id'][2:]}"))
     assert "被 2 份材料引用" in page
     assert 'class="occ-context"' in page and "宣讲员要把群众的冷暖放在心上" in page
+
+
+def test_the_speaker_table_is_shown_and_extended_in_the_editor(editor, tmp_path):
+    c, app = editor
+    page = text(c.get("/editor/speakers"))
+    assert "习近平 = 习近平总书记" in page
+    r = post(c, "/editor/speakers", {"line": "张三 = 张三同志 = 张书记"})
+    assert r.status_code == 302
+    assert "张三 = 张三同志 = 张书记" in text(c.get("/editor/speakers"))
+    home = app.extensions["lecturelib"].svc.home.path
+    assert "张三 = 张三同志 = 张书记" in (home / "speakers.txt").read_text(encoding="utf-8")
+    # what it changes: a quotation by 张书记 is now filed under 张三
+    script = [("t", "村里的讲稿"), ("p", "一、开场"),
+              ("p", "张书记说：“路修好了，日子就有奔头。”大家都记住了这句话，也都行动起来了。")]
+    res = upload(c, [("村.docx", docx_bytes(tmp_path, script, "v.docx"))]).get_json()["results"][0]
+    form = publish_form(text(c.get(res["preview_url"])))
+    assert post(c, f"/editor/drafts/{res['draft_id']}/publish", form).status_code == 302
+    hits = c.get("/api/search?q=路修好了&kind=quote").get_json()["hits"]
+    assert hits and hits[0]["speaker"] == "张三"
+    assert post(c, "/editor/speakers", {"line": "  "}).status_code == 400

@@ -22,6 +22,7 @@ ACTIONS = {
     "user_add": "新建账号", "user_password": "重置密码", "user_enable": "启用账号",
     "user_disable": "停用账号", "user_role": "修改角色", "dict_add": "添加词条",
     "dict_remove": "删除词条", "synonyms_add": "添加同义词", "synonyms_remove": "删除同义词",
+    "speakers_add": "添加说话人", "speakers_remove": "删除说话人",
     "discard_upload": "放弃上传", "export": "导出专题包", "import": "导入专题包",
     "login_failed": "登录失败", "login_throttled": "登录受限（失败次数过多）",
 }
@@ -134,9 +135,10 @@ def audit_sentence(row: dict, *, names: dict | None = None, topic_name=None) -> 
         words = d.get("words") or []
         verb = "向词典添加了" if action == "dict_add" else "从词典删除了"
         what = f"{verb} {len(words)} 个词：{_listing(words)}"
-    elif action in ("synonyms_add", "synonyms_remove"):
-        verb = "添加了" if action == "synonyms_add" else "删除了"
-        what = f"{verb}同义词组：{' = '.join(map(str, d.get('group') or []))}"
+    elif action in ("synonyms_add", "synonyms_remove", "speakers_add", "speakers_remove"):
+        verb = "添加了" if action.endswith("_add") else "删除了"
+        kind = "同义词组" if action.startswith("synonyms") else "说话人组"
+        what = f"{verb}{kind}：{' = '.join(map(str, d.get('group') or []))}"
     elif action == "discard_upload":
         what = f"放弃了上传的文件“{d.get('file') or ident}”"
     elif action == "export":

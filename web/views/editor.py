@@ -269,6 +269,24 @@ def dictionary():
                            job=_job_arg()), (400 if error else 200)
 
 
+@bp.route("/speakers", methods=["GET", "POST"])
+@role_required()
+def speakers():
+    """The speaker alias table: packaged groups plus the library's own (speakers.txt)."""
+    lib = get_library()
+    error = None
+    if request.method == "POST":
+        try:
+            with lib.writing() as svc:
+                group = svc.edit_speakers(request.form.get("line", ""), actor=actor())
+            flash("已保存：" + " = ".join(group) + "。此后导入的材料按新的说话人表识别。", "ok")
+            return redirect(url_for(".speakers"))
+        except LecturelibError as e:
+            error = str(e)
+    return render_template("editor/speakers.html", groups=lib.svc.speakers.groups,
+                           error=error), (400 if error else 200)
+
+
 @bp.route("/synonyms", methods=["GET", "POST"])
 @role_required()
 def synonyms():
