@@ -30,6 +30,26 @@ HANDOUT_DOC = [
 ]
 
 
+# A classical-quotes compilation and a Q&A document, shared by the basket, id and browser tests
+TRAD_QUOTES_DOC = [
+    ("h", "中华优秀传统文化金句"),
+    ("h", "一、家国情怀"),
+    ("p", "1. 天下兴亡，匹夫有责。"),
+    ("p", "——顾炎武《日知录》"),
+    ("p", "2. 位卑未敢忘忧国。"),
+    ("p", "——陆游《病起书怀》"),
+]
+
+QA_DOC = [
+    ("t", "群众关心的热点问答"),
+    ("h", "一、就业社保"),
+    ("p", "问：灵活就业人员怎样参加养老保险？"),
+    ("p", "答：可以在户籍地或就业地以个人身份参保。"),
+    ("p", "问：医保可以跨省直接结算吗？"),
+    ("p", "答：可以，备案后即可直接结算。"),
+]
+
+
 def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
     """blocks: ("t", text) → Title, ("h", text) → Heading 1, ("p", text) → Normal paragraph."""
     import docx

@@ -143,6 +143,11 @@ def client(sample_app):
     return sample_app.test_client()
 
 
+def text(response) -> str:
+    """A response's body as text."""
+    return response.get_data(as_text=True)
+
+
 def with_csrf(client) -> str:
     with client.session_transaction() as s:
         s["_csrf"] = CSRF

@@ -13,28 +13,10 @@ import pytest
 from docx.shared import Mm
 
 from conftest import HANDOUT, QUOTES, _build_app, make_docx, post
+from builders import TRAD_QUOTES_DOC as TRAD, QA_DOC as QA
 from library.content import citation_line, quote_with_citation
 
 LIBRARY_NAME = "肇庆市宣讲素材库"
-
-QA = [
-    ("t", "群众关心的热点问答"),
-    ("h", "一、就业社保"),
-    ("p", "问：灵活就业人员怎样参加养老保险？"),
-    ("p", "答：可以在户籍地或就业地以个人身份参保。"),
-    ("p", "问：医保可以跨省直接结算吗？"),
-    ("p", "答：可以，备案后即可直接结算。"),
-]
-
-TRAD = [
-    ("h", "中华优秀传统文化金句"),
-    ("h", "一、家国情怀"),
-    ("p", "1. 天下兴亡，匹夫有责。"),
-    ("p", "——顾炎武《日知录》"),
-    ("p", "2. 位卑未敢忘忧国。"),
-    ("p", "——陆游《病起书怀》"),
-]
-
 
 @pytest.fixture
 def basket_app(tmp_path):

@@ -15,30 +15,13 @@ import io
 import pytest
 
 from conftest import EDITOR, HANDOUT, QUOTES, _build_app, make_docx
+from builders import TRAD_QUOTES_DOC as TRAD, QA_DOC as QA
 
 from browserkit import browser, live_server, sync_api  # noqa: F401
 
 LIBRARY_NAME = "肇庆市宣讲素材库"
 
 expect = sync_api.expect
-
-QA = [
-    ("t", "群众关心的热点问答"),
-    ("h", "一、就业社保"),
-    ("p", "问：灵活就业人员怎样参加养老保险？"),
-    ("p", "答：可以在户籍地或就业地以个人身份参保。"),
-    ("p", "问：医保可以跨省直接结算吗？"),
-    ("p", "答：可以，备案后即可直接结算。"),
-]
-
-TRAD = [
-    ("h", "中华优秀传统文化金句"),
-    ("h", "一、家国情怀"),
-    ("p", "1. 天下兴亡，匹夫有责。"),
-    ("p", "——顾炎武《日知录》"),
-    ("p", "2. 位卑未敢忘忧国。"),
-    ("p", "——陆游《病起书怀》"),
-]
 
 QUOTE_CITE = "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"
 PASSAGE = HANDOUT[4][1]                 # the 合作社 paragraph of the handout

@@ -16,20 +16,13 @@ from __future__ import annotations
 import pytest
 
 from conftest import ADMIN, EDITOR, HANDOUT, QUOTES, _build_app, make_docx
+from builders import TRAD_QUOTES_DOC as TRAD
 
 from browserkit import browser, live_server, sync_api  # noqa: F401
 
 expect = sync_api.expect
 PURGED = "该内容已被永久删除"
 
-TRAD = [
-    ("h", "中华优秀传统文化金句"),
-    ("h", "一、家国情怀"),
-    ("p", "1. 天下兴亡，匹夫有责。"),
-    ("p", "——顾炎武《日知录》"),
-    ("p", "2. 位卑未敢忘忧国。"),
-    ("p", "——陆游《病起书怀》"),
-]
 OTHER = [
     ("h", "法治建设金句选编"),
     ("h", "一、法治"),

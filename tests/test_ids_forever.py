@@ -14,22 +14,14 @@ import sqlite3
 import docx
 import pytest
 
-from conftest import ADMIN, HANDOUT, QUOTES, _build_app, login, make_docx, post
+from conftest import ADMIN, HANDOUT, QUOTES, _build_app, login, make_docx, post, text
+from builders import TRAD_QUOTES_DOC as TRAD
 from library import db
 from library.db import connect, migrate
 from library.home import Home
 from library.store import Store
 
 PURGED = "该内容已被永久删除"
-
-TRAD = [
-    ("h", "中华优秀传统文化金句"),
-    ("h", "一、家国情怀"),
-    ("p", "1. 天下兴亡，匹夫有责。"),
-    ("p", "——顾炎武《日知录》"),
-    ("p", "2. 位卑未敢忘忧国。"),
-    ("p", "——陆游《病起书怀》"),
-]
 
 OTHER = [
     ("h", "法治建设金句选编"),
@@ -54,10 +46,6 @@ def app(tmp_path):
 
 def lib(app):
     return app.extensions["lecturelib"]
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
 
 
 def trad_doc(app) -> dict:

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import EDITOR, login, make_docx, post
+from conftest import EDITOR, login, make_docx, post, text
 
 WARNING = "有 1 条金句没有找到出处"
 
@@ -39,10 +39,6 @@ QUOTES = [
 ]
 QUOTES_V2 = QUOTES + [("p", "4. 全面依法治国是国家治理的一场深刻革命。"),
                       ("p", "——在中央全面依法治国工作会议上的讲话（2020年11月16日）")]
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN, EDITOR, login, post, with_csrf
+from conftest import ADMIN, EDITOR, login, post, with_csrf, text
 from library.errors import UsageError
 from library.users import ROLES, Users
 
@@ -19,10 +19,6 @@ READER = ("duzhe", "reader-pass-1")
 EDITOR_PAGES = ["/editor/", "/editor/upload", "/editor/dictionary", "/editor/synonyms",
                 "/editor/import", "/editor/documents/1/edit", "/editor/quotes/1/edit"]
 ADMIN_PAGES = ["/admin/users", "/admin/audit"]
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -7,12 +7,8 @@ import re
 
 import pytest
 
-from conftest import ADMIN, EDITOR, login, post, with_csrf
+from conftest import ADMIN, EDITOR, login, post, with_csrf, text
 from library.users import Users
-
-
-def text(r):
-    return r.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ import time
 
 import pytest
 
-from conftest import ADMIN, EDITOR, login, post, with_csrf
-
-
-def text(r):
-    return r.get_data(as_text=True)
+from conftest import ADMIN, EDITOR, login, post, with_csrf, text
 
 
 @pytest.fixture

@@ -13,13 +13,9 @@ from urllib.parse import unquote
 import pytest
 from sqlalchemy import text as sql
 
-from conftest import EDITOR, QUOTES, login, make_docx, with_csrf
+from conftest import EDITOR, QUOTES, login, make_docx, with_csrf, text
 
 BIG = "99999999999999999999"            # > 2**63: SQLite cannot bind it
-
-
-def text(r):
-    return r.get_data(as_text=True)
 
 
 @pytest.fixture

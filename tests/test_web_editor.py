@@ -8,11 +8,7 @@ import re
 
 import pytest
 
-from conftest import ADMIN, EDITOR, HANDOUT, PDF_PAGES, QUOTES, login, make_docx, make_pdf, post
-
-
-def text(r):
-    return r.get_data(as_text=True)
+from conftest import ADMIN, EDITOR, HANDOUT, PDF_PAGES, QUOTES, login, make_docx, make_pdf, post, text
 
 
 @pytest.fixture

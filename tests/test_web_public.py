@@ -8,7 +8,7 @@ import re
 
 import docx
 
-from conftest import post, with_csrf
+from conftest import post, with_csrf, text
 
 
 def doc_id(app, title_part: str) -> int:
@@ -19,10 +19,6 @@ def doc_id(app, title_part: str) -> int:
 def quote_id(app, text_part: str) -> int:
     res = app.extensions["lecturelib"].search(text_part, kind="quote")
     return int(res["hits"][0]["id"][2:])
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
 
 
 def test_home_shows_search_box_topic_tiles_latest_and_quote_of_the_day(client, sample_app):

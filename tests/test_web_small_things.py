@@ -14,13 +14,9 @@ from urllib.parse import unquote
 import docx
 import pytest
 
-from conftest import ADMIN, EDITOR, login, post
+from conftest import ADMIN, EDITOR, login, post, text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "WEB.md"
-
-
-def text(r) -> str:
-    return r.get_data(as_text=True)
 
 
 @pytest.fixture
