@@ -22,14 +22,12 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from library.content import HIT_KINDS, KINDS, citation_line, quote_with_citation
+from library.content import HIT_KINDS, KINDS, citation_line, clean_text, quote_with_citation
 
 _ID = re.compile(r"^[qp]:\d{1,12}$")
 # hit id prefix → the store's tombstone record prefix (library.store.Store.tombstones)
 _RECORDS = {"q": "quote:", "p": "passage:"}
 PURGED = "该内容已被永久删除"
-# characters XML 1.0 cannot hold (python-docx refuses them) and other invisible controls
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MAX_ITEMS = 200
 NAME_CHARS = 30
 
@@ -39,7 +37,7 @@ GREY = RGBColor(0x55, 0x55, 0x55)
 
 def clean(text: str | None) -> str:
     """Text that may go into a .docx: no control characters, white space runs made one space."""
-    return re.sub(r"\s+", " ", _UNSAFE.sub("", text or "")).strip()
+    return re.sub(r"\s+", " ", clean_text(text) or "").strip()
 
 
 @dataclass
