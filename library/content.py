@@ -7,6 +7,7 @@ Plain dataclasses, no storage concerns. Text fields are in *display* form
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 # Document kinds (类型) and their Chinese labels.
@@ -73,7 +74,7 @@ class TopicSuggestion:
 
 
 __all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "clean_text",
-           "clean_data", "safe_filename", "date_zh", "citation", "citation_line",
+           "clean_data", "safe_filename", "name_chars", "date_zh", "citation", "citation_line",
            "quote_with_citation",
            "TopicSuggestion"]
 
@@ -92,23 +93,40 @@ def clean_text(text: str | None) -> str | None:
     return _UNSAFE.sub("", text)
 
 
-_NAME_BAD = re.compile(r'[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069/\\\ud800-\udfff\ufffe\uffff]')
+_NAME_UNSAFE_ON_DISK = re.compile(r'[<>:"|?*]')
 MAX_NAME = 200
 
 
-def safe_filename(name: str | None, default: str = "未命名") -> str:
-    """A file name fit for headers, terminals and disks: no control or bidi characters, no
-    folder part, at most ``MAX_NAME`` characters with the extension kept."""
-    name = _NAME_BAD.sub("", str(name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+def name_chars(name: str | None) -> str:
+    """A name's characters fit for headers, terminals and disks: control, invisible formatting
+    (bidi marks, zero-width) and unassigned characters removed, white space and line breaks
+    made one space, no folder part, ``<>:"|?*`` made ``_``, no leading dots."""
+    out = []
+    for ch in unicodedata.normalize("NFC", str(name or "")):
+        cat = unicodedata.category(ch)
+        if ch.isspace() or cat in ("Zl", "Zp"):
+            out.append(" ")
+        elif cat not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            out.append(ch)
+    text = "".join(out).replace("\\", "/").rsplit("/", 1)[-1]
+    text = _NAME_UNSAFE_ON_DISK.sub("_", text)
+    text = re.sub(r" +\.(?=[^.]*$)", ".", text)        # no space left before the extension
+    return re.sub(r" +", " ", text).strip()
+
+
+def safe_filename(name: str | None, default: str = "未命名", max_len: int = MAX_NAME) -> str:
+    """A file name fit for headers, terminals and disks (:func:`name_chars`), at most
+    ``max_len`` characters with the extension kept; an empty name becomes ``default``."""
+    name = name_chars(name)
     if name.startswith(".") and name.count(".") == 1 and len(name) > 1:
         name = default + name                    # only an extension was left: 未命名.docx
-    name = name.lstrip(".") or default
-    if len(name) > MAX_NAME:
+    name = name.lstrip(".").strip() or default
+    if len(name) > max_len:
         stem, dot, ext = name.rpartition(".")
         if dot and 0 < len(ext) <= 10:
-            name = stem[:MAX_NAME - len(ext) - 1] + "." + ext
+            name = stem[:max_len - len(ext) - 1].rstrip(" .") + "." + ext
         else:
-            name = name[:MAX_NAME]
+            name = name[:max_len]
     return name
 
 

@@ -40,13 +40,13 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.http import parse_options_header
 
+from library.content import name_chars
 from library.users import Users, has_role
 
 from .library import get_library
@@ -348,7 +348,6 @@ _EXTENSIONS = {"pdf": ("pdf",), "docx": ("docx", "docm", "dotx", "wps"),
                "doc": ("doc", "wps", "dot"), "pptx": ("pptx", "pptm", "dps"),
                "html": ("html", "htm", "xhtml"), "md": ("md", "markdown"),
                "txt": ("txt", "text")}
-_UNSAFE_ON_DISK = re.compile(r'[<>:"|?*]')
 _EXT = re.compile(r"^(.*?)\.([A-Za-z0-9]{1,8})$")
 _MAX_STEM = 120
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\[\]+,=!#$&^{}~@'-]")
@@ -359,19 +358,7 @@ def download_name(name: str | None, fmt: str | None = None) -> str:
     invisible formatting characters (tab and line breaks become spaces), no folder part, none
     of ``<>:"|?*``, no leading dots, at most 120 characters before the extension, and an
     extension that fits the stored format ``fmt`` (kept when the name is cut)."""
-    text = unicodedata.normalize("NFC", str(name or ""))
-    out = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if ch.isspace() or cat in ("Zl", "Zp"):
-            out.append(" ")
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            out.append(ch)
-    text = PurePosixPath("".join(out).replace("\\", "/")).name
-    text = _UNSAFE_ON_DISK.sub("_", text)
-    text = re.sub(r" +", " ", text).strip().lstrip(".").strip()
+    text = name_chars(name).lstrip(".").strip()     # the one cleaning of names (library)
     m = _EXT.match(text)
     stem, ext = (m.group(1), m.group(2)) if m else (text, "")
     allowed = _EXTENSIONS.get(fmt or "")
