@@ -78,8 +78,8 @@ def records(files: list[Path]):
 # building (in a child process)
 
 def build_ours(files, index_dir: Path) -> None:
-    from indexer.index import SearchIndex
-    from indexer.vocab import Vocabulary
+    from indexer.search.whoosh.index import SearchIndex
+    from indexer.search.vocab import Vocabulary
 
     SearchIndex(index_dir, Vocabulary.load(None)).rebuild(records(files), procs=2)
 
@@ -197,9 +197,9 @@ def pct(xs, p):
 
 
 def query_ours(index_dir: Path, queries: dict) -> dict:
-    from indexer import searching
-    from indexer.index import SearchIndex
-    from indexer.vocab import Vocabulary
+    from indexer.search.whoosh import searching
+    from indexer.search.whoosh.index import SearchIndex
+    from indexer.search.vocab import Vocabulary
 
     ix = SearchIndex(index_dir, Vocabulary.load(None))
     ix.search("中国")                                           # open searcher, facet cache

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.service import LibraryService  # noqa: E402
+from indexer.app.service import LibraryService  # noqa: E402
 
-CLI = [sys.executable, "-m", "indexer.cli"]
+CLI = [sys.executable, "-m", "cli.main"]
 
 
 def half_stored(home: Path) -> list[str]:

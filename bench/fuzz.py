@@ -483,7 +483,7 @@ _BLOCK_KINDS = ["para", "heading", "list", "table", "footnote", "notes", "title"
 
 def gen_extracted(rng: random.Random):
     """An arbitrary Extracted: any kinds, levels, pages and texts (including empty ones)."""
-    from indexer.extract.base import Block, Extracted
+    from indexer.ingest.extract.base import Block, Extracted
     blocks = []
     for _ in range(rng.randint(0, 60)):
         text = rng.choice(_LINES) if rng.random() < 0.4 else gen_str(rng, 120)
@@ -508,7 +508,7 @@ def pack_rows(salt: str = "") -> tuple[list[dict], list[dict], bytes]:
     original = ("乡村振兴专题讲义\n一、为什么要推进乡村振兴\n绿水青山就是金山银山。\n"
                 + salt).encode("utf-8")
     sha = sha256(original)
-    from indexer.pipeline import text_key
+    from indexer.ingest.pipeline import text_key
     qtext = "绿水青山就是金山银山。"
     quotes = [{"key": text_key(qtext), "text": qtext, "source": "在浙江安吉余村考察时的讲话",
                "date": "2005-08-15", "speaker": "习近平", "theme": None, "note": None,
@@ -649,7 +649,7 @@ def _on_timer(signum, frame):
 
 def check_extracted(ex) -> None:
     """Invariants of an extraction result a user would notice if broken."""
-    from indexer.extract.base import Block, Extracted
+    from indexer.ingest.extract.base import Block, Extracted
     assert isinstance(ex, Extracted), type(ex)
     assert ex.status in ("ok", "needs_ocr"), ex.status
     for b in ex.blocks:
@@ -660,7 +660,7 @@ def check_extracted(ex) -> None:
 
 def run_extract(data: bytes, filename: str = ""):
     """extract(); returns (outcome, detail): ok | error:<Class> | fallback:<Class>."""
-    from indexer.extract import extract
+    from indexer.ingest.extract import extract
     from library.errors import LecturelibError
     try:
         ex = extract(data, filename)
@@ -674,7 +674,7 @@ def run_extract(data: bytes, filename: str = ""):
 
 
 def run_sniff(data: bytes, filename: str = ""):
-    from indexer.extract import sniff
+    from indexer.ingest.extract import sniff
     from library.errors import InputError
     try:
         fmt = sniff(data, filename)
@@ -687,7 +687,7 @@ def run_sniff(data: bytes, filename: str = ""):
 def run_structure(ex, kind):
     from library.content import KINDS, Structured
     from library.errors import UsageError
-    from indexer.structure import structure
+    from indexer.ingest.structure import structure
     try:
         s = structure(ex, kind=kind, filename=rng_name(kind))
     except UsageError as e:
@@ -706,7 +706,7 @@ def rng_name(kind) -> str:
 
 
 def run_query(q: str):
-    from indexer.query import format_query, parse, resolve_audience, resolve_kind
+    from indexer.search.query import format_query, parse, resolve_audience, resolve_kind
     pq = parse(q)
     for c in pq.clauses:
         assert c, "empty clause"
@@ -736,7 +736,7 @@ def run_read_pack(path: Path):
 
 def run_import_pack(svc, path: Path):
     from library.errors import PackError
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     before = svc.store._one("SELECT COUNT(*) AS n FROM documents")["n"]
     try:
         rep = import_pack(svc, path, actor="fuzz")
@@ -810,7 +810,7 @@ def _inputs(target: str, rng: random.Random, tmp: Path):
     if target in ("read_pack", "import_pack"):
         svc = None
         if target == "import_pack":
-            from indexer.service import LibraryService
+            from indexer.app.service import LibraryService
             svc = LibraryService(tmp / "home")
         k = 0
         while True:

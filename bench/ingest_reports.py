@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from indexer.extract import extract  # noqa: E402
-from indexer.service import LibraryService  # noqa: E402
+from indexer.ingest.extract import extract  # noqa: E402
+from indexer.app.service import LibraryService  # noqa: E402
 
 REPORTS = ROOT.parent / "shared" / "data" / "gov-reports-2025"
 

@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "indexer.cli"]
+CLI = [sys.executable, "-m", "cli.main"]
 PASSWORD = "load-test-password"
 QUERIES = ["绿水青山", "乡村振兴", "初心", "党", "法治", "人民 幸福", "\"共同富裕\"", "端砚",
            "七星岩", "依法治国 -宪法", "生态 OR 环保", "topic:乡村振兴 产业", "kind:quote 民",

@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.export import export_topic  # noqa: E402
-from indexer.packimport import import_pack  # noqa: E402
-from indexer.service import LibraryService  # noqa: E402
+from indexer.app.export import export_topic  # noqa: E402
+from indexer.app.packimport import import_pack  # noqa: E402
+from indexer.app.service import LibraryService  # noqa: E402
 
 REPORTS = ROOT.parent / "shared" / "data" / "gov-reports-2025"
 

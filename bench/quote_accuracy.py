@@ -5,7 +5,7 @@
 Every gold document goes through the real ingest steps (sniff + extract → structure with the
 annotated kind); its quote records are compared with ``gold.json``:
 
-* a record is **correct** when its text has the text key (``indexer.pipeline.text_key``) of an
+* a record is **correct** when its text has the text key (``indexer.ingest.pipeline.text_key``) of an
   annotated quotation of that document not matched yet, and its speaker and date equal the
   annotation's (a missing date must be missing);
 * **precision** = correct / records, **recall** = correct / annotated quotations;
@@ -70,9 +70,9 @@ def genre(filename: str) -> str:
 
 def records(path: Path, kind: str) -> list[tuple[object, str]]:
     """(Quote, pattern) for every quote record the ingest steps make of one gold file."""
-    from indexer._attributed import quotes_in_passages
-    from indexer.extract import extract
-    from indexer.structure import structure
+    from indexer.ingest.structure.attributed import quotes_in_passages
+    from indexer.ingest.extract import extract
+    from indexer.ingest.structure import structure
 
     ex = extract(path.read_bytes(), path.name)
     s = structure(ex, kind=kind, filename=path.name)
@@ -84,7 +84,7 @@ def records(path: Path, kind: str) -> list[tuple[object, str]]:
 
 
 def evaluate(gold_dir: Path = GOLD) -> Report:
-    from indexer.pipeline import text_key
+    from indexer.ingest.pipeline import text_key
 
     gold = json.loads((gold_dir / "gold.json").read_text(encoding="utf-8"))
     rep = Report()

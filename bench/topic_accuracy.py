@@ -30,13 +30,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from library.taxonomy import Taxonomy  # noqa: E402
-from indexer.classify import TopicModel, suggest, tokens  # noqa: E402
+from indexer.ingest.classify import TopicModel, suggest, tokens  # noqa: E402
 
 
 def load_documents(corpus: Path) -> tuple[list[dict], list[str]]:
     """(labelled documents with title and text, problems) from the manifest."""
-    from indexer.extract import extract
-    from indexer.structure import structure
+    from indexer.ingest.extract import extract
+    from indexer.ingest.structure import structure
 
     manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
     docs, problems = [], []

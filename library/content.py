@@ -1,7 +1,7 @@
 """The content model shared by every stage: what structuring produces and the store keeps.
 
 Plain dataclasses, no storage concerns. Text fields are in *display* form
-(see ``indexer.normalize.display``).
+(see ``indexer.ingest.normalize.display``).
 """
 
 from __future__ import annotations

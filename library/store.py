@@ -723,7 +723,7 @@ class Store:
         return len(self.record_ids())
 
     def records(self, ids: Iterable[str] | None = None, *, batch: int = 500) -> Iterator[dict]:
-        """Index records (see indexer.index) for the given ids, or for everything searchable.
+        """Index records (see indexer.search.whoosh.index) for the given ids, or for everything searchable.
         Ids that are not searchable any more (trashed, superseded, deleted) are simply absent."""
         if ids is None:
             pids = None

@@ -70,7 +70,7 @@ def sample_dir(tmp_path_factory) -> Path:
 def library_factory(tmp_path):
     """library_factory(files=[...], settings={...}) → a LibraryService in tmp_path with the
     files ingested (closed at teardown)."""
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
     made = []
 
     def make(files=(), settings=None, name="home"):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import analysis
-from indexer.normalize import for_search
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh import analysis
+from indexer.ingest.normalize import for_search
+from indexer.search.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_fast_cut_equals_jieba_cut(vocab):
 def test_gram_field_keeps_doc_numbers_only():
     from whoosh.formats import Existence
 
-    from indexer.schema import build_schema
+    from indexer.search.whoosh.schema import build_schema
 
     schema = build_schema("v", ())
     assert isinstance(schema["grams"].format, Existence)

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from indexer.cli import main
-from indexer.service import LibraryService
+from cli.main import main
+from indexer.app.service import LibraryService
 from library.backup import backup, restore
 from library.errors import StoreError, UsageError
 from library.home import Home

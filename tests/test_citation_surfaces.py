@@ -14,8 +14,8 @@ import docx
 import pytest
 
 from conftest import _build_app, make_docx, post
-from indexer import cli
-from indexer.export import export_topic
+from cli import main as cli
+from indexer.app.export import export_topic
 
 QUOTES = [
     ("h", "生态文明金句汇编"),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from indexer.classify import TopicModel, suggest
+from indexer.ingest.classify import TopicModel, suggest
 from library.taxonomy import Taxonomy
 
 TX = Taxonomy.default()
@@ -89,6 +89,6 @@ def test_model_topics_outside_the_taxonomy_are_ignored():
 
 
 def test_importing_classify_does_not_load_jieba():
-    code = "import indexer.classify, sys; print('jieba' in sys.modules)"
+    code = "import indexer.ingest.classify, sys; print('jieba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from indexer.cli import main
+from cli.main import main
 
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 
-from indexer import cli
+from cli import main as cli
 from library.users import Users
 
 

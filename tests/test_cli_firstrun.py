@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from indexer.cli import build_parser, main
+from cli.main import build_parser, main
 
 from conftest import HANDOUT, QUOTES, make_docx
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 ARGPARSE_ENGLISH = ["usage:", "error:", "the following arguments are required", "invalid choice",
                     "show this help message and exit", "positional arguments", "options:",
                     "invalid int value", "unrecognized arguments", "expected one argument"]
@@ -77,7 +77,7 @@ def test_search_and_show_print_the_house_style_citation(home, capsys):
 
 
 def _fake_search(monkeypatch, result: dict, seen: dict | None = None):
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
 
     def search(self, query, **kw):
         if seen is not None:
@@ -199,7 +199,7 @@ def test_dictionary_and_synonym_changes_say_what_really_changed(tmp_path, capsys
 
 
 def test_an_internal_error_is_a_chinese_message_with_exit_1(tmp_path, capsys, monkeypatch):
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
 
     def broken(self, query, **kw):
         raise TypeError("sequence item 0: expected str instance, dict found")
@@ -220,11 +220,11 @@ def test_output_piped_into_head_ends_quietly(home):
 
 SLOW_INGEST = """
 import sys, time
-import indexer.pipeline as pipeline
+import indexer.ingest.pipeline as pipeline
 def slow(path, opts, taxonomy):
     time.sleep(120)
 pipeline._prepare_path = slow
-from indexer.cli import main
+from cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -43,7 +43,7 @@ def test_killed_ingest_leaves_a_consistent_library(tmp_path, batch, delay):
         assert repaired
     # and the ingest can simply be run again to finish the batch
     crash.run_cli(home, ["ingest", str(batch)], env)
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
     svc = LibraryService(home)
     try:
         assert svc.store.counts()["documents"] == 12

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import login, make_docx, post
-from indexer.extract.base import Block, Extracted
-from indexer.structure import document_source, structure
+from indexer.ingest.extract.base import Block, Extracted
+from indexer.ingest.structure import document_source, structure
 
 GOV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gov-reports-2025"
 
@@ -150,7 +150,7 @@ def test_every_real_report_states_source_or_date():
     files = sorted(GOV.glob("*.docx")) if GOV.is_dir() else []
     if not files:
         pytest.skip("gov-reports-2025 not available")
-    from indexer.extract import extract
+    from indexer.ingest.extract import extract
     dated = sourced = 0
     for f in files:
         st = structure(extract(f.read_bytes(), f.name), filename=f.name)

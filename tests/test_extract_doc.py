@@ -9,8 +9,8 @@ from pathlib import Path
 import olefile
 import pytest
 
-from indexer.extract import extract, sniff
-from indexer.extract.base import FOOTNOTE, HEADING, PARA, TABLE_ROW, TITLE
+from indexer.ingest.extract import extract, sniff
+from indexer.ingest.extract.base import FOOTNOTE, HEADING, PARA, TABLE_ROW, TITLE
 from library.errors import CorruptFileError, EncryptedFileError, UnsupportedFormatError
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "extract"
@@ -258,7 +258,7 @@ def _docx_table(rows) -> bytes:
 def test_doc_and_docx_tables_give_the_same_rows_and_passage():
     """What a speaker sees: the table passage has its cells apart and one row a line, the same
     for the .doc and the .docx of one document (issue 9: “厨余垃圾正确分类每次2分…” run together)."""
-    from indexer.structure import structure
+    from indexer.ingest.structure import structure
 
     items = ["积分规则经居民议事会讨论通过后张贴公示：", SCORES, "志愿者是关键"]
     doc_ex = extract(make_doc(items), "积分超市.doc")

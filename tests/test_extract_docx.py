@@ -14,8 +14,8 @@ import pytest
 from docx.oxml import parse_xml
 from lxml import etree
 
-from indexer.extract import Limits, extract
-from indexer.extract.base import FOOTNOTE, HEADING, LIST_ITEM, PARA, TABLE_ROW, TITLE
+from indexer.ingest.extract import Limits, extract
+from indexer.ingest.extract.base import FOOTNOTE, HEADING, LIST_ITEM, PARA, TABLE_ROW, TITLE
 from library.errors import CorruptFileError
 
 REPORTS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gov-reports-2025"

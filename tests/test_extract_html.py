@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from indexer.extract import extract
-from indexer.extract.base import HEADING, LIST_ITEM, PARA, TABLE_ROW
+from indexer.ingest.extract import extract
+from indexer.ingest.extract.base import HEADING, LIST_ITEM, PARA, TABLE_ROW
 
 ARTICLE = """<!DOCTYPE html>
 <html><head><meta charset="gb2312"><title>坚定文化自信 建设文化强国_新华网</title>

@@ -15,8 +15,8 @@ from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 
-from indexer.extract import Limits, extract  # noqa: E402
-from indexer.extract.base import HEADING, PARA, TITLE  # noqa: E402
+from indexer.ingest.extract import Limits, extract  # noqa: E402
+from indexer.ingest.extract.base import HEADING, PARA, TITLE  # noqa: E402
 from library.errors import (CorruptFileError, EncryptedFileError,  # noqa: E402
                             FileTooLargeError)
 
@@ -204,7 +204,7 @@ def test_circular_references_are_a_damaged_file_at_once(chain, tmp_path):
     from builders import cyclic_pdf
     path = tmp_path / "cycle.pdf"
     path.write_bytes(cyclic_pdf(chain))
-    code = ("import sys; from types import SimpleNamespace; from indexer.extract import pdf\n"
+    code = ("import sys; from types import SimpleNamespace; from indexer.ingest.extract import pdf\n"
             "from library.errors import CorruptFileError\n"
             "try:\n"
             f"    pdf.extract(open({str(path)!r}, 'rb').read(), SimpleNamespace(max_pages=1000))\n"

@@ -8,8 +8,8 @@ import pytest
 from pptx import Presentation
 from pptx.util import Inches
 
-from indexer.extract import Limits, extract
-from indexer.extract.base import HEADING, NOTES, PARA, TABLE_ROW
+from indexer.ingest.extract import Limits, extract
+from indexer.ingest.extract.base import HEADING, NOTES, PARA, TABLE_ROW
 from library.errors import CorruptFileError, FileTooLargeError
 
 

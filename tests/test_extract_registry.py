@@ -12,7 +12,7 @@ import docx
 import pytest
 from pptx import Presentation
 
-from indexer.extract import Limits, extract, sniff
+from indexer.ingest.extract import Limits, extract, sniff
 from library.errors import (CorruptFileError, EmptyFileError, EncryptedFileError,
                             FileTooLargeError, InputError, UnsupportedFormatError)
 

@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from indexer.extract import extract
-from indexer.extract.base import HEADING, LIST_ITEM, PARA, TABLE_ROW, TITLE
+from indexer.ingest.extract import extract
+from indexer.ingest.extract.base import HEADING, LIST_ITEM, PARA, TABLE_ROW, TITLE
 from library.errors import EmptyFileError, UnsupportedFormatError
 
 ZH = "学习贯彻习近平新时代中国特色社会主义思想\n一、总体要求\n坚持以人民为中心。\n（一）主要目标\n到2025年，基本建成。\n"

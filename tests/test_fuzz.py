@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indexer.extract import extract, sniff
-from indexer.query import format_query, parse
+from indexer.ingest.extract import extract, sniff
+from indexer.search.query import format_query, parse
 from library.errors import CorruptFileError, InputError, PackError, UnsupportedFormatError
 from library.pack import read_pack
 
@@ -153,7 +153,7 @@ def test_hostile_packs_are_read_or_refused_with_pack_error(rng, tmp_path):
 
 @pytest.fixture(scope="module")
 def pack_svc(tmp_path_factory):
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
     svc = LibraryService(tmp_path_factory.mktemp("fuzzhome"))
     yield svc
     svc.close()
@@ -271,7 +271,7 @@ HOSTILE_ROWS = [
 @pytest.mark.parametrize("what,docs,quotes", HOSTILE_ROWS, ids=[h[0] for h in HOSTILE_ROWS])
 def test_malformed_pack_rows_are_refused_before_anything_is_stored(what, docs, quotes,
                                                                    tmp_path, pack_svc):
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     good_first = fuzz.pack_rows(salt=what)[0][0]             # a valid document first …
     d, q, original = fuzz.pack_rows(salt=what + "2")
     rows = (docs or (lambda r: r))(d)
@@ -289,7 +289,7 @@ def test_malformed_pack_rows_are_refused_before_anything_is_stored(what, docs, q
 
 def test_pack_with_a_topic_listed_twice_imports_once(tmp_path, pack_svc):
     # sqlite IntegrityError (UNIQUE document_topics) escaped import_pack
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     twice = lambda rows: _set("topics", [{"topic": "ecology", "score": 0.5},  # noqa: E731
                                          {"topic": "ecology", "score": 0.9}])(rows)
     p = _pack(tmp_path, docs=twice, salt="twice")
@@ -307,11 +307,11 @@ def test_web_page_with_stray_control_characters_is_read_not_called_corrupt():
 
 def test_fuzz_runner_reports_an_unforeseen_exception_as_a_crash(tmp_path, monkeypatch):
     """The long run counts a non-LecturelibError as a crash and keeps the input to replay."""
-    import indexer.query
+    import indexer.search.query
 
     def broken(q):
         raise KeyError("boom")
-    monkeypatch.setattr(indexer.query, "parse", broken)
+    monkeypatch.setattr(indexer.search.query, "parse", broken)
     res = fuzz.run_target("query", 3, 1, 5.0, tmp_path)
     assert res["tried"] == 3 and res["outcomes"] == {"crash": 3}
     assert len(list(tmp_path.glob("query-0*.bin"))) == 3
@@ -330,7 +330,7 @@ def test_forged_cid_width_range_is_clamped_to_real_cids():
     # took 2.7 GB and 16 s before failing with MemoryError
     from pdfminer import pdffont
 
-    from indexer.extract.pdf import _bound_pdfminer_widths, _clamp_width_ranges
+    from indexer.ingest.extract.pdf import _bound_pdfminer_widths, _clamp_width_ranges
     assert _clamp_width_ranges([1, [500, 600], -5, 999999999, 0, 7, 9, 300], 3) == \
         [1, [500, 600], 0, 0xFFFF, 0, 7, 9, 300]
     _bound_pdfminer_widths()
@@ -348,7 +348,7 @@ def test_pdf_with_forged_width_range_extracts_in_bounded_memory(tmp_path):
     assert b"/W [" in pdf
     (tmp_path / "forged.pdf").write_bytes(pdf.replace(b"/W [", b"/W [ 81 999999999 0 ", 1))
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
-            f"sys.path.insert(0, {str(ROOT)!r}); from indexer.extract import extract; "
+            f"sys.path.insert(0, {str(ROOT)!r}); from indexer.ingest.extract import extract; "
             f"ex = extract(open({str(tmp_path / 'forged.pdf')!r}, 'rb').read(), 'f.pdf'); "
             "print(ex.text)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -359,7 +359,7 @@ def test_pdf_with_forged_width_range_extracts_in_bounded_memory(tmp_path):
 
 @pytest.mark.parametrize("name", ["../../etc/evil.txt", "C:\\材料\\evil.txt", "/tmp/evil.txt"])
 def test_pack_file_names_lose_their_folders(name, tmp_path, pack_svc):
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     p = _pack(tmp_path, docs=_set("version.filename", name), salt=name)
     import_pack(pack_svc, p)
     sha = fuzz.pack_rows(name)[0][0]["version"]["sha256"]
@@ -368,7 +368,7 @@ def test_pack_file_names_lose_their_folders(name, tmp_path, pack_svc):
 
 
 def test_pack_file_name_of_only_dots_is_refused(tmp_path, pack_svc):
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     with pytest.raises(PackError, match="文件名不正确"):
         import_pack(pack_svc, _pack(tmp_path, docs=_set("version.filename", "a/.."), salt=".."))
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import writer
-from indexer.index import SearchIndex
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh import writer
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.vocab import Vocabulary
 from library.errors import SearchIndexError
 
 
@@ -161,7 +161,7 @@ def test_bulk_writer_writes_the_same_files_as_whoosh(tmp_path, vocab):
     """The in-memory pool and the one-block fast path change nothing on disk."""
     from whoosh.writing import SegmentWriter
 
-    from indexer.schema import to_document
+    from indexer.search.whoosh.schema import to_document
 
     def build(cls, name):
         ix = writer.create_empty(tmp_path / name, vocab)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.export import export_topic
-from indexer.packimport import import_pack
-from indexer.service import LibraryService
+from indexer.app.export import export_topic
+from indexer.app.packimport import import_pack
+from indexer.app.service import LibraryService
 from library.errors import PackError, UsageError
 from library.pack import read_pack
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.packimport import import_pack
-from indexer.service import LibraryService
+from indexer.app.packimport import import_pack
+from indexer.app.service import LibraryService
 from library.errors import PackError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -57,7 +57,7 @@ def test_control_characters_in_stored_text_do_not_break_the_pack(tmp_path):
     from sqlalchemy import text
 
     from builders import QUOTES_DOC, make_docx
-    from indexer.export import export_topic
+    from indexer.app.export import export_topic
     src = make_docx(tmp_path / "q.docx", QUOTES_DOC)
     svc = LibraryService(tmp_path / "home")
     try:

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from conftest import _build_app, make_docx
-from indexer.export import export_topic
-from indexer.packimport import import_pack
-from indexer.service import LibraryService
+from indexer.app.export import export_topic
+from indexer.app.packimport import import_pack
+from indexer.app.service import LibraryService
 
 GREEN = "绿水青山就是金山银山。"
 

@@ -8,7 +8,7 @@ import pytest
 from library.home import Home
 from library.store import Store
 from library.taxonomy import Taxonomy
-from indexer.pipeline import Options, Pipeline, text_key
+from indexer.ingest.pipeline import Options, Pipeline, text_key
 
 from builders import (HANDOUT_DOC, JPEG_BYTES, QUOTES_DOC, make_docx, make_image_only_pdf,
                       make_pdf, zip_bomb_docx)
@@ -179,7 +179,7 @@ def test_text_key_ignores_punctuation_width_and_spaces():
 
 def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
     pipe, store, tmp = env
-    import indexer.pipeline as pl
+    import indexer.ingest.pipeline as pl
     slow = make_docx(tmp / "慢.docx", HANDOUT_DOC)
     fine = make_docx(tmp / "快.docx", QUOTES_DOC)
     real = pl._prepare_path
@@ -200,7 +200,7 @@ def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
 def test_a_worker_that_dies_loses_only_its_own_file(env, monkeypatch):
     pipe, store, tmp = env
     import os
-    import indexer.pipeline as pl
+    import indexer.ingest.pipeline as pl
     bad = make_docx(tmp / "崩溃.docx", HANDOUT_DOC)
     good = make_docx(tmp / "正常.docx", QUOTES_DOC)
     real = pl._prepare_path

@@ -4,7 +4,7 @@ table and the quote-extraction switch reach the worker processes (issue 14)."""
 from __future__ import annotations
 
 from builders import make_docx
-from indexer.pipeline import Options, file_budget
+from indexer.ingest.pipeline import Options, file_budget
 
 SCRIPT = [
     ("t", "基层宣讲稿"),
@@ -35,7 +35,7 @@ def test_quote_extraction_switch_and_home_speakers(library_factory, tmp_path):
 
 
 def test_cli_ingest_without_quote_extraction(library_factory, tmp_path, capsys):
-    from indexer import cli
+    from cli import main as cli
     path = make_docx(tmp_path / "讲稿.docx", SCRIPT)
     svc = library_factory()
     assert cli.main(["--home", str(svc.home.path), "ingest", str(path), "--no-quotes", "-q"]) == 0

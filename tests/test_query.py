@@ -3,7 +3,7 @@
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from indexer.query import ParsedQuery, Term, format_query, parse, resolve_audience, resolve_kind
+from indexer.search.query import ParsedQuery, Term, format_query, parse, resolve_audience, resolve_kind
 
 
 def W(text, negated=False):

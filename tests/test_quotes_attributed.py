@@ -1,4 +1,4 @@
-"""Attributed quotations in running text become quote records (indexer._attributed), with the
+"""Attributed quotations in running text become quote records (indexer.ingest.structure.attributed), with the
 speaker resolved through the speaker table; the gold set meets the accuracy targets."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer._attributed import find_quotes, source_first
-from indexer._sources import SpeakerTable
-from indexer.extract.base import Block, Extracted
-from indexer.structure import structure
+from indexer.ingest.structure.attributed import find_quotes, source_first
+from indexer.ingest.structure.sources import SpeakerTable
+from indexer.ingest.extract.base import Block, Extracted
+from indexer.ingest.structure import structure
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "data" / "quote_gold"
@@ -224,7 +224,7 @@ def library(tmp_path):
     from library.home import Home
     from library.store import Store
     from library.taxonomy import Taxonomy
-    from indexer.pipeline import Options, Pipeline
+    from indexer.ingest.pipeline import Options, Pipeline
 
     store = Store(Home.open(tmp_path / "home"))
     pipe = Pipeline(store, Taxonomy.default())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.service import LibraryService
+from indexer.app.service import LibraryService
 
 from builders import make_docx
 

@@ -38,7 +38,7 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
     # jieba's start-up (0.6 s, more on a busy machine) no longer counts against the search's
     # budget: the first search of a CLI process is corrected like a warm one
     from builders import QUOTES_DOC, make_docx
-    from indexer.service import LibraryService
+    from indexer.app.service import LibraryService
     src = make_docx(tmp_path / "q.docx", QUOTES_DOC)
     svc = LibraryService(tmp_path / "home")
     svc.ingest([src], actor="t")
@@ -46,7 +46,7 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
     svc = LibraryService(tmp_path / "home")
     try:
         svc.index.budget_s = 0.5
-        from indexer import analysis
+        from indexer.search.whoosh import analysis
         analysis._TOKENIZERS.clear()                          # cold: jieba loads in the search
         res = svc.search("绿水清山")
         assert res.get("corrected", {}).get("to") == "绿水青山"
@@ -56,7 +56,7 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
 
 def test_a_quote_keeps_its_compilation_theme_in_the_pack():
     # the first document citing it was a handout (no theme): the quote was filed under 其他
-    from indexer.export import _themes
+    from indexer.app.export import _themes
     docs = [{"quotes": [{"key": "k", "theme": None}]},
             {"quotes": [{"key": "k", "theme": "一、人与自然和谐共生"}]}]
     assert _themes(docs, [{"key": "k", "theme": None}]) == \
@@ -76,7 +76,7 @@ def test_the_busy_page_keeps_the_query_in_the_search_box(client, sample_app):
 
 def test_cli_show_prints_the_source(library_factory, tmp_path, capsys):
     from builders import make_docx
-    from indexer import cli
+    from cli import main as cli
     path = make_docx(tmp_path / "报告.docx", [
         ("t", "2025年某市政府工作报告"), ("p", "来源：浙江日报"),
         ("p", "一、过去一年的工作"), ("p", "全市经济运行稳中有进，民生福祉持续增进。" * 5)])

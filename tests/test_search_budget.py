@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from indexer.index import SearchIndex
-from indexer.searching import MAX_CLAUSES
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.whoosh.searching import MAX_CLAUSES
+from indexer.search.vocab import Vocabulary
 
 from test_search_golden import rec
 
@@ -33,7 +33,7 @@ def test_a_hundred_terms_are_cut_to_the_first_ones_and_said_so(ix):
     res = ix.search(q)
     assert any("检索词过多" in n for n in res["notices"])
     assert ix.explain(q)["parsed"]["clauses"]           # the query itself is kept as typed
-    from indexer import searching
+    from indexer.search.whoosh import searching
     plan = searching.build_plan(q, ix.vocab, ix.taxonomy)
     assert len(plan.clauses) == MAX_CLAUSES
 
@@ -51,7 +51,7 @@ def test_out_of_time_answers_flagged_not_minutes(ix):
 def test_single_common_characters_are_verified_not_expanded(ix):
     # one rare pair narrows the candidates; the common single characters are then checked on
     # the text instead of reading every bigram that starts with them
-    from indexer import searching
+    from indexer.search.whoosh import searching
     plan = searching.build_plan("的 一 是 " + COMMON[5:7], ix.vocab, ix.taxonomy)
     ds = ix._snap().docsets
     before = len(ds._cache)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.index import SearchIndex
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.vocab import Vocabulary
 
 from test_search_golden import rec
 
@@ -76,7 +76,7 @@ def test_web_page_says_which_results_it_shows(client):
 
 
 def test_variants_change_one_same_sounding_character_the_library_supports():
-    from indexer.homophone import readings, same_sound, variants
+    from indexer.search.homophone import readings, same_sound, variants
     assert "青" in same_sound("清") and "清" not in same_sound("清")
     assert "hang" in readings("行") and "xing" in readings("行")
     library = {"绿水": 9, "水青": 9, "青山": 9, "依法": 3, "法治": 3, "治国": 3}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.index import SearchIndex
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
 
@@ -423,7 +423,7 @@ def test_exact_totals_are_not_marked_estimates(ix):
 
 
 def test_large_result_sets_report_estimates(ix, monkeypatch):
-    from indexer import searching
+    from indexer.search.whoosh import searching
 
     monkeypatch.setattr(searching, "MAX_CANDIDATES", 5)
     monkeypatch.setattr(searching, "FACET_SAMPLE", 10)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.index import SearchIndex
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
 from test_search_golden import rec

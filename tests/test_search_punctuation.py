@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from indexer.index import SearchIndex
-from indexer.vocab import Vocabulary
+from indexer.search.whoosh.index import SearchIndex
+from indexer.search.vocab import Vocabulary
 
 from test_search_golden import rec
 

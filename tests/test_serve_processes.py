@@ -23,7 +23,7 @@ from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 pytest.importorskip("gunicorn", reason="gunicorn 未安装（仅 Linux/macOS），跳过多进程测试")
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 
 
 def _free_port() -> int:

@@ -81,7 +81,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
 
 
 def test_a_password_change_from_the_command_line_ends_every_session(app, monkeypatch):
-    from indexer.cli import main
+    from cli.main import main
     c = app.test_client()
     login(c)
     copy = _copy(app, c)

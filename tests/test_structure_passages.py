@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.extract.base import Block, Extracted
-from indexer.structure import detect_kind, structure
+from indexer.ingest.extract.base import Block, Extracted
+from indexer.ingest.structure import detect_kind, structure
 
 GOV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gov-reports-2025"
 
@@ -231,7 +231,7 @@ def test_government_report_is_a_handout_with_outline():
     files = sorted(GOV.glob("*.docx")) if GOV.is_dir() else []
     if not files:
         pytest.skip("gov-reports-2025 not available")
-    from indexer.extract import extract
+    from indexer.ingest.extract import extract
     f = files[0]
     st = structure(extract(f.read_bytes(), f.name), filename=f.name)
     assert st.kind == "handout"
@@ -262,8 +262,8 @@ def test_title_repeats_dropped_only_as_pdf_running_headers():
 
 
 def test_a_numbered_first_heading_is_a_section_not_the_title():
-    from indexer.extract.base import Block, Extracted
-    from indexer.structure import structure
+    from indexer.ingest.extract.base import Block, Extracted
+    from indexer.ingest.structure import structure
     ex = Extracted("pdf", [Block("一、法治是最好的营商环境", "heading", 1),
                            Block("依法办事，公平公正，营商环境才能越来越好。" * 10)])
     s = structure(ex, filename="法治宣讲提纲.pdf")
@@ -323,7 +323,7 @@ date: 2024-03-01
 
 
 def test_markdown_syntax_never_shows_up_as_passage_text():
-    from indexer.extract import extract
+    from indexer.ingest.extract import extract
     ex = extract(MARKDOWN.encode("utf-8"), "提纲.md")
     st = structure(ex, kind="handout")
     text = "\n".join([st.title] + [h for _, h, _ in st.headings] + [p.text for p in st.passages])
@@ -358,7 +358,7 @@ NEWS = """<!DOCTYPE html><html><head><meta charset="utf-8">
      'content="2024-07-02T18:20:00+08:00">', "", "端州发布", "2024-07-02"),
 ])
 def test_a_saved_news_article_keeps_title_source_and_date(meta, info, source, date):
-    from indexer.extract import extract
+    from indexer.ingest.extract import extract
     ex = extract(NEWS.format(meta=meta, info=info).encode("utf-8"), "新闻.html")
     st = structure(ex, kind="case")
     assert st.title == "百姓宣讲团走进田间地头"

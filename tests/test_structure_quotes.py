@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.extract.base import Block, Extracted
-from indexer.structure import structure
-from indexer._dates import parse_date
+from indexer.ingest.extract.base import Block, Extracted
+from indexer.ingest.structure import structure
+from indexer.ingest.structure.dates import parse_date
 
 
 def doc(*items, title="习近平总书记重要讲话金句摘编", page=None) -> Extracted:
@@ -287,7 +287,7 @@ def test_source_first_items_are_quotes_with_speaker_date_and_occasion():
 
 
 def test_a_source_first_compilation_is_recognised_without_title_words():
-    from indexer.structure import detect_kind
+    from indexer.ingest.structure import detect_kind
     blocks = [Block(t, "para") for t in SOURCE_FIRST if isinstance(t, str)]
     assert detect_kind(Extracted("docx", blocks, title="学习材料"), "材料.docx") == "quotes"
     st = structure(Extracted("docx", blocks, title="学习材料"))

@@ -2,9 +2,9 @@
 
 import pytest
 
-from indexer.query import parse
-from indexer.suggest import close_terms, relaxations
-from indexer.vocab import Vocabulary
+from indexer.search.query import parse
+from indexer.search.suggest import close_terms, relaxations
+from indexer.search.vocab import Vocabulary
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import random
 
-from indexer import sync
-from indexer.service import LibraryService
+from indexer.app import sync
+from indexer.app.service import LibraryService
 
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 

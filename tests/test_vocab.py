@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from indexer.normalize import for_search
-from indexer.vocab import Vocabulary, search_key
+from indexer.ingest.normalize import for_search
+from indexer.search.vocab import Vocabulary, search_key
 from library.errors import UsageError
 
 

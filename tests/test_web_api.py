@@ -25,7 +25,7 @@ def test_api_search_returns_exactly_the_service_dict(client, sample_app):
 
 def test_api_search_matches_cli_json(sample_app):
     home = sample_app.config["LECTURELIB_HOME_OBJ"].path
-    out = subprocess.run([sys.executable, "-m", "indexer.cli", "--home", str(home), "search",
+    out = subprocess.run([sys.executable, "-m", "cli.main", "--home", str(home), "search",
                           "枫桥", "--json"], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
     assert out.returncode == 0, out.stderr

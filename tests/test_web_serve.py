@@ -9,7 +9,7 @@ from conftest import QUOTES, make_docx
 
 
 def test_serve_dry_run_returns_zero(tmp_path, monkeypatch, capsys):
-    from indexer.serve import serve
+    from web.serve import serve
     monkeypatch.setenv("LECTURELIB_SERVE_DRY_RUN", "1")
     assert serve(tmp_path / "home", host="127.0.0.1", port=0, workers=2) == 0
     assert "宣讲素材库已启动" in capsys.readouterr().out
@@ -54,7 +54,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "import sys; from indexer.cli import main; sys.exit(main())"]
+CLI = [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 
 
 def _free_port() -> int:
@@ -152,7 +152,7 @@ def test_port_in_use_is_a_chinese_message_naming_the_port(tmp_path):
 
 
 def test_serve_rejects_a_port_out_of_range_in_chinese(tmp_path, capsys, monkeypatch):
-    from indexer.cli import main
+    from cli.main import main
     monkeypatch.setenv("LECTURELIB_SERVE_DRY_RUN", "1")     # never serve, whatever happens
     with pytest.raises(SystemExit) as e:
         main(["--home", str(tmp_path / "home"), "serve", "--port", "99999"])
@@ -164,7 +164,7 @@ def test_serve_rejects_a_port_out_of_range_in_chinese(tmp_path, capsys, monkeypa
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_stop_signal_stops_the_server_and_all_its_workers(tmp_path, monkeypatch, sig):
-    from indexer.cli import main
+    from cli.main import main
     home = tmp_path / "home"
     monkeypatch.setenv("LECTURELIB_PASSWORD", "a-good-password")
     assert main(["--home", str(home), "user", "add", "编辑甲"]) == 0

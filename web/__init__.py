@@ -1,4 +1,4 @@
-"""The web front end: a Flask app factory over one :class:`indexer.service.LibraryService`.
+"""The web front end: a Flask app factory over one :class:`indexer.app.service.LibraryService`.
 
 ``create_app(test_config=None)`` follows Flask's tutorial shape: configuration from the library
 home (the instance folder) and the environment, resources attached in the factory (never at

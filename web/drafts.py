@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import PurePath
 
-from indexer.pipeline import FileResult, Prepared, text_key
-from indexer.structure import document_source
+from indexer.ingest.pipeline import FileResult, Prepared, text_key
+from indexer.ingest.structure import document_source
 from library.content import AUDIENCES, KINDS
 from library.errors import InputError, LecturelibError, UsageError
 from library.originals import sha256_bytes

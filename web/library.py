@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
-from indexer.pipeline import Options, Pipeline
-from indexer.service import LibraryService
+from indexer.ingest.pipeline import Options, Pipeline
+from indexer.app.service import LibraryService
 from library.errors import LecturelibError, SearchIndexError
 
 
@@ -137,8 +137,8 @@ class WebLibrary:
             raise
 
     def search(self, query: str, **kw) -> dict:
-        from indexer.query import parse
-        from indexer.searching import is_expensive
+        from indexer.search.query import parse
+        from indexer.search.whoosh.searching import is_expensive
         if is_expensive(parse(query or "")):
             # broad queries one at a time per process (a short wait, then a clear answer): a
             # flood of them cannot take every thread from speakers and static files

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from indexer.normalize import for_search
-from indexer.query import resolve_any_kind, resolve_audience, resolve_doc_kind
+from indexer.ingest.normalize import for_search
+from indexer.search.query import resolve_any_kind, resolve_audience, resolve_doc_kind
 
 FACETS = ("topic", "doc_kind", "kind", "speaker", "audience", "year")
 FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "speaker": "讲话人",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
                    url_for)
 
-from indexer.pipeline import Prepared
-from indexer.vocab import Vocabulary
+from indexer.ingest.pipeline import Prepared
+from indexer.search.vocab import Vocabulary
 from library.content import AUDIENCES, KINDS
 from library.errors import LecturelibError, NotFoundError, UsageError
 

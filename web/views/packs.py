@@ -1,5 +1,5 @@
 """Topic packs on the web: the export button on each topic page and the import page for
-editors. The work is done by indexer.export / indexer.packimport, as for the CLI."""
+editors. The work is done by indexer.app.export / indexer.app.packimport, as for the CLI."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _flags():
 
 @bp.get("/topics/<slug>/pack.zip")
 def export(slug: str):
-    from indexer.export import export_topic
+    from indexer.app.export import export_topic
     if not can_export():
         abort(403)
     lib = get_library()
@@ -60,7 +60,7 @@ def export(slug: str):
 @bp.route("/editor/import", methods=["GET", "POST"])
 @role_required()
 def import_page():
-    from indexer.packimport import import_pack
+    from indexer.app.packimport import import_pack
     report = error = None
     if request.method == "POST":
         f = request.files.get("pack")

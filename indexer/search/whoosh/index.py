@@ -1,0 +1,368 @@
+"""The search engine facade: the only object the pipeline, the CLI and the web talk to.
+
+Whoosh stays behind this class (decision 2 of the architecture guide). Errors reach callers as
+:class:`library.errors.SearchIndexError` / :class:`UsageError` with Chinese messages, never as
+Whoosh exceptions.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable
+
+from library.errors import SearchIndexError
+from library.taxonomy import Taxonomy
+
+from indexer.search.whoosh import analysis
+
+from indexer.search.whoosh import searching
+
+from indexer.search.whoosh import writer
+from indexer.ingest.normalize import for_search
+from indexer.search.query import parse
+
+
+SEARCH_BUDGET_S = 1.5  # a search answers within this (settings: search_budget_ms)
+RESERVE_S = 0.3        # suggestions and slip checks only run while this much budget is left
+FEW_RESULTS = 2        # at most this many hits: look for a homophone slip
+SLIP_FACTOR = 5        # ... and offer it when it finds at least this many times more
+MAX_SLIP_TRIES = 12    # same-sounding variants run at most per search
+
+
+class SearchIndex:
+    def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None):
+        self.path = Path(path)
+        self.vocab = vocab
+        self.taxonomy = taxonomy or Taxonomy.load(self.path.parent)
+        analysis.register_vocabulary(vocab)
+        self._ix = None
+        self._ix_lock = threading.Lock()
+        self._local = threading.local()      # each thread reads its own snapshot
+        self._snapshots: set[_Snapshot] = set()
+        self._epoch = 0                      # bumped when a rebuild swaps the index in
+        self.budget_s = SEARCH_BUDGET_S
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def status(self) -> str:
+        """"ok" | "missing" | "stale" | "corrupt"."""
+        return writer.status(self.path, self.vocab)
+
+    def rebuild(self, records: Iterable[dict], *, total: int | None = None,
+                progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
+        """Build a new index beside the live one and swap it in (``writer.rebuild``): searches
+        keep answering from their snapshot of the old index meanwhile, and move to the new one
+        on their next query."""
+        writer.rebuild(self.path, self.vocab, records, total=total, progress=progress,
+                       procs=procs)
+        with self._ix_lock:
+            self._ix = None
+            self._epoch += 1
+
+    def apply(self, upserts: list[dict], deletes: list[str]) -> None:
+        ix = self._index(create=True)
+        writer.apply(ix, upserts, deletes)
+        self._refresh()
+
+    def ids(self) -> set[str]:
+        s = self._search()
+        r = s.reader()
+        out = set()
+        for tb in r.lexicon("id"):
+            if r.postings("id", tb).is_active():
+                out.add(tb.decode("utf-8"))
+        return out
+
+    def close(self) -> None:
+        for snap in list(self._snapshots):
+            snap.close()
+        self._snapshots.clear()
+        self._local = threading.local()
+        if self._ix is not None:
+            self._ix.close()
+        self._ix = None
+
+    # -- searching -------------------------------------------------------------------------
+
+    def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
+               speaker=None, limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
+        plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
+                                    doc_kind=doc_kind, audience=audience, year=year,
+                                    speaker=speaker)
+        snap = self._snap()
+        # the budget counts the search, not a cold process loading jieba or opening the index
+        budget = searching.Budget(self.budget_s)
+        try:
+            out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
+                                       limit=limit, page=page, sort=sort, budget=budget)
+            if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
+                slip = self._homophone_slip(plan, out["total"], dict(
+                    topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year,
+                    speaker=speaker),
+                    budget)
+                if slip is not None and out["total"] == 0:
+                    # nothing found, a same-sounding query finds much: show its results
+                    corrected = searching.run_search(
+                        snap.searcher, snap.docsets, snap.facets, slip["plan"], limit=limit,
+                        page=page, sort=sort, budget=budget)
+                    corrected["query"] = out["query"]
+                    corrected["corrected"] = {"from": query, "to": slip["query"],
+                                              "original_total": 0}
+                    return corrected
+                if slip is not None:
+                    out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
+                                           "total": slip["total"]}]
+            if out["total"] == 0 and budget.left() > RESERVE_S:
+                out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan, budget)
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise SearchIndexError("搜索索引读取失败，可能已损坏。",
+                                   "请运行 lecturelib check --repair 或 lecturelib reindex。") from e
+        out.setdefault("suggestions", [])
+        return out
+
+    def _homophone_slip(self, plan, total: int, filters: dict,
+                        budget: "searching.Budget") -> dict | None:
+        """The same-sounding query that finds much more than ``total`` (a typing slip such as
+        绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
+        from indexer.search.query import ParsedQuery, Term, format_query
+        pq = plan.pq
+        tried = 0
+        best = None
+        try:
+            from indexer.search.homophone import variants
+        except ImportError:          # pypinyin missing: no correction
+            return None
+        snap = self._snap()
+        reader = snap.searcher.reader()
+
+        def doc_freq(bigram: str) -> int:
+            return reader.doc_frequency("grams", bigram)
+        for ci, clause in enumerate(pq.clauses):
+            for ti, term in enumerate(clause):
+                if term.negated or term.phrase:
+                    continue
+                for v in variants(for_search(term.text), doc_freq):
+                    if tried >= MAX_SLIP_TRIES or budget.left() < RESERVE_S:
+                        break
+                    tried += 1
+                    clauses = [list(c) for c in pq.clauses]
+                    clauses[ci][ti] = Term(v)
+                    pq2 = ParsedQuery(raw="", clauses=clauses,
+                                      filters={k: list(x) for k, x in pq.filters.items()})
+                    pq2.raw = format_query(pq2)
+                    p2 = searching.build_plan(pq2, self.vocab, self.taxonomy, **filters)
+                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets,
+                                               p2, limit=1, budget=budget)
+                    n = res["total"]
+                    if n >= max(1, SLIP_FACTOR * total) and (best is None or n > best["total"]):
+                        best = {"query": pq2.raw, "total": n, "plan": p2}
+        return best
+
+    def explain(self, query: str) -> dict:
+        plan = searching.build_plan(query, self.vocab, self.taxonomy)
+        tok = analysis.jieba_for(self.vocab.version, tuple(self.vocab.terms))
+        clauses = []
+        for clause in plan.clauses:
+            clauses.append([{"text": f.text, "normalized": for_search(f.text), "runs": f.runs,
+                             "words": f.words,
+                             "grams": analysis.gram_terms(for_search(f.text))}
+                            for f in clause])
+        compiled = None
+        if self.status() == "ok":
+            compiled = searching.describe(plan, self._search().reader())
+        norm = for_search(query or "")
+        return {
+            "query": query,
+            "normalized": norm,
+            "parsed": {"clauses": [[{"text": t.text, "phrase": t.phrase, "negated": t.negated}
+                                    for t in c] for c in plan.pq.clauses],
+                       "filters": plan.pq.filters},
+            "tokens": {"words": [w for w, _, _ in analysis.word_tokens(norm, tok)],
+                       "grams": analysis.gram_terms(norm)},
+            "clauses": clauses,
+            "negated": [f.text for f in plan.negated],
+            "filters": plan.filters,
+            "compiled": compiled,
+        }
+
+    def autocomplete(self, prefix: str, limit: int = 10) -> list[dict]:
+        """Dictionary terms, document titles and quotes beginning with ``prefix``."""
+        p = for_search((prefix or "").strip())
+        if not p:
+            return []
+        out: list[dict] = []
+        seen = set()
+
+        def add(text, kind):
+            key = for_search(text)
+            if key not in seen and len(out) < limit:
+                seen.add(key)
+                out.append({"text": text, "kind": kind})
+
+        prefix_terms = getattr(self.vocab, "prefix_terms", None)
+        terms = prefix_terms(prefix.strip(), limit) if prefix_terms else \
+            [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
+        for t in terms:
+            add(t, "term")
+        if self.status() != "ok" or not analysis.runs(p):
+            return out
+        res = self.search(prefix.strip().replace('"', ""), limit=50)
+        for hit in res["hits"]:
+            title = hit["document"]["title"]
+            if title and for_search(title).startswith(p):
+                add(title, "title")
+        for hit in res["hits"]:
+            if hit["kind"] == "quote" and for_search(hit["text"]).startswith(p):
+                add(hit["text"], "quote")
+        return out
+
+    def more_like_this(self, hit_id: str, limit: int = 10) -> list[dict]:
+        """Hits sharing the most distinctive words of ``hit_id``'s text (itself excluded)."""
+        from whoosh import query as wq
+
+        s = self._search()
+        r = s.reader()
+        dn = s.document_number(id=hit_id)
+        if dn is None:
+            return []
+        rec = s.stored_fields(dn)["rec"]
+        tok = analysis.jieba_for(self.vocab.version, tuple(self.vocab.terms))
+        counts = Counter(analysis.words(rec.get("text") or "", tok))
+        n = max(r.doc_count(), 1)
+        import math
+
+        def weight(w):
+            df = r.doc_frequency("body", w)
+            return counts[w] * math.log(1 + n / (1 + df)) if df else 0.0
+
+        top = sorted((w for w in counts if len(w) > 1 or not re.match(r"\W", w)),
+                     key=weight, reverse=True)[:12]
+        if not top:
+            return []
+        q = wq.Or([wq.Term("body", w) for w in top])
+        res = s.search(q, limit=limit * 3 + 1)
+        plan = searching.build_plan("", self.vocab, self.taxonomy)
+        cands = [(res.score(i), searching.Candidate(res.docnum(i), res.score(i),
+                                                    s.stored_fields(res.docnum(i))["rec"]))
+                 for i in range(res.scored_length()) if res.docnum(i) != dn]
+        hits = [searching.format_hit(c, score, plan, more)
+                for score, c, more in searching.collapse(cands)[:limit]]
+        return hits
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _index(self, create: bool = False):
+        if self._ix is None:
+            st = self.status()
+            if st == "missing" and create:
+                self._ix = writer.create_empty(self.path, self.vocab)
+            elif st == "ok":
+                self._ix = writer.open_index(self.path, self.vocab)
+            elif st == "missing":
+                raise SearchIndexError("搜索索引尚未建立。", "请先入库材料，或运行 lecturelib reindex。")
+            elif st == "stale":
+                raise SearchIndexError("搜索索引已过期（词典、同义词或索引格式有变化）。",
+                                       "请运行 lecturelib reindex 重建索引。")
+            else:
+                raise SearchIndexError("搜索索引已损坏。", "请运行 lecturelib reindex 重建索引。")
+        return self._ix
+
+    def _snap(self) -> "_Snapshot":
+        """This thread's view of the newest committed index: a searcher with its doc-number
+        sets and facet bitmaps, reopened when a writer (in any process) has committed since.
+        Searches never write, never wait for a lock, and never share a searcher across
+        threads."""
+        snap = getattr(self._local, "snap", None)
+        if snap is not None and not snap.closed and snap.epoch == self._epoch \
+                and snap.searcher.up_to_date():
+            return snap
+        with self._ix_lock:
+            ix = self._index()
+            epoch = self._epoch
+        fresh = _Snapshot(ix, epoch)
+        self._snapshots.add(fresh)
+        if snap is not None:
+            snap.close()
+            self._snapshots.discard(snap)
+        self._local.snap = fresh
+        return fresh
+
+    def _search(self):
+        return self._snap().searcher
+
+    def _refresh(self):
+        # Not Searcher.refresh(): whoosh-reloaded 2.7.5 reuses the old segment readers by
+        # segment identity, so a segment whose deletions changed keeps its stale reader (deleted
+        # documents stay findable) and merged-away segments are added back. A fresh snapshot
+        # after each commit costs a few milliseconds.
+        snap = getattr(self._local, "snap", None)
+        if snap is not None:
+            snap.close()
+            self._snapshots.discard(snap)
+            self._local.snap = None
+
+    def _suggestions(self, plan, budget: "searching.Budget | None" = None) -> list[dict]:
+        """Relaxed queries that do find something, then dictionary terms close to the words."""
+        out: list[dict] = []
+        try:
+            from indexer.search.suggest import close_terms, relaxations
+        except ImportError:
+            return out
+        snap = self._snap()
+        for q in relaxations(plan.pq)[:6]:
+            if not q.strip():
+                continue
+            if budget is not None and budget.left() < RESERVE_S:
+                break
+            p2 = searching.build_plan(parse(q), self.vocab, self.taxonomy)
+            res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2, limit=1,
+                                       budget=budget)
+            if res.get("partial"):
+                continue
+            if res["total"]:
+                out.append({"kind": "query", "query": q, "total": res["total"]})
+            if len(out) >= 3:
+                break
+        for clause in plan.pq.positive_clauses():
+            for t in clause:
+                for w in close_terms(t.text, self.vocab, limit=3):
+                    if for_search(w) == for_search(t.text):
+                        continue
+                    if budget is not None and budget.left() < RESERVE_S:
+                        return out
+                    # a suggestion must lead somewhere: only terms the library holds
+                    p2 = searching.build_plan(w, self.vocab, self.taxonomy)
+                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2,
+                                               limit=1, budget=budget)
+                    if res["total"]:
+                        out.append({"kind": "term", "query": w, "total": res["total"]})
+        return out
+
+
+class _Snapshot:
+    """One thread's searcher over one committed index generation, with the per-searcher caches
+    (doc-number sets, facet bitmaps) built from it."""
+
+    def __init__(self, ix, epoch: int = 0):
+        self.epoch = epoch
+        self.searcher = ix.searcher()
+        self.docsets = searching.DocSets(self.searcher.reader())
+        self._facets = None
+        self.closed = False
+
+    @property
+    def facets(self) -> "searching.FacetCache":
+        if self._facets is None:
+            self._facets = searching.FacetCache(self.docsets)
+        return self._facets
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.searcher.close()
+
+
+__all__ = ["SearchIndex"]

@@ -1,0 +1,137 @@
+"""The index schema, declared in one place, and the record → index-document mapping.
+
+Lean on purpose (docs/PERFORMANCE.md): the display fields of a record are stored once, in one
+pickled ``rec`` value; the text fields are indexed, never stored a second time; the context
+(heading path and title, or 出处) is analysed once per distinct value and has no word
+postings. The word field keeps frequencies only, the gram field doc numbers only: exact phrases
+and substrings are verified on the stored text at query time instead of through Whoosh position
+lists (which Whoosh checks in Python).
+
+Bump ``SCHEMA_VERSION`` whenever the schema, the analyzers or the record mapping change: an
+index built with another version reports itself "stale" and is rebuilt.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+
+from indexer.search.whoosh.analysis import CountedExistence, CountedFrequency, GramTokenizer, WordTokenizer
+
+SCHEMA_VERSION = 11
+
+# Context (heading path + document title of a passage, 出处 of a quote) is the same text on many
+# records: it goes into the gram field of each record (so that every record is found by it) but
+# is analysed once per distinct value (analysis._Counting); it gets no word-field postings, the
+# ranking rewards a context match instead (searching.final_score).
+
+
+class CountedText(fields.TEXT):
+    """A TEXT field whose terms come from the analyzer's ``counts()`` as one list (no Token
+    objects, no generator per posting): see ``analysis.CountedFrequency.index_items``."""
+
+    def index(self, value, **kwargs):
+        if isinstance(value, (str, tuple, list)) and hasattr(self.analyzer, "counts") and \
+                hasattr(self.format, "index_items"):
+            return self.format.index_items(value, self.analyzer)
+        return super().index(value, **kwargs)
+
+
+def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
+    word_an = WordTokenizer(vocab_version, terms)
+    gram_an = GramTokenizer(vocab_version)
+
+    def text_field(analyzer, scorable=True):
+        f = CountedText(analyzer=analyzer, phrase=False)
+        # The word field keeps frequencies (BM25F); the gram field only doc numbers: it is
+        # intersected, never scored (searching.DocSets reads ids only).
+        f.format = CountedFrequency() if scorable else CountedExistence()
+        f.scorable = scorable     # unscorable: no per-document lengths to store and look up
+        return f
+
+    return fields.Schema(
+        id=fields.ID(unique=True),
+        kind=fields.ID,
+        dkind=fields.ID,                    # the material kind of the record's document
+        speaker=fields.ID,                  # a quote's speaker (canonical name)
+        year=fields.ID,
+        topic=fields.KEYWORD(scorable=False),
+        audience=fields.KEYWORD(scorable=False),
+        datekey=fields.ID(sortable=True),
+        body=text_field(word_an),           # quote / passage / answer text, question
+        grams=text_field(gram_an, False),   # recall field over body and context
+        rec=fields.STORED,
+    )
+
+
+def date_words(date: str | None) -> str:
+    """Forms of a date that people type: 2020-12-05 → "2020-12-05 2020年12月5日"."""
+    if not date:
+        return ""
+    parts = date.split("-")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        return date
+    zh = f"{nums[0]}年"
+    if len(nums) > 1:
+        zh += f"{nums[1]}月"
+    if len(nums) > 2:
+        zh += f"{nums[2]}日"
+    return f"{date} {zh}"
+
+
+def meta_text(rec: dict) -> str:
+    """What a hit is found by besides its text: a quote by its 出处 (source, speaker, date),
+    a passage by its heading path and document title."""
+    if rec.get("kind") == "quote":
+        parts = [rec.get("source") or "", rec.get("speaker") or "", date_words(rec.get("date"))]
+    else:
+        parts = [rec.get("heading") or "", rec.get("document_title") or ""]
+    return "\n".join(p for p in parts if p)
+
+
+def body_text(rec: dict) -> str:
+    q = rec.get("question")
+    return f"{q}\n{rec.get('text') or ''}" if q else (rec.get("text") or "")
+
+
+def searchable_text(rec: dict) -> str:
+    """Everything a record is found by, one field per line (line breaks end gram runs)."""
+    m = meta_text(rec)
+    return f"{body_text(rec)}\n{m}" if m else body_text(rec)
+
+
+STORED_KEYS = ("id", "kind", "text", "question", "heading", "source", "speaker", "date",
+               "topics", "audiences", "doc_kind", "document_id", "document_title", "filename",
+               "page", "updated", "seq")
+
+
+def to_document(rec: dict) -> dict:
+    """A store record (see the search contract) as Whoosh field values."""
+    year = rec.get("year")
+    if year is None and rec.get("date"):
+        year = str(rec["date"])[:4]
+    doc = {
+        "id": rec["id"],
+        "kind": rec.get("kind") or "passage",
+        "datekey": rec.get("date") or "",
+        "body": body_text(rec),
+        "grams": (body_text(rec), meta_text(rec)),
+        # stored once; empty values left out (readers use .get with a default)
+        "rec": {k: v for k in STORED_KEYS if (v := rec.get(k)) not in (None, "", [], ())},
+    }
+    if year:
+        doc["year"] = str(year)
+    if rec.get("doc_kind"):
+        doc["dkind"] = rec["doc_kind"]
+    if rec.get("kind") == "quote" and rec.get("speaker"):
+        doc["speaker"] = rec["speaker"]
+    if rec.get("topics"):
+        doc["topic"] = " ".join(rec["topics"])
+    if rec.get("audiences"):
+        doc["audience"] = " ".join(rec["audiences"])
+    return {k: v for k, v in doc.items() if v != ""}
+
+
+__all__ = ["SCHEMA_VERSION", "build_schema", "to_document",
+           "searchable_text", "body_text", "meta_text", "date_words", "STORED_KEYS"]

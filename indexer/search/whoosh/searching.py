@@ -1,0 +1,725 @@
+"""Query planning, ranking, verification, collapse, facets and pagination.
+
+How a query runs (docs/PERFORMANCE.md has the measurements behind it):
+
+1. **Plan.** Each typed term (and each synonym form from ``vocab.expand``) is normalized
+   (NFKC + casefold) and cut into alphanumeric runs. A run of two characters is exactly one
+   gram term; a longer run is the conjunction of its rarest bigrams (at most ``MAX_GRAMS``, chosen
+   by document frequency); a single character is the prefix ``c`` of the gram field (which holds
+   the body and the context: heading path + title, or 出处). The candidates are: AND over
+   clauses, OR over a clause's forms, AND the filters.
+2. **Rank candidates cheaply**: candidate sets are Python sets of doc numbers built from posting
+   lists read a block at a time (cached per searcher), intersected at C speed. The newest
+   ``DIRECT_SCORING`` candidates get BM25F scores over the body's word field by skipping each
+   query word's postings straight to them; older candidates follow unscored, newest first.
+3. **Verify** the candidates in rank order against the stored text (exact substring in the search
+   form; a phrase's runs in order with only punctuation or spaces between; Latin words and
+   numbers on word boundaries; negated terms must not occur) until the requested page is full;
+   fetch more candidates only if needed.
+4. **Re-rank the verified hits.** Ranking rules, in order of weight:
+   * base = the candidate score above (BM25F on the body's words), plus ``EXACT_BASE`` when every
+     term occurs verbatim in the text (growing with the share of the text it covers), so that
+     segmentation cannot hide a text that holds the query;
+   * ×(1 + ``CONTEXT_BONUS``) when a term matches the heading path or document title (passages)
+     or the 出处 (quotes) — the title/heading boost;
+   * ×(1 + ``ADJACENT_BONUS``) when all positive terms occur next to each other in the order typed
+     (only punctuation or spaces between) — exact and adjacent matches first;
+   * ×(1 + ``QUOTE_BONUS``) for a quote whose own text holds every positive term: a speaker who
+     types words of a quote wants that quote at the top;
+   * ties go to newer material (``updated``, then the record date), then to the earlier passage
+     of a document (``seq``); ``sort="date"`` orders by the record date (newest first), ties by
+     ``updated``.
+5. **Collapse** passages and Q&A: at most ``PER_DOCUMENT`` hits of one document on a page; the
+   shown hit carries ``more_in_document`` with the number of further verified hits.
+6. **Total and facets** come from the candidate set (doc numbers only, no scoring) with bitmap
+   intersections against per-value bitmaps cached per searcher. When every candidate was
+   verified they are exact. Otherwise at most ``FACET_SAMPLE`` candidate numbers are read; the
+   counts are scaled by the share of the doc-number space read and, unless the plan is exact (a
+   single two-character CJK term per clause), by the share of checked candidates that verified;
+   ``total_is_estimate`` and ``facets_are_estimate`` are then true.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from itertools import islice
+
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
+
+from library.content import citation
+from library.errors import UsageError
+
+from indexer.search.whoosh import analysis
+from indexer.search.highlight import highlight
+from indexer.ingest.normalize import display, for_search
+from indexer.search.query import (ParsedQuery, Term, parse, resolve_any_kind, resolve_audience,
+                    resolve_doc_kind, resolve_kind)
+from indexer.search.whoosh.schema import meta_text, searchable_text
+
+CONTEXT_BONUS = 1.0          # a term found in the heading path / title / 出处 doubles the score
+CONTEXT_FLOOR = 1.0          # ... and gives a record matched by its context alone a score
+ADJACENT_BONUS = 0.5
+QUOTE_BONUS = 1.5            # a quote holding every term outranks a title/heading match
+EXACT_BASE = 10.0            # every term found verbatim in the text: about a good BM25 word match
+EXACT_COVERAGE = 3.0         # ... up to 4× when the match is the whole text
+PER_DOCUMENT = 2
+MAX_GRAMS = 3
+MAX_CANDIDATES = 4000        # candidates verified at most per search
+DIRECT_SCORING = 1500       # candidates scored (the newest ones when there are more)
+FACET_SAMPLE = 5000          # candidate doc numbers read for totals and facets at most
+MAX_CLAUSES = 12             # positive terms used per query; further ones are dropped, said so
+PREFIX_TERMS = 400           # a one-character term expands to its bigrams: intersect it only
+                             # when it has at most this many (else it is verified, not indexed)
+BUDGET_CHECK_EVERY = 32      # candidates verified between two looks at the clock
+FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
+                "year": "year", "speaker": "speaker"}
+
+_SEP = r"[\W_]*"             # what may stand between the runs of a phrase
+
+
+@dataclass
+class Form:
+    """One searchable form of a term: its runs, candidate query and verifier."""
+    text: str
+    runs: list[str]
+    words: list[str]
+    pattern: re.Pattern
+    exact: bool                # candidate query alone decides the match
+
+
+@dataclass
+class Plan:
+    pq: ParsedQuery
+    clauses: list[list[Form]] = field(default_factory=list)   # positive: AND of OR
+    negated: list[Form] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)  # field -> index values
+    adjacent: re.Pattern | None = None
+    notices: list[str] = field(default_factory=list)   # what the engine did to the query
+
+    @property
+    def patterns(self) -> list[re.Pattern]:
+        return [f.pattern for c in self.clauses for f in c]
+
+    @property
+    def exact(self) -> bool:
+        return not self.negated and all(f.exact for c in self.clauses for f in c)
+
+
+class BudgetExceeded(Exception):
+    """A search ran out of its time budget (caught inside run_search)."""
+
+
+class Budget:
+    """The time a search may take (architecture guide, decision 10): checked while candidate
+    sets are read and candidates verified; what is found by then is answered, flagged."""
+
+    def __init__(self, seconds: float | None = None):
+        self.deadline = time.monotonic() + seconds if seconds else math.inf
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded
+
+
+def is_expensive(pq: ParsedQuery) -> bool:
+    """A query that may need its whole budget: many terms, several single characters (each
+    expands to every bigram starting with it), or very long terms. The web serves such queries
+    one at a time per process, so that they cannot take every request thread."""
+    terms = [t for c in pq.clauses for t in c]
+    singles = sum(1 for t in terms if len(for_search(t.text).strip()) == 1)
+    return (len(terms) > 6 or singles >= 3 or len(pq.raw) > 80
+            or any(len(t.text) > 40 for t in terms))
+
+
+def _run_regex(run: str) -> str:
+    """A segment's verifier: its characters in order with only punctuation, spaces or line
+    breaks between them (none between two Latin letters or digits, which the segment kept
+    adjacent); Latin letters and digits at its ends on word boundaries."""
+    parts = [re.escape(run[0])]
+    for a, b in zip(run, run[1:]):
+        parts.append(re.escape(b) if analysis.is_latin(a) and analysis.is_latin(b)
+                     else _SEP + re.escape(b))
+    r = "".join(parts)
+    if analysis.is_latin(run[0]):
+        r = r"(?<![a-z0-9])" + r
+    if analysis.is_latin(run[-1]):
+        r = r + r"(?![a-z0-9])"
+    return r
+
+
+def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
+    """One searchable form of a typed term. Punctuation and quotation marks inside a term are
+    text, not syntax: the term's segments (``analysis.segments``) must occur in order with only
+    punctuation or spaces between them, so “雄鹰”企业, 雄鹰企业 and 雄鹰，企业 all find the
+    text “雄鹰”企业 and nothing looser."""
+    norm = for_search(text)
+    runs = analysis.segment_texts(norm)
+    if not runs:
+        return None
+    pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
+    words = [w for w, _, _ in analysis.word_tokens(norm, tokenizer)]
+    exact = (len(runs) == 1 and len(runs[0]) == 2 and not analysis.is_latin(runs[0][0])
+             and not analysis.is_latin(runs[0][1]))
+    return Form(text, runs, words, pattern, exact)
+
+
+_SPEAKERS = None
+
+
+def _speakers():
+    """The speaker alias table (packaged; a home's own additions apply at ingest, where
+    speakers are stored under their canonical names)."""
+    global _SPEAKERS
+    if _SPEAKERS is None:
+        from indexer.ingest.structure.sources import SpeakerTable
+        _SPEAKERS = SpeakerTable.load()
+    return _SPEAKERS
+
+
+def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, doc_kind=None,
+               audience=None, year=None, speaker=None) -> Plan:
+    pq = q if isinstance(q, ParsedQuery) else parse(q or "")
+    tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
+    plan = Plan(pq)
+    for clause in pq.clauses:
+        if clause[0].negated:
+            f = make_form(clause[0].text, clause[0].phrase, tok)
+            if f:
+                plan.negated.append(f)
+            continue
+        forms: list[Form] = []
+        seen = set()
+        for term in clause:
+            for text in _expansions(term, vocab):
+                key = (for_search(text), term.phrase)
+                if key in seen:
+                    continue
+                seen.add(key)
+                f = make_form(text, term.phrase, tok)
+                if f:
+                    forms.append(f)
+        if forms:
+            plan.clauses.append(forms)
+    if len(plan.clauses) > MAX_CLAUSES:
+        dropped = plan.clauses[MAX_CLAUSES:]
+        plan.clauses = plan.clauses[:MAX_CLAUSES]
+        plan.notices.append(f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
+                            + "、".join(c[0].text for c in dropped[:5])
+                            + ("等" if len(dropped) > 5 else "") + "。")
+    if len(plan.negated) > MAX_CLAUSES:
+        plan.negated = plan.negated[:MAX_CLAUSES]
+        plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
+    raw = dict(pq.filters)
+    for name, val in (("topic", topic), ("kind", kind), ("doc_kind", doc_kind),
+                      ("audience", audience), ("year", year), ("speaker", speaker)):
+        if val:
+            vals = [val] if isinstance(val, (str, int)) else list(val)
+            raw.setdefault(name, []).extend(str(v) for v in vals)
+    resolved: dict[str, set] = {}
+    for name, vals in raw.items():
+        for v in vals:
+            field_name, value = _resolve_filter(name, v, taxonomy)
+            resolved.setdefault(field_name, set()).add(value)
+    plan.filters = {k: sorted(v) for k, v in resolved.items() if v}
+    if len(plan.clauses) > 1 and all(len(c) == 1 for c in plan.clauses):
+        plan.adjacent = re.compile(_SEP.join(
+            _SEP.join(_run_regex(r) for r in c[0].runs) for c in plan.clauses))
+    return plan
+
+
+def _expansions(term: Term, vocab) -> list[str]:
+    try:
+        forms = vocab.expand(term.text)
+    except Exception:
+        forms = [term.text]
+    return forms or [term.text]
+
+
+_KIND_HINT = ("记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
+              "讲稿（script）、案例（case）、热点问答")
+
+
+def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
+    """(filter field, index value) for a typed filter value; a Chinese message if unknown."""
+    if name == "topic":
+        return "topic", taxonomy.resolve(value).slug
+    if name == "kind":
+        k = resolve_any_kind(value)
+        if k is None:
+            raise UsageError(f"没有“{value}”这种类型。", "可用的类型：" + _KIND_HINT)
+        return k
+    if name == "doc_kind":
+        d = resolve_doc_kind(value) or (resolve_kind(value) == "quote" and "quotes") or None
+        if d is None:
+            raise UsageError(f"没有“{value}”这种材料类型。", "可用的类型：" + _KIND_HINT)
+        return "doc_kind", d
+    if name == "audience":
+        a = resolve_audience(value)
+        if a is None:
+            raise UsageError(f"没有“{value}”这种宣讲对象。",
+                             "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络")
+        return "audience", a
+    if name == "speaker":
+        name_ = display(str(value)).strip()
+        if not name_:
+            raise UsageError("讲话人不能为空。", "例如 speaker:习近平")
+        return "speaker", _speakers().canonical(name_) or name_
+    if name == "year":
+        m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
+        if not m:
+            raise UsageError(f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021")
+        return "year", m.group(1)
+    raise UsageError(f"不支持的筛选条件“{name}”。",
+                     "可用的筛选：topic、kind、audience、year、speaker")
+
+
+# ---------------------------------------------------------------------------------------------
+# compilation to Whoosh queries
+
+def describe(plan: Plan, reader) -> dict:
+    """How a plan runs: the gram terms intersected per form, the filters, the ranking query."""
+    clauses = []
+    for clause in plan.clauses:
+        forms = []
+        for f in clause:
+            grams = []
+            for run in f.runs:
+                if len(run) == 1:
+                    grams.append(run + "*")
+                    continue
+                gs = list(dict.fromkeys(run[i:i + 2] for i in range(len(run) - 1)))
+                if len(gs) > MAX_GRAMS:
+                    gs.sort(key=lambda g: reader.doc_frequency("grams", g))
+                    gs = gs[:MAX_GRAMS]
+                grams.extend(gs)
+            forms.append({"form": f.text, "grams": grams, "exact": f.exact})
+        clauses.append(forms)
+    rq = ranking_query(plan)
+    return {"candidates": clauses, "filters": plan.filters,
+            "ranking": str(rq) if rq is not None else None}
+
+
+# ---------------------------------------------------------------------------------------------
+# candidate sets: posting lists read in bulk into Python sets, combined at C speed
+
+class DocSets:
+    """Doc-number sets of index terms, read block by block (no per-posting matcher calls) and
+    kept in a small LRU cache for the life of one searcher: the common bigrams that make
+    queries slow are exactly the ones asked for again."""
+
+    def __init__(self, reader, maxsize: int = 512):
+        self.reader = reader
+        self.leaves = list(reader.leaf_readers())
+        self.size = reader.doc_count_all()
+        self.maxsize = maxsize
+        self._cache: OrderedDict = OrderedDict()
+
+    def term(self, fieldname: str, text: str) -> set:
+        key = (fieldname, text)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        out: set = set()
+        for r, offset in self.leaves:
+            if (fieldname, text) not in r:
+                continue
+            ids = _bulk_ids(r.postings(fieldname, text))
+            if offset:
+                out.update([i + offset for i in ids])
+            else:
+                out.update(ids)
+        self._cache[key] = out
+        if len(self._cache) > self.maxsize:
+            self._cache.popitem(last=False)
+        return out
+
+    def prefix(self, fieldname: str, prefix: str, budget: "Budget | None" = None) -> set:
+        key = (fieldname, prefix + "*")
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        out: set = set()
+        for i, t in enumerate(self.reader.expand_prefix(fieldname, prefix)):
+            if budget is not None and i % 16 == 0:
+                budget.check()
+            t = t.decode("utf-8") if isinstance(t, bytes) else t
+            out |= self.term(fieldname, t)
+        self._cache[key] = out
+        return out
+
+    def prefix_size(self, fieldname: str, prefix: str) -> int:
+        """How many terms a prefix expands to (the cost of reading its candidate set)."""
+        key = ("#", fieldname, prefix)
+        n = self._sizes.get(key) if hasattr(self, "_sizes") else None
+        if n is None:
+            if not hasattr(self, "_sizes"):
+                self._sizes = {}
+            if (fieldname, prefix + "*") in self._cache:
+                n = 0
+            else:
+                n = sum(1 for _ in self.reader.expand_prefix(fieldname, prefix))
+            self._sizes[key] = n
+        return n
+
+    def every(self) -> set:
+        r = self.reader
+        return {i for i in range(self.size) if not r.is_deleted(i)}
+
+
+def _bulk_ids(m) -> list[int]:
+    """All doc numbers of a posting matcher, a block at a time when it is Whoosh's W3 leaf
+    matcher (optionally wrapped to exclude deleted documents)."""
+    exclude = None
+    if isinstance(m, FilterMatcher):
+        exclude = m._ids if m._exclude else None
+        if not m._exclude:
+            return list(m.all_ids())
+        m = m.child
+    if not isinstance(m, W3LeafMatcher):
+        return list(m.all_ids())
+    out: list[int] = []
+    while m.is_active():
+        m._read_ids()
+        out.extend(m._ids)
+        m._next_block()
+    if exclude:
+        out = [i for i in out if i not in exclude]
+    return out
+
+
+class FacetCache:
+    """Per-searcher bitmaps (Python ints) of the documents holding each facet value."""
+
+    def __init__(self, docsets: DocSets):
+        self.size = docsets.size
+        reader = docsets.reader
+        self.maps: dict[str, dict[str, int]] = {}
+        for name, fname in FACET_FIELDS.items():
+            vals = {}
+            for tb in reader.lexicon(fname):
+                t = tb.decode("utf-8") if isinstance(tb, bytes) else tb
+                vals[t] = to_bitmap(docsets.term(fname, t), self.size)
+            self.maps[name] = vals
+
+    def counts(self, bitmap: int) -> dict[str, dict[str, int]]:
+        out = {}
+        for name, vals in self.maps.items():
+            c = {}
+            for v, bm in vals.items():
+                n = (bm & bitmap).bit_count()
+                if n:
+                    c[v] = n
+            out[name] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
+        return out
+
+
+def to_bitmap(ids, size: int) -> int:
+    ba = bytearray((size >> 3) + 1)
+    for i in ids:
+        ba[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(ba, "little")
+
+
+def _form_cost(form: Form, ds: DocSets) -> int:
+    """Posting lists a form's candidate set reads: its bigrams, or a one-character run's
+    expansion (every bigram starting with it)."""
+    cost = 0
+    for run in form.runs:
+        cost += ds.prefix_size("grams", run) if len(run) == 1 else min(len(run) - 1, MAX_GRAMS)
+    return cost
+
+
+def _form_set(form: Form, ds: DocSets, budget: "Budget | None" = None) -> set:
+    sets = []
+    for run in form.runs:
+        if budget is not None:
+            budget.check()
+        if len(run) == 1:
+            sets.append(ds.prefix("grams", run, budget))
+            continue
+        grams = list(dict.fromkeys(run[i:i + 2] for i in range(len(run) - 1)))
+        if len(grams) > MAX_GRAMS:
+            grams.sort(key=lambda g: ds.reader.doc_frequency("grams", g))
+            grams = grams[:MAX_GRAMS]
+        sets.extend(ds.term("grams", g) for g in grams)
+    return _intersect(sets)
+
+
+def _intersect(sets: list[set]) -> set:
+    sets = sorted(sets, key=len)
+    out = sets[0]
+    for s in sets[1:]:
+        if not out:
+            break
+        out = out & s
+    return out if len(sets) > 1 else set(out)
+
+
+def candidates(plan: Plan, ds: DocSets, budget: "Budget | None" = None) -> set | None:
+    """Doc numbers that may match: for every clause, the gram AND of one of its forms; AND the
+    filters. Clauses are read cheapest first; a clause whose candidate set would read more than
+    ``PREFIX_TERMS`` posting lists (a common single character such as 的) is left to
+    verification once a cheaper clause has narrowed the candidates."""
+    parts = []
+    costed = sorted(((sum(_form_cost(f, ds) for f in clause), i, clause)
+                     for i, clause in enumerate(plan.clauses)), key=lambda t: (t[0], t[1]))
+    for n, (cost, _, clause) in enumerate(costed):
+        if n > 0 and cost > PREFIX_TERMS:
+            break                      # verified against the text instead (still exact)
+        u: set = set()
+        for f in clause:
+            u |= _form_set(f, ds, budget)
+        parts.append(u)
+        if not u:
+            return set()
+    for name, vals in plan.filters.items():
+        u = set()
+        for v in vals:
+            u |= ds.term(FACET_FIELDS[name], v)
+        parts.append(u)
+    if not parts:
+        return ds.every() if plan.negated else None
+    return _intersect(parts)
+
+
+def ranking_query(plan: Plan) -> wq.Query | None:
+    """BM25F over the body's word field (context matches are rewarded in final_score)."""
+    terms = []
+    for clause in plan.clauses:
+        for f in clause:
+            for w in dict.fromkeys(f.words):
+                terms.append(wq.Term("body", w))
+    terms = list({str(t): t for t in terms}.values())
+    return wq.Or(terms) if terms else None
+
+
+# ---------------------------------------------------------------------------------------------
+# running a search
+
+@dataclass
+class Candidate:
+    docnum: int
+    score: float
+    rec: dict
+
+
+def verify(plan: Plan, rec: dict) -> bool:
+    norm = for_search(searchable_text(rec))
+    for clause in plan.clauses:
+        if not any(f.pattern.search(norm) for f in clause):
+            return False
+    return not any(f.pattern.search(norm) for f in plan.negated)
+
+
+def final_score(plan: Plan, c: Candidate) -> float:
+    s = c.score
+    body = for_search(c.rec.get("text") or "")
+    matched = [next((f for f in clause if f.pattern.search(body)), None)
+               for clause in plan.clauses]
+    in_body = bool(plan.clauses) and all(matched)
+    if in_body:
+        # Every term lies in the text itself, whatever jieba made of text and query (a query
+        # 绿水青山 against a text segmented as 绿水青山就是金山银山 gets no word score): add a
+        # base for the exact match, growing with the share of the text the match covers.
+        covered = sum(len(f.text) for f in matched) / max(len(body), 1)
+        s += EXACT_BASE * (1 + EXACT_COVERAGE * min(1.0, covered))
+    if plan.clauses:
+        meta = for_search(meta_text(c.rec))
+        if meta and any(f.pattern.search(meta) for cl in plan.clauses for f in cl):
+            s = (s or CONTEXT_FLOOR) * (1 + CONTEXT_BONUS)
+    if plan.adjacent is not None and plan.adjacent.search(body):
+        s *= 1 + ADJACENT_BONUS
+    if in_body and c.rec.get("kind") == "quote":
+        s *= 1 + QUOTE_BONUS
+    return s
+
+
+def _order_key(sort: str):
+    if sort == "date":
+        return lambda t: (t[1].rec.get("date") or "", t[1].rec.get("updated") or 0.0)
+    return lambda t: (round(t[0], 6), t[1].rec.get("updated") or 0.0, t[1].rec.get("date") or "",
+                      -(t[1].rec.get("seq") or 0))
+
+
+def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
+    """Candidate doc numbers, best first, with their cheap scores.
+
+    The newest ``DIRECT_SCORING`` candidates (highest doc numbers: the latest material added)
+    are scored with BM25F and ordered by score; any older candidates follow, newest first,
+    unscored. This bounds the work of a query matching tens of thousands of passages: Whoosh's
+    block-max pruning cannot help when many candidates tie (boilerplate lines), and scoring
+    costs ~15 µs per candidate and term in Python. For sort="date" the candidates are ordered
+    by the date column."""
+    if sort == "date":
+        col = searcher.reader().column_reader("datekey")
+        for dn in sorted(cand, key=lambda d: (col[d] or "", d), reverse=True):
+            yield dn, 0.0
+        return
+    rq = ranking_query(plan)
+    ordered = sorted(cand, reverse=True)               # newest first
+    window, rest = ordered[:DIRECT_SCORING], ordered[DIRECT_SCORING:]
+    scores = _direct_scores(searcher, rq, window[::-1]) if rq is not None else {}
+    for dn in sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True):
+        yield dn, scores.get(dn, 0.0)
+    for dn in rest:
+        yield dn, 0.0
+
+
+def _direct_scores(searcher, rq: wq.Query, docnums: list[int]) -> dict[int, float]:
+    """BM25F scores of a few candidates: each ranking term's postings are skipped straight to
+    the candidates (block skipping), instead of walking the union of common words."""
+    scores: dict[int, float] = {}
+    for sub in rq.subqueries:
+        m = sub.matcher(searcher)
+        for dn in docnums:
+            if not m.is_active():
+                break
+            if m.id() < dn:
+                m.skip_to(dn)
+                if not m.is_active():
+                    break
+            if m.id() == dn:
+                scores[dn] = scores.get(dn, 0.0) + m.score()
+    return scores
+
+
+_TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具体的词语，或减少单个字的检索词。"
+_PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
+
+
+def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: int = 10,
+               page: int = 1, sort: str = "relevance", budget: Budget | None = None) -> dict:
+    if sort not in ("relevance", "date"):
+        raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
+    limit = max(1, min(int(limit), 100))
+    page = max(1, int(page))
+    try:
+        cand = candidates(plan, ds, budget)
+    except BudgetExceeded:
+        out = _empty(plan)
+        out.update(partial=True, notices=plan.notices + [_TOO_BROAD])
+        return out
+    if not cand:
+        return _empty(plan)
+    needed = page * limit
+    k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
+    verified: list[tuple[float, Candidate]] = []
+    checked = 0
+    partial = False
+    for dn, score in _ordered_docnums(searcher, plan, cand, k, sort):
+        if budget is not None and checked % BUDGET_CHECK_EVERY == 0 and budget.left() < 0:
+            partial = True
+            break
+        rec = searcher.stored_fields(dn)["rec"]
+        checked += 1
+        c = Candidate(dn, score, rec)
+        if plan.exact or verify(plan, rec):
+            verified.append((final_score(plan, c) if sort != "date" else 0.0, c))
+            # stop once the page is full and a margin for re-ranking and collapse is seen
+            if len(verified) >= k:
+                break
+        if checked >= MAX_CANDIDATES:
+            break
+    collapsed = collapse(sorted(verified, key=_order_key(sort), reverse=True))
+    exhausted = checked >= len(cand) and not partial
+    if exhausted:
+        total, estimate = len(verified), False
+        bitmap = to_bitmap((c.docnum for _, c in verified), facets.size)
+        scale = 1.0
+    else:
+        ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
+        sample = cand if len(cand) <= FACET_SAMPLE else islice(cand, FACET_SAMPLE)
+        scale = len(cand) / FACET_SAMPLE * ratio if len(cand) > FACET_SAMPLE else ratio
+        total = int(round(len(cand) * ratio))
+        estimate = not plan.exact
+        bitmap = to_bitmap(sample, facets.size)
+    counts = facets.counts(bitmap)
+    facets_estimate = estimate
+    if scale != 1.0:
+        counts = {n: {v: max(1, int(round(c * scale))) for v, c in vals.items()}
+                  for n, vals in counts.items()}
+        facets_estimate = True
+    start = (page - 1) * limit
+    shown = collapsed[start:start + limit]
+    hits = [format_hit(c, score, plan, more) for score, c, more in shown]
+    if exhausted:
+        pages = math.ceil(len(collapsed) / limit)
+    else:
+        pages = max(1, math.ceil(total / limit))
+    out = {"query": plan.pq.raw, "total": total, "total_is_estimate": estimate,
+           "facets_are_estimate": facets_estimate, "page": page, "pages": pages, "hits": hits,
+           "facets": counts, "partial": partial,
+           "notices": plan.notices + ([_PARTIAL] if partial else [])}
+    return out
+
+
+def collapse(ordered: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate, list]]:
+    """At most PER_DOCUMENT passage/Q&A hits per document; the rest counted on the first."""
+    out = []
+    per_doc: dict = {}
+    for score, c in ordered:
+        doc = c.rec.get("document_id")
+        if c.rec.get("kind") == "quote" or doc is None:
+            out.append((score, c, [0]))
+            continue
+        entry = per_doc.get(doc)
+        if entry is None:
+            entry = per_doc[doc] = {"n": 0, "more": [0]}
+        if entry["n"] < PER_DOCUMENT:
+            out.append((score, c, entry["more"] if entry["n"] == 0 else [0]))
+            entry["n"] += 1
+        else:
+            entry["more"][0] += 1
+    return out
+
+
+def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
+    rec = c.rec
+    pats = plan.patterns
+    hit = {
+        "kind": rec.get("kind"),
+        "id": rec.get("id"),
+        "text": rec.get("text") or "",
+        "highlight": highlight(rec.get("text") or "", pats),
+        "document": {"id": rec.get("document_id"), "title": rec.get("document_title") or "",
+                     "filename": rec.get("filename") or "", "kind": rec.get("doc_kind") or ""},
+        "page": rec.get("page"),
+        "heading": rec.get("heading") or "",
+        "source": rec.get("source") or "",
+        "speaker": rec.get("speaker") or "",
+        "date": rec.get("date"),
+        "topics": list(rec.get("topics") or []),
+        "audiences": list(rec.get("audiences") or []),
+        "score": round(float(score), 4),
+        "more_in_document": more[0] if more else 0,
+    }
+    if hit["kind"] == "quote":
+        hit["citation"] = citation(hit["source"], hit["date"], hit["speaker"])
+    if rec.get("question"):
+        hit["question"] = rec["question"]
+        hit["question_highlight"] = highlight(rec["question"], pats, snippet=False)
+    return hit
+
+
+def _empty(plan: Plan) -> dict:
+    return {"query": plan.pq.raw, "total": 0, "total_is_estimate": False,
+            "facets_are_estimate": False, "page": 1, "pages": 0, "hits": [],
+            "facets": {k: {} for k in FACET_FIELDS}, "partial": False,
+            "notices": list(plan.notices)}
+
+
+__all__ = ["build_plan", "describe", "candidates", "run_search", "DocSets", "FacetCache",
+           "Budget", "BudgetExceeded", "MAX_CLAUSES", "is_expensive",
+           "format_hit", "Plan",
+           "Form", "verify", "collapse", "CONTEXT_BONUS", "ADJACENT_BONUS", "QUOTE_BONUS",
+           "PER_DOCUMENT"]
