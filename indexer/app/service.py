@@ -63,8 +63,8 @@ class LibraryService:
 
     @cached_property
     def index(self):
-        from indexer.search.whoosh.index import SearchIndex
-        return SearchIndex(self.home.index_path, self.vocab)
+        from indexer.search import open_engine
+        return open_engine(self.home.index_path, self.vocab)
 
     def close(self) -> None:
         if "index" in self.__dict__:
