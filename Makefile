@@ -34,6 +34,7 @@ run: library
 
 test: setup
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest
 
 bench: setup

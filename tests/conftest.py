@@ -19,6 +19,8 @@ CSRF = "test-csrf-token"
 from builders import make_docx  # noqa: E402,F401  (re-exported for the web tests)
 from builders import make_pdf as _make_pdf  # noqa: E402
 
+pytest_plugins = ["pgcluster"]          # pg_cluster / pg_url: a throwaway PostgreSQL server
+
 QUOTES = [
     ("h", "生态文明与初心使命金句汇编"),
     ("h", "一、绿水青山就是金山银山"),
