@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.search.whoosh import analysis
+from indexer.search import text
+from indexer.search.whoosh import analysis, jieba_words
 from indexer.ingest.normalize import for_search
 from indexer.search.vocab import Vocabulary
 
@@ -109,7 +110,7 @@ def test_cached_block_segmentation_equals_jieba(vocab):
     for t in texts:
         norm = for_search(t)
         expected = [(w.strip(), s, e) for w, s, e in tok.tokenize(norm, HMM=False)
-                    if analysis._RUN.search(w) and w.strip()]
+                    if text._RUN.search(w) and w.strip()]
         assert analysis.word_tokens(norm, tok) == expected
         assert analysis.word_tokens(norm, tok) == expected      # from the cache
 
@@ -118,7 +119,7 @@ def test_fast_cut_equals_jieba_cut(vocab):
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
     for block in ["新时代宣讲工作要贴近群众贴近生活", "abc1x中国", "a", "1", "C++程序", "AB",
                   "两个确立四个意识", "研究生命起源", "结婚的和尚未结婚的", "2024年12月"]:
-        assert analysis._cut_no_hmm(block, tok) == list(tok.cut(block, HMM=False))
+        assert jieba_words._cut_no_hmm(block, tok) == list(tok.cut(block, HMM=False))
 
 
 def test_gram_field_keeps_doc_numbers_only():

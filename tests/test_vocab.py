@@ -7,6 +7,7 @@ import pytest
 
 from indexer.ingest.normalize import for_search
 from indexer.search.vocab import Vocabulary, search_key
+from indexer.search.whoosh.jieba_words import tokenizer_for
 from library.errors import UsageError
 
 
@@ -17,7 +18,7 @@ def packaged():
 
 @pytest.fixture(scope="module")
 def tokenizer(packaged):
-    return packaged.jieba_tokenizer()
+    return tokenizer_for(packaged)
 
 
 def _split_inside(tokens, start, end):
@@ -136,10 +137,10 @@ def test_tokenizer_is_private_and_cached_per_version(packaged, tokenizer, tmp_pa
     assert tokenizer is not jieba.dt
     assert "新质生产力" not in jieba.dt.FREQ or jieba.dt.FREQ["新质生产力"] != \
         tokenizer.FREQ["新质生产力"]
-    assert Vocabulary.load().jieba_tokenizer() is tokenizer
+    assert tokenizer_for(Vocabulary.load()) is tokenizer
     edited = Vocabulary.load(tmp_path)
     edited.add_terms(["星湖绿道"])
-    own = edited.jieba_tokenizer()
+    own = tokenizer_for(edited)
     assert own is not tokenizer
     assert "星湖绿道" in list(own.cut("沿着星湖绿道散步", HMM=False))
     assert "星湖绿道" not in list(tokenizer.cut("沿着星湖绿道散步", HMM=False))

@@ -21,7 +21,7 @@ from library.errors import UsageError
 from library.pack import PackWriter
 from library.store import SECONDARY_TOPIC_MIN
 
-from indexer.search.whoosh.analysis import segment_texts
+from indexer.search import segment_texts
 from indexer.ingest.normalize import for_search
 from indexer.ingest.pipeline import text_key
 

@@ -11,42 +11,49 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from library.store import Store
 
-from indexer.search.whoosh.index import SearchIndex
+from indexer.search import IndexRecord, SearchEngine
 
 
-def drain(store: Store, index: SearchIndex, *, batch: int = 5000) -> int:
+def records(store: Store, ids: Iterable[str] | None = None) -> Iterator[IndexRecord]:
+    """The store's searchable units (all, or those of ``ids`` that still are searchable) as
+    index records: the one place store rows become what the engine indexes."""
+    for row in store.records(ids):
+        yield IndexRecord.from_row(row)
+
+
+def drain(store: Store, index: SearchEngine, *, batch: int = 5000) -> int:
     """Apply pending changes; returns how many record ids were applied."""
     applied = 0
     while True:
         upto, ids = store.pending_index(limit=batch)
         if not ids:
             return applied
-        upserts = list(store.records(ids))
-        present = {r["id"] for r in upserts}
+        upserts = list(records(store, ids))
+        present = {r.id for r in upserts}
         deletes = [i for i in ids if i not in present]
         index.apply(upserts, deletes)
         store.clear_pending(upto)
         applied += len(ids)
 
 
-def rebuild(store: Store, index: SearchIndex, *,
+def rebuild(store: Store, index: SearchEngine, *,
             progress: Callable[[int, int], None] | None = None, procs: int = 2) -> int:
     """Rebuild the whole index from the store. Changes queued before the rebuild started are
     covered by it; later ones stay queued and are drained after."""
     head = store.queue_head()
     total = store.count_records()
     cb = (lambda n: progress(n, total)) if progress else None
-    index.rebuild(store.records(), total=total, progress=cb, procs=procs)
+    index.rebuild(records(store), total=total, progress=cb, procs=procs)
     store.clear_pending(head)
     drain(store, index)
     return total
 
 
-def ensure(store: Store, index: SearchIndex, *,
+def ensure(store: Store, index: SearchEngine, *,
            progress: Callable[[int, int], None] | None = None) -> str:
     """Make the index usable; returns what was done: "ok", "drained" or the rebuild reason."""
     status = index.status()
@@ -56,7 +63,7 @@ def ensure(store: Store, index: SearchIndex, *,
     return "drained" if drain(store, index) else "ok"
 
 
-def check(store: Store, index: SearchIndex, *, repair: bool = False,
+def check(store: Store, index: SearchEngine, *, repair: bool = False,
           progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Problems found (Chinese, one per line); with ``repair`` they are fixed and the returned
     list says what was done. An empty list means store, originals and index agree."""
@@ -97,8 +104,8 @@ def check(store: Store, index: SearchIndex, *, repair: bool = False,
             problems.append(f"索引中有 {len(extra)} 条已不存在的内容。")
         if repair and (lost or extra or pending):
             drain(store, index)
-            index.apply(list(store.records(sorted(lost))), sorted(extra))
+            index.apply(list(records(store, sorted(lost))), sorted(extra))
     return problems
 
 
-__all__ = ["drain", "rebuild", "ensure", "check"]
+__all__ = ["records", "drain", "rebuild", "ensure", "check"]

@@ -344,6 +344,20 @@ def resolve_audience(value: str) -> str | None:
     return None
 
 
+# --- cost ---------------------------------------------------------------------------------
+
+def is_expensive(query: "str | ParsedQuery") -> bool:
+    """A query that may need its whole time budget, whatever the engine: many terms, several
+    single characters (each stands for every text holding that character), or very long terms.
+    The web serves such queries one at a time per process, so that they cannot take every
+    request thread."""
+    pq = query if isinstance(query, ParsedQuery) else parse(query or "")
+    terms = [t for c in pq.clauses for t in c]
+    singles = sum(1 for t in terms if len(for_search(t.text).strip()) == 1)
+    return (len(terms) > 6 or singles >= 3 or len(pq.raw) > 80
+            or any(len(t.text) > 40 for t in terms))
+
+
 __all__ = ["Term", "ParsedQuery", "parse", "format_query", "resolve_kind", "resolve_doc_kind",
-           "resolve_any_kind", "resolve_audience",
+           "resolve_any_kind", "resolve_audience", "is_expensive",
            "FILTER_KEYS"]

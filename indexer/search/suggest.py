@@ -8,7 +8,8 @@
 3. one positive clause is dropped, the rarest first (by ``doc_freq`` when the engine passes it,
    otherwise the longest text is taken as the rarest); only while another positive clause stays;
 4. negated terms are dropped;
-5. long words are split into their dictionary words (when a ``vocab`` is given);
+5. long words are split into their dictionary words (when the engine passes ``split_words``,
+   its word segmentation);
 6. everything above at once (and that minus its rarest clause).
 
 A relaxation equal to the query itself, empty, or already listed is left out.
@@ -46,14 +47,13 @@ def _unphrase(clauses: list[list[Term]]) -> list[list[Term]]:
     return out
 
 
-def _split_words(clauses: list[list[Term]], vocab: Vocabulary) -> list[list[Term]]:
-    tok = None
+def _split_words(clauses: list[list[Term]],
+                 split_words: Callable[[str], list[str]]) -> list[list[Term]]:
     out: list[list[Term]] = []
     for c in clauses:
         t = c[0]
         if len(c) == 1 and not t.negated and not t.phrase and len(t.text) >= _SPLIT_MIN:
-            tok = tok or vocab.jieba_tokenizer()
-            parts = [p for p in tok.cut(t.text, HMM=False) if _key(p)]
+            parts = [p for p in split_words(t.text) if _key(p)]
             if len(parts) > 1:
                 out += [[Term(p)] for p in parts]
                 continue
@@ -83,11 +83,13 @@ def _without_rarest(clauses, doc_freq) -> list[list[list[Term]]]:
 
 
 def relaxations(pq: ParsedQuery, *, doc_freq: Callable[[str], int] | None = None,
-                vocab: Vocabulary | None = None, limit: int = 8) -> list[str]:
+                split_words: Callable[[str], list[str]] | None = None,
+                limit: int = 8) -> list[str]:
     """Looser forms of ``pq`` as query strings, most faithful first (see the module text).
 
     ``doc_freq(term_text)`` (optional) gives how many records contain a term, so that the
-    rarest clause is dropped first; ``vocab`` (optional) lets long words be split."""
+    rarest clause is dropped first; ``split_words(word)`` (optional: the engine's segmentation
+    with the vocabulary) lets long words be split into dictionary words."""
     candidates: list[ParsedQuery] = []
     unphrased = _unphrase(pq.clauses)
     candidates.append(_copy(pq, clauses=unphrased))
@@ -106,10 +108,10 @@ def relaxations(pq: ParsedQuery, *, doc_freq: Callable[[str], int] | None = None
     candidates.append(_copy(pq, clauses=positive_only))
 
     relaxed = [c for c in unphrased if not c[0].negated]
-    if vocab is not None:
-        split = _split_words(pq.clauses, vocab)
+    if split_words is not None:
+        split = _split_words(pq.clauses, split_words)
         candidates.append(_copy(pq, clauses=split))
-        relaxed = _split_words(relaxed, vocab)
+        relaxed = _split_words(relaxed, split_words)
     candidates.append(_copy(pq, clauses=relaxed, filters={}))
     for clauses in _without_rarest(relaxed, doc_freq)[:1]:
         candidates.append(_copy(pq, clauses=clauses, filters={}))

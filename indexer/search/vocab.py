@@ -1,4 +1,6 @@
-"""The search vocabulary: our domain dictionary for jieba and the synonyms applied at query time.
+"""The search vocabulary: our domain dictionary for word segmentation and the synonyms applied
+at query time. This is the file model only; a backend turns ``word_freqs()`` into its tokenizer
+(the Whoosh backend: ``indexer.search.whoosh.jieba_words.tokenizer_for``).
 
 Packaged data lives in ``indexer/data/dictionary.txt`` (one term a line, optionally followed by
 a frequency) and ``indexer/data/synonyms.txt`` (one group a line, forms separated by `` = ``,
@@ -28,17 +30,13 @@ import hashlib
 import os
 import re
 import tempfile
-import threading
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import Iterable
 
 from library.errors import UsageError
 
 from indexer.ingest.normalize import display_line, for_search
-
-if TYPE_CHECKING:   # pragma: no cover
-    import jieba
 
 DICTIONARY_FILE = "dictionary.txt"
 SYNONYMS_FILE = "synonyms.txt"
@@ -48,10 +46,6 @@ _SEP = re.compile(r"\s+=\s+|\s*＝\s*|(?<=\S)=(?=\S)")
 # could never come out of the tokenizer as one token.
 _TERM_CHARS = re.compile(r"^[\u4e00-\u9fd5a-z0-9+#&._%\-]+$")
 _MAX_TERM = 40
-
-_TOKENIZERS: dict[str, "jieba.Tokenizer"] = {}
-_TOKENIZER_LOCK = threading.Lock()
-_MAX_CACHED = 4
 
 
 def search_key(text: str) -> str:
@@ -293,23 +287,6 @@ class Vocabulary:
         k = _key(word)
         return any(_key(t) == k for t in self.terms)
 
-    # --- the tokenizer --------------------------------------------------------------------
-
-    def jieba_tokenizer(self) -> "jieba.Tokenizer":
-        """A private ``jieba.Tokenizer`` with our terms added, built on first use and cached per
-        vocabulary version (the global ``jieba.dt`` is never touched)."""
-        tok = _TOKENIZERS.get(self.version)
-        if tok is not None:
-            return tok
-        with _TOKENIZER_LOCK:
-            tok = _TOKENIZERS.get(self.version)
-            if tok is None:
-                tok = _build_tokenizer(self.word_freqs())
-                while len(_TOKENIZERS) >= _MAX_CACHED:
-                    _TOKENIZERS.pop(next(iter(_TOKENIZERS)))
-                _TOKENIZERS[self.version] = tok
-        return tok
-
     # --- editing --------------------------------------------------------------------------
 
     def add_terms(self, words: Iterable[str]) -> list[str]:
@@ -458,21 +435,6 @@ def _parse_groups(text: str, name: str, warnings: list[str]) -> list[list[str]]:
         if forms:
             groups.append(forms)
     return groups
-
-
-def _build_tokenizer(freqs: dict[str, int]) -> "jieba.Tokenizer":
-    import jieba
-
-    jieba.setLogLevel(60)
-    tok = jieba.Tokenizer()
-    tok.initialize()
-    total = tok.total
-    for word, freq in freqs.items():
-        tok.add_word(word, max(1, freq))
-    # add_word adds every frequency to the total, which would lower the probability of every
-    # other word and change how ordinary text is cut. Our terms are additions, not a corpus.
-    tok.total = total
-    return tok
 
 
 __all__ = ["Vocabulary", "search_key", "term_freq", "DICTIONARY_FILE", "SYNONYMS_FILE"]

@@ -1,8 +1,15 @@
-"""The search engine facade: the only object the pipeline, the CLI and the web talk to.
+"""The Whoosh backend of :class:`indexer.search.engine.SearchEngine`.
 
-Whoosh stays behind this class (decision 2 of the architecture guide). Errors reach callers as
+Whoosh stays behind this class (decision 2 of the architecture guide): callers hand it
+:class:`~indexer.search.records.IndexRecord` values and
+:class:`~indexer.search.engine.SearchRequest` queries and get plain dicts back. Errors reach callers as
 :class:`library.errors.SearchIndexError` / :class:`UsageError` with Chinese messages, never as
 Whoosh exceptions.
+
+``writer`` chooses how segments are written: ``"bulk"`` (default; ``writer.BulkSegmentWriter``,
+in-memory postings written a block at a time through Whoosh's private internals) or
+``"public"`` (Whoosh's own ``IndexWriter`` API only: slower, the same schema and analyzers, the
+same answers).
 """
 
 from __future__ import annotations
@@ -11,18 +18,18 @@ import re
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping, Sequence
 
 from library.errors import SearchIndexError
 from library.taxonomy import Taxonomy
 
-from indexer.search.whoosh import analysis
-
-from indexer.search.whoosh import searching
-
-from indexer.search.whoosh import writer
 from indexer.ingest.normalize import for_search
-from indexer.search.query import parse
+from indexer.search.engine import SearchRequest
+from indexer.search.highlight import highlight as _highlight
+from indexer.search.query import ParsedQuery, parse
+from indexer.search.records import IndexRecord
+from indexer.search.text import gram_terms, runs
+from indexer.search.whoosh import analysis, searching, writer
 
 
 SEARCH_BUDGET_S = 1.5  # a search answers within this (settings: search_budget_ms)
@@ -30,12 +37,17 @@ RESERVE_S = 0.3        # suggestions and slip checks only run while this much bu
 FEW_RESULTS = 2        # at most this many hits: look for a homophone slip
 SLIP_FACTOR = 5        # ... and offer it when it finds at least this many times more
 MAX_SLIP_TRIES = 12    # same-sounding variants run at most per search
+WRITERS = ("bulk", "public")
 
 
 class SearchIndex:
-    def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None):
+    def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None, *,
+                 writer: str = "bulk"):
+        if writer not in WRITERS:
+            raise ValueError(f"unknown search writer {writer!r}")
         self.path = Path(path)
         self.vocab = vocab
+        self.writer = writer
         self.taxonomy = taxonomy or Taxonomy.load(self.path.parent)
         analysis.register_vocabulary(vocab)
         self._ix = None
@@ -51,21 +63,29 @@ class SearchIndex:
         """"ok" | "missing" | "stale" | "corrupt"."""
         return writer.status(self.path, self.vocab)
 
-    def rebuild(self, records: Iterable[dict], *, total: int | None = None,
+    def rebuild(self, records: Iterable[IndexRecord | Mapping], *, total: int | None = None,
                 progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
         """Build a new index beside the live one and swap it in (``writer.rebuild``): searches
         keep answering from their snapshot of the old index meanwhile, and move to the new one
         on their next query."""
-        writer.rebuild(self.path, self.vocab, records, total=total, progress=progress,
-                       procs=procs)
+        writer.rebuild(self.path, self.vocab, (IndexRecord.coerce(r) for r in records),
+                       total=total, progress=progress, procs=procs, public=self._public)
         with self._ix_lock:
             self._ix = None
             self._epoch += 1
 
-    def apply(self, upserts: list[dict], deletes: list[str]) -> None:
+    def apply(self, upserts: Sequence[IndexRecord | Mapping], deletes: Sequence[str]) -> None:
         ix = self._index(create=True)
-        writer.apply(ix, upserts, deletes)
+        writer.apply(ix, [IndexRecord.coerce(r) for r in upserts], list(deletes),
+                     public=self._public)
         self._refresh()
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self.apply([], list(ids))
+
+    @property
+    def _public(self) -> bool:
+        return self.writer == "public"
 
     def ids(self) -> set[str]:
         s = self._search()
@@ -87,44 +107,63 @@ class SearchIndex:
 
     # -- searching -------------------------------------------------------------------------
 
-    def search(self, query: str, *, topic=None, kind=None, doc_kind=None, audience=None, year=None,
-               speaker=None, limit: int = 10, page: int = 1, sort: str = "relevance") -> dict:
-        plan = searching.build_plan(query, self.vocab, self.taxonomy, topic=topic, kind=kind,
-                                    doc_kind=doc_kind, audience=audience, year=year,
-                                    speaker=speaker)
+    def search(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> dict:
+        req = SearchRequest.of(query, **options)
+        filters = req.filters.as_kwargs()
+        plan = searching.build_plan(req.query, self.vocab, self.taxonomy, **filters)
+        limit, page, sort = req.limit, req.page, req.sort
         snap = self._snap()
         # the budget counts the search, not a cold process loading jieba or opening the index
-        budget = searching.Budget(self.budget_s)
+        budget = searching.Budget(self.budget_s if req.budget_s is None else req.budget_s)
         try:
             out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
                                        limit=limit, page=page, sort=sort, budget=budget)
             if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
-                slip = self._homophone_slip(plan, out["total"], dict(
-                    topic=topic, kind=kind, doc_kind=doc_kind, audience=audience, year=year,
-                    speaker=speaker),
-                    budget)
+                slip = self._homophone_slip(plan, out["total"], filters, budget)
                 if slip is not None and out["total"] == 0:
                     # nothing found, a same-sounding query finds much: show its results
                     corrected = searching.run_search(
                         snap.searcher, snap.docsets, snap.facets, slip["plan"], limit=limit,
                         page=page, sort=sort, budget=budget)
                     corrected["query"] = out["query"]
-                    corrected["corrected"] = {"from": query, "to": slip["query"],
+                    corrected["corrected"] = {"from": req.text, "to": slip["query"],
                                               "original_total": 0}
-                    return corrected
+                    return _answer(corrected)
                 if slip is not None:
                     out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
                                            "total": slip["total"]}]
             if out["total"] == 0 and budget.left() > RESERVE_S:
                 out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan, budget)
         except (OSError, ValueError, KeyError, EOFError) as e:
-            raise SearchIndexError("搜索索引读取失败，可能已损坏。",
-                                   "请运行 lecturelib check --repair 或 lecturelib reindex。") from e
-        out.setdefault("suggestions", [])
-        return out
+            raise _read_error() from e
+        return _answer(out)
+
+    def facets(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> dict:
+        """Facet counts of everything the query finds (the ``facets`` of its answer)."""
+        req = SearchRequest.of(query, **options)
+        return self.search(SearchRequest(req.query, req.filters, limit=1, page=1,
+                                         budget_s=req.budget_s))["facets"]
+
+    def suggest(self, query: str | ParsedQuery | SearchRequest = "", /,
+                **options) -> list[dict]:
+        """Looser queries and close dictionary terms that find something (what a search that
+        finds nothing offers), within the search budget."""
+        req = SearchRequest.of(query, **options)
+        plan = searching.build_plan(req.query, self.vocab, self.taxonomy,
+                                    **req.filters.as_kwargs())
+        budget = searching.Budget(self.budget_s if req.budget_s is None else req.budget_s)
+        try:
+            return self._suggestions(plan, budget)
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise _read_error() from e
+
+    def highlight(self, text: str, query: str | ParsedQuery, *, snippet: bool = True) -> str:
+        """``text`` as HTML with what ``query`` matches (its synonyms too) in ``<mark>``."""
+        plan = searching.build_plan(query, self.vocab, self.taxonomy)
+        return _highlight(text or "", plan.patterns, snippet=snippet)
 
     def _homophone_slip(self, plan, total: int, filters: dict,
-                        budget: "searching.Budget") -> dict | None:
+                        budget: searching.Budget) -> dict | None:
         """The same-sounding query that finds much more than ``total`` (a typing slip such as
         绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
         from indexer.search.query import ParsedQuery, Term, format_query
@@ -168,7 +207,7 @@ class SearchIndex:
         for clause in plan.clauses:
             clauses.append([{"text": f.text, "normalized": for_search(f.text), "runs": f.runs,
                              "words": f.words,
-                             "grams": analysis.gram_terms(for_search(f.text))}
+                             "grams": gram_terms(for_search(f.text))}
                             for f in clause])
         compiled = None
         if self.status() == "ok":
@@ -181,7 +220,7 @@ class SearchIndex:
                                     for t in c] for c in plan.pq.clauses],
                        "filters": plan.pq.filters},
             "tokens": {"words": [w for w, _, _ in analysis.word_tokens(norm, tok)],
-                       "grams": analysis.gram_terms(norm)},
+                       "grams": gram_terms(norm)},
             "clauses": clauses,
             "negated": [f.text for f in plan.negated],
             "filters": plan.filters,
@@ -207,7 +246,7 @@ class SearchIndex:
             [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
         for t in terms:
             add(t, "term")
-        if self.status() != "ok" or not analysis.runs(p):
+        if self.status() != "ok" or not runs(p):
             return out
         res = self.search(prefix.strip().replace('"', ""), limit=50)
         for hit in res["hits"]:
@@ -277,7 +316,7 @@ class SearchIndex:
         threads."""
         snap = getattr(self._local, "snap", None)
         if snap is not None and not snap.closed and snap.epoch == self._epoch \
-                and snap.searcher.up_to_date():
+                and snap.up_to_date():
             return snap
         with self._ix_lock:
             ix = self._index()
@@ -359,10 +398,28 @@ class _Snapshot:
             self._facets = searching.FacetCache(self.docsets)
         return self._facets
 
+    def up_to_date(self) -> bool:
+        """No writer has committed since this snapshot was taken. (Whoosh's own check raises
+        TypeError on an index without segments, a new empty library: taken as "reopen".)"""
+        try:
+            return self.searcher.up_to_date()
+        except TypeError:
+            return False
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self.searcher.close()
 
 
-__all__ = ["SearchIndex"]
+def _answer(out: dict) -> dict:
+    out.setdefault("suggestions", [])
+    return out
+
+
+def _read_error() -> SearchIndexError:
+    return SearchIndexError("搜索索引读取失败，可能已损坏。",
+                            "请运行 lecturelib check --repair 或 lecturelib reindex。")
+
+
+__all__ = ["SearchIndex", "WRITERS"]

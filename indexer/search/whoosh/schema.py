@@ -13,9 +13,13 @@ index built with another version reports itself "stale" and is rebuilt.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from whoosh import fields
 
-from indexer.search.whoosh.analysis import CountedExistence, CountedFrequency, GramTokenizer, WordTokenizer
+from indexer.search.records import DISPLAY_FIELDS, IndexRecord
+from indexer.search.whoosh.analysis import (CountedExistence, CountedFrequency, GramTokenizer,
+                                            WordTokenizer)
 
 SCHEMA_VERSION = 11
 
@@ -101,35 +105,34 @@ def searchable_text(rec: dict) -> str:
     return f"{body_text(rec)}\n{m}" if m else body_text(rec)
 
 
-STORED_KEYS = ("id", "kind", "text", "question", "heading", "source", "speaker", "date",
-               "topics", "audiences", "doc_kind", "document_id", "document_title", "filename",
-               "page", "updated", "seq")
+STORED_KEYS = DISPLAY_FIELDS
 
 
-def to_document(rec: dict) -> dict:
-    """A store record (see the search contract) as Whoosh field values."""
-    year = rec.get("year")
-    if year is None and rec.get("date"):
-        year = str(rec["date"])[:4]
+def to_document(rec: IndexRecord | Mapping) -> dict:
+    """An index record as Whoosh field values."""
+    r = IndexRecord.coerce(rec)
+    stored = r.display()
+    body = body_text(stored)
+    meta = meta_text(stored)
     doc = {
-        "id": rec["id"],
-        "kind": rec.get("kind") or "passage",
-        "datekey": rec.get("date") or "",
-        "body": body_text(rec),
-        "grams": (body_text(rec), meta_text(rec)),
+        "id": r.id,
+        "kind": r.kind or "passage",
+        "datekey": r.date or "",
+        "body": body,
+        "grams": (body, meta),
         # stored once; empty values left out (readers use .get with a default)
-        "rec": {k: v for k in STORED_KEYS if (v := rec.get(k)) not in (None, "", [], ())},
+        "rec": stored,
     }
-    if year:
-        doc["year"] = str(year)
-    if rec.get("doc_kind"):
-        doc["dkind"] = rec["doc_kind"]
-    if rec.get("kind") == "quote" and rec.get("speaker"):
-        doc["speaker"] = rec["speaker"]
-    if rec.get("topics"):
-        doc["topic"] = " ".join(rec["topics"])
-    if rec.get("audiences"):
-        doc["audience"] = " ".join(rec["audiences"])
+    if r.year_text:
+        doc["year"] = r.year_text
+    if r.doc_kind:
+        doc["dkind"] = r.doc_kind
+    if r.kind == "quote" and r.speaker:
+        doc["speaker"] = r.speaker
+    if r.topics:
+        doc["topic"] = " ".join(r.topics)
+    if r.audiences:
+        doc["audience"] = " ".join(r.audiences)
     return {k: v for k, v in doc.items() if v != ""}
 
 

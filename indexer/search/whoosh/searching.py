@@ -55,11 +55,13 @@ from whoosh.matching.wrappers import FilterMatcher
 from library.content import citation
 from library.errors import UsageError
 
-from indexer.search.whoosh import analysis
-from indexer.search.highlight import highlight
 from indexer.ingest.normalize import display, for_search
-from indexer.search.query import (ParsedQuery, Term, parse, resolve_any_kind, resolve_audience,
-                    resolve_doc_kind, resolve_kind)
+from indexer.search.highlight import highlight
+from indexer.search.query import (ParsedQuery, Term, is_expensive, parse, resolve_any_kind,
+                                  resolve_audience, resolve_doc_kind, resolve_kind)
+from indexer.search.text import SEP as _SEP
+from indexer.search.text import is_latin, run_regex as _run_regex, segment_texts
+from indexer.search.whoosh import analysis
 from indexer.search.whoosh.schema import meta_text, searchable_text
 
 CONTEXT_BONUS = 1.0          # a term found in the heading path / title / 出处 doubles the score
@@ -79,8 +81,6 @@ PREFIX_TERMS = 400           # a one-character term expands to its bigrams: inte
 BUDGET_CHECK_EVERY = 32      # candidates verified between two looks at the clock
 FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
                 "year": "year", "speaker": "speaker"}
-
-_SEP = r"[\W_]*"             # what may stand between the runs of a phrase
 
 
 @dataclass
@@ -130,45 +130,19 @@ class Budget:
             raise BudgetExceeded
 
 
-def is_expensive(pq: ParsedQuery) -> bool:
-    """A query that may need its whole budget: many terms, several single characters (each
-    expands to every bigram starting with it), or very long terms. The web serves such queries
-    one at a time per process, so that they cannot take every request thread."""
-    terms = [t for c in pq.clauses for t in c]
-    singles = sum(1 for t in terms if len(for_search(t.text).strip()) == 1)
-    return (len(terms) > 6 or singles >= 3 or len(pq.raw) > 80
-            or any(len(t.text) > 40 for t in terms))
-
-
-def _run_regex(run: str) -> str:
-    """A segment's verifier: its characters in order with only punctuation, spaces or line
-    breaks between them (none between two Latin letters or digits, which the segment kept
-    adjacent); Latin letters and digits at its ends on word boundaries."""
-    parts = [re.escape(run[0])]
-    for a, b in zip(run, run[1:]):
-        parts.append(re.escape(b) if analysis.is_latin(a) and analysis.is_latin(b)
-                     else _SEP + re.escape(b))
-    r = "".join(parts)
-    if analysis.is_latin(run[0]):
-        r = r"(?<![a-z0-9])" + r
-    if analysis.is_latin(run[-1]):
-        r = r + r"(?![a-z0-9])"
-    return r
-
-
 def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
     """One searchable form of a typed term. Punctuation and quotation marks inside a term are
     text, not syntax: the term's segments (``analysis.segments``) must occur in order with only
     punctuation or spaces between them, so “雄鹰”企业, 雄鹰企业 and 雄鹰，企业 all find the
     text “雄鹰”企业 and nothing looser."""
     norm = for_search(text)
-    runs = analysis.segment_texts(norm)
+    runs = segment_texts(norm)
     if not runs:
         return None
     pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
     words = [w for w, _, _ in analysis.word_tokens(norm, tokenizer)]
-    exact = (len(runs) == 1 and len(runs[0]) == 2 and not analysis.is_latin(runs[0][0])
-             and not analysis.is_latin(runs[0][1]))
+    exact = (len(runs) == 1 and len(runs[0]) == 2 and not is_latin(runs[0][0])
+             and not is_latin(runs[0][1]))
     return Form(text, runs, words, pattern, exact)
 
 

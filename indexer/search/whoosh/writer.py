@@ -10,6 +10,11 @@
 * Every writer is a :class:`BulkSegmentWriter` (postings inverted in memory and written a block
   at a time: the same files as Whoosh's writer, about a third of its CPU); a rebuild and a
   large ``apply()`` (a bulk ingest draining) use :class:`BulkMpWriter`'s worker processes.
+* ``public=True`` (the ``search_writer: "public"`` setting) writes through Whoosh's public
+  ``IndexWriter`` API instead (``ix.writer(...)``: ``SegmentWriter``, or ``MpWriter`` with
+  worker processes), with the default codec except for collision-free segment names: the
+  same schema and analyzers, the same answers, none of the private internals below. It is
+  the way out should a Whoosh release change them.
 """
 
 from __future__ import annotations
@@ -544,6 +549,14 @@ class BulkMpWriter(MpWriter, BulkSegmentWriter):
         SegmentWriter.cancel(self)
 
 
+class PublicCodec(W3Codec):
+    """Whoosh's default codec, naming segments from the OS's entropy pool (see
+    ``LeanCodec.new_segment``); ``new_segment`` is the codec API's own extension point."""
+
+    def new_segment(self, storage, indexname):
+        return W3Segment(self, indexname, segid=secrets.token_hex(8))
+
+
 def _meta_for(vocab) -> dict:
     return {"schema_version": SCHEMA_VERSION, "vocabulary": vocab.version}
 
@@ -617,20 +630,32 @@ def _writer(ix, cls=None, timeout: float | None = None, **kw):
             delay = min(delay * 2, 0.5)
 
 
-def rebuild(path: Path, vocab, records: Iterable[dict], *, total: int | None = None,
-            progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
+def rebuild(path: Path, vocab, records: Iterable, *, total: int | None = None,
+            progress: Callable[[int], None] | None = None, procs: int = 2,
+            public: bool = False) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + ".new")
     if tmp.exists():
         shutil.rmtree(tmp)
     ix = create_empty(tmp, vocab)
+    parallel = bool(procs and procs > 1)
     # compound=False: no copying of every segment file into one at the end (and no mmap of a
     # large compound file when a searcher opens).
-    kw = {"limitmb": REBUILD_LIMIT_MB, "codec": LeanCodec(), "compound": False}
-    if procs and procs > 1:
-        w = _writer(ix, BulkMpWriter, procs=procs, batchsize=256, **kw)
+    if public:
+        kw = {"limitmb": REBUILD_LIMIT_MB, "codec": PublicCodec(), "compound": False}
+        if parallel:
+            kw.update(procs=procs, batchsize=256, multisegment=True)
+
+        def new_writer():
+            return _writer(ix, **kw)
     else:
-        w = _writer(ix, BulkSegmentWriter, **kw)
+        kw = {"limitmb": REBUILD_LIMIT_MB, "codec": LeanCodec(), "compound": False}
+
+        def new_writer():
+            if parallel:
+                return _writer(ix, BulkMpWriter, procs=procs, batchsize=256, **kw)
+            return _writer(ix, BulkSegmentWriter, **kw)
+    w = new_writer()
     n = 0
     try:
         for rec in records:
@@ -638,9 +663,9 @@ def rebuild(path: Path, vocab, records: Iterable[dict], *, total: int | None = N
             n += 1
             if progress and n % 500 == 0:
                 progress(n)
-            if not (procs and procs > 1) and n % 256 == 0 and w.full():
+            if not public and not parallel and n % 256 == 0 and w.full():
                 w.commit(merge=False)             # bounded memory: start a new segment
-                w = _writer(ix, BulkSegmentWriter, **kw)
+                w = new_writer()
         w.commit()
     except BaseException:
         try:
@@ -661,17 +686,24 @@ def rebuild(path: Path, vocab, records: Iterable[dict], *, total: int | None = N
     shutil.rmtree(old, ignore_errors=True)
 
 
-def apply(ix, upserts: list[dict], deletes: list[str], procs: int = 2) -> None:
+def apply(ix, upserts: list, deletes: list[str], procs: int = 2, public: bool = False) -> None:
     """Delete and upsert records in one transaction (one writer, lock retried). A large batch
     (a bulk ingest draining, ``PARALLEL_APPLY_MIN`` records or more) is analysed by ``procs``
     worker processes, as a rebuild is."""
     if not upserts and not deletes:
         return
-    kw = {"codec": LeanCodec(), "compound": False}
-    if procs and procs > 1 and len(upserts) >= PARALLEL_APPLY_MIN:
-        w = _writer(ix, BulkMpWriter, procs=procs, batchsize=64, **kw)
+    parallel = bool(procs and procs > 1 and len(upserts) >= PARALLEL_APPLY_MIN)
+    if public:
+        kw = {"codec": PublicCodec(), "compound": False}
+        if parallel:
+            kw.update(procs=procs, batchsize=64)
+        w = _writer(ix, **kw)
     else:
-        w = _writer(ix, BulkSegmentWriter, **kw)
+        kw = {"codec": LeanCodec(), "compound": False}
+        if parallel:
+            w = _writer(ix, BulkMpWriter, procs=procs, batchsize=64, **kw)
+        else:
+            w = _writer(ix, BulkSegmentWriter, **kw)
     try:
         for rid in deletes:
             w.delete_by_term("id", rid)
@@ -683,4 +715,5 @@ def apply(ix, upserts: list[dict], deletes: list[str], procs: int = 2) -> None:
         raise
 
 
-__all__ = ["META_FILE", "status", "open_index", "create_empty", "rebuild", "apply", "read_meta"]
+__all__ = ["META_FILE", "status", "open_index", "create_empty", "rebuild", "apply", "read_meta",
+           "PublicCodec"]
