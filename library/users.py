@@ -23,8 +23,6 @@ import os
 import secrets
 import time
 
-from sqlalchemy import text
-
 from .content import clean_text, safe_filename
 from .errors import NotFoundError, UsageError
 
@@ -77,10 +75,13 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 class Users:
-    """Account operations on a store's database."""
+    """Accounts and their sessions: a repository on the store's database (``store.users``),
+    sharing its unit of work (``store.db``) and writing to its audit log."""
 
     def __init__(self, store):
         self.store = store
+        self.db = store.db
+        self.audit = store.audit_trail
 
     def _check(self, name: str, password: str | None, role: str | None) -> None:
         if not name or len(name) > 64 or any(c.isspace() for c in name) \
@@ -96,28 +97,28 @@ class Users:
         self._check(name, password, role)
         if self.get(name, missing_ok=True):
             raise UsageError(f"用户“{name}”已存在。", "如需重置密码，请使用管理页面或 user passwd。")
-        with self.store.engine.begin() as conn:
-            uid = conn.execute(text("INSERT INTO users (name, password_hash, role, active, "
-                                    "created_at) VALUES (:n, :h, :r, 1, :t)"),
-                               {"n": name, "h": hash_password(password), "r": role,
-                                "t": time.time()}).lastrowid
-            self.store._audit(conn, actor, "user_add", f"user:{name}", {"role": role})
+        with self.db.transaction():
+            uid = self.db.execute("INSERT INTO users (name, password_hash, role, active, "
+                                  "created_at) VALUES (:n, :h, :r, 1, :t)",
+                                  {"n": name, "h": hash_password(password), "r": role,
+                                   "t": time.time()}).lastrowid
+            self.audit.write(actor, "user_add", f"user:{name}", {"role": role})
         return uid
 
     def get(self, name: str, *, missing_ok: bool = False) -> dict | None:
-        row = self.store._one("SELECT * FROM users WHERE name = :n", n=name)
+        row = self.db.one("SELECT * FROM users WHERE name = :n", n=name)
         if row is None and not missing_ok:
             raise NotFoundError(f"用户“{name}”不存在。")
         return row
 
     def by_id(self, uid: int) -> dict | None:
-        return self.store._one("SELECT * FROM users WHERE id = :i", i=uid)
+        return self.db.one("SELECT * FROM users WHERE id = :i", i=uid)
 
     def list(self) -> list[dict]:
         """Every account, with ``has_password`` (false after a restore from a backup made
         without secrets, until someone sets one)."""
-        return self.store._rows("SELECT id, name, role, active, created_at, failed_logins, "
-                                "password_hash != '' AS has_password FROM users ORDER BY name")
+        return self.db.rows("SELECT id, name, role, active, created_at, failed_logins, "
+                            "password_hash != '' AS has_password FROM users ORDER BY name")
 
     def import_csv(self, data: str, role: str = "reader", *, actor: str = "cli") -> list[dict]:
         """Create accounts in bulk from CSV text (e.g. a district's speakers): one account a
@@ -160,7 +161,7 @@ class Users:
                              "每行一个账号：用户名,密码（密码可省略，将自动生成）。")
         if not lines:
             raise UsageError("CSV 中没有账号。", "每行一个账号：用户名,密码（密码可省略，将自动生成）。")
-        existing = {r["name"] for r in self.store._rows("SELECT name FROM users")}
+        existing = {r["name"] for r in self.db.rows("SELECT name FROM users")}
         out = []
         todo = []
         for n, name, password in lines:
@@ -170,14 +171,14 @@ class Users:
             given = password is not None
             password = password or new_password()
             todo.append((n, name, hash_password(password), None if given else password))
-        with self.store.engine.begin() as conn:
+        with self.db.transaction():
             now = time.time()
             for n, name, pw_hash, shown in todo:
-                conn.execute(text("INSERT INTO users (name, password_hash, role, active, "
-                                  "created_at) VALUES (:n, :h, :r, 1, :t)"),
-                             {"n": name, "h": pw_hash, "r": role, "t": now})
-                self.store._audit(conn, actor, "user_add", f"user:{name}",
-                                  {"role": role, "来源": "CSV 批量导入"})
+                self.db.execute("INSERT INTO users (name, password_hash, role, active, "
+                                "created_at) VALUES (:n, :h, :r, 1, :t)",
+                                {"n": name, "h": pw_hash, "r": role, "t": now})
+                self.audit.write(actor, "user_add", f"user:{name}",
+                                 {"role": role, "来源": "CSV 批量导入"})
                 out.append({"line": n, "name": name, "password": shown, "status": "created",
                             "password_given": shown is None})
         return sorted(out, key=lambda r: r["line"])
@@ -193,55 +194,55 @@ class Users:
         row = self.get(name, missing_ok=True)
         ok = verify_password(password, row["password_hash"] if row else _DUMMY_HASH)
         ok = ok and bool(row and row["active"])
-        with self.store.engine.begin() as conn:
+        with self.db.transaction():
             if ok:
                 if row["failed_logins"]:
-                    conn.execute(text("UPDATE users SET failed_logins = 0 WHERE id = :i"),
-                                 {"i": row["id"]})
+                    self.db.execute("UPDATE users SET failed_logins = 0 WHERE id = :i",
+                                    {"i": row["id"]})
                 return row
-            conn.execute(text("UPDATE users SET failed_logins = failed_logins + 1, "
-                              "last_failed_at = :t WHERE name = :n"),
-                         {"t": time.time(), "n": name})
+            self.db.execute("UPDATE users SET failed_logins = failed_logins + 1, "
+                            "last_failed_at = :t WHERE name = :n",
+                            {"t": time.time(), "n": name})
             reason = ("账号不存在" if row is None else "账号已停用" if not row["active"]
                       else "密码错误")
-            self.store._audit(conn, actor, "login_failed", None,
-                              login_detail(name, address, {"原因": reason}))
+            self.audit.write(actor, "login_failed", None,
+                             login_detail(name, address, {"原因": reason}))
         return None
 
     def end_sessions(self, uid: int, reason: str = "logout") -> None:
         """End every session of the account (a new session generation); ``reason`` (one of
         SESSION_ENDS) is what the other sessions are told on their next request."""
-        with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET session_gen = session_gen + 1, "
-                              "session_end = :r WHERE id = :i"), {"i": uid, "r": reason})
+        with self.db.transaction():
+            self.db.execute("UPDATE users SET session_gen = session_gen + 1, "
+                            "session_end = :r WHERE id = :i", {"i": uid, "r": reason})
 
     def set_password(self, name: str, password: str, *, actor: str) -> None:
         self._check(name, password, None)
         self.get(name)
-        with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0, "
-                              "session_gen = session_gen + 1, session_end = 'password' "
-                              "WHERE name = :n"),
-                         {"h": hash_password(password), "n": name})
-            self.store._audit(conn, actor, "user_password", f"user:{name}", {})
+        with self.db.transaction():
+            self.db.execute("UPDATE users SET password_hash = :h, failed_logins = 0, "
+                            "session_gen = session_gen + 1, session_end = 'password' "
+                            "WHERE name = :n",
+                            {"h": hash_password(password), "n": name})
+            self.audit.write(actor, "user_password", f"user:{name}", {})
 
     def set_active(self, name: str, active: bool, *, actor: str) -> None:
         self.get(name)
-        with self.store.engine.begin() as conn:
+        with self.db.transaction():
             # disabling ends every session at once (enabling does not revive them)
-            conn.execute(text("UPDATE users SET active = :a, session_gen = session_gen + :g, "
-                              "session_end = CASE WHEN :a THEN session_end ELSE 'disabled' END "
-                              "WHERE name = :n"), {"a": int(active), "g": int(not active),
-                                                   "n": name})
-            self.store._audit(conn, actor, "user_enable" if active else "user_disable",
-                              f"user:{name}", {})
+            self.db.execute("UPDATE users SET active = :a, session_gen = session_gen + :g, "
+                            "session_end = CASE WHEN :a THEN session_end ELSE 'disabled' END "
+                            "WHERE name = :n", {"a": int(active), "g": int(not active),
+                                                "n": name})
+            self.audit.write(actor, "user_enable" if active else "user_disable",
+                             f"user:{name}", {})
 
     def set_role(self, name: str, role: str, *, actor: str) -> None:
         self._check(name, None, role)
         self.get(name)
-        with self.store.engine.begin() as conn:
-            conn.execute(text("UPDATE users SET role = :r WHERE name = :n"), {"r": role, "n": name})
-            self.store._audit(conn, actor, "user_role", f"user:{name}", {"role": role})
+        with self.db.transaction():
+            self.db.execute("UPDATE users SET role = :r WHERE name = :n", {"r": role, "n": name})
+            self.audit.write(actor, "user_role", f"user:{name}", {"role": role})
 
 
 def login_detail(name: str, address: str | None, more: dict | None = None) -> dict:
