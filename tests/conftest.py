@@ -150,10 +150,21 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def _signed_csrf(app, raw: str) -> str:
+    """The form/header value of the session token ``raw``, as the pages carry it."""
+    from flask import session
+    from flask_wtf.csrf import generate_csrf
+
+    with app.test_request_context():
+        session["csrf_token"] = raw
+        return generate_csrf()
+
+
 def with_csrf(client) -> str:
+    """Put a known CSRF token in the client's session; the value a form sends for it."""
     with client.session_transaction() as s:
-        s["_csrf"] = CSRF
-    return CSRF
+        s["csrf_token"] = CSRF
+    return _signed_csrf(client.application, CSRF)
 
 
 def login(client, who=EDITOR):
@@ -166,7 +177,7 @@ def login(client, who=EDITOR):
 def post(client, url, data=None, **kw):
     """POST with the session's CSRF token added."""
     with client.session_transaction() as s:
-        tok = s.setdefault("_csrf", CSRF)
+        raw = s.setdefault("csrf_token", CSRF)
     data = dict(data or {})
-    data.setdefault("csrf_token", tok)
+    data.setdefault("csrf_token", _signed_csrf(client.application, raw))
     return client.post(url, data=data, **kw)

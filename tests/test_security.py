@@ -1,5 +1,6 @@
 """Security sweeps over the whole URL map: every editor and admin route is closed to anonymous
-visitors (and admin routes to editors), every form refuses a missing CSRF token, hostile text in
+visitors (and admin routes to editors), every form refuses a missing CSRF token (and a token
+from another session or another site; the token works across server processes), hostile text in
 titles, quotes, file names and queries is rendered inert, downloads cannot leave the originals."""
 
 from __future__ import annotations
@@ -58,6 +59,90 @@ def test_every_form_refuses_a_missing_csrf_token(sample_app):
     for rule in posts:
         r = c.post(_url(rule), data={"name": "x", "password": "y" * 10})
         assert r.status_code == 400, (rule.rule, r.status_code)
+
+
+def _page_token(client, url="/login") -> str:
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_a_form_from_one_server_process_is_accepted_by_another(tmp_path, monkeypatch):
+    """gunicorn's pre-forked workers: each builds its own app over the same home, and a form
+    shown by one is posted to another (the signing key is the home's secret_key file)."""
+    from library.users import Users
+    from web import create_app
+    monkeypatch.delenv("LECTURELIB_SECRET_KEY", raising=False)
+    home = tmp_path / "home"
+    first, second = (create_app({"LECTURELIB_HOME": str(home), "TESTING": True})
+                     for _ in range(2))
+    try:
+        Users(first.extensions["lecturelib"].svc.store).add(*EDITOR, role="editor", actor="t")
+        a, b = first.test_client(), second.test_client()
+        tok = _page_token(a)
+        name = first.config["SESSION_COOKIE_NAME"]
+        b.set_cookie(name, a.get_cookie(name).value)
+        r = b.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok})
+        assert r.status_code == 302 and "/login" not in r.headers["Location"]
+    finally:
+        for app in (first, second):
+            app.extensions["lecturelib"].close()
+
+
+def test_a_token_from_another_session_is_refused_with_the_chinese_page(make_app):
+    app = make_app()
+    mine, theirs = app.test_client(), app.test_client()
+    tok = _page_token(theirs)
+    mine.get("/login")                                   # a session with its own token
+    r = mine.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "安全校验未通过" in page and "请刷新页面后重新提交" in page
+    # a fetch call gets the same refusal as JSON
+    r = mine.post("/basket/export", data={"items": '["q:1"]'},
+                  headers={"X-Requested-With": "fetch"})
+    assert r.status_code == 400
+    assert "安全校验未通过" in r.get_json()["error"]["message"]
+
+
+def test_the_token_may_come_in_a_header(make_app):
+    app = make_app()
+    for header in ("X-CSRFToken", "X-CSRF-Token"):
+        c = app.test_client()
+        tok = _page_token(c)
+        r = c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1]},
+                   headers={header: tok})
+        assert r.status_code == 302, header
+
+
+def test_the_token_outlives_an_hour_while_the_session_lasts(make_app):
+    """The token has no clock of its own: a form left open for hours still posts (the
+    session's idle and absolute limits decide, see test_sessions)."""
+    import time as _time
+
+    app = make_app()
+    c = app.test_client()
+    tok = _page_token(c)
+    real = _time.time
+    try:
+        _time.time = lambda: real() + 5 * 3600                 # itsdangerous reads time.time
+        r = c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok})
+    finally:
+        _time.time = real
+    assert r.status_code == 302
+
+
+def test_over_https_a_post_from_another_site_is_refused(make_app):
+    """Flask-WTF's strict referrer check over HTTPS: a valid token is not enough when the
+    request comes from another site's page (our pages send a same-origin Referer)."""
+    app = make_app()
+    c = app.test_client()
+    tok = _page_token(c, "https://localhost/login")
+    form = {"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok}
+    r = c.post("https://localhost/login", data=form,
+               headers={"Referer": "https://evil.example/login"})
+    assert r.status_code == 400 and "安全校验未通过" in r.get_data(as_text=True)
+    r = c.post("https://localhost/login", data=form,
+               headers={"Referer": "https://localhost/login"})
+    assert r.status_code == 302
 
 
 def test_hostile_text_in_titles_quotes_file_names_and_queries_is_inert(make_app, tmp_path):

@@ -188,24 +188,22 @@ def test_the_cookie_carries_no_password_hash_material(app):
     assert not any(p in readable for p in pieces), data
     assert "pw" not in data
     # what it does hold: the account, its session generation, times and the CSRF token
-    assert set(data) <= {"uid", "gen", "login_at", "seen_at", "_csrf", "_flashes",
+    assert set(data) <= {"uid", "gen", "login_at", "seen_at", "csrf_token", "_flashes",
                          "_permanent"}, data
 
 
 def test_the_csrf_token_changes_at_login_and_logout(app):
     c = app.test_client()
     c.get("/login")
-    before = _payload(app, _cookie(c))[0]["_csrf"]
+    before = _payload(app, _cookie(c))[0]["csrf_token"]
     login(c)
     with c.session_transaction() as s:
-        s.pop("_csrf")                           # drop the test token: the server makes one
+        s.pop("csrf_token")                      # drop the test token: the server makes one
     c.get("/editor/")
-    during = _payload(app, _cookie(c))[0]["_csrf"]
-    with c.session_transaction() as s:
-        tok = s["_csrf"]
-    c.post("/logout", data={"csrf_token": tok})
+    during = _payload(app, _cookie(c))[0]["csrf_token"]
+    post(c, "/logout")                           # with the server's token
     c.get("/login")
-    after = _payload(app, _cookie(c))[0]["_csrf"]
+    after = _payload(app, _cookie(c))[0]["csrf_token"]
     assert len({before, during, after}) == 3
 
 

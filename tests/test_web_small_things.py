@@ -71,10 +71,7 @@ def test_signing_out_elsewhere_and_idling_say_so_too(app):
 def export(app, title: str):
     c = app.test_client()
     hit = app.extensions["lecturelib"].search("绿水青山", kind="quote")["hits"][0]
-    with c.session_transaction() as s:
-        s["_csrf"] = "t"
-    return c.post("/basket/export", data={"items": json.dumps([hit["id"]]), "title": title,
-                                          "csrf_token": "t"})
+    return post(c, "/basket/export", {"items": json.dumps([hit["id"]]), "title": title})
 
 
 def filename(r) -> str:

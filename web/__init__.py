@@ -19,6 +19,7 @@ import socket
 import time
 
 from flask import Flask, abort, request
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
 from .config import load_config
@@ -79,6 +80,10 @@ def _security_config(app: Flask, test_config: dict | None) -> None:
         app.config["PERMANENT_SESSION_LIFETIME"] = app.config["SESSION_MAX_AGE"]
     if "SESSION_REFRESH_EACH_REQUEST" not in explicit:
         app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    # CSRF (Flask-WTF): a token lasts as long as its session (whose own limits end it), and
+    # web.security checks it after loading the account instead of Flask-WTF's own hook
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
 
 
 def favicon_ico(size: int = 32) -> bytes:
@@ -146,6 +151,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             abort(413)
 
     WebLibrary.init_app(app)
+    CSRFProtect(app)              # checked in security's before_request (after the account)
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)

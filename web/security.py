@@ -7,12 +7,13 @@
   ``SESSION_IDLE_TIMEOUT`` seconds without a request or more than ``SESSION_MAX_AGE`` seconds
   since signing in end the session. The cookie's own expiry is the sign-in time plus
   ``SESSION_MAX_AGE`` and does not move with each request.
-* CSRF: one random token per session, made afresh at sign-in and sign-out; every POST must
-  echo it in the ``csrf_token`` form field or the ``X-CSRF-Token`` header, compared in constant
-  time. The token is readable in the (signed, not encrypted) cookie by whoever holds the
-  cookie; that is by design: it only proves that a request comes from a page of this site, and
-  a page on another site can read neither the cookie nor our pages. It is random, derived from
-  no secret, and useless without the cookie it sits in.
+* CSRF: Flask-WTF's ``CSRFProtect`` (set up in :func:`web.create_app`). One random token per
+  session (``session["csrf_token"]``), made afresh after sign-in and sign-out; pages carry it
+  signed with the app's secret key (shared by every server process through the home), and
+  every POST must echo it in the ``csrf_token`` form field or the ``X-CSRFToken`` /
+  ``X-CSRF-Token`` header. It has no time limit of its own: it lasts as long as the session.
+  The check runs in this module's ``before_request`` hook, after the account is loaded; a
+  refusal is the Chinese "安全校验未通过" page (JSON for /api and fetch), see :mod:`web.errors`.
 * Roles: anonymous visitors, ``reader`` (a speaker's account: what a visitor may do, also
   when ``require_login`` closes the library to visitors), ``editor`` and ``admin`` (an admin
   is also an editor, an editor also a reader). :func:`role_required` guards views: nobody
@@ -29,11 +30,9 @@
 from __future__ import annotations
 
 import functools
-import hmac
 import ipaddress
 import math
 import re
-import secrets
 import threading
 import time
 import unicodedata
@@ -44,6 +43,8 @@ from urllib.parse import quote
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, generate_csrf
+from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
 
 from library.content import name_chars
@@ -51,8 +52,6 @@ from library.users import Users, has_role
 
 from .library import get_library
 
-CSRF_KEY = "_csrf"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SESSION_KEYS = ("uid", "gen", "login_at", "seen_at")
 SEEN_EVERY = 60          # seconds: how often the last-activity time in the cookie is renewed
 
@@ -69,19 +68,15 @@ def now() -> float:
 # -- CSRF ---------------------------------------------------------------------------------------
 
 def csrf_token() -> str:
-    tok = session.get(CSRF_KEY)
-    if not tok:
-        tok = session[CSRF_KEY] = secrets.token_urlsafe(32)
-    return tok
+    """The session's CSRF token, signed, as forms and ``fetch`` calls send it back."""
+    return generate_csrf()
 
 
 def _check_csrf() -> None:
-    if request.method in SAFE_METHODS or current_app.config.get("CSRF_DISABLED"):
-        return
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
-    want = session.get(CSRF_KEY) or ""
-    if not want or not hmac.compare_digest(sent.encode(), want.encode()):
-        abort(400, description="csrf")
+    """Flask-WTF's check of POST/PUT/PATCH/DELETE (views marked ``csrf.exempt`` excepted);
+    a refusal raises :class:`CSRFError`, answered by the handler in :func:`init_app`."""
+    if current_app.config["WTF_CSRF_ENABLED"]:
+        current_app.extensions["csrf"].protect(apply_exemptions=True)
 
 
 # -- sessions -----------------------------------------------------------------------------------
@@ -199,13 +194,13 @@ def role_required(role: str = "editor"):
 
 
 def login_user(row: dict) -> None:
-    """A new session for ``row``: fresh CSRF token, the account's current generation."""
+    """A new session for ``row``: the account's current generation, no CSRF token (the next
+    page makes a fresh one)."""
     session.clear()
     now = int(_now())
     session.update({"uid": row["id"], "gen": row["session_gen"], "login_at": now,
                     "seen_at": now})
     session.permanent = True
-    csrf_token()
 
 
 def logout_user() -> None:
@@ -423,6 +418,11 @@ def init_app(app) -> None:
         _load_user()
         _check_csrf()
         return _require_login_for_public()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_refused(e):
+        # the one wording of a refused token lives in web.errors (400 with description "csrf")
+        return app.handle_http_exception(BadRequest(description="csrf"))
 
     @app.after_request
     def _headers(resp):
