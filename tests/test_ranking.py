@@ -3,9 +3,12 @@ jieba made of the quote (decision 3: context-dependent segmentation)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from indexer.app.service import LibraryService
+from indexer.search import WRITERS
 
 from builders import make_docx
 
@@ -26,12 +29,19 @@ HANDOUT = [
 ]
 
 
-@pytest.fixture(scope="module")
-def svc(tmp_path_factory):
+@pytest.fixture(scope="module", params=WRITERS)
+def svc(tmp_path_factory, request):
+    """A library whose home says which segment writer builds its index (search_writer)."""
     tmp = tmp_path_factory.mktemp("rank")
     make_docx(tmp / "in" / "金句.docx", QUOTES)
     make_docx(tmp / "in" / "讲义.docx", HANDOUT)
-    s = LibraryService(tmp / "home")
+    (tmp / "home").mkdir()
+    (tmp / "home" / "settings.json").write_text(json.dumps({"search_writer": request.param}),
+                                                encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("LECTURELIB_SEARCH_WRITER", raising=False)     # the home decides here
+        s = LibraryService(tmp / "home")
+        assert s.index.writer == request.param
     s.ingest([tmp / "in"])
     yield s
     s.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.search.whoosh.index import SearchIndex
+from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
@@ -97,10 +97,12 @@ RECORDS += [rec(f"q:{100 + i}", f"奋斗是青春最亮丽的底色，第{i}句�
 BY_ID = {r["id"]: r for r in RECORDS}
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
+@pytest.fixture(scope="module", params=WRITERS)
+def ix(tmp_path_factory, request):
+    """The golden library, built by each segment writer (settings: search_writer): every
+    answer below must be the same whichever wrote the index."""
     vocab = Vocabulary.load(None)
-    index = SearchIndex(tmp_path_factory.mktemp("home") / "index", vocab)
+    index = open_engine(tmp_path_factory.mktemp("home") / "index", vocab, writer=request.param)
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.search.whoosh.index import SearchIndex
+from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
@@ -22,9 +22,10 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    index = SearchIndex(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None))
+@pytest.fixture(scope="module", params=WRITERS)
+def ix(tmp_path_factory, request):
+    index = open_engine(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None),
+                        writer=request.param)
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()
@@ -73,7 +74,7 @@ def test_speaker_is_a_facet_and_a_query_field(tmp_path):
             doc_kind="quotes"),
         rec("p:1", "人民至上的讲义段落。", doc=2),
     ]
-    index = SearchIndex(tmp_path / "index", Vocabulary.load(None))
+    index = open_engine(tmp_path / "index", Vocabulary.load(None))
     index.rebuild(records, procs=1)
     try:
         assert index.search("人民")["facets"]["speaker"] == {"习近平": 1, "毛泽东": 1}

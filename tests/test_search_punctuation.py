@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from indexer.search.whoosh.index import SearchIndex
+from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 
 from test_search_golden import rec
@@ -25,9 +25,10 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ix(tmp_path_factory):
-    index = SearchIndex(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None))
+@pytest.fixture(scope="module", params=WRITERS)
+def ix(tmp_path_factory, request):
+    index = open_engine(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None),
+                        writer=request.param)
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from indexer.app import sync
+from indexer.search import WRITERS
 from indexer.app.service import LibraryService
 
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
@@ -32,7 +35,9 @@ def test_changes_left_in_the_outbox_are_applied_on_next_start_not_by_a_search(tm
         svc.close()
 
 
-def test_segment_names_do_not_depend_on_the_global_random_state(tmp_path):
+@pytest.mark.parametrize("writer", WRITERS)
+def test_segment_names_do_not_depend_on_the_global_random_state(tmp_path, writer, monkeypatch):
+    monkeypatch.setenv("LECTURELIB_SEARCH_WRITER", writer)
     make_docx(tmp_path / "a" / "h.docx", HANDOUT_DOC)
     make_docx(tmp_path / "b" / "q.docx", QUOTES_DOC)
     svc = LibraryService(tmp_path / "home")

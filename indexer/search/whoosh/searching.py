@@ -536,7 +536,15 @@ def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
     by the date column."""
     if sort == "date":
         col = searcher.reader().column_reader("datekey")
-        for dn in sorted(cand, key=lambda d: (col[d] or "", d), reverse=True):
+
+        def datekey(d: int) -> str:
+            try:
+                return col[d] or ""
+            except IndexError:
+                # a segment whose last documents have no date (or none at all) has a column
+                # shorter than its documents: Whoosh does not fill the tail with the default
+                return ""
+        for dn in sorted(cand, key=lambda d: (datekey(d), d), reverse=True):
             yield dn, 0.0
         return
     rq = ranking_query(plan)
