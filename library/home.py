@@ -6,7 +6,7 @@ Layout of a home::
     library.sqlite3     the store (source of truth)
     originals/ab/…      original files, content-addressed by SHA-256
     index/              the Whoosh index (derived; can be deleted and rebuilt)
-    settings.json       optional overrides (see DEFAULTS)
+    settings.json       optional overrides (see library.settings.Settings)
     topics.json         optional edited copy of the topic taxonomy
     dictionary.txt      editor-added / removed dictionary terms
     synonyms.txt        editor-added synonym groups
@@ -14,22 +14,15 @@ Layout of a home::
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .settings import Settings
 
-DEFAULTS = {
-    "library_name": "宣讲素材库",
-    "max_file_mb": 100,          # files above this are refused with a clear message
-    "ingest_workers": 2,         # processes for extraction during bulk ingest
-    "file_timeout_s": 600,       # one file's extraction + structuring, then it is skipped
-    "worker_memory_mb": 3072,    # address-space cap of an extraction worker
-    "public_export": False,      # speakers (not only editors) may download topic packs
-    "require_login": False,      # the public side requires a login
-}
+# every setting's default, by name (documented on library.settings.Settings)
+DEFAULTS = Settings.defaults()
 
 
 def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
@@ -43,8 +36,23 @@ def resolve_home(explicit: str | os.PathLike | None = None) -> Path:
 
 @dataclass
 class Home:
+    """A library's folder. ``config`` is its typed settings (``library.settings.Settings``);
+    ``settings`` the same as a plain dict, for callers that read ``settings.get(key,
+    default)`` (and the web app's test overrides, which replace or change it: ``config``
+    follows such changes)."""
+
     path: Path
     settings: dict = field(default_factory=dict)
+    _config: Settings | None = field(default=None, repr=False, compare=False)
+    _config_of: dict | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def config(self) -> Settings:
+        if self._config is None or self._config_of != self.settings:
+            self._config = Settings.from_mapping(self.settings,
+                                                 where=f"{self.path} 的设置")
+            self._config_of = dict(self.settings)
+        return self._config
 
     @classmethod
     def open(cls, explicit: str | os.PathLike | None = None, *, create: bool = True) -> "Home":
@@ -53,17 +61,8 @@ class Home:
             raise UsageError(f"资料库目录“{path}”不是文件夹。", "请用 --home 指定一个文件夹。")
         if create:
             path.mkdir(parents=True, exist_ok=True)
-        settings = dict(DEFAULTS)
-        sfile = path / "settings.json"
-        if sfile.is_file():
-            try:
-                settings.update(json.loads(sfile.read_text(encoding="utf-8")))
-            except (ValueError, OSError) as e:
-                raise UsageError(f"设置文件 {sfile} 无法读取：{e}", "请修正或删除该文件。") from e
-        env_mb = os.environ.get("LECTURELIB_MAX_FILE_MB")
-        if env_mb:
-            settings["max_file_mb"] = float(env_mb)
-        return cls(path=path, settings=settings)
+        config, settings = Settings.load(path / "settings.json")
+        return cls(path=path, settings=settings, _config=config, _config_of=dict(settings))
 
     @property
     def db_path(self) -> Path:
@@ -79,7 +78,7 @@ class Home:
 
     @property
     def max_file_bytes(self) -> int:
-        return int(float(self.settings["max_file_mb"]) * 1024 * 1024)
+        return self.config.max_file_bytes
 
 
 __all__ = ["Home", "resolve_home", "DEFAULTS"]
