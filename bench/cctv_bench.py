@@ -1,6 +1,7 @@
 """Search benchmark on the CCTV news corpus: our engine against the tutorial baseline.
 
     .venv/bin/python bench/cctv_bench.py [--limit-mb N] [--out DIR] [--skip-baseline]
+                                         [--public-writer]
 
 Reads ``../shared/bench/cctv-news`` (relative to the project root; passages = paragraphs),
 builds both indexes in a child process each (peak memory = summed RSS of the child and its
@@ -8,6 +9,10 @@ workers, sampled from /proc), then runs four query classes against each: (a) 60 
 2–4 CJK characters cut from the corpus (fixed seed), (b) 60 two-word queries, (c) 60 quoted
 phrases, (d) 60 queries with a topic filter (records get a topic by hash of their id). Prints a
 table and writes ``results.json`` into the output directory.
+
+``--public-writer`` also builds our index with Whoosh's public ``IndexWriter`` API (the
+``search_writer: "public"`` setting) on the same data in the same run ("ours-public"), queries
+it the same way and prints the build-time ratio of the two writers.
 """
 
 from __future__ import annotations
@@ -77,11 +82,11 @@ def records(files: list[Path]):
 # ---------------------------------------------------------------------------------------------
 # building (in a child process)
 
-def build_ours(files, index_dir: Path) -> None:
-    from indexer.search.whoosh.index import SearchIndex
+def build_ours(files, index_dir: Path, writer: str = "bulk") -> None:
+    from indexer.search import open_engine
     from indexer.search.vocab import Vocabulary
 
-    SearchIndex(index_dir, Vocabulary.load(None)).rebuild(records(files), procs=2)
+    open_engine(index_dir, Vocabulary.load(None), writer=writer).rebuild(records(files), procs=2)
 
 
 def build_baseline(files, index_dir: Path) -> None:
@@ -260,13 +265,19 @@ def main(argv=None):
     ap.add_argument("--limit-mb", type=float, default=None)
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--build-only", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    ap.add_argument("--public-writer", action="store_true",
+                    help="also build ours with Whoosh's public writer (search_writer=public)")
+    ap.add_argument("--build-only", choices=["ours", "ours-public", "baseline"],
+                    help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found: {CORPUS}")
     files, size = corpus_files(a.limit_mb)
     if a.build_only:
-        (build_ours if a.build_only == "ours" else build_baseline)(files, Path(a.out))
+        if a.build_only == "baseline":
+            build_baseline(files, Path(a.out))
+        else:
+            build_ours(files, Path(a.out), "public" if a.build_only == "ours-public" else "bulk")
         return
     out = Path(a.out) if a.out else Path(tempfile.mkdtemp(prefix="cctv-bench-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -274,7 +285,8 @@ def main(argv=None):
     print(f"corpus: {len(files)} files, {mb:.1f} MB", flush=True)
     queries = make_queries(files)
     results = {"corpus_mb": mb, "files": len(files), "engines": {}}
-    engines = ["ours"] + ([] if a.skip_baseline else ["baseline"])
+    engines = ["ours"] + (["ours-public"] if a.public_writer else []) + \
+        ([] if a.skip_baseline else ["baseline"])
     for eng in engines:
         d = out / eng
         if d.exists():
@@ -287,12 +299,18 @@ def main(argv=None):
               f"index {b['index_mb']:.0f} MB, peak RSS {b['peak_rss_mb']:.0f} MB "
               f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
               flush=True)
-        q = (query_ours if eng == "ours" else query_baseline)(d, queries)
+        q = (query_baseline if eng == "baseline" else query_ours)(d, queries)
         for cls, v in q.items():
             extra = f"  found {v['found']}/60" if "found" in v else ""
             print(f"  {cls:10s} p50 {v['p50_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms  "
                   f"max {v['max_ms']:7.1f} ms{extra}", flush=True)
         results["engines"][eng] = {"build": b, "queries": q}
+    if "ours-public" in results["engines"]:
+        bulk, public = (results["engines"][e]["build"] for e in ("ours", "ours-public"))
+        results["public_writer_time_ratio"] = public["seconds"] / bulk["seconds"]
+        results["public_writer_cpu_ratio"] = public["cpu_seconds"] / bulk["cpu_seconds"]
+        print(f"build time public/bulk writer: {results['public_writer_time_ratio']:.2f}x wall, "
+              f"{results['public_writer_cpu_ratio']:.2f}x CPU")
     if "baseline" in results["engines"]:
         ratio = results["engines"]["ours"]["build"]["mb_per_s"] / \
             results["engines"]["baseline"]["build"]["mb_per_s"]

@@ -97,7 +97,8 @@ def test_facets_suggest_highlight_delete(tmp_path, vocab):
         assert e.search("绿水青山 -就是")["total"] == 0
         assert {"kind": "query", "query": "绿水青山", "total": 1} in e.suggest("绿水青山 -就是")
         # synonyms are highlighted too, the text escaped
-        assert e.highlight("学习十九大精神<b>", "党的十九大") == "学习<mark>十九大</mark>精神&lt;b&gt;"
+        assert e.highlight("学习十九大精神<b>", "党的十九大") == \
+            "学习<mark>十九大</mark>精神&lt;b&gt;"
         assert "q:2" in e.ids()
         e.delete(["q:2", "no:such"])
         assert "q:2" not in e.ids()
@@ -118,7 +119,8 @@ def test_an_empty_library_answers_nothing_found_every_time(tmp_path, vocab):
 
 
 def test_index_records_are_values(tmp_path):
-    r = IndexRecord.from_row(rec("q:1", "文字", kind="quote", topics=["ecology"], date="2021-07-01"))
+    r = IndexRecord.from_row(rec("q:1", "文字", kind="quote", topics=["ecology"],
+                                 date="2021-07-01"))
     assert r.topics == ("ecology",) and r.year == 2021 and r.year_text == "2021"
     with pytest.raises(Exception):
         r.text = "改"                        # frozen

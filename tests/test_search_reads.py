@@ -78,7 +78,8 @@ def test_no_search_drains_the_outbox_or_writes(library):
     fresh = open_engine(svc.home.index_path, svc.vocab)        # a cold reader too
     with _Watch(svc.home.path) as watch:
         for engine in (svc.index, fresh):
-            for q in ("金山银山", "乡村振兴 kind:passage", "没有的词语组合", "绿水清山", "的 了 是"):
+            for q in ("金山银山", "乡村振兴 kind:passage", "没有的词语组合", "绿水清山",
+                      "的 了 是"):
                 engine.search(q)
                 engine.search(q, sort="date", page=2, limit=3)
             engine.facets("乡村振兴")
