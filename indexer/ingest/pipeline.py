@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -33,7 +33,7 @@ from indexer.ingest.normalize import for_search
 
 # Extensions a folder walk picks up. Files named explicitly are always tried (by content).
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".wps", ".pdf", ".pptx", ".txt", ".md", ".markdown",
-                     ".html", ".htm"}
+                     ".html", ".htm", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 
 STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error", "skipped")
 
@@ -107,6 +107,10 @@ class Options:
     memory_mb: int = 3072                 # address-space cap of a worker process
     extract_quotes: bool = True           # quote records of attributed quotations in prose
     speakers: object = None               # the library's SpeakerTable (None: the packaged one)
+    ocr: str = "auto"                     # OCR engine for scans: auto | rapidocr | tesseract | off
+    ocr_page_timeout_s: int = 120         # each OCR'd page may take this long (the file's own
+                                          # budget covers the rest)
+    progress: object = None               # progress(stage, done, total) inside the worker
 
 
 def file_budget(size: int, opts: "Options") -> int:
@@ -132,7 +136,7 @@ def _skip_message(path: Path) -> str:
     suffix = path.suffix.lower()
     what = f"（{suffix}）" if suffix else "（没有扩展名）"
     return (f"不支持的文件类型{what}，已跳过。可导入：Word（.docx/.doc/.wps）、PDF、PowerPoint（.pptx）、"
-            "文本（.txt/.md）、网页（.html）。如是文档，请另存为其中一种格式后再导入；"
+            "文本（.txt/.md）、网页（.html）、扫描页图片（.jpg/.png/.tif，自动文字识别）。如是文档，请另存为其中一种格式后再导入；"
             "如只是扩展名有误，可单独指定该文件导入（按内容识别格式）。")
 
 
@@ -193,7 +197,8 @@ def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Pr
     from indexer.ingest.structure import structure
 
     sha = sha256_bytes(data)
-    ex = extract(data, filename, Limits(max_bytes=opts.max_bytes))
+    ex = extract(data, filename, Limits(max_bytes=opts.max_bytes, ocr=opts.ocr,
+                                        progress=opts.progress))
     if ex.status == "needs_ocr":
         s = Structured(kind=opts.kind or "handout", title=ex.title or Path(filename).stem)
         return Prepared(sha, filename, ex.format, s, "needs_ocr", ex.warnings, ex.pages, 0,
@@ -267,6 +272,16 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     if use_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(budget)
+        outer = opts.progress
+
+        def per_page(stage: str, done: int, total: int) -> None:
+            # OCR: every page gets its own time limit, whatever the file's size
+            if stage == "ocr" and done < total:
+                signal.alarm(max(budget, opts.ocr_page_timeout_s))
+            if outer:
+                outer(stage, done, total)
+
+        opts = replace(opts, progress=per_page)
     try:
         if isinstance(path, bytes):
             return prepare(path, filename, opts, taxonomy), None

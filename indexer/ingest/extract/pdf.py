@@ -23,7 +23,11 @@ removed → lines joined into paragraphs → blocks with their page.
   is the largest text on page 1 and not numbered, is the TITLE (its size is left out of the
   ranking when nothing else uses it). Numbering patterns in body-size text make headings too
   (see ``_common``).
-* No text on any page → status “needs_ocr”; some pages without text → a warning naming them.
+* Pages without a text layer, or with a garbage one (unmapped glyphs ``(cid:12)``, private-use
+  characters: what many scanners add), are OCR'd (``ocr``) when an engine is installed and OCR
+  is on; the OCR lines go through the same line joining, furniture removal and heading rules.
+  ``meta["ocr"]`` records the engine, the pages and their confidence. Without OCR: no text on any
+  page → status “needs_ocr”; some pages without text → a warning naming them.
 """
 
 from __future__ import annotations
@@ -51,6 +55,20 @@ _CJK_START = re.compile(rf"^{_CJK}")
 _LATIN_END = re.compile(r"[A-Za-z0-9]$")
 _LATIN_START = re.compile(r"^[A-Za-z0-9]")
 
+_GARBAGE = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd\x00-\x08\x0e-\x1f]")
+
+
+def _garbage(lines: list["_Line"]) -> bool:
+    """A text layer that is not text: mostly unmapped glyphs or private-use characters."""
+    text = "".join(ln.text for ln in lines)
+    if len(text) < 20:
+        return False
+    bad = sum(len(m) for m in _GARBAGE.findall(text))
+    return bad > 0.3 * len(text)
+
+
+NO_TEXT_LAYER_AFTER_OCR = ("此 PDF 没有文字层（可能是扫描件），文字识别（OCR）也没有识别出文字（可能是图片、"
+                           "图表或空白页）。请换用更清晰的扫描件，或上传原始 Word 文件。")
 NO_TEXT_LAYER = ("此 PDF 没有文字层（可能是扫描件），无法提取文字。"
                  "请先做文字识别（OCR）后再上传，或上传原始 Word 文件。")
 
@@ -360,7 +378,8 @@ def extract(data: bytes, limits) -> Extracted:
         for i, page in enumerate(pdf.pages, start=1):
             words = page.extract_words(extra_attrs=["size"], keep_blank_chars=False)
             lines = _lines(words, i)
-            if not lines:
+            if not lines or _garbage(lines):
+                lines = []
                 empty.append(i)
             pages.append(lines)
             heights.append(float(page.height))
@@ -374,22 +393,82 @@ def extract(data: bytes, limits) -> Extracted:
         # file is damaged, and saying so tells the user what to do
         raise CorruptFileError("PDF 文件结构有误（对象之间循环引用），无法可靠读取。",
                                "请用 PDF 阅读器“另存为”一份新的 PDF，或上传原始 Word 文件。")
+    warnings = []
+    meta = {}
+    ocr_mode = getattr(limits, "ocr", "auto")
+    if empty and ocr_mode != "off":
+        done = _ocr_pages(data, empty, pages, heights, ocr_mode, limits, warnings, meta)
+        empty = [p for p in empty if p not in done]
     if len(empty) == n:
-        return Extracted(format="pdf", pages=n, status="needs_ocr", warnings=[NO_TEXT_LAYER])
+        first = NO_TEXT_LAYER_AFTER_OCR if meta.get("ocr_tried") else NO_TEXT_LAYER
+        meta.pop("ocr_tried", None)
+        return Extracted(format="pdf", pages=n, status="needs_ocr",
+                         warnings=[first] + warnings)
+    meta.pop("ocr_tried", None)
     _remove_furniture(pages, heights)
     lines = [ln for page in pages for ln in page]
-    warnings = []
     if empty:
         listed = "、".join(str(p) for p in empty[:20]) + ("等" if len(empty) > 20 else "")
         warnings.append(f"第 {listed} 页没有文字层（可能是扫描图片或空白页），这些页的内容未能提取；"
                         "如有需要，请先做文字识别（OCR）。")
     if not lines:
-        return Extracted(format="pdf", pages=n, warnings=warnings)
+        return Extracted(format="pdf", pages=n, warnings=warnings, meta=meta)
     body, left, right = _body_metrics(lines)
     blocks = _blocks(_paragraphs(lines, body, left, right), body)
     title = meaningful_title(meta_title if isinstance(meta_title, str) else None)
     return Extracted(format="pdf", blocks=blocks, title=title or pick_title(None, blocks), pages=n,
-                     warnings=warnings)
+                     warnings=warnings, meta=meta)
 
 
-__all__ = ["extract", "NO_TEXT_LAYER"]
+def blocks_of(pages: list[list["_Line"]], heights: list[float]) -> list[Block]:
+    """Blocks of pages of lines (the image extractor's way into the rules above)."""
+    _remove_furniture(pages, heights)
+    lines = [ln for page in pages for ln in page]
+    if not lines:
+        return []
+    body, left, right = _body_metrics(lines)
+    return _blocks(_paragraphs(lines, body, left, right), body)
+
+
+def ocr_lines(page) -> list["_Line"]:
+    """An OCR page's lines as the extractor's lines. OCR box heights jitter with the glyphs in
+    the line (±20 %), and body size and headings are told apart by size: a line within 25 % of
+    the page's median height gets the body size, others their own size on a 1-pt grid."""
+    if not page.words:
+        return []
+    sizes = sorted(w["size"] for w in page.words)
+    body = sizes[len(sizes) // 2]
+    words = [dict(w, size=float(round(body) if abs(w["size"] - body) <= 0.25 * body
+                                else max(1, round(w["size"])))) for w in page.words]
+    return [_Line([w], page.number) for w in sorted(words, key=lambda w: (w["top"], w["x0"]))]
+
+
+def _ocr_pages(data, numbers, pages, heights, mode, limits, warnings, meta) -> set[int]:
+    """OCR the pages ``numbers`` in place; returns the pages that got text. Without an engine,
+    says how to install one (the caller then reports needs_ocr / the empty pages)."""
+    from indexer.ingest.extract import ocr
+    try:
+        engine = ocr.engine(mode)
+    except ocr.OcrUnavailable as e:
+        warnings.append(f"{e.message}{e.hint}")
+        return set()
+    progress = getattr(limits, "progress", None)
+    meta["ocr_tried"] = True
+    done, conf = set(), {}
+    for k, (number, image) in enumerate(ocr.pdf_page_images(data, numbers)):
+        if progress:
+            progress("ocr", k, len(numbers))      # before each page: its own time limit
+        page = engine.page(image, number, ocr.DPI)
+        lines = ocr_lines(page)
+        if lines:
+            pages[number - 1] = lines
+            heights[number - 1] = page.height or heights[number - 1]
+            done.add(number)
+            conf[number] = round(page.confidence, 3)
+    if progress:
+        progress("ocr", len(numbers), len(numbers))
+    ocr.describe(meta, engine.name, conf, warnings)
+    return done
+
+
+__all__ = ["extract", "blocks_of", "ocr_lines", "NO_TEXT_LAYER"]

@@ -29,7 +29,9 @@ class Limits:
                                                  # reports; a ratio-tuned 615 KB file held 100 MB)
     max_inflation: int = 20                      # docx/pptx: inflated total ≤ this × file size
     inflation_floor: int = 96 * 1024 * 1024      # ... or this much (real files: ≤ 7.6×)
-    max_pages: int = 2000                        # pdf pages / pptx slides
+    max_pages: int = 2000                        # pdf pages / pptx slides / image frames
+    ocr: str = "auto"                            # auto | rapidocr | tesseract | off
+    progress: Callable | None = None             # progress(stage, done, total), e.g. OCR pages
 
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -45,6 +47,34 @@ _OTHER_BINARY = [
 ]
 _SAVE_AS = "请用 Word 或 WPS 打开后另存为 .docx（或导出为 PDF）再上传。"
 _SUPPORTED = "请上传 Word（.docx/.doc）、PDF、PPT（.pptx）、网页或纯文本文件。"
+
+
+_PAGE_IMAGES = ("JPEG", "PNG", "TIFF", "BMP")   # page scans and photos: OCR'd
+
+
+def _image_kind(data: bytes) -> str | None:
+    if data[8:12] == b"WEBP" and data.startswith(b"RIFF"):
+        return "WEBP"
+    return next((name for magic, name in _IMAGES if data.startswith(magic)), None)
+
+
+def _opens_as_image(data: bytes) -> bool:
+    try:
+        from PIL import Image
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+        return True
+    except Exception:          # PIL raises many kinds for broken data
+        return False
+
+
+def _not_a_document(data: bytes, filename: str, why: str = "") -> UnsupportedFormatError:
+    """An image where a document was expected, and no OCR to read it."""
+    name = _image_kind(data) or "图片"
+    named = _named(filename)
+    lead = f"这是一张图片（{name}），不是 {named}" if named else f"这是一张图片（{name}），不是文档"
+    return UnsupportedFormatError(lead + "。" + why,
+                                  "请上传原始文档；如只有图片，请先做文字识别（OCR）。")
 
 
 def _named(filename: str) -> str:
@@ -124,7 +154,7 @@ def _looks_markdown(text: str) -> bool:
 
 
 def sniff(data: bytes, filename: str = "") -> str:
-    """The format of ``data``: "docx" | "pptx" | "pdf" | "doc" | "html" | "md" | "txt"."""
+    """The format of ``data``: "docx" | "pptx" | "pdf" | "doc" | "html" | "md" | "txt" | "image"."""
     if not data:
         raise EmptyFileError("文件是空的（0 字节）。", "请检查文件是否上传完整，或重新导出后再上传。")
     if data[:1024].lstrip()[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
@@ -133,13 +163,8 @@ def sniff(data: bytes, filename: str = "") -> str:
         return _sniff_zip(data)
     if data.startswith(OLE_MAGIC):
         return _sniff_ole(data)
-    for magic, name in _IMAGES:
-        if data.startswith(magic):
-            named = _named(filename)
-            lead = f"这是一张图片（{name}），不是 {named}" if named else f"这是一张图片（{name}），不是文档"
-            raise UnsupportedFormatError(lead + "。", "请上传原始文档；如只有图片，请先做文字识别（OCR）。")
-    if data[8:12] == b"WEBP" and data.startswith(b"RIFF"):
-        raise UnsupportedFormatError("这是一张图片（WEBP），不是文档。", "请上传原始文档。")
+    if _image_kind(data):
+        return "image"
     for magic, name in _OTHER_BINARY:
         if data.startswith(magic):
             raise UnsupportedFormatError(f"这是{name}，不是支持的文档格式。", _SUPPORTED)
@@ -153,7 +178,8 @@ def sniff(data: bytes, filename: str = "") -> str:
 
 _EXTRACTORS = {"docx": ("docx", "extract"), "pptx": ("pptx", "extract"), "pdf": ("pdf", "extract"),
                "doc": ("doc", "extract"), "html": ("html", "extract"),
-               "md": ("text", "extract_md"), "txt": ("text", "extract_txt")}
+               "md": ("text", "extract_md"), "txt": ("text", "extract_txt"),
+               "image": ("image", "extract")}
 
 
 def _extractor(fmt: str) -> Callable:
@@ -169,6 +195,14 @@ def extract(data: bytes, filename: str = "", limits: Limits | None = None) -> Ex
             f"文件太大（{len(data) / 1048576:.1f} MB），超过上限 {limits.max_bytes / 1048576:.0f} MB。",
             "请拆分成几个较小的文件，或压缩其中的图片后再上传。")
     fmt = sniff(data, filename)
+    if fmt == "image":
+        if _image_kind(data) not in _PAGE_IMAGES or limits.ocr == "off":
+            raise _not_a_document(data, filename)
+        from indexer.ingest.extract.ocr import available
+        if not available(limits.ocr):
+            raise _not_a_document(data, filename, "本机没有安装文字识别（OCR）引擎。")
+        if not _opens_as_image(data):
+            raise _not_a_document(data, filename, "而且图片数据已损坏，无法识别。")
     run = _extractor(fmt)
     try:
         result = run(data, limits)
