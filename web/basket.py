@@ -166,12 +166,13 @@ class Basket:
         return f"{len(self.missing)} 条已被删除，未导出：{names}"
 
 
-def resolve(store, entries: list[Entry]) -> Basket:
-    """Look the entries up in the store: ids no longer searchable (document trashed, purged or
-    replaced) become ``missing``."""
-    recs = {r["id"]: r for r in store.records([e.id for e in entries])}
+def resolve(svc, entries: list[Entry]) -> Basket:
+    """Look the entries up in the library (the application service's ``records`` and
+    ``tombstones``): ids no longer searchable (document trashed, purged or replaced) become
+    ``missing``."""
+    recs = {r["id"]: r for r in svc.records([e.id for e in entries])}
     gone = [e for e in entries if e.id not in recs]
-    graves = store.tombstones(_RECORDS[e.id[0]] + e.id[2:] for e in gone) if gone else {}
+    graves = svc.tombstones(_RECORDS[e.id[0]] + e.id[2:] for e in gone) if gone else {}
     items, missing, refs = [], [], {}
     for e in entries:
         rec = recs.get(e.id)

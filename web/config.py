@@ -1,6 +1,6 @@
 """Configuration: the instance folder is the library home.
 
-Order (later wins): defaults → ``<home>/settings.json`` (via :class:`library.home.Home`) →
+Order (later wins): defaults → ``<home>/settings.json`` (the home the service opens) →
 environment variables → ``test_config``. ``SECRET_KEY`` comes from ``$LECTURELIB_SECRET_KEY``
 or is generated once into ``<home>/secret_key`` (mode 0600).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from library.home import Home
+from indexer.app.service import LibraryService
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -34,7 +34,7 @@ def _secret_key(home: Path) -> str:
 
 def load_config(app: Flask, test_config: dict | None = None) -> None:
     test_config = dict(test_config or {})
-    home = Home.open(test_config.pop("LECTURELIB_HOME", None) or os.environ.get("LECTURELIB_HOME"))
+    home = LibraryService.open_home(test_config.pop("LECTURELIB_HOME", None) or os.environ.get("LECTURELIB_HOME"))
     settings = dict(home.settings)
     settings.update(test_config.pop("SETTINGS", {}))
     home.settings = settings

@@ -10,7 +10,7 @@ from datetime import date as _date
 from markupsafe import Markup, escape
 
 from library.content import AUDIENCES, HIT_KINDS, KINDS, citation_line, quote_with_citation
-from library.users import ROLES
+from indexer.app.accounts import ROLES
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 _MARK = re.compile(r"(</?mark>)")

@@ -6,9 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from indexer.ingest.normalize import for_search
-from indexer.search.query import resolve_any_kind, resolve_audience, resolve_doc_kind
-
 FACETS = ("topic", "doc_kind", "kind", "speaker", "audience", "year")
 FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "speaker": "讲话人",
                 "audience": "宣讲对象", "year": "年份"}
@@ -42,31 +39,12 @@ class SearchParams:
         out.cut = len(q) > MAX_QUERY
         return out
 
-    def normalize(self, taxonomy) -> "SearchParams":
+    def normalize(self, svc) -> "SearchParams":
         """Filter values as the engine's slugs, whatever the link said (进农村 → rural,
         生态文明建设 → ecology, kind=讲义 → doc_kind=handout), so that a Chinese value behaves
         exactly like its slug: one facet entry, selected, toggled off by the same link.
         Unknown values stay as typed; the engine answers them with a clear message."""
-        out: dict[str, list[str]] = {}
-        for name, vals in self.filters.items():
-            for v in vals:
-                key, value = name, v
-                if name == "topic":
-                    t = taxonomy.get(v)
-                    value = t.slug if t else v
-                elif name == "kind":
-                    k = resolve_any_kind(v)
-                    if k:
-                        key, value = k
-                elif name == "doc_kind":
-                    value = resolve_doc_kind(v) or v
-                elif name == "audience":
-                    value = resolve_audience(v) or v
-                elif name == "year":
-                    value = "".join(c for c in for_search(v) if c.isdigit()) or v
-                lst = out.setdefault(key, [])
-                if value not in lst:
-                    lst.append(value)
+        out = svc.resolve_filters(self.filters)
         self.filters = {k: out[k] for k in FACETS if k in out}
         return self
 

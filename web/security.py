@@ -48,7 +48,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
 
 from library.content import name_chars
-from library.users import Users, has_role
+from indexer.app.accounts import Accounts, has_role
 
 from .library import get_library
 
@@ -81,8 +81,8 @@ def _check_csrf() -> None:
 
 # -- sessions -----------------------------------------------------------------------------------
 
-def users() -> Users:
-    return Users(get_library().svc.store)
+def users() -> Accounts:
+    return get_library().svc.accounts
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -1,12 +1,13 @@
 """``lecturelib serve``: the web app under waitress, a production WSGI server.
 
-One process, ``workers`` threads; the app holds one LibraryService and serializes index access
-itself (see ``web.library``). The library home is the instance folder.
+One process, ``workers`` threads; the app holds one LibraryService, which serializes writes
+itself; searches read without waiting (see ``web.library``). The library home is the instance
+folder.
 
 The port is bound first, so that a port already in use is reported at once, in Chinese, before
 the index is brought up to date. Ctrl+C, SIGTERM and SIGHUP stop the server the same way: the
-listening socket and the request threads are closed, then the upload worker processes (see
-``indexer.ingest.pipeline``) are stopped, so nothing the server started outlives it.
+listening socket and the request threads are closed, then the upload worker processes
+(``LibraryService.stop_workers``) are stopped, so nothing the server started outlives it.
 """
 
 from __future__ import annotations
@@ -94,12 +95,10 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
         return _serve_gunicorn(home, host, port, threads=workers, processes=processes)
     from waitress import create_server
 
-    from library.home import Home
+    from indexer.app.service import LibraryService
     from web import create_app
 
-    from indexer.ingest.pipeline import shutdown_workers
-
-    h = Home.open(home)
+    h = LibraryService.open_home(home)
     app = create_app({"LECTURELIB_HOME": str(h.path)})
     lib = app.extensions["lecturelib"]
     try:
@@ -122,7 +121,7 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
     try:
         try:
             with app.app_context():
-                lib.svc.sync()          # build or repair the index before the first request
+                lib.svc.ready()         # build or repair the index before the first request
                 lib.search("中国", limit=1)   # load the tokenizer now, not on a speaker's request
         except Exception as e:          # a broken index must not stop the server: pages say so
             print(f"lecturelib: 启动时检索索引同步失败：{e}", file=sys.stderr)
@@ -143,7 +142,7 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
         try:
             server.close()
         finally:
-            shutdown_workers()
+            LibraryService.stop_workers()
             lib.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -153,11 +152,9 @@ def serve(home=None, host: str = "127.0.0.1", port: int = 5000, workers: int = 4
 def _serve_gunicorn(home, host: str, port: int, *, threads: int, processes: int) -> int:
     from gunicorn.app.base import BaseApplication
 
-    from library.home import Home
-
     from indexer.app.service import LibraryService
 
-    h = Home.open(home)
+    h = LibraryService.open_home(home)
     _check_bind(host, port)
     svc = LibraryService(h)
     try:
@@ -168,8 +165,7 @@ def _serve_gunicorn(home, host: str, port: int, *, threads: int, processes: int)
         svc.close()
 
     def worker_exit(server, worker):     # each worker stops its upload processes
-        from indexer.ingest.pipeline import shutdown_workers
-        shutdown_workers()
+        LibraryService.stop_workers()
 
     def post_worker_init(worker):        # load jieba now, not on a speaker's first request
         try:

@@ -1,12 +1,22 @@
-"""The core object the CLI and the web app share: one library home, its store, taxonomy,
-vocabulary, search index and ingest pipeline. Business logic lives here and below, not in
-views or commands.
+"""The application service: the one door the CLI and the web app go through. One library
+home, its store, taxonomy, vocabulary, search index and ingest pipeline, and every use case
+over them (ingest, publish, edit, trash, search, users, audit, backup, export, import,
+dictionary, background rebuilds). Business logic lives here and in the small use-case modules
+beside it (``publish``, ``searching``, ``accounts``, ``auditlog``, ``jobs``, ``export``,
+``packimport``), never in views or commands.
+
+Delivery code calls methods of :class:`LibraryService`; its ``store``, ``index`` and ``vocab``
+are internals (``tests/test_layers.py`` fails when web/ or cli/ touches them). Searches only
+read; every write takes the service's write lock and applies its own index changes.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Callable, Iterable
 
 from library.content import AUDIENCES, clean_text
@@ -15,7 +25,9 @@ from library.home import Home
 from library.store import Store
 from library.taxonomy import Taxonomy
 
-from indexer.app import sync
+from indexer.app import auditlog, publish, searching, sync
+from indexer.app.accounts import Accounts
+from indexer.app.jobs import Job, Jobs
 from indexer.ingest.pipeline import FileResult, Options, Pipeline
 
 
@@ -24,11 +36,58 @@ class LibraryService:
         self.home = home if isinstance(home, Home) else Home.open(home)
         self.store = Store(self.home)
         self.taxonomy = Taxonomy.load(self.home.path)
+        self.jobs = Jobs()
+        # writes in this process one at a time (and none while a rebuild runs); searches
+        # never take it
+        self._write_lock = threading.RLock()
+
+    # -- homes (no open service needed) --------------------------------------------------------
+
+    @staticmethod
+    def open_home(path: str | os.PathLike | None = None, *, create: bool = True) -> Home:
+        """The library home (settings, paths) at ``path``, else $LECTURELIB_HOME, else
+        ./instance."""
+        return Home.open(path, create=create)
+
+    @staticmethod
+    def backup(home: str | os.PathLike | None, out: Path, *, no_secrets: bool = False):
+        """Back the library up into ``out`` (safe while the server runs)."""
+        from library.backup import backup
+        return backup(Home.open(home, create=False), Path(out), no_secrets=no_secrets)
+
+    @classmethod
+    def restore_backup(cls, archive: Path, home: str | os.PathLike | None) -> tuple[dict, int]:
+        """Restore a backup into an empty home and rebuild its index. Returns the backup's
+        manifest and the number of searchable records."""
+        from library.backup import restore
+        manifest = restore(Path(archive), Home.open(home))
+        svc = cls(home)
+        try:
+            return manifest, svc.reindex()
+        finally:
+            svc.close()
+
+    @staticmethod
+    def stop_workers() -> None:
+        """Stop the ingest worker processes this process started (server shutdown)."""
+        from indexer.ingest.pipeline import shutdown_workers
+        shutdown_workers()
+
+    @contextmanager
+    def writing(self):
+        """Hold the write lock across several writes (each write method takes it too)."""
+        with self._write_lock:
+            yield self
 
     @cached_property
     def vocab(self):
         from indexer.search.vocab import Vocabulary
         return Vocabulary.load(self.home.path)
+
+    @cached_property
+    def packaged_terms(self) -> frozenset[str]:
+        from indexer.search.vocab import Vocabulary
+        return frozenset(Vocabulary.load(None).terms)
 
     @cached_property
     def speakers(self):
@@ -54,12 +113,16 @@ class LibraryService:
             if not group or any(len(f) > 40 or " " in f for f in group):
                 raise UsageError("说话人组的格式不正确。", "例如：习近平 = 习近平总书记 = [总书记]")
         path = self.home.path / SPEAKERS_FILE
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-        self.__dict__.pop("speakers", None)
-        self.store.audit(actor, "speakers_" + ("remove" if line[0] in "-－" else "add"),
-                         "speakers", group=group)
+        with self._write_lock:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+            self.__dict__.pop("speakers", None)
+            self.store.audit(actor, "speakers_" + ("remove" if line[0] in "-－" else "add"),
+                             "speakers", group=group)
         return group
+
+    def speaker_groups(self) -> list[list[str]]:
+        return self.speakers.groups
 
     @cached_property
     def index(self):
@@ -67,6 +130,7 @@ class LibraryService:
         return open_engine(self.home.index_path, self.vocab)
 
     def close(self) -> None:
+        self.wait_for_jobs()
         if "index" in self.__dict__:
             self.index.close()
         self.store.close()
@@ -109,14 +173,45 @@ class LibraryService:
     # -- index upkeep ----------------------------------------------------------------------
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> str:
-        return sync.ensure(self.store, self.index, progress=progress)
+        """Apply the outbox to the index (rebuild it when missing or stale). Writers call it."""
+        with self._write_lock:
+            return sync.ensure(self.store, self.index, progress=progress)
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
-        return sync.rebuild(self.store, self.index, progress=progress)
+        with self._write_lock:
+            return sync.rebuild(self.store, self.index, progress=progress)
 
     def check(self, repair: bool = False,
               progress: Callable[[int, int], None] | None = None) -> list[str]:
-        return sync.check(self.store, self.index, repair=repair, progress=progress)
+        with self._write_lock:
+            return sync.check(self.store, self.index, repair=repair, progress=progress)
+
+    def index_status(self) -> str:
+        return self.index.status()
+
+    def start_rebuild(self, label: str, actor: str,
+                      on_done: Callable[[], None] | None = None) -> Job:
+        """Rebuild the index in a background thread (after a vocabulary change); writes wait
+        for it, searches do not. Returns the running job if one is already running."""
+        def work(job: Job) -> str:
+            def progress(done: int, total: int) -> None:
+                job.done, job.total = done, total
+            with self._write_lock:
+                job.total = self.store.count_records()
+                n = self.reindex(progress=progress)
+                job.done = job.total = n
+            return f"索引已重建：{n} 条可检索内容。"
+        return self.jobs.start(label, actor, work, on_done)
+
+    def running_job(self) -> Job | None:
+        return self.jobs.running()
+
+    def job(self, job_id: int) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def wait_for_jobs(self, timeout: float = 120) -> None:
+        """Block until background jobs finish (tests and shutdown)."""
+        self.jobs.wait(timeout)
 
     # -- search ----------------------------------------------------------------------------
 
@@ -127,12 +222,160 @@ class LibraryService:
         never write."""
         return self.sync()
 
+    def ready_to_read(self) -> None:
+        """Before a one-off read (the CLI): build the index only when it is not usable (first
+        use after an upgrade); an index that is fine is not touched."""
+        if self.index.status() != "ok":
+            self.ready()
+
     def search(self, query: str, **kw) -> dict:
-        """Read only: the newest committed index snapshot, no outbox, no lock."""
-        return self.index.search(query, **kw)
+        """Read only: the newest committed index snapshot, no outbox, no lock. An empty
+        library answers "nothing found"."""
+        return searching.read(self, lambda: self.index.search(query, **kw),
+                              searching.empty_result(query))
 
     def explain(self, query: str) -> dict:
         return self.index.explain(query)
+
+    def autocomplete(self, prefix: str, limit: int = 8) -> list[dict]:
+        return searching.read(self, lambda: self.index.autocomplete(prefix, limit=limit), [])
+
+    def more_like_this(self, hit_id: str, limit: int = 5) -> list[dict]:
+        return searching.read(self, lambda: self.index.more_like_this(hit_id, limit=limit), [])
+
+    @staticmethod
+    def is_expensive(query: str) -> bool:
+        """A broad query that may need its whole budget (the web runs those one at a time)."""
+        return searching.is_expensive(query)
+
+    def resolve_filters(self, filters: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Search filter values as the engine's slugs (进农村 → rural, kind=讲义 →
+        doc_kind=handout); unknown values stay as typed."""
+        return searching.resolve_filters(self.taxonomy, filters)
+
+    # -- reading the library ---------------------------------------------------------------
+
+    def list_documents(self, **kw) -> list[dict]:
+        return self.store.list_documents(**kw)
+
+    def counts(self) -> dict:
+        return self.store.counts()
+
+    def document(self, doc_id: int) -> dict:
+        """A document with its versions, topics, headings, passages and quotes."""
+        return self.store.get_document(doc_id)
+
+    def document_row(self, doc_id: int) -> dict:
+        return self.store.get_document_row(doc_id)
+
+    def quote(self, quote_id: int) -> dict:
+        return self.store.get_quote(quote_id)
+
+    def records(self, ids: list[str]) -> list[dict]:
+        """Searchable records ("q:12", "p:34") still in the library, with their citation data."""
+        return self.store.records(ids)
+
+    def tombstone(self, record: str) -> dict | None:
+        """What is left of a purged record ("document:12", "quote:34"), else None."""
+        return self.store.tombstone(record)
+
+    def tombstones(self, records: Iterable[str]) -> dict[str, dict]:
+        return self.store.tombstones(records)
+
+    def original_path(self, sha256: str) -> Path:
+        return self.store.originals.path_for(sha256)
+
+    # -- drafts, preview, publish -------------------------------------------------------------
+
+    def upload(self, data: bytes, filename: str, *, actor: str,
+               replace_of: int | None = None) -> dict:
+        """Prepare an uploaded file and keep it as a draft (nothing published yet)."""
+        if replace_of:
+            self.store.get_document_row(replace_of)      # NotFoundError when it is gone
+        return publish.upload(self, data, filename, actor, replace_of)
+
+    def drafts(self) -> list[dict]:
+        return self.store.list_drafts()
+
+    def draft(self, draft_id: int) -> publish.Draft:
+        """A draft with what its preview shows (the form's starting values)."""
+        return publish.load_draft(self, draft_id)
+
+    def publish(self, draft_id: int, corrections: publish.Corrections, *,
+                actor: str) -> FileResult:
+        with self._write_lock:
+            return publish.publish(self, draft_id, corrections, actor)
+
+    def discard_draft(self, draft_id: int, *, actor: str) -> dict:
+        return publish.discard(self, draft_id, actor)
+
+    # -- dictionary and synonyms (the index is rebuilt after: ``sync`` or ``start_rebuild``) --
+
+    def terms(self) -> list[str]:
+        return list(self.vocab.terms)
+
+    def dictionary_changes(self) -> tuple[list[str], list[str]]:
+        """The library's own words (added to the packaged dictionary) and the packaged words
+        it removed."""
+        current = set(self.vocab.terms)
+        return sorted(current - self.packaged_terms), sorted(self.packaged_terms - current)
+
+    def change_terms(self, action: str, words: list[str], *, actor: str) -> list[str]:
+        """Add or remove dictionary words; returns those that changed (audited)."""
+        if not words:
+            raise UsageError("请输入要添加或删除的词。", "多个词用空格或逗号分开。")
+        if action not in ("add", "remove"):
+            raise UsageError("未知的操作。")
+        with self._write_lock:
+            changed = (self.vocab.add_terms(words) if action == "add"
+                       else self.vocab.remove_terms(words))
+            if changed:
+                self.store.audit(actor, "dict_" + action, "dictionary", words=changed)
+        return changed
+
+    def synonym_groups(self) -> list[list[str]]:
+        return self.vocab.synonym_groups
+
+    def add_synonyms(self, forms: list[str], *, actor: str) -> list[str]:
+        if len(forms) < 2:
+            raise UsageError("同义词组至少需要两个词。", "例如：二十大 = 党的二十大")
+        with self._write_lock:
+            group = self.vocab.add_synonyms(forms)
+            self.store.audit(actor, "synonyms_add", "synonyms", group=group)
+        return group
+
+    def remove_synonym_group(self, word: str, *, actor: str) -> list[str]:
+        """Remove the synonym group holding ``word``; returns it ([] when there is none)."""
+        with self._write_lock:
+            group = self.vocab.remove_synonym_group(word) if word else []
+            if group:
+                self.store.audit(actor, "synonyms_remove", "synonyms", group=group)
+        return group
+
+    # -- accounts and the audit log --------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.store)
+
+    def audit(self, actor: str, action: str, target: str | None, **detail) -> None:
+        self.store.audit(actor, action, target, **detail)
+
+    def audit_entries(self, limit: int = 300) -> list[auditlog.AuditEntry]:
+        return auditlog.entries(self.store, limit)
+
+    # -- topic packs -------------------------------------------------------------------------
+
+    def export_topic(self, topic: str, out: Path, *, kinds: list[str] | None = None,
+                     actor: str = "cli"):
+        from indexer.app.export import export_topic
+        with self._write_lock:
+            return export_topic(self, topic, Path(out), kinds=kinds, actor=actor)
+
+    def import_pack(self, path: Path, *, actor: str = "cli"):
+        from indexer.app.packimport import import_pack
+        with self._write_lock:
+            return import_pack(self, Path(path), actor=actor)
 
     # -- editing (store first, then the index from the outbox) -----------------------------
 
@@ -144,26 +387,31 @@ class LibraryService:
         if changes.get("title"):
             from indexer.ingest.pipeline import text_key
             changes["title_key"] = text_key(changes["title"])
-        self.store.update_document(doc_id, actor=actor, **changes)
-        self.sync()
+        with self._write_lock:
+            self.store.update_document(doc_id, actor=actor, **changes)
+            self.sync()
 
     def update_quote(self, quote_id: int, *, actor: str, **changes) -> None:
         if "topics" in changes and changes["topics"] is not None:
             changes["topics"] = self.resolve_topics(changes["topics"])
-        self.store.update_quote(quote_id, actor=actor, **changes)
-        self.sync()
+        with self._write_lock:
+            self.store.update_quote(quote_id, actor=actor, **changes)
+            self.sync()
 
     def trash(self, doc_id: int, *, actor: str) -> None:
-        self.store.set_status(doc_id, "trashed", actor=actor)
-        self.sync()
+        with self._write_lock:
+            self.store.set_status(doc_id, "trashed", actor=actor)
+            self.sync()
 
     def restore(self, doc_id: int, *, actor: str) -> None:
-        self.store.set_status(doc_id, "active", actor=actor)
-        self.sync()
+        with self._write_lock:
+            self.store.set_status(doc_id, "active", actor=actor)
+            self.sync()
 
     def purge(self, doc_id: int, *, actor: str) -> None:
-        self.store.purge(doc_id, actor=actor)
-        self.sync()
+        with self._write_lock:
+            self.store.purge(doc_id, actor=actor)
+            self.sync()
 
 
 __all__ = ["LibraryService"]

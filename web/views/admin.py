@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from library.errors import LecturelibError, NotFoundError, UsageError
-from library.users import ROLES
+from indexer.app.accounts import ROLES
+from library.errors import LecturelibError, UsageError
 
 from ..formatting import audit_actor, audit_sentence
 from ..library import get_library
@@ -87,54 +87,21 @@ def user_action():
 PURGED = "该内容已被永久删除"
 
 
-def _target_names(store, rows) -> dict[str, str]:
-    """What the documents and quotes the rows point at are called now, where they still exist
-    (rows written before titles were kept in the detail fall back on it)."""
-    names: dict[str, str] = {}
-    for r in rows:
-        target = r.get("target") or ""
-        kind, _, ident = target.partition(":")
-        if target in names or kind not in ("document", "quote") or not ident.isdigit():
-            continue
-        try:
-            if kind == "document":
-                names[target] = store.get_document_row(int(ident))["title"]
-            else:
-                names[target] = store.get_quote_row(int(ident))["text"]
-        except NotFoundError:
-            continue
-    return names
-
-
 @bp.get("/audit")
 @role_required("admin")
 def audit():
-    """The audit log as sentences. Each row names its document or quote as it was called when
-    the row was written (``detail["_name"]``); a row about something purged since says so and
-    links nowhere (before ids were kept forever, a purged id could be given to another
-    document: a row older than the purge is about the purged one)."""
-    lib = get_library()
-    store = lib.svc.store
-    rows = store.audit_log(limit=300)
-    current = _target_names(store, rows)
-    graves = store.tombstones(r["target"] for r in rows
-                              if (r.get("target") or "").startswith(("document:", "quote:")))
+    """The audit log as sentences; a row about something purged since says so and links
+    nowhere (see ``indexer.app.auditlog``)."""
+    svc = get_library().svc
     entries = []
-    for r in rows:
-        target = r.get("target") or ""
-        kind, _, ident = target.partition(":")
-        detail = dict(r["detail"]) if isinstance(r.get("detail"), dict) else {}
-        kept = detail.pop("_name", None)
-        grave = graves.get(target)
-        purged = grave is not None and r["at"] <= grave["at"]
-        name = kept or (grave.get("title") if purged else current.get(target))
+    for e in svc.audit_entries(limit=300):
+        r, target = e.row, e.row.get("target") or ""
         link = None
-        if target in current and not purged:
-            link = (url_for("public.document", doc_id=int(ident)) if kind == "document"
-                    else url_for("public.quote", quote_id=int(ident)))
-        row = dict(r, detail=detail)
+        if e.exists:
+            link = (url_for("public.document", doc_id=int(e.ident)) if e.kind == "document"
+                    else url_for("public.quote", quote_id=int(e.ident)))
         entries.append({"at": r["at"], "actor": audit_actor(r.get("actor")), "link": link,
-                        "action": r.get("action"), "purged": purged,
-                        "sentence": audit_sentence(row, names={target: name} if name else {},
-                                                   topic_name=lib.svc.taxonomy.name_of)})
+                        "action": r.get("action"), "purged": e.purged,
+                        "sentence": audit_sentence(r, names={target: e.name} if e.name else {},
+                                                   topic_name=svc.taxonomy.name_of)})
     return render_template("admin/audit.html", entries=entries, purged_label=PURGED)

@@ -29,7 +29,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 @bp.get("/search")
 def search():
-    params = SearchParams.from_args(request.args).normalize(get_library().svc.taxonomy)
+    params = SearchParams.from_args(request.args).normalize(get_library().svc)
     sort = request.args.get("sort", "relevance")
     if sort not in ("relevance", "date"):
         raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance、date")
@@ -74,8 +74,8 @@ def index_status():
 
 @bp.get("/documents")
 def documents():
-    store = get_library().svc.store
-    tax = get_library().svc.taxonomy
+    svc = get_library().svc
+    tax = svc.taxonomy
     kind = request.args.get("kind") or None
     if kind and kind not in KINDS:
         raise UsageError(f"未知的材料类型“{kind}”。", "可用：" + "、".join(KINDS))
@@ -84,14 +84,14 @@ def documents():
         topic = tax.resolve(topic).slug
     limit = _int_arg("limit", 50, 1, 500)
     offset = _int_arg("offset", 0, 0, 10 ** 9)
-    docs = store.list_documents(kind=kind, topic=topic, limit=limit, offset=offset)
-    return jsonify({"counts": store.counts(), "limit": limit, "offset": offset,
+    docs = svc.list_documents(kind=kind, topic=topic, limit=limit, offset=offset)
+    return jsonify({"counts": svc.counts(), "limit": limit, "offset": offset,
                     "documents": [_doc_summary(d) for d in docs]})
 
 
 @bp.get("/documents/<int:doc_id>")
 def document(doc_id: int):
-    doc = get_library().svc.store.get_document(doc_id)
+    doc = get_library().svc.document(doc_id)
     if doc["status"] != "active":
         raise NotFoundError(f"找不到编号为 {doc_id} 的材料。")
     v = doc["version"] or {}
@@ -113,7 +113,7 @@ def document(doc_id: int):
 
 @bp.get("/quotes/<int:quote_id>")
 def quote(quote_id: int):
-    q = get_library().svc.store.get_quote(quote_id)
+    q = get_library().svc.quote(quote_id)
     if not q["occurrences"]:
         raise NotFoundError(f"找不到编号为 {quote_id} 的金句。")
     from library.content import citation as house_citation

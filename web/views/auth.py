@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from library.users import has_role, login_detail
+from indexer.app.accounts import has_role, login_detail
 
 from ..library import get_library
 from ..security import (client_address, login_user, logout_user, now, throttle, throttle_key,
@@ -70,7 +70,7 @@ def login():
     if wait:
         if throttle().first_refusal(address):
             detail = login_detail(name, address, {"需等待": f"{wait} 秒"})
-            get_library().svc.store.audit("web", "login_throttled", None, **detail)
+            get_library().svc.audit("web", "login_throttled", None, **detail)
         return render_template("login.html", error=_throttled(wait), name=name, next=nxt), 429
     row = users().authenticate(name, password, address=address)
     if row is None:

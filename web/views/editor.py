@@ -6,10 +6,8 @@ from __future__ import annotations
 from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
                    url_for)
 
-from indexer.ingest.pipeline import Prepared
-from indexer.search.vocab import Vocabulary
 from library.content import AUDIENCES, KINDS
-from library.errors import LecturelibError, NotFoundError, UsageError
+from library.errors import LecturelibError, UsageError
 
 from .. import drafts
 from ..errors import wants_json
@@ -30,12 +28,12 @@ def _labels():
 @bp.get("/")
 @role_required()
 def dashboard():
-    store = get_library().svc.store
+    svc = get_library().svc
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
     return render_template("editor/dashboard.html",
-                           documents=store.list_documents(kind=kind),
-                           trashed=store.list_documents(status="trashed"),
-                           drafts=store.list_drafts(), counts=store.counts(), kind=kind)
+                           documents=svc.list_documents(kind=kind),
+                           trashed=svc.list_documents(status="trashed"),
+                           drafts=svc.drafts(), counts=svc.counts(), kind=kind)
 
 
 # -- upload, preview, publish ---------------------------------------------------------------
@@ -44,24 +42,25 @@ def dashboard():
 @role_required()
 def upload_form():
     replace = request.args.get("replace", type=int)
-    target = get_library().svc.store.get_document_row(replace) if replace else None
+    target = get_library().svc.document_row(replace) if replace else None
     return render_template("editor/upload.html", target=target)
 
 
 @bp.post("/upload")
 @role_required()
 def upload():
-    lib = get_library()
+    svc = get_library().svc
     replace = request.form.get("replace", type=int)
     if replace:
-        lib.svc.store.get_document_row(replace)
+        svc.document_row(replace)                 # 404 before reading any file
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:
         if wants_json():
             return jsonify({"error": {"status": 400, "message": "请选择要上传的文件。"}}), 400
         flash("请选择要上传的文件。", "error")
         return redirect(url_for(".upload_form"))
-    results = [drafts.upload_one(lib, f.read(), f.filename, actor(), replace) for f in files]
+    results = [svc.upload(f.read(), f.filename, actor=actor(), replace_of=replace)
+               for f in files]
     if wants_json():
         for r in results:
             r["preview_url"] = url_for(".preview", draft_id=r["draft_id"]) if r["draft_id"] else None
@@ -72,44 +71,32 @@ def upload():
     return render_template("editor/upload_results.html", results=results)
 
 
-def _load_draft(draft_id: int) -> tuple[dict, Prepared]:
-    draft = get_library().svc.store.get_draft(draft_id)
-    return draft, Prepared.from_json(draft["payload"]["prepared"])
-
-
 @bp.get("/drafts/<int:draft_id>")
 @role_required()
 def preview(draft_id: int):
-    draft, prepared = _load_draft(draft_id)
-    return _render_preview(draft, prepared)
+    return _render_preview(get_library().svc.draft(draft_id))
 
 
-def _render_preview(draft, prepared, errors=(), form=None, status=200):
-    store = get_library().svc.store
-    target = None
-    if draft["payload"].get("replace_of"):
-        try:
-            target = store.get_document_row(int(draft["payload"]["replace_of"]))
-        except NotFoundError:
-            target = None
-    prefill = drafts.prefill(prepared, target, store)
-    return render_template("editor/preview.html", draft=draft, p=prepared, s=prepared.structured,
-                           suggested=prefill["topics"], errors=list(errors), form=form,
-                           target=target, scores=dict(prepared.doc_topics),
-                           prefill=prefill), status
+def _render_preview(draft, errors=(), form=None, status=200):
+    p = draft.prepared
+    return render_template("editor/preview.html", draft=draft.row, p=p, s=p.structured,
+                           suggested=draft.prefill["topics"], errors=list(errors), form=form,
+                           target=draft.target, scores=dict(p.doc_topics),
+                           prefill=draft.prefill), status
 
 
 @bp.post("/drafts/<int:draft_id>/publish")
 @role_required()
 def publish(draft_id: int):
     lib = get_library()
-    draft, prepared = _load_draft(draft_id)
-    corr, errors = drafts.read_corrections(request.form, prepared, lib.svc.taxonomy)
+    draft = lib.svc.draft(draft_id)
+    corr, errors = drafts.read_corrections(request.form, draft.prepared, lib.svc.taxonomy)
     if errors:
-        return _render_preview(draft, prepared, errors, request.form, 400)
-    result = drafts.publish(lib, draft_id, corr, actor())
+        return _render_preview(draft, errors, request.form, 400)
+    with lib.writing() as svc:
+        result = svc.publish(draft_id, corr, actor=actor())
     if result.status == "error":
-        return _render_preview(draft, prepared, [result.message], request.form, 400)
+        return _render_preview(draft, [result.message], request.form, 400)
     if result.status == "duplicate":
         flash(result.message, "warning")
     else:
@@ -123,10 +110,7 @@ def publish(draft_id: int):
 @bp.post("/drafts/<int:draft_id>/discard")
 @role_required()
 def discard(draft_id: int):
-    store = get_library().svc.store
-    draft = store.get_draft(draft_id)
-    store.delete_draft(draft_id)
-    store.audit(actor(), "discard_upload", f"draft:{draft_id}", file=draft["filename"])
+    draft = get_library().svc.discard_draft(draft_id, actor=actor())
     flash(f"已放弃上传的“{draft['filename']}”。", "ok")
     return redirect(url_for(".dashboard"))
 
@@ -137,7 +121,7 @@ def discard(draft_id: int):
 @role_required()
 def edit_document(doc_id: int):
     lib = get_library()
-    doc = lib.svc.store.get_document(doc_id)
+    doc = lib.svc.document(doc_id)
     if request.method == "GET":
         return render_template("editor/edit_document.html", doc=doc, errors=[], form=None)
     f = request.form
@@ -169,7 +153,7 @@ def edit_document(doc_id: int):
 @role_required()
 def edit_quote(quote_id: int):
     lib = get_library()
-    q = lib.svc.store.get_quote(quote_id)
+    q = lib.svc.quote(quote_id)
     if request.method == "GET":
         return render_template("editor/edit_quote.html", q=q, errors=[], form=None)
     f = request.form
@@ -223,12 +207,6 @@ def purge(doc_id: int):
 
 # -- dictionary and synonyms ---------------------------------------------------------------
 
-def _vocab_diff(vocab) -> tuple[list[str], list[str]]:
-    packaged = get_library().cached("packaged_terms", lambda: set(Vocabulary.load(None).terms))
-    current = set(vocab.terms)
-    return sorted(current - packaged), sorted(packaged - current)
-
-
 def _words(raw: str) -> list[str]:
     return [w for w in raw.replace("，", " ").replace(",", " ").replace("、", " ").split() if w]
 
@@ -237,35 +215,29 @@ def _words(raw: str) -> list[str]:
 @role_required()
 def dictionary():
     lib = get_library()
-    vocab = lib.svc.vocab
     error = None
     if request.method == "POST":
-        words = _words(request.form.get("words", ""))
         action = request.form.get("action")
         try:
-            if not words:
-                raise UsageError("请输入要添加或删除的词。", "多个词用空格或逗号分开。")
-            if action not in ("add", "remove"):
-                raise UsageError("未知的操作。")
-            with lib.locked() as svc:
-                changed = (svc.vocab.add_terms(words) if action == "add"
-                           else svc.vocab.remove_terms(words))
-                if changed:
-                    svc.store.audit(actor(), "dict_" + action, "dictionary", words=changed)
-                    job = lib.start_rebuild("按新词典重建索引", actor())
+            with lib.writing() as svc:
+                changed = svc.change_terms(action, _words(request.form.get("words", "")),
+                                           actor=actor())
+            if changed:
+                job = lib.start_rebuild("按新词典重建索引", actor())
             verb = "添加" if action == "add" else "删除"
             if changed:
                 flash(f"已{verb}：{'、'.join(changed)}。检索索引正在后台重建。", "ok")
                 return redirect(url_for(".dictionary", job=job.id))
             flash(f"没有需要{verb}的词（已存在或不在词典中）。", "warning")
             return redirect(url_for(".dictionary"))
-        except (UsageError, LecturelibError) as e:
+        except LecturelibError as e:
             error = str(e)
     q = (request.args.get("q") or "").strip()
-    added, removed = _vocab_diff(vocab)
-    matches = [t for t in vocab.terms if q and q in t][:200]
+    added, removed = lib.svc.dictionary_changes()
+    terms = lib.svc.terms()
+    matches = [t for t in terms if q and q in t][:200]
     return render_template("editor/dictionary.html", added=added, removed=removed, q=q,
-                           matches=matches, total=len(vocab.terms), error=error,
+                           matches=matches, total=len(terms), error=error,
                            job=_job_arg()), (400 if error else 200)
 
 
@@ -283,7 +255,7 @@ def speakers():
             return redirect(url_for(".speakers"))
         except LecturelibError as e:
             error = str(e)
-    return render_template("editor/speakers.html", groups=lib.svc.speakers.groups,
+    return render_template("editor/speakers.html", groups=lib.svc.speaker_groups(),
                            error=error), (400 if error else 200)
 
 
@@ -295,30 +267,27 @@ def synonyms():
     if request.method == "POST":
         action = request.form.get("action")
         try:
-            with lib.locked() as svc:
+            with lib.writing() as svc:
                 if action == "add":
-                    forms = [w for w in _words(request.form.get("group", "").replace("=", " ")
-                                               .replace("＝", " "))]
-                    if len(forms) < 2:
-                        raise UsageError("同义词组至少需要两个词。", "例如：二十大 = 党的二十大")
-                    group = svc.vocab.add_synonyms(forms)
+                    forms = _words(request.form.get("group", "").replace("=", " ")
+                                   .replace("＝", " "))
+                    group = svc.add_synonyms(forms, actor=actor())
                     msg = "已保存同义词组：" + " = ".join(group) + "。"
                 elif action == "remove":
                     word = (request.form.get("word") or "").strip()
-                    group = svc.vocab.remove_synonym_group(word) if word else []
+                    group = svc.remove_synonym_group(word, actor=actor())
                     if not group:
                         raise UsageError(f"没有包含“{word}”的同义词组。")
                     msg = "已删除同义词组：" + " = ".join(group) + "。"
                 else:
                     raise UsageError("未知的操作。")
-                svc.store.audit(actor(), "synonyms_" + action, "synonyms", group=group)
-                job = lib.start_rebuild("按新同义词重建索引", actor())
+            job = lib.start_rebuild("按新同义词重建索引", actor())
             flash(msg + "检索索引正在后台重建。", "ok")
             return redirect(url_for(".synonyms", job=job.id))
         except LecturelibError as e:
             error = str(e)
     q = (request.args.get("q") or "").strip()
-    groups = lib.svc.vocab.synonym_groups
+    groups = lib.svc.synonym_groups()
     if q:
         groups = [g for g in groups if any(q in f for f in g)]
     return render_template("editor/synonyms.html", groups=groups, q=q, error=error,
@@ -327,14 +296,14 @@ def synonyms():
 
 def _job_arg():
     jid = request.args.get("job", type=int)
-    job = get_library().jobs.get(jid) if jid else None
+    job = get_library().svc.job(jid) if jid else None
     return job.to_json() if job else None
 
 
 @bp.get("/jobs/<int:job_id>")
 @role_required()
 def job(job_id: int):
-    j = get_library().jobs.get(job_id)
+    j = get_library().svc.job(job_id)
     if j is None:
         abort(404)
     return jsonify(j.to_json())

@@ -1,5 +1,5 @@
 """Topic packs on the web: the export button on each topic page and the import page for
-editors. The work is done by indexer.app.export / indexer.app.packimport, as for the CLI."""
+editors. The work is done by the application service, as for the CLI."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ def _flags():
 
 @bp.get("/topics/<slug>/pack.zip")
 def export(slug: str):
-    from indexer.app.export import export_topic
     if not can_export():
         abort(403)
     lib = get_library()
@@ -45,8 +44,8 @@ def export(slug: str):
         return resp
 
     try:
-        with lib.locked():
-            export_topic(lib.svc, t.slug, path, actor=actor())   # the signed-in user, or "web"
+        # the signed-in user, or "web"
+        lib.svc.export_topic(t.slug, path, actor=actor())
     except LecturelibError as e:
         path.unlink(missing_ok=True)
         return render_template("error.html", code=400, title="无法导出专题包",
@@ -60,7 +59,6 @@ def export(slug: str):
 @bp.route("/editor/import", methods=["GET", "POST"])
 @role_required()
 def import_page():
-    from indexer.app.packimport import import_pack
     report = error = None
     if request.method == "POST":
         f = request.files.get("pack")
@@ -73,7 +71,7 @@ def import_page():
                 f.save(path)
                 try:
                     with lib.writing() as svc:
-                        report = import_pack(svc, path, actor=actor())
+                        report = svc.import_pack(path, actor=actor())
                     report.path = Path(f.filename)
                 except LecturelibError as e:
                     error = f"{f.filename}：{e}"

@@ -8,7 +8,9 @@ from flask import (Blueprint, abort, current_app, jsonify, render_template, requ
 from library.content import AUDIENCES, HIT_KINDS, KINDS
 from library.errors import NotFoundError, UsageError
 
-from .. import basket, drafts
+from indexer.app.publish import missing_source_warnings
+
+from .. import basket
 from ..errors import render_error
 from ..formatting import today_index
 from ..library import get_library
@@ -39,7 +41,7 @@ def _topic_counts() -> dict[str, dict[str, int]]:
     def compute():
         out = {}
         for t in lib.svc.taxonomy:
-            docs = len(lib.svc.store.list_documents(topic=t.slug))
+            docs = len(lib.svc.list_documents(topic=t.slug))
             quotes = lib.search("", topic=t.slug, kind="quote", limit=1)["total"]
             out[t.slug] = {"documents": docs, "quotes": quotes}
         return out
@@ -50,12 +52,12 @@ def _topic_counts() -> dict[str, dict[str, int]]:
 def home():
     lib = get_library()
     counts = _topic_counts()
-    latest = lib.svc.store.list_documents(limit=6)
+    latest = lib.svc.list_documents(limit=6)
     recent_quotes = lib.cached("recent_quotes",
                                lambda: lib.search("", kind="quote", limit=60)["hits"])
     quote = recent_quotes[today_index(len(recent_quotes))] if recent_quotes else None
     return render_template("home.html", counts=counts, latest=latest, quote=quote,
-                           totals=lib.svc.store.counts(), query_help=QUERY_HELP)
+                           totals=lib.svc.counts(), query_help=QUERY_HELP)
 
 
 
@@ -63,7 +65,7 @@ def home():
 @bp.get("/search")
 def search():
     lib = get_library()
-    params = SearchParams.from_args(request.args).normalize(lib.svc.taxonomy)
+    params = SearchParams.from_args(request.args).normalize(lib.svc)
     size = 10
     result, error = None, None
     if not params.empty:
@@ -90,7 +92,7 @@ def topic(slug: str):
     except ValueError:
         page = 1
     quotes = lib.search("", topic=t.slug, kind="quote", sort="date", limit=20, page=page)
-    docs = lib.svc.store.list_documents(topic=t.slug)
+    docs = lib.svc.list_documents(topic=t.slug)
     by_kind = {k: [d for d in docs if d["kind"] == k] for k in KINDS}
     return render_template("topic.html", topic=t, quotes=quotes, by_kind=by_kind, page=page)
 
@@ -118,14 +120,14 @@ def _purged(e: Purged):
 
 def _not_purged(record: str, what: str) -> None:
     """Raise Purged when ``record`` (``"document:12"``, ``"quote:34"``) was purged."""
-    grave = get_library().svc.store.tombstone(record)
+    grave = get_library().svc.tombstone(record)
     if grave is not None:
         raise Purged(what, grave)
 
 
 def _visible_document(doc_id: int) -> dict:
     try:
-        doc = get_library().svc.store.get_document(doc_id)
+        doc = get_library().svc.document(doc_id)
     except NotFoundError:
         _not_purged(f"document:{doc_id}", "材料")
         raise
@@ -140,7 +142,7 @@ def document(doc_id: int):
     doc = _visible_document(doc_id)
     if doc.get("version"):
         # warnings about the data are counted from what is stored now (they clear when fixed)
-        doc["version"]["warnings"] = drafts.missing_source_warnings(
+        doc["version"]["warnings"] = missing_source_warnings(
             doc["version"]["warnings"], doc["quotes"], kind=doc["kind"])
     related = []
     seed = ([f"p:{p['id']}" for p in doc["passages"][:1]]
@@ -154,7 +156,6 @@ def document(doc_id: int):
 @bp.get("/documents/<int:doc_id>/download")
 def download(doc_id: int):
     """The original file of a document (a given version for editors): by id, never by path."""
-    store = get_library().svc.store
     doc = _visible_document(doc_id)
     version = doc["version"]
     wanted = request.args.get("version", type=int)
@@ -164,7 +165,7 @@ def download(doc_id: int):
         version = next((v for v in doc["versions"] if v["number"] == wanted), None)
     if version is None:
         abort(404)
-    path = store.originals.path_for(version["sha256"])
+    path = get_library().svc.original_path(version["sha256"])
     if not path.is_file():
         raise NotFoundError("原始文件不在资料库中。", "请联系管理员运行 lecturelib check。")
     return send_file(path, as_attachment=True,
@@ -176,7 +177,7 @@ def download(doc_id: int):
 def quote(quote_id: int):
     lib = get_library()
     try:
-        q = lib.svc.store.get_quote(quote_id)
+        q = lib.svc.quote(quote_id)
     except NotFoundError:
         _not_purged(f"quote:{quote_id}", "金句")
         raise
@@ -196,7 +197,7 @@ def basket_items():
     """What the basket page shows, read from the store: each item's text, question and
     citation, and the ids that are no longer in the library (trashed, purged or replaced)."""
     ids = basket.ids_from_query(request.args.get("ids"))
-    found = basket.resolve(get_library().svc.store, [basket.Entry(i) for i in ids])
+    found = basket.resolve(get_library().svc, [basket.Entry(i) for i in ids])
     for it in found.items:
         it["url"] = (url_for("public.quote", quote_id=it["id"][2:]) if it["kind"] == "quote" else
                      url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}")
@@ -210,7 +211,7 @@ def basket_export():
     if not entries:
         raise UsageError("讲稿篮是空的。", "请先在检索结果或材料页面点“加入讲稿篮”。")
     title = (request.form.get("title") or "").strip()[:80] or "讲稿素材"
-    found = basket.resolve(get_library().svc.store, entries)
+    found = basket.resolve(get_library().svc, entries)
     if not found.items:
         raise UsageError("讲稿篮中的内容已不在资料库中。",
                          f"{found.missing_note()}。请在讲稿篮中移除这些条目后重新添加。")
