@@ -82,9 +82,9 @@ def cmd_list(args) -> int:
     svc = _service(args)
     try:
         topic = svc.taxonomy.resolve(args.topic).slug if args.topic else None
-        docs = svc.store.list_documents(status="trashed" if args.trash else "active",
-                                        kind=args.kind, topic=topic)
-        counts = svc.store.counts()
+        docs = svc.list_documents(status="trashed" if args.trash else "active",
+                                  kind=args.kind, topic=topic)
+        counts = svc.counts()
     finally:
         svc.close()
     if args.json:
@@ -109,7 +109,7 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     svc = _service(args)
     try:
-        doc = svc.store.get_document(args.doc)
+        doc = svc.document(args.doc)
     finally:
         svc.close()
     if args.json:
@@ -154,8 +154,7 @@ def cmd_show(args) -> int:
 def cmd_search(args) -> int:
     svc = _service(args)
     try:
-        if svc.index.status() != "ok":   # first use after an upgrade: build the index once
-            svc.ready()
+        svc.ready_to_read()              # first use after an upgrade: build the index once
         res = svc.search(args.query, topic=args.topic, kind=args.kind, audience=args.audience,
                          year=args.year, speaker=args.speaker, limit=args.limit, page=args.page,
                          sort=args.sort)
@@ -228,8 +227,7 @@ def _suggestion_texts(suggestions) -> list[str]:
 def cmd_explain(args) -> int:
     svc = _service(args)
     try:
-        if svc.index.status() != "ok":
-            svc.ready()
+        svc.ready_to_read()
         _out(svc.explain(args.query))
     finally:
         svc.close()
@@ -284,14 +282,13 @@ def cmd_check(args) -> int:
 def cmd_dict(args) -> int:
     svc = _service(args)
     try:
-        vocab = svc.vocab
         if args.action == "list":
-            for t in vocab.terms:
+            for t in svc.terms():
                 print(t)
             return 0
         if not args.words:
             raise UsageError("请给出要添加或删除的词。", "例如：lecturelib dict add 百千万工程")
-        changed = (vocab.add_terms if args.action == "add" else vocab.remove_terms)(args.words)
+        changed = svc.change_terms(args.action, args.words, actor="cli")
         verb = "添加" if args.action == "add" else "删除"
         if not changed:
             why = "已在词典中" if args.action == "add" else "不在词典中"
@@ -307,19 +304,18 @@ def cmd_dict(args) -> int:
 def cmd_synonyms(args) -> int:
     svc = _service(args)
     try:
-        vocab = svc.vocab
         if args.action == "list":
-            for g in vocab.synonym_groups:
+            for g in svc.synonym_groups():
                 print(" = ".join(g))
             return 0
         if args.action == "add":
             if len(args.words) < 2:
                 raise UsageError("同义词组至少需要两个词。", "例如：lecturelib synonyms add 二十大 党的二十大")
-            vocab.add_synonyms(args.words)
+            svc.add_synonyms(args.words, actor="cli")
         else:
             if not args.words:
                 raise UsageError("请给出要删除的同义词组中的一个词。")
-            removed = [w for w in args.words if vocab.remove_synonym_group(w)]
+            removed = [w for w in args.words if svc.remove_synonym_group(w, actor="cli")]
             if not removed:
                 print(f"“{'、'.join(args.words)}”不在任何同义词组中，未改动。"
                       "用 lecturelib synonyms list 查看现有的同义词组。")
@@ -345,10 +341,10 @@ def _read_password(args) -> str:
 
 
 def cmd_user(args) -> int:
-    from library.users import ROLES, Users
+    from indexer.app.accounts import ROLES
     svc = _service(args)
     try:
-        users = Users(svc.store)
+        users = svc.accounts
         if args.action == "list":
             rows = [[u["name"], ROLES.get(u["role"], u["role"]), "启用" if u["active"] else "停用"]
                     for u in users.list()]
@@ -392,12 +388,11 @@ def cmd_user(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from indexer.app.export import export_topic
     svc = _service(args)
     try:
         svc.sync()
         try:
-            rep = export_topic(svc, args.topic, Path(args.output), kinds=args.kind)
+            rep = svc.export_topic(args.topic, Path(args.output), kinds=args.kind)
         except OSError as e:
             raise _output_error(e, args.output) from e
     finally:
@@ -409,10 +404,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from indexer.app.packimport import import_pack
     svc = _service(args)
     try:
-        rep = import_pack(svc, Path(args.file), actor=args.actor)
+        rep = svc.import_pack(Path(args.file), actor=args.actor)
     finally:
         svc.close()
     print(f"已导入专题包“{rep.topic}”：新增 {len(rep.added)} 份材料、{rep.passages} 个段落、"
@@ -422,11 +416,9 @@ def cmd_import(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from library.backup import backup
-    from library.home import Home
+    from indexer.app.service import LibraryService
     try:
-        rep = backup(Home.open(args.home, create=False), Path(args.output),
-                     no_secrets=args.no_secrets)
+        rep = LibraryService.backup(args.home, Path(args.output), no_secrets=args.no_secrets)
     except OSError as e:
         raise _output_error(e, args.output) from e
     print(f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
@@ -439,15 +431,8 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from library.backup import restore
-    from library.home import Home
-    home = Home.open(args.home)
-    m = restore(Path(args.file), home)
-    svc = _service(args)
-    try:
-        n = svc.reindex()
-    finally:
-        svc.close()
+    from indexer.app.service import LibraryService
+    m, n = LibraryService.restore_backup(Path(args.file), args.home)
     print(f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
           f"索引已重建（{n} 条可检索内容）。")
     for note in m.get("notes") or []:
