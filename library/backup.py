@@ -103,6 +103,7 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
         shas = sorted({r[0] for r in con.execute("SELECT sha256 FROM versions UNION "
                                                  "SELECT sha256 FROM drafts")})
         documents = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        schema = _schema_of(con)
         con.close()
         with _private_file(part) as raw, \
                 zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
@@ -125,7 +126,7 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
                 z.write(p, f"originals/{sha[:2]}/{sha}", compress_type=zipfile.ZIP_STORED)
                 files[f"originals/{sha[:2]}/{sha}"] = sha
             manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                        "schema_version": SCHEMA_VERSION,
+                        "schema_version": schema,
                         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                         "documents": documents, "originals": len(shas) - len(missing),
                         "missing_originals": missing, "secrets": not no_secrets,
@@ -157,8 +158,11 @@ def restore(archive: Path, home: Home) -> dict:
             raise StoreError(f"{archive.name} 不是 lecturelib 备份文件（缺少或损坏的清单）。") from e
         if manifest.get("format") != FORMAT or manifest.get("format_version", 99) > FORMAT_VERSION:
             raise StoreError(f"{archive.name} 的备份格式不受支持。", "请升级 lecturelib 后再恢复。")
-        if manifest.get("schema_version", 0) > SCHEMA_VERSION:
-            raise StoreError("该备份来自更新版本的 lecturelib。", "请升级后再恢复。")
+        schema = manifest.get("schema_version", 0)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+            raise StoreError(f"该备份来自更新版本的 lecturelib（数据库结构第 {schema} 版，"
+                             f"本程序支持到第 {SCHEMA_VERSION} 版），恢复已取消。",
+                             "请升级 lecturelib 后再恢复。")
         stage = Path(tmp)
         for name, want in manifest["files"].items():
             if not safe_member_name(name):
@@ -203,6 +207,17 @@ def restore(archive: Path, home: Home) -> dict:
                      "网页“账号”页面为其他人重置密码）。")
     manifest["notes"] = notes
     return manifest
+
+
+def _schema_of(con: sqlite3.Connection) -> int:
+    """The schema number of a snapshot (its Alembic revision, else its last hand-written
+    migration: a library not opened since before Alembic); see library.db."""
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "alembic_version" in tables:
+        return int(con.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+    if "schema_migrations" in tables:
+        return con.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
+    return 0
 
 
 def _accounts_without_password(db: Path) -> list[str]:

@@ -1,8 +1,15 @@
-"""The SQLite database behind the store, and its versioned schema migrations.
+"""The SQLite database behind the store, and how its schema is brought up to date.
 
 SQLAlchemy 2 gives us the engine, pooling and transactions, so the same code can run on
-PostgreSQL later; the DDL below is written for SQLite (the embedded default). Each migration is
-applied once, in order, inside a transaction, and recorded in ``schema_migrations``.
+PostgreSQL later. Schema changes are Alembic revisions (``library/migrations``), applied by
+:func:`upgrade` when a library is opened. Their ids are the schema's number (``0005``,
+``0006`` …), so that opening an up-to-date library compares one stored string with
+``HEAD_REVISION`` and never loads Alembic.
+
+Before Alembic, the schema was migrated by hand: ``MIGRATIONS`` below (1–5, SQLite DDL, recorded
+in ``schema_migrations``). They stay, frozen, for libraries made by older versions: such a
+library is brought to schema 5 by :func:`migrate`, then stamped with Alembic's baseline, which
+is schema 5. Never add to them: write an Alembic revision.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from .errors import StoreError
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "initial schema", """
@@ -301,7 +311,13 @@ UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(targe
 # otherwise cascade into its children), then checked with PRAGMA foreign_key_check
 REBUILDS = {5}
 
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+# the last hand-written migration; Alembic's baseline revision is this schema
+LEGACY_VERSION = 5
+# the newest revision in library/migrations/versions (tests/test_migrations.py checks it):
+# bump it with every new revision
+HEAD_REVISION = "0005"
+# the schema's number: what a backup records, and what a newer backup is refused by
+SCHEMA_VERSION = int(HEAD_REVISION)
 
 
 def _sqlite_pragmas(dbapi_conn, _record):
@@ -330,7 +346,17 @@ def connect(path: Path) -> Engine:
     return engine
 
 
-def current_version(engine: Engine) -> int:
+def stored_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None before Alembic (or for a new file)."""
+    with engine.connect() as conn:
+        try:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except DBAPIError:
+            return None
+
+
+def legacy_version(engine: Engine) -> int:
+    """The last hand-written migration applied (0: none, or the library is under Alembic)."""
     with engine.connect() as conn:
         has = conn.execute(text(
             "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
@@ -338,6 +364,28 @@ def current_version(engine: Engine) -> int:
         if not has:
             return 0
         return conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).scalar()
+
+
+def current_version(engine: Engine) -> int:
+    """The schema's number: its Alembic revision's, else the last hand-written migration's."""
+    rev = stored_revision(engine)
+    if rev is not None:
+        return int(rev)
+    return legacy_version(engine)
+
+
+def upgrade(engine: Engine) -> list[str]:
+    """Bring the database to ``HEAD_REVISION`` (Alembic, see ``library.migrations``); returns
+    the revisions applied. An up-to-date database costs one query: Alembic is loaded only when
+    there is something to do. A database from a newer lecturelib is refused."""
+    rev = stored_revision(engine)
+    if rev == HEAD_REVISION:
+        return []
+    if rev is not None and rev.isdigit() and int(rev) > SCHEMA_VERSION:
+        raise StoreError(f"资料库来自更新版本的 lecturelib（数据库结构第 {int(rev)} 版，"
+                         f"本程序支持到第 {SCHEMA_VERSION} 版）。", "请升级 lecturelib 后再打开。")
+    from .migrations import upgrade as run_migrations
+    return run_migrations(engine)
 
 
 def _statements(ddl: str) -> list[str]:
@@ -384,13 +432,16 @@ def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> bool:
 
 
 def migrate(engine: Engine) -> list[int]:
-    """Apply pending migrations; returns the versions applied."""
+    """Apply pending hand-written migrations (a library from before Alembic); returns the
+    versions applied. A library under Alembic has none (see :func:`upgrade`)."""
     applied: list[int] = []
+    if stored_revision(engine) is not None:
+        return applied
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
-    have = current_version(engine)
+    have = legacy_version(engine)
     for version, name, ddl in MIGRATIONS:
         if version <= have:
             continue
@@ -408,5 +459,6 @@ def migrate(engine: Engine) -> list[int]:
     return applied
 
 
-__all__ = ["connect", "migrate", "current_version", "SCHEMA_VERSION", "MIGRATIONS",
+__all__ = ["connect", "upgrade", "migrate", "current_version", "stored_revision",
+           "legacy_version", "SCHEMA_VERSION", "HEAD_REVISION", "LEGACY_VERSION", "MIGRATIONS",
            "REBUILDS"]

@@ -178,3 +178,58 @@ def test_a_full_backup_restores_without_notes(with_secrets):
     backup(svc.home, tmp / "b.zip")
     m = restore(tmp / "b.zip", Home.open(tmp / "restored"))
     assert m["notes"] == [] and m.get("secrets", True) is True
+
+
+def _with_manifest(src, dest, **changes):
+    """A copy of the backup ``src`` whose manifest has ``changes``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dest, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "manifest.json":
+                manifest = json.loads(data)
+                manifest.update(changes)
+                data = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+            zout.writestr(item, data)
+    return dest
+
+
+def test_a_backup_from_a_newer_schema_is_refused_and_nothing_is_restored(library):
+    from library.db import SCHEMA_VERSION
+    svc, tmp = library
+    backup(svc.home, tmp / "b.zip")
+    with zipfile.ZipFile(tmp / "b.zip") as z:
+        assert json.loads(z.read("manifest.json"))["schema_version"] == SCHEMA_VERSION
+    newer = _with_manifest(tmp / "b.zip", tmp / "newer.zip", schema_version=SCHEMA_VERSION + 1)
+    target = Home.open(tmp / "target")
+    with pytest.raises(StoreError) as e:
+        restore(newer, target)
+    assert "更新版本" in str(e.value) and f"第 {SCHEMA_VERSION + 1} 版" in str(e.value)
+    assert "升级" in e.value.hint
+    assert not target.db_path.exists() and not target.originals_path.exists()
+
+
+def test_a_backup_of_a_library_from_before_alembic_restores_and_upgrades(tmp_path):
+    """A home whose database was made by the hand-written migrations (schema 5), backed up
+    without being opened by this version, restores and opens at the current revision."""
+    import sqlite3
+    from pathlib import Path
+
+    from library.db import HEAD_REVISION, stored_revision
+    from library.store import Store
+    old = Home.open(tmp_path / "old")
+    con = sqlite3.connect(old.db_path)
+    con.executescript((Path(__file__).parent / "data" / "legacy" / "library_schema5.sql")
+                      .read_text(encoding="utf-8"))
+    con.close()
+    report = backup(old, tmp_path / "old.zip")
+    with zipfile.ZipFile(tmp_path / "old.zip") as z:
+        assert json.loads(z.read("manifest.json"))["schema_version"] == 5
+    assert report.documents == 1
+    new = Home.open(tmp_path / "new")
+    restore(tmp_path / "old.zip", new)
+    store = Store(new)
+    try:
+        assert stored_revision(store.engine) == HEAD_REVISION
+        assert [d["title"] for d in store.list_documents()] == ["乡村振兴讲义"]
+    finally:
+        store.close()

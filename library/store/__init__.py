@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..content import AUDIENCES, KINDS, Structured, clean_text, safe_filename
-from ..db import connect, migrate
+from ..db import connect, upgrade
 from ..errors import UsageError
 from ..home import Home
 from ..originals import Originals
@@ -103,7 +103,7 @@ class Store:
     def __init__(self, home: Home):
         self.home = home
         self.engine = connect(home.db_path)
-        migrate(self.engine)
+        upgrade(self.engine)
         self.originals = Originals(home.originals_path)
         self.db = Database(self.engine)
         self.topics = TopicRepository(self.db)
