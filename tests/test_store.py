@@ -172,3 +172,54 @@ def test_users_hash_passwords_and_count_failures(store):
     assert users.authenticate("editor1", "secret-pass") is None
     with pytest.raises(UsageError):
         users.add("x y", "short")
+
+
+def test_repositories_share_one_unit_of_work_that_rolls_back_as_one(store):
+    r = store.store_file(make_item(b"uow", "单元讲义", passages=["第一段内容"],
+                                   quotes=[("民生无小事", None, None)]))
+    qid = store.get_document(r.document_id)["quotes"][0]["id"]
+    head, audits = store.queue_head(), len(store.audit_log(1000))
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        with store.db.transaction():
+            store.update_document(r.document_id, actor="t", title="改过的标题")
+            store.update_quote(qid, actor="t", source="某次讲话")
+            store.audit_trail.write("t", "note", None, {"x": 1})
+            # inside the unit of work every repository sees its own writes
+            assert store.documents.row(r.document_id)["title"] == "改过的标题"
+            raise Boom
+    assert store.get_document(r.document_id)["title"] == "单元讲义"
+    assert store.get_quote(qid)["source"] is None
+    assert store.queue_head() == head and len(store.audit_log(1000)) == audits
+
+    with store.db.transaction():
+        store.update_document(r.document_id, actor="t", title="改过的标题")
+        store.update_quote(qid, actor="t", source="某次讲话")
+    assert store.get_document(r.document_id)["title"] == "改过的标题"
+    assert store.get_quote(qid)["source"] == "某次讲话"
+    assert store.queue_head() > head and len(store.audit_log(1000)) == audits + 2
+
+
+def test_a_unit_of_work_belongs_to_its_thread(store):
+    import threading
+    r = store.store_file(make_item(b"thread", "线程讲义", passages=["一段"]))
+    seen = []
+    with store.db.transaction():
+        store.update_document(r.document_id, actor="t", title="未提交的标题")
+        t = threading.Thread(target=lambda: seen.append(
+            store.documents.row(r.document_id)["title"]))
+        t.start()
+        t.join()
+    assert seen == ["线程讲义"]          # another thread reads committed data only
+    assert store.documents.row(r.document_id)["title"] == "未提交的标题"
+
+
+def test_the_facade_exposes_one_repository_per_concern(store):
+    from library.store.database import Database
+    for name in ("documents", "quotes", "topics", "drafts", "trash", "audit_trail", "outbox",
+                 "index_records", "stored_values", "consistency", "users"):
+        assert getattr(store, name).db is store.db, name
+    assert isinstance(store.db, Database)
