@@ -356,7 +356,10 @@ def stored_revision(engine: Engine) -> str | None:
 
 
 def legacy_version(engine: Engine) -> int:
-    """The last hand-written migration applied (0: none, or the library is under Alembic)."""
+    """The last hand-written migration applied (0: none, or the library is under Alembic;
+    always 0 off SQLite, where lecturelib never ran them)."""
+    if engine.dialect.name != "sqlite":
+        return 0
     with engine.connect() as conn:
         has = conn.execute(text(
             "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"

@@ -189,3 +189,33 @@ def test_the_migrations_ship_with_the_package():
     for path in [*migrations.glob("versions/*.py"), migrations / "script.py.mako",
                  migrations / "alembic.ini"]:
         assert path in shipped, path
+
+
+
+@pytest.mark.postgres
+def test_the_revisions_run_on_postgresql(pg_url, tmp_path):
+    """The next issue's PostgreSQL store runs the same revisions: the baseline creates the
+    tables a new SQLite library has, times as double precision, and a second run applies
+    nothing."""
+    from sqlalchemy import create_engine, inspect, text
+    Store(Home.open(tmp_path / "home")).close()
+    con = sqlite3.connect(tmp_path / "home" / "library.sqlite3")
+    want = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    con.close()
+    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        assert db.upgrade(engine) == [db.HEAD_REVISION]
+        assert db.stored_revision(engine) == db.HEAD_REVISION
+        assert db.upgrade(engine) == []
+        assert set(inspect(engine).get_table_names()) == want - {"sqlite_sequence"}
+        with engine.begin() as conn:
+            kinds = dict(conn.execute(text(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = 'documents'")).all())
+            assert kinds["created_at"] == "double precision"
+            conn.execute(text("INSERT INTO documents (title, title_key, kind, created_at, "
+                              "updated_at) VALUES ('甲', '甲', 'handout', 1.7e9, 1.7e9)"))
+            assert conn.execute(text("SELECT status, created_at FROM documents")).one() == \
+                ("active", 1.7e9)
+    finally:
+        engine.dispose()
