@@ -31,6 +31,27 @@ def test_encodings_decode_to_the_same_blocks(encoding, raw):
                           (HEADING, 2, "（一）主要目标"), (PARA, 0, "到2025年，基本建成。")]
 
 
+TRAD = "學習貫徹新時代中國特色社會主義思想\n一、總體要求\n堅持以人民為中心，發展經濟。\n"
+
+
+@pytest.mark.parametrize("encoding, raw", [
+    ("big5", TRAD.encode("big5")),                               # Taiwan / Hong Kong files
+    ("utf-16-le", ZH.encode("utf-16-le")),                       # no BOM, Chinese with digits
+    ("utf-16-be", ZH.encode("utf-16-be")),
+])
+def test_big5_and_bomless_chinese_utf16_are_read_not_garbled(encoding, raw):
+    ex = extract(raw, "素材.txt")
+    assert ex.meta["encoding"] == encoding
+    source = TRAD if encoding == "big5" else ZH
+    assert [b.text for b in ex.blocks] == [line for line in source.split("\n") if line]
+
+
+def test_short_gb18030_text_stays_gb18030():
+    for text in ("绿水青山就是金山银山", "坚持以人民为中心。", "（二）历史的经验"):
+        ex = extract(text.encode("gb18030"), "短.txt")
+        assert ex.meta["encoding"] == "gb18030" and ex.blocks[0].text == text
+
+
 def test_first_short_line_is_the_title_and_crlf_is_folded():
     ex = extract(ZH.replace("\n", "\r\n").encode("utf-8"), "a.txt")
     assert ex.blocks[0].kind == TITLE

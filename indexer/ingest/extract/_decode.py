@@ -2,10 +2,30 @@
 
 Order: BOM (UTF-8, UTF-16/32 LE/BE) → strict UTF-8 → UTF-16 without BOM when NULs sit in
 alternate positions → cp1252 when the high bytes are isolated (Western text: é ü € “ ”) →
-strict GB18030 → UTF-16 without BOM and without NULs when it decodes to mostly CJK.
-cp1252 is tried before GB18030 because GB18030 happily decodes many Western byte pairs
-(“\x93w” is a valid GB18030 pair), while Chinese double-byte text never has isolated high bytes. Binary content (NULs, control bytes) is
-refused with UnsupportedFormatError.
+the Chinese legacy encodings: of GB18030, Big5 and BOM-less UTF-16 (mostly CJK), those that
+decode cleanly; charset-normalizer chooses when more than one does.
+cp1252 is tried before the Chinese encodings because GB18030 happily decodes many Western byte
+pairs (“\x93w” is a valid GB18030 pair), while Chinese double-byte text never has isolated
+high bytes. Binary content (NULs, control bytes) is refused with UnsupportedFormatError.
+
+Measured with ``bench/encoding_detection.py --before`` (40 samples a cell, seed 7; right =
+decoded text equal to the original), three approaches in one run — *before*: the hand-written
+chain alone (strict GB18030 last); *c-n*: charset-normalizer alone; *now*: this module:
+
+  encoding    20 chars: before / c-n / now   100 chars           1000 chars
+  cp1252      90% /  92% /  90%              92% / 62% /  92%    100% / 20% / 100%
+  GB18030     100% / 95% / 100%              100% / 98% / 100%   100% / 100% / 100%
+  GBK         100% / 95% / 100%              100% / 98% / 100%   100% / 100% / 100%
+  Big5          0% / 88% /  98%                0% / 100% / 100%    0% / 100% / 100%
+  UTF-16-LE    52% / 100% / 100%              25% / 98% / 100%    20% / 100% / 100%
+  UTF-8, BOM  100% everywhere
+  all: before 75.2%, c-n 92.6%, now 99.0%; 0.06 / 0.60 / 0.11 ms a sample
+
+So ours stays for BOMs, UTF-8, NUL-parity UTF-16 and cp1252 (charset-normalizer reads
+Western text as cp1250/latin-1 variants: 20% right at 1000 characters) and keeps GB18030
+ahead on short text (100% vs 95%); charset-normalizer only chooses among the Chinese
+encodings that decode cleanly, which brings Big5 (read as GB18030 mojibake before) and
+BOM-less Chinese UTF-16 (refused or mojibake before) to 98–100%.
 """
 
 from __future__ import annotations
@@ -32,31 +52,48 @@ def binary_error() -> UnsupportedFormatError:
                                   "请上传 Word（.docx/.doc）、PDF、PPT（.pptx）、网页或纯文本文件。")
 
 
-def _utf16_guess(data: bytes, cjk_only: bool = False) -> str | None:
+def _utf16_guess(data: bytes) -> str | None:
     sample = data[:4096]
     n = len(sample) // 2
     if n < 2:
         return None
     even = sum(1 for i in range(0, 2 * n, 2) if sample[i] == 0)
     odd = sum(1 for i in range(1, 2 * n, 2) if sample[i] == 0)
-    if not cjk_only:
-        # ASCII in UTF-16 puts a NUL in every other byte; Chinese puts none. So: NULs present,
-        # (almost) all of them on one parity.
-        # (CJK code points such as U+4E00 contribute a few NULs on the other parity.)
-        if odd >= 2 and odd >= 4 * even:
-            return "utf-16-le" if _ordinary(data, "utf-16-le") else None
-        if even >= 2 and even >= 4 * odd:
-            return "utf-16-be" if _ordinary(data, "utf-16-be") else None
-        return None
-    # Chinese UTF-16 has few NULs; accept it when the decoded text is mostly CJK.
-    for enc in ("utf-16-le", "utf-16-be"):
-        try:
-            text = data[: 2 * (len(data) // 2)].decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if len(text) >= 4 and len(_CJK.findall(text)) > 0.6 * len(text.strip() or "x"):
-            return enc
+    # ASCII in UTF-16 puts a NUL in every other byte; Chinese puts none. So: NULs present,
+    # (almost) all of them on one parity.
+    # (CJK code points such as U+4E00 contribute a few NULs on the other parity.)
+    if odd >= 2 and odd >= 4 * even:
+        return "utf-16-le" if _ordinary(data, "utf-16-le") else None
+    if even >= 2 and even >= 4 * odd:
+        return "utf-16-be" if _ordinary(data, "utf-16-be") else None
     return None
+
+
+# the Chinese legacy encodings, in order of preference when charset-normalizer has no opinion
+_CHINESE = ("gb18030", "big5", "utf-16-le", "utf-16-be")
+
+
+def _chinese(data: bytes, encodings=_CHINESE) -> tuple[str, str] | None:
+    """(text, encoding) among :data:`_CHINESE`: the only one that decodes cleanly (BOM-less
+    UTF-16 only to mostly CJK), or charset-normalizer's choice among those that do."""
+    clean = []
+    for enc in encodings:
+        if enc.startswith("utf-16") and len(data) % 2:
+            continue
+        try:
+            text = _check(data.decode(enc))
+        except (UnicodeDecodeError, UnsupportedFormatError):
+            continue
+        if enc.startswith("utf-16") and len(_CJK.findall(text)) <= 0.6 * len(text.strip() or "x"):
+            continue
+        clean.append((text, enc))
+    if len(clean) <= 1:
+        return clean[0] if clean else None
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=[enc for _, enc in clean]).best()
+    chosen = best.encoding.replace("_", "-") if best is not None else None
+    return next((c for c in clean if c[1] == chosen), clean[0])
 
 
 _ORDINARY = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u024f\u2000-\u206f\u3000-\u303f"
@@ -101,20 +138,19 @@ def decode(data: bytes) -> tuple[str, str]:
             return _check(data.decode(enc16)), enc16
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data:
+    if b"\x00" in data:              # text with NULs: UTF-16 (Chinese with some ASCII) or binary
+        found = _chinese(data, ("utf-16-le", "utf-16-be"))
+        if found:
+            return found
         raise binary_error()
     if _western_plausible(data):
         try:
             return _check(data.decode("cp1252")), "cp1252"
         except UnicodeDecodeError:
             pass
-    try:
-        return _check(data.decode("gb18030")), "gb18030"
-    except UnicodeDecodeError:
-        pass
-    enc16 = _utf16_guess(data, cjk_only=True) if len(data) % 2 == 0 else None
-    if enc16:
-        return _check(data.decode(enc16)), enc16
+    found = _chinese(data)
+    if found:
+        return found
     raise binary_error()
 
 
