@@ -507,6 +507,9 @@ def build_pdf_reportlab(src: Source, out: Path) -> None:
 
 
 def build_pdf(src: Source, out: Path) -> None:
+    if src.meta.get("engine") == "scan":
+        build_pdf_scan(src, out)
+        return
     if src.meta.get("engine") == "chromium":
         chromium = shutil.which("chromium") or shutil.which("chromium-browser")
         if chromium:
@@ -514,6 +517,37 @@ def build_pdf(src: Source, out: Path) -> None:
             return
         print(f"  warning: chromium not found, {src.file} rendered with reportlab instead")
     build_pdf_reportlab(src, out)
+
+
+def build_pdf_scan(src: Source, out: Path, dpi: int = 200) -> None:
+    """A scanned handout: the reportlab PDF printed to 200-dpi grey images, a little rotated,
+    blurred and speckled like an office copier's scan, saved as an image-only PDF (no text layer:
+    lecturelib must OCR it). Deterministic: fixed rotation, blur and noise seed."""
+    import random
+
+    import pypdfium2
+    from PIL import Image, ImageFilter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        typed = Path(tmp) / "typed.pdf"
+        build_pdf_reportlab(src, typed)
+        pdf = pypdfium2.PdfDocument(str(typed))
+        pages = []
+        for i in range(len(pdf)):
+            img = pdf[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
+            img = img.rotate(0.6 if i % 2 == 0 else -0.4, resample=Image.BICUBIC,
+                             fillcolor=255).filter(ImageFilter.GaussianBlur(0.6))
+            rng = random.Random(1000 + i)
+            px = img.load()
+            for _ in range(int(img.width * img.height * 0.004)):
+                px[rng.randrange(img.width), rng.randrange(img.height)] = rng.choice((40, 160))
+            pages.append(img)
+        pdf.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pages[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=pages[1:],
+                  title=src.title, author=AUTHOR, creator="lecturelib corpus build (scan)",
+                  creationDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"),
+                  modDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"))
 
 
 def build_pdf_chromium(src: Source, out: Path, chromium: str) -> None:

@@ -26,16 +26,19 @@ def extract(data: bytes, limits) -> Extracted:
         from library.errors import FileTooLargeError
         raise FileTooLargeError(f"图片页数太多（{len(frames)} 页），超过上限 {limits.max_pages} 页。",
                                 "请拆分成几个较小的文件后再上传。")
-    pages, heights, conf = [], [], {}
+    read = []
     for number, image, dpi in frames:
         if progress:
             progress("ocr", number - 1, len(frames))   # before each page: its own time limit
-        page = engine.page(image, number, dpi)
-        lines = pdf_reader.ocr_lines(page)
+        read.append(engine.page(image, number, dpi))
+    body = pdf_reader.ocr_body_size(read)
+    pages, heights, conf = [], [], {}
+    for page in read:
+        lines = pdf_reader.ocr_lines(page, body)
         pages.append(lines)
         heights.append(page.height)
         if lines:
-            conf[number] = round(page.confidence, 3)
+            conf[page.number] = round(page.confidence, 3)
     if progress:
         progress("ocr", len(frames), len(frames))
     if not any(pages):

@@ -37,6 +37,7 @@ _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 
 
+_DASH_SLIP = re.compile(r"—一|一—")
 _LETTER = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -44,6 +45,8 @@ def join_cjk(text: str) -> str:
     """OCR text without the spaces engines put between Chinese characters; "" for a line with
     no letter, digit or Han character (a rule, a stamp, a black box read as ■)."""
     text = _CJK_SPACE.sub("", text).strip()
+    # a dash pair read as dash + 一 (the commonest slip on Chinese dashes)
+    text = _DASH_SLIP.sub("——", text)
     return text if _LETTER.search(text) else ""
 
 
@@ -78,7 +81,11 @@ class RapidOcr:
         # Detection on the page scaled to at most 1600 px a side: the default (limit the
         # *shorter* side to 736 px, upscaling) missed whole lines of a 300-dpi page (89 % on a
         # clean page against 100 % with this setting, and 2× faster).
+        # No text-direction classifier: pages are upright (photos are turned by their EXIF
+        # orientation first), and the classifier turned a legible line of our scanned handout
+        # upside down, reading it as "：《》" (0.65) instead of the quotation it was.
         self._engine = RapidOCR(params={"Det.limit_side_len": 1600, "Det.limit_type": "max",
+                                        "Global.use_cls": False,
                                         "Global.log_level": "warning"})
 
     def page(self, image, number: int, dpi: int) -> OcrPage:

@@ -124,11 +124,12 @@ def _remove_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
 
     n = len(pages)
     repeated: set[str] = set()
-    if n >= 3:
+    if n >= 2:
         seen = Counter()
         for lines, h in zip(pages, heights):
             seen.update({_mask(ln.text) for ln in lines if in_band(ln, h)})
-        repeated = {k for k, c in seen.items() if c >= 0.5 * n and k}
+        # on half the pages of a longer document, on both pages of a two-page one
+        repeated = {k for k, c in seen.items() if c >= max(2, 0.5 * n) and k}
     for i, (lines, h) in enumerate(zip(pages, heights)):
         keep = []
         for j, ln in enumerate(lines):
@@ -138,8 +139,18 @@ def _remove_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
                 continue
             if (band or edge) and _PAGE_NO.match(ln.text.strip()):
                 continue
+            if (j == 0 and band and ln.top < BAND * h and len(lines) > 1
+                    and _same_text(ln.text, lines[1].text)):
+                continue      # a running header that repeats the title right below it
             keep.append(ln)
         pages[i] = keep
+
+
+def _same_text(a: str, b: str) -> bool:
+    """The same line, allowing an OCR slip or two (—一 for ——)."""
+    from difflib import SequenceMatcher
+    a, b = _mask(a), _mask(b)
+    return len(a) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.9
 
 
 def _body_metrics(lines: list[_Line]) -> tuple[float, float, float]:
@@ -430,14 +441,22 @@ def blocks_of(pages: list[list["_Line"]], heights: list[float]) -> list[Block]:
     return _blocks(_paragraphs(lines, body, left, right), body)
 
 
-def ocr_lines(page) -> list["_Line"]:
+def ocr_body_size(ocr_pages) -> float | None:
+    """The median OCR line height over all OCR'd pages of a document (one body size for the
+    whole document: per-page medians differ by a point and would split paragraphs)."""
+    sizes = sorted(w["size"] for p in ocr_pages for w in p.words)
+    return sizes[len(sizes) // 2] if sizes else None
+
+
+def ocr_lines(page, body: float | None = None) -> list["_Line"]:
     """An OCR page's lines as the extractor's lines. OCR box heights jitter with the glyphs in
     the line (±20 %), and body size and headings are told apart by size: a line within 25 % of
     the page's median height gets the body size, others their own size on a 1-pt grid."""
     if not page.words:
         return []
-    sizes = sorted(w["size"] for w in page.words)
-    body = sizes[len(sizes) // 2]
+    if body is None:
+        sizes = sorted(w["size"] for w in page.words)
+        body = sizes[len(sizes) // 2]
     words = [dict(w, size=float(round(body) if abs(w["size"] - body) <= 0.25 * body
                                 else max(1, round(w["size"])))) for w in page.words]
     return [_Line([w], page.number) for w in sorted(words, key=lambda w: (w["top"], w["x0"]))]
@@ -454,17 +473,19 @@ def _ocr_pages(data, numbers, pages, heights, mode, limits, warnings, meta) -> s
         return set()
     progress = getattr(limits, "progress", None)
     meta["ocr_tried"] = True
-    done, conf = set(), {}
+    done, conf, read = set(), {}, []
     for k, (number, image) in enumerate(ocr.pdf_page_images(data, numbers)):
         if progress:
             progress("ocr", k, len(numbers))      # before each page: its own time limit
-        page = engine.page(image, number, ocr.DPI)
-        lines = ocr_lines(page)
+        read.append(engine.page(image, number, ocr.DPI))
+    body = ocr_body_size(read)
+    for page in read:
+        lines = ocr_lines(page, body)
         if lines:
-            pages[number - 1] = lines
-            heights[number - 1] = page.height or heights[number - 1]
-            done.add(number)
-            conf[number] = round(page.confidence, 3)
+            pages[page.number - 1] = lines
+            heights[page.number - 1] = page.height or heights[page.number - 1]
+            done.add(page.number)
+            conf[page.number] = round(page.confidence, 3)
     if progress:
         progress("ocr", len(numbers), len(numbers))
     ocr.describe(meta, engine.name, conf, warnings)
