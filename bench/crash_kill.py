@@ -37,6 +37,9 @@ def half_stored(home: Path) -> list[str]:
     """Store-level evidence of a half-written document (independent of our own check)."""
     con = sqlite3.connect(home / "library.sqlite3")
     bad = []
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone():
+        con.close()       # killed before the schema's transaction committed: nothing stored
+        return bad
     for did, title in con.execute(
             "SELECT id, title FROM documents WHERE current_version_id IS NULL OR "
             "current_version_id NOT IN (SELECT id FROM versions)"):
