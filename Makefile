@@ -1,7 +1,7 @@
 # lecturelib: two commands on a fresh machine.
 #   make run   — set up, build the sample library from corpus/ into ./instance (the first time
 #                only), serve it on http://127.0.0.1:$(PORT)/ (make run PORT=8080 to choose)
-#   make test  — set up and run the whole test suite
+#   make test  — set up, lint (ruff, import contracts) and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,7 +13,7 @@ PORT   ?= 5000
 # Delete it (or `make clean`) to import the corpus again.
 LIBRARY_STAMP := $(HOME_DIR)/.sample-library
 
-.PHONY: run test setup library bench clean
+.PHONY: run test lint setup library bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,13 @@ library: $(LIBRARY_STAMP)
 run: library
 	$(BIN)/lecturelib --home $(HOME_DIR) serve --host $(HOST) --port $(PORT)
 
-test: setup
+# ruff (lint + format) and the layer contracts (import-linter), then the tests
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: setup lint
 	bash scripts/ensure-browser.sh
 	bash scripts/ensure-postgres.sh
 	$(BIN)/python -m pytest

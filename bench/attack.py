@@ -47,11 +47,15 @@ from load import CLI, PASSWORD, Client, form, multipart, wait_port  # noqa: E402
 
 def hostile_files(tmp: Path) -> list[tuple[str, bytes]]:
     from builders import cyclic_pdf, ratio_tuned_docx, zip_bomb_docx
+
     return [
         ("循环引用.pdf", cyclic_pdf(2)),
         ("压缩比调校.docx", ratio_tuned_docx(tmp / "r.docx", member_mb=60).read_bytes()),
         ("压缩炸弹.docx", zip_bomb_docx(tmp / "b.docx", member_mb=700).read_bytes()),
-        ("控制字符.txt", "讲稿\x01标题\n正文\x0b里有\x1b控制字符，宣讲员照样能用。\n".encode() * 50),
+        (
+            "控制字符.txt",
+            "讲稿\x01标题\n正文\x0b里有\x1b控制字符，宣讲员照样能用。\n".encode() * 50,
+        ),
     ]
 
 
@@ -135,8 +139,9 @@ def run(args, port: int, server) -> None:
         body, ctype = multipart({"csrf_token": tok}, [("files", name, data)])
         t0 = time.perf_counter()
         try:
-            status, out = c.request("POST", "/editor/upload", body,
-                                    {"Content-Type": ctype, "X-Requested-With": "fetch"})
+            status, out = c.request(
+                "POST", "/editor/upload", body, {"Content-Type": ctype, "X-Requested-With": "fetch"}
+            )
             try:
                 res = json.loads(out)["results"][0]
                 msg = f"{res.get('status')}: {res.get('message') or ''}"
@@ -153,15 +158,22 @@ def run(args, port: int, server) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         files = hostile_files(Path(tmp))
-    threads = [threading.Thread(target=attacker, args=(i,), daemon=True)
-               for i in range(args.attackers)]
-    threads += [threading.Thread(target=timed, args=("/api/search?q=%E7%BB%BF%E6%B0%B4%E9%9D%92"
-                                                     "%E5%B1%B1", simple, 0.2), daemon=True),
-                threading.Thread(target=timed, args=("/static/style.css", static, 0.2),
-                                 daemon=True),
-                threading.Thread(target=sampler, daemon=True)]
-    editors = [threading.Thread(target=editor, args=(i, name, data), daemon=True)
-               for i, (name, data) in enumerate(files)]
+    threads = [
+        threading.Thread(target=attacker, args=(i,), daemon=True) for i in range(args.attackers)
+    ]
+    threads += [
+        threading.Thread(
+            target=timed,
+            args=("/api/search?q=%E7%BB%BF%E6%B0%B4%E9%9D%92%E5%B1%B1", simple, 0.2),
+            daemon=True,
+        ),
+        threading.Thread(target=timed, args=("/static/style.css", static, 0.2), daemon=True),
+        threading.Thread(target=sampler, daemon=True),
+    ]
+    editors = [
+        threading.Thread(target=editor, args=(i, name, data), daemon=True)
+        for i, (name, data) in enumerate(files)
+    ]
     t_start = time.time()
     for t in threads:
         t.start()
@@ -174,12 +186,18 @@ def run(args, port: int, server) -> None:
         t.join(max(1.0, 120 - (time.time() - t_start)))
     for t in threads:
         t.join(10)
-    print(f"{args.label}: {args.seconds:.0f} s, {args.attackers} attackers sent "
-          f"{attack_n[0]} worst-case queries ({attack_n[0] / args.seconds:.1f}/s)")
-    print(f"  simple search  n={len(simple):4d}  p50 {statistics.median(simple) * 1000:7.0f} ms"
-          f"  p95 {pct(simple, 95) * 1000:7.0f} ms  max {max(simple) * 1000:7.0f} ms")
-    print(f"  static file    n={len(static):4d}  p50 {statistics.median(static) * 1000:7.0f} ms"
-          f"  p95 {pct(static, 95) * 1000:7.0f} ms  max {max(static) * 1000:7.0f} ms")
+    print(
+        f"{args.label}: {args.seconds:.0f} s, {args.attackers} attackers sent "
+        f"{attack_n[0]} worst-case queries ({attack_n[0] / args.seconds:.1f}/s)"
+    )
+    print(
+        f"  simple search  n={len(simple):4d}  p50 {statistics.median(simple) * 1000:7.0f} ms"
+        f"  p95 {pct(simple, 95) * 1000:7.0f} ms  max {max(simple) * 1000:7.0f} ms"
+    )
+    print(
+        f"  static file    n={len(static):4d}  p50 {statistics.median(static) * 1000:7.0f} ms"
+        f"  p95 {pct(static, 95) * 1000:7.0f} ms  max {max(static) * 1000:7.0f} ms"
+    )
     print(f"  peak RSS of the server's process tree: {peak[0] / 1024 / 1024:.0f} MB")
     for name, secs, msg in uploads:
         print(f"  upload {name}: answered in {secs:.1f} s — {msg[:110]}")
@@ -201,17 +219,35 @@ def main(argv=None) -> int:
     env = dict(os.environ, LECTURELIB_PASSWORD=PASSWORD)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        subprocess.run(CLI + ["--home", str(home), "ingest", str(ROOT / "corpus" / "materials"),
-                              "-q"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            CLI + ["--home", str(home), "ingest", str(ROOT / "corpus" / "materials"), "-q"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for i in range(4):
-            subprocess.run(CLI + ["--home", str(home), "user", "add", f"editor{i}"], cwd=ROOT,
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-        cmd = CLI + ["--home", str(home), "serve", "--port", str(args.port), "--workers",
-                     str(args.threads)]
+            subprocess.run(
+                CLI + ["--home", str(home), "user", "add", f"editor{i}"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        cmd = CLI + [
+            "--home",
+            str(home),
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.threads),
+        ]
         if args.processes:
             cmd += ["--processes", str(args.processes)]
-        server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_port(args.port, server)
             run(args, args.port, server)

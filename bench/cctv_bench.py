@@ -35,9 +35,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CORPUS = ROOT.parent / "shared" / "bench" / "cctv-news"
-TOPICS = ["situation-policy", "new-zhaoqing", "cadre-capability", "rule-of-law", "party-history",
-          "xi-thought", "rural-revitalization", "ecology", "national-defense",
-          "traditional-culture"]
+TOPICS = [
+    "situation-policy",
+    "new-zhaoqing",
+    "cadre-capability",
+    "rule-of-law",
+    "party-history",
+    "xi-thought",
+    "rural-revitalization",
+    "ecology",
+    "national-defense",
+    "traditional-culture",
+]
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
@@ -71,16 +80,31 @@ def records(files: list[Path]):
                 continue
             n += 1
             rid = f"p:{n}"
-            yield {"id": rid, "kind": "passage", "text": line, "question": None,
-                   "heading": heading, "source": "", "speaker": "", "date": date,
-                   "year": int(d[:4]), "topics": [TOPICS[zlib.crc32(rid.encode()) % 10]],
-                   "audiences": [], "doc_kind": "script", "document_id": doc_id,
-                   "document_title": title, "filename": p.name, "page": None,
-                   "updated": float(doc_id), "seq": n}
+            yield {
+                "id": rid,
+                "kind": "passage",
+                "text": line,
+                "question": None,
+                "heading": heading,
+                "source": "",
+                "speaker": "",
+                "date": date,
+                "year": int(d[:4]),
+                "topics": [TOPICS[zlib.crc32(rid.encode()) % 10]],
+                "audiences": [],
+                "doc_kind": "script",
+                "document_id": doc_id,
+                "document_title": title,
+                "filename": p.name,
+                "page": None,
+                "updated": float(doc_id),
+                "seq": n,
+            }
 
 
 # ---------------------------------------------------------------------------------------------
 # building (in a child process)
+
 
 def build_ours(files, index_dir: Path, writer: str = "bulk") -> None:
     from indexer.search import open_engine
@@ -97,8 +121,11 @@ def build_baseline(files, index_dir: Path) -> None:
     from whoosh import fields, index
 
     jieba.setLogLevel(logging.WARNING)
-    schema = fields.Schema(id=fields.ID(stored=True, unique=True), topic=fields.ID,
-                           content=fields.TEXT(stored=True, analyzer=ChineseAnalyzer()))
+    schema = fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        topic=fields.ID,
+        content=fields.TEXT(stored=True, analyzer=ChineseAnalyzer()),
+    )
     index_dir.mkdir(parents=True)
     ix = index.create_in(str(index_dir), schema)
     w = ix.writer()
@@ -148,13 +175,20 @@ def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
     size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss (KiB) of RUSAGE_CHILDREN: the largest single process of the build tree
-    return {"seconds": secs, "cpu_seconds": cpu, "peak_rss_mb": peak / 1e6,
-            "max_single_rss_mb": after.ru_maxrss / 1024, "index_mb": size / 1e6,
-            "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
+    return {
+        "seconds": secs,
+        "cpu_seconds": cpu,
+        "peak_rss_mb": peak / 1e6,
+        "max_single_rss_mb": after.ru_maxrss / 1024,
+        "index_mb": size / 1e6,
+        "load_avg_before": load_before,
+        "load_avg_after": os.getloadavg()[0],
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # queries
+
 
 def make_queries(files, seed: int = 42) -> dict:
     import jieba
@@ -169,7 +203,7 @@ def make_queries(files, seed: int = 42) -> dict:
         if len(t) <= n:
             continue
         i = rnd.randrange(len(t) - n)
-        s = t[i:i + n]
+        s = t[i : i + n]
         if _CJK.match(s):
             out["substring"].append((s, r["id"], None))
     while len(out["two_words"]) < 60:
@@ -185,7 +219,7 @@ def make_queries(files, seed: int = 42) -> dict:
         if len(t) <= n:
             continue
         i = rnd.randrange(len(t) - n)
-        s = t[i:i + n]
+        s = t[i : i + n]
         if _CJK.match(s):
             out["phrase"].append((f'"{s}"', r["id"], None))
     while len(out["topic"]) < 60:
@@ -202,12 +236,12 @@ def pct(xs, p):
 
 
 def query_ours(index_dir: Path, queries: dict) -> dict:
+    from indexer.search.vocab import Vocabulary
     from indexer.search.whoosh import searching
     from indexer.search.whoosh.index import SearchIndex
-    from indexer.search.vocab import Vocabulary
 
     ix = SearchIndex(index_dir, Vocabulary.load(None))
-    ix.search("中国")                                           # open searcher, facet cache
+    ix.search("中国")  # open searcher, facet cache
     res = {}
     for cls, qs in queries.items():
         lat, found = [], 0
@@ -215,14 +249,13 @@ def query_ours(index_dir: Path, queries: dict) -> dict:
             t0 = time.perf_counter()
             ix.search(q, topic=topic, limit=10)
             lat.append((time.perf_counter() - t0) * 1000)
-            if cls == "substring":                             # outside the timing
+            if cls == "substring":  # outside the timing
                 s = ix._search()
                 plan = searching.build_plan(q, ix.vocab, ix.taxonomy)
                 dn = s.document_number(id=rid)
                 ok = dn in searching.candidates(plan, ix._snap().docsets)
                 found += int(ok and searching.verify(plan, s.stored_fields(dn)["rec"]))
-        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
-                    "max_ms": max(lat)}
+        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95), "max_ms": max(lat)}
         if cls == "substring":
             res[cls]["found"] = found
     ix.close()
@@ -231,7 +264,8 @@ def query_ours(index_dir: Path, queries: dict) -> dict:
 
 def query_baseline(index_dir: Path, queries: dict) -> dict:
     from jieba.analyse import ChineseAnalyzer  # noqa: F401  (unpickling the schema)
-    from whoosh import index, query as wq
+    from whoosh import index
+    from whoosh import query as wq
     from whoosh.qparser import QueryParser
 
     ix = index.open_dir(str(index_dir))
@@ -252,8 +286,7 @@ def query_baseline(index_dir: Path, queries: dict) -> dict:
             if cls == "substring":
                 dn = s.document_number(id=rid)
                 found += int(dn in s.search(pq, limit=None).docs())
-        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95),
-                    "max_ms": max(lat)}
+        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95), "max_ms": max(lat)}
         if cls == "substring":
             res[cls]["found"] = found
     s.close()
@@ -265,10 +298,14 @@ def main(argv=None):
     ap.add_argument("--limit-mb", type=float, default=None)
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--public-writer", action="store_true",
-                    help="also build ours with Whoosh's public writer (search_writer=public)")
-    ap.add_argument("--build-only", choices=["ours", "ours-public", "baseline"],
-                    help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--public-writer",
+        action="store_true",
+        help="also build ours with Whoosh's public writer (search_writer=public)",
+    )
+    ap.add_argument(
+        "--build-only", choices=["ours", "ours-public", "baseline"], help=argparse.SUPPRESS
+    )
     a = ap.parse_args(argv)
     if not CORPUS.is_dir():
         raise SystemExit(f"corpus not found: {CORPUS}")
@@ -285,8 +322,11 @@ def main(argv=None):
     print(f"corpus: {len(files)} files, {mb:.1f} MB", flush=True)
     queries = make_queries(files)
     results = {"corpus_mb": mb, "files": len(files), "engines": {}}
-    engines = ["ours"] + (["ours-public"] if a.public_writer else []) + \
-        ([] if a.skip_baseline else ["baseline"])
+    engines = (
+        ["ours"]
+        + (["ours-public"] if a.public_writer else [])
+        + ([] if a.skip_baseline else ["baseline"])
+    )
     for eng in engines:
         d = out / eng
         if d.exists():
@@ -294,29 +334,40 @@ def main(argv=None):
         b = timed_build(eng, a.limit_mb, d)
         b["mb_per_s"] = mb / b["seconds"]
         b["mb_per_cpu_s"] = mb / b["cpu_seconds"] if b["cpu_seconds"] else None
-        print(f"{eng}: built in {b['seconds']:.1f} s = {b['mb_per_s']:.2f} MB/s wall, "
-              f"{b['cpu_seconds']:.0f} CPU s = {b['mb_per_cpu_s']:.3f} MB per CPU-s, "
-              f"index {b['index_mb']:.0f} MB, peak RSS {b['peak_rss_mb']:.0f} MB "
-              f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
-              flush=True)
+        print(
+            f"{eng}: built in {b['seconds']:.1f} s = {b['mb_per_s']:.2f} MB/s wall, "
+            f"{b['cpu_seconds']:.0f} CPU s = {b['mb_per_cpu_s']:.3f} MB per CPU-s, "
+            f"index {b['index_mb']:.0f} MB, peak RSS {b['peak_rss_mb']:.0f} MB "
+            f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
+            flush=True,
+        )
         q = (query_baseline if eng == "baseline" else query_ours)(d, queries)
         for cls, v in q.items():
             extra = f"  found {v['found']}/60" if "found" in v else ""
-            print(f"  {cls:10s} p50 {v['p50_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms  "
-                  f"max {v['max_ms']:7.1f} ms{extra}", flush=True)
+            print(
+                f"  {cls:10s} p50 {v['p50_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms  "
+                f"max {v['max_ms']:7.1f} ms{extra}",
+                flush=True,
+            )
         results["engines"][eng] = {"build": b, "queries": q}
     if "ours-public" in results["engines"]:
         bulk, public = (results["engines"][e]["build"] for e in ("ours", "ours-public"))
         results["public_writer_time_ratio"] = public["seconds"] / bulk["seconds"]
         results["public_writer_cpu_ratio"] = public["cpu_seconds"] / bulk["cpu_seconds"]
-        print(f"build time public/bulk writer: {results['public_writer_time_ratio']:.2f}x wall, "
-              f"{results['public_writer_cpu_ratio']:.2f}x CPU")
+        print(
+            f"build time public/bulk writer: {results['public_writer_time_ratio']:.2f}x wall, "
+            f"{results['public_writer_cpu_ratio']:.2f}x CPU"
+        )
     if "baseline" in results["engines"]:
-        ratio = results["engines"]["ours"]["build"]["mb_per_s"] / \
-            results["engines"]["baseline"]["build"]["mb_per_s"]
+        ratio = (
+            results["engines"]["ours"]["build"]["mb_per_s"]
+            / results["engines"]["baseline"]["build"]["mb_per_s"]
+        )
         results["throughput_ratio"] = ratio
-        cpu_ratio = results["engines"]["ours"]["build"]["mb_per_cpu_s"] / \
-            results["engines"]["baseline"]["build"]["mb_per_cpu_s"]
+        cpu_ratio = (
+            results["engines"]["ours"]["build"]["mb_per_cpu_s"]
+            / results["engines"]["baseline"]["build"]["mb_per_cpu_s"]
+        )
         results["cpu_throughput_ratio"] = cpu_ratio
         print(f"throughput ours/baseline: {ratio:.2f}x wall, {cpu_ratio:.2f}x per CPU-second")
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))

@@ -38,17 +38,19 @@ def half_stored(home: Path) -> list[str]:
     con = sqlite3.connect(home / "library.sqlite3")
     bad = []
     if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'documents'").fetchone():
-        con.close()       # killed before the schema's transaction committed: nothing stored
+        con.close()  # killed before the schema's transaction committed: nothing stored
         return bad
     for did, title in con.execute(
-            "SELECT id, title FROM documents WHERE current_version_id IS NULL OR "
-            "current_version_id NOT IN (SELECT id FROM versions)"):
+        "SELECT id, title FROM documents WHERE current_version_id IS NULL OR "
+        "current_version_id NOT IN (SELECT id FROM versions)"
+    ):
         bad.append(f"document {did} {title} has no version")
     for vid, sha in con.execute("SELECT id, sha256 FROM versions"):
         if not (home / "originals" / sha[:2] / sha).is_file():
             bad.append(f"version {vid} lacks its original")
-    n = con.execute("SELECT COUNT(*) FROM passages WHERE version_id NOT IN "
-                    "(SELECT id FROM versions)").fetchone()[0]
+    n = con.execute(
+        "SELECT COUNT(*) FROM passages WHERE version_id NOT IN (SELECT id FROM versions)"
+    ).fetchone()[0]
     if n:
         bad.append(f"{n} orphan passages")
     con.close()
@@ -57,17 +59,28 @@ def half_stored(home: Path) -> list[str]:
 
 def run_cli(home: Path, args: list[str], env) -> float:
     t0 = time.perf_counter()
-    subprocess.run(CLI + ["--home", str(home)] + args, cwd=ROOT, env=env, check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        CLI + ["--home", str(home)] + args,
+        cwd=ROOT,
+        env=env,
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t0
 
 
 def kill_after(home: Path, args: list[str], delay: float, env) -> int | None:
-    p = subprocess.Popen(CLI + ["--home", str(home)] + args, cwd=ROOT, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        CLI + ["--home", str(home)] + args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
-        return p.wait(timeout=delay)          # finished before the kill
+        return p.wait(timeout=delay)  # finished before the kill
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
@@ -77,7 +90,7 @@ def kill_after(home: Path, args: list[str], delay: float, env) -> int | None:
 def verdict(home: Path) -> tuple[bool, bool, list[str]]:
     """(clean at once, clean after repair, half-stored evidence)"""
     if not (home / "library.sqlite3").exists():
-        return True, True, []             # killed before anything was written
+        return True, True, []  # killed before anything was written
     half = half_stored(home)
     svc = LibraryService(home)
     try:
@@ -93,8 +106,9 @@ def verdict(home: Path) -> tuple[bool, bool, list[str]]:
 
 def make_inputs(tmp: Path, n_batches: int) -> list[Path]:
     """Batches of distinct files: the corpus, each copy made unique by a trailing line."""
-    src = sorted((ROOT / "corpus" / "materials").rglob("*.txt")) + \
-        sorted((ROOT / "corpus" / "materials").rglob("*.md"))
+    src = sorted((ROOT / "corpus" / "materials").rglob("*.txt")) + sorted(
+        (ROOT / "corpus" / "materials").rglob("*.md")
+    )
     batches = []
     for b in range(n_batches):
         d = tmp / f"batch{b}"
@@ -102,7 +116,7 @@ def make_inputs(tmp: Path, n_batches: int) -> list[Path]:
         for f in src:
             (d / f"{b}-{f.name}").write_bytes(f.read_bytes() + f"\n第{b}批副本。\n".encode())
         for f in sorted((ROOT / "corpus" / "materials").rglob("*.docx"))[:4]:
-            shutil.copy(f, d / f"{b}-{f.name}")     # identical across batches: duplicates
+            shutil.copy(f, d / f"{b}-{f.name}")  # identical across batches: duplicates
         batches.append(d)
     return batches
 
@@ -144,7 +158,7 @@ def main() -> int:
             t0 = time.perf_counter()
             for i in range(args.kills):
                 if op == "import" and i % 5 == 0 and where.exists():
-                    shutil.rmtree(where)           # start some imports from an empty library
+                    shutil.rmtree(where)  # start some imports from an empty library
                 delay = rng.uniform(0.05, max(0.1, full * 0.9))
                 if kill_after(where, argv(i), delay, env) is not None:
                     finished += 1
@@ -155,16 +169,33 @@ def main() -> int:
                 if not rep or half:
                     failed = True
                     print(f"  {op} kill {i} at {delay:.2f}s: repaired={rep} half={half}")
-            rows.append((op, args.kills, finished, full, clean, repaired, len(half_total),
-                         time.perf_counter() - t0))
-            print(f"{op}: {args.kills} kills, {finished} finished first, {clean} clean at once, "
-                  f"{repaired} clean after repair, {len(half_total)} half-stored", flush=True)
-    print(f"{'operation':10} {'kills':>5} {'finished':>8} {'run s':>6} {'clean':>6} "
-          f"{'repaired':>8} {'half':>5} {'total s':>8}")
+            rows.append(
+                (
+                    op,
+                    args.kills,
+                    finished,
+                    full,
+                    clean,
+                    repaired,
+                    len(half_total),
+                    time.perf_counter() - t0,
+                )
+            )
+            print(
+                f"{op}: {args.kills} kills, {finished} finished first, {clean} clean at once, "
+                f"{repaired} clean after repair, {len(half_total)} half-stored",
+                flush=True,
+            )
+    print(
+        f"{'operation':10} {'kills':>5} {'finished':>8} {'run s':>6} {'clean':>6} "
+        f"{'repaired':>8} {'half':>5} {'total s':>8}"
+    )
     for op, k, fin, full, clean, rep, half, dt in rows:
         print(f"{op:10} {k:5d} {fin:8d} {full:6.1f} {clean:6d} {rep:8d} {half:5d} {dt:8.1f}")
-    print("'finished': runs that ended before their kill; 'clean': check passed at once; "
-          "'repaired': clean after check --repair; 'half': half-stored documents found")
+    print(
+        "'finished': runs that ended before their kill; 'clean': check passed at once; "
+        "'repaired': clean after check --repair; 'half': half-stored documents found"
+    )
     return 1 if failed else 0
 
 

@@ -55,9 +55,9 @@ def chinese_sources() -> list[str]:
         try:
             t = p.read_bytes().decode("utf-8")
         except UnicodeDecodeError:
-            continue                      # the corpus has one GB18030 file on purpose
+            continue  # the corpus has one GB18030 file on purpose
         t = re.sub(r"[ \t]+", " ", t.replace("\r\n", "\n"))
-        t = re.sub(r"[#*>`|\[\]()_-]", "", t)           # markdown marks
+        t = re.sub(r"[#*>`|\[\]()_-]", "", t)  # markdown marks
         if len(_decode._CJK.findall(t)) > 0.5 * len(t):
             texts.append(t)
     return texts
@@ -66,12 +66,12 @@ def chinese_sources() -> list[str]:
 def windows(texts: list[str], n: int, count: int, rng: random.Random) -> list[str]:
     out = []
     pool = [t for t in texts if len(t) > n]
-    if not pool:                         # long windows: join documents
+    if not pool:  # long windows: join documents
         pool = ["\n".join(texts)]
     while len(out) < count:
         t = rng.choice(pool)
         i = rng.randrange(0, len(t) - n)
-        out.append(t[i:i + n])
+        out.append(t[i : i + n])
     return out
 
 
@@ -79,6 +79,7 @@ def load_before(path: str):
     """An older decoder to compare (e.g. ``git show fa2a27f:indexer/ingest/extract/_decode.py
     > /tmp/old_decode.py``; the hand-written one, before charset-normalizer)."""
     import importlib.util
+
     spec = importlib.util.spec_from_file_location("decode_before", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -88,6 +89,7 @@ def load_before(path: str):
             return mod.decode(data)[0]
         except Exception:
             return None
+
     return before
 
 
@@ -102,6 +104,7 @@ def ours(data: bytes) -> str | None:
 
 def normalizer(data: bytes) -> str | None:
     from charset_normalizer import from_bytes
+
     best = from_bytes(data).best()
     return None if best is None else str(best)
 
@@ -125,13 +128,16 @@ def main() -> None:
     for n in (20, 100, 1000):
         simp = windows(zh, n, args.per_cell, rng)
         cases = [(enc, simp) for enc in ("utf-8", "gb18030", "gbk", "utf-16", "utf-16-le")]
-        if HanziConv is not None:                 # characters Big5 lacks are left out
-            trad = ["".join(c for c in HanziConv.toTraditional(t) if _encodable(c, "big5"))
-                    for t in zh]
+        if HanziConv is not None:  # characters Big5 lacks are left out
+            trad = [
+                "".join(c for c in HanziConv.toTraditional(t) if _encodable(c, "big5")) for t in zh
+            ]
             cases.append(("big5", windows(trad, n, args.per_cell, rng)))
         latin_text = " ".join(LATIN * 3)
-        lat = [latin_text[i:i + n] for i in
-               (rng.randrange(0, len(latin_text) - n) for _ in range(args.per_cell))]
+        lat = [
+            latin_text[i : i + n]
+            for i in (rng.randrange(0, len(latin_text) - n) for _ in range(args.per_cell))
+        ]
         cases.append(("cp1252", lat))
         for enc, texts in cases:
             texts = [t for t in texts if _encodable(t, enc)]
@@ -150,15 +156,22 @@ def main() -> None:
                 totals[name][2] += spent
             rows.append(row)
     names = list(approaches)
-    print(f"{'chars':>5}  {'encoding':<9} {'n':>3}  " +
-          "  ".join(f"{a + ' right':>24}  {'ms':>6}" for a in names))
+    print(
+        f"{'chars':>5}  {'encoding':<9} {'n':>3}  "
+        + "  ".join(f"{a + ' right':>24}  {'ms':>6}" for a in names)
+    )
     for n, enc, count, *res in rows:
-        print(f"{n:>5}  {enc:<9} {count:>3}  " +
-              "  ".join(f"{f'{r}/{count} ({100 * r / max(count, 1):.0f}%)':>24}  {ms:6.2f}"
-                        for r, ms in res))
+        print(
+            f"{n:>5}  {enc:<9} {count:>3}  "
+            + "  ".join(
+                f"{f'{r}/{count} ({100 * r / max(count, 1):.0f}%)':>24}  {ms:6.2f}" for r, ms in res
+            )
+        )
     for name, (right, total, spent) in totals.items():
-        print(f"{name}: {right}/{total} right ({100 * right / total:.1f}%), "
-              f"{spent / total * 1000:.2f} ms per sample")
+        print(
+            f"{name}: {right}/{total} right ({100 * right / total:.1f}%), "
+            f"{spent / total * 1000:.2f} ms per sample"
+        )
 
 
 def _encodable(text: str, enc: str) -> bool:

@@ -49,16 +49,27 @@ DOC_FIXTURES = ROOT / "tests" / "fixtures" / "extract"
 
 # --- seeds -------------------------------------------------------------------------------
 
-_ZH = ["乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务。",
-       "绿水青山就是金山银山。", "——2005年8月15日，在浙江安吉余村考察时的讲话",
-       "人民对美好生活的向往，就是我们的奋斗目标。", "一、为什么要推进乡村振兴",
-       "（一）产业兴旺是重点", "1. 坚持农民主体地位", "问：什么是新时代枫桥经验？",
-       "答：小事不出村、大事不出镇、矛盾不上交。", "【金句】不忘初心，牢记使命。",
-       "出处：《习近平谈治国理政》第三卷", "同志们，大家好！", "案例启示", "2024年3月18日"]
+_ZH = [
+    "乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务。",
+    "绿水青山就是金山银山。",
+    "——2005年8月15日，在浙江安吉余村考察时的讲话",
+    "人民对美好生活的向往，就是我们的奋斗目标。",
+    "一、为什么要推进乡村振兴",
+    "（一）产业兴旺是重点",
+    "1. 坚持农民主体地位",
+    "问：什么是新时代枫桥经验？",
+    "答：小事不出村、大事不出镇、矛盾不上交。",
+    "【金句】不忘初心，牢记使命。",
+    "出处：《习近平谈治国理政》第三卷",
+    "同志们，大家好！",
+    "案例启示",
+    "2024年3月18日",
+]
 
 
 def seed_docx() -> bytes:
     import docx
+
     d = docx.Document()
     d.core_properties.title = "乡村振兴专题讲义"
     d.core_properties.author = "宣讲团"
@@ -86,6 +97,7 @@ def seed_docx() -> bytes:
 def seed_pptx() -> bytes:
     from pptx import Presentation
     from pptx.util import Inches
+
     prs = Presentation()
     prs.core_properties.title = "生态文明建设宣讲"
     s = prs.slides.add_slide(prs.slide_layouts[1])
@@ -111,6 +123,7 @@ def seed_pdf(encrypt: str | None = None) -> bytes:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
+
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt, pageCompression=0)
@@ -143,27 +156,53 @@ def seed_docs() -> list[bytes]:
 
 def seed_texts() -> dict[str, list[bytes]]:
     body = "\n".join(["乡村振兴专题讲义", *_ZH, "", "Plain ASCII line."])
-    md = ("# 生态文明建设\n\n" + _ZH[0] + "\n接续一行\n\n## 一、守护\n\n- 列表一\n1. 列表二\n\n"
-          "> " + _ZH[1] + "\n\n| 指标 | 数值 |\n|---|---|\n| 森林 | 60% |\n\n```\ncode\n```\n"
-          "标题\n===\n**粗体** *斜体* [链接](http://x) ![图](a.png) `代码`\n")
-    html = ("<!doctype html><html><head><meta charset='utf-8'><title>乡村振兴_某某网</title>"
-            "</head><body><nav class='menu'>首页</nav><article><h1>乡村振兴</h1><p>"
-            + _ZH[0] + "</p><ul><li>" + _ZH[1] + "</li></ul><table><tr><td>甲</td><td>乙</td>"
-            "</tr></table><div>" + _ZH[3] + "<br>换行</div></article><footer>版权</footer>"
-            "</body></html>")
+    md = (
+        "# 生态文明建设\n\n" + _ZH[0] + "\n接续一行\n\n## 一、守护\n\n- 列表一\n1. 列表二\n\n"
+        "> " + _ZH[1] + "\n\n| 指标 | 数值 |\n|---|---|\n| 森林 | 60% |\n\n```\ncode\n```\n"
+        "标题\n===\n**粗体** *斜体* [链接](http://x) ![图](a.png) `代码`\n"
+    )
+    html = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>乡村振兴_某某网</title>"
+        "</head><body><nav class='menu'>首页</nav><article><h1>乡村振兴</h1><p>"
+        + _ZH[0]
+        + "</p><ul><li>"
+        + _ZH[1]
+        + "</li></ul><table><tr><td>甲</td><td>乙</td>"
+        "</tr></table><div>" + _ZH[3] + "<br>换行</div></article><footer>版权</footer>"
+        "</body></html>"
+    )
     return {
-        "txt": [body.encode("utf-8"), body.encode("gb18030"), body.encode("utf-16"),
-                "\ufeff".encode() + body.encode("utf-8"), b"caf\xe9 na\xefve \x93quoted\x94"],
+        "txt": [
+            body.encode("utf-8"),
+            body.encode("gb18030"),
+            body.encode("utf-16"),
+            "\ufeff".encode() + body.encode("utf-8"),
+            b"caf\xe9 na\xefve \x93quoted\x94",
+        ],
         "md": [md.encode("utf-8"), md.encode("gb18030")],
-        "html": [html.encode("utf-8"), html.replace("utf-8", "gbk").encode("gb18030"),
-                 ("<?xml version='1.0'?>" + html).encode("utf-8")],
+        "html": [
+            html.encode("utf-8"),
+            html.replace("utf-8", "gbk").encode("gb18030"),
+            ("<?xml version='1.0'?>" + html).encode("utf-8"),
+        ],
     }
 
 
 # --- byte-level mutation -----------------------------------------------------------------
 
-_INTERESTING = [b"\x00", b"\xff", b"\x7f", b"\x80", b"\xff\xff\xff\xff", b"\x00\x00\x00\x00",
-                b"\xff\xff\xff\x7f", b"\x00\x00\x00\x80", b"\x01\x00", b"\xfe\xff", b"\xef\xbb\xbf"]
+_INTERESTING = [
+    b"\x00",
+    b"\xff",
+    b"\x7f",
+    b"\x80",
+    b"\xff\xff\xff\xff",
+    b"\x00\x00\x00\x00",
+    b"\xff\xff\xff\x7f",
+    b"\x00\x00\x00\x80",
+    b"\x01\x00",
+    b"\xfe\xff",
+    b"\xef\xbb\xbf",
+]
 
 
 def mutate_bytes(rng: random.Random, data: bytes, rounds: int | None = None) -> bytes:
@@ -175,24 +214,24 @@ def mutate_bytes(rng: random.Random, data: bytes, rounds: int | None = None) -> 
             continue
         op = rng.randrange(8)
         i = rng.randrange(len(buf))
-        if op == 0:                                     # bit flip
+        if op == 0:  # bit flip
             buf[i] ^= 1 << rng.randrange(8)
-        elif op == 1:                                   # random byte
+        elif op == 1:  # random byte
             buf[i] = rng.randrange(256)
-        elif op == 2:                                   # insert random bytes
+        elif op == 2:  # insert random bytes
             buf[i:i] = rng.randbytes(rng.randint(1, 32))
-        elif op == 3:                                   # delete a range
-            del buf[i:i + rng.randint(1, max(1, min(4096, len(buf) // 8)))]
-        elif op == 4:                                   # duplicate a chunk elsewhere
+        elif op == 3:  # delete a range
+            del buf[i : i + rng.randint(1, max(1, min(4096, len(buf) // 8)))]
+        elif op == 4:  # duplicate a chunk elsewhere
             j = rng.randrange(len(buf))
-            chunk = buf[i:i + rng.randint(1, 512)]
+            chunk = buf[i : i + rng.randint(1, 512)]
             buf[j:j] = chunk
-        elif op == 5:                                   # interesting value
+        elif op == 5:  # interesting value
             v = rng.choice(_INTERESTING)
-            buf[i:i + len(v)] = v
-        elif op == 6:                                   # truncate
-            del buf[rng.randint(0, len(buf)):]
-        else:                                           # many scattered random bytes
+            buf[i : i + len(v)] = v
+        elif op == 6:  # truncate
+            del buf[rng.randint(0, len(buf)) :]
+        else:  # many scattered random bytes
             for _ in range(rng.randint(2, 16)):
                 buf[rng.randrange(len(buf))] = rng.randrange(256)
     return bytes(buf)
@@ -202,44 +241,73 @@ def mutate_bytes(rng: random.Random, data: bytes, rounds: int | None = None) -> 
 
 _XML_SNIPPETS = [
     '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
-    '<!DOCTYPE x SYSTEM "file:///etc/passwd">', "&b;", "&#0;", "&#xD800;", "<w:t>\x01\x02</w:t>",
-    '<w:outlineLvl w:val="99999999999999999999"/>', '<w:outlineLvl w:val="-1"/>',
-    '<w:pStyle w:val="Heading1"/>', '<w:basedOn w:val="Heading1"/>', '<w:numPr/>',
+    '<!DOCTYPE x SYSTEM "file:///etc/passwd">',
+    "&b;",
+    "&#0;",
+    "&#xD800;",
+    "<w:t>\x01\x02</w:t>",
+    '<w:outlineLvl w:val="99999999999999999999"/>',
+    '<w:outlineLvl w:val="-1"/>',
+    '<w:pStyle w:val="Heading1"/>',
+    '<w:basedOn w:val="Heading1"/>',
+    "<w:numPr/>",
     "<w:tbl><w:tr><w:tc><w:tbl><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl></w:tc></w:tr></w:tbl>",
-    '<w:vMerge/>', "<w:txbxContent><w:p><w:r><w:t>框</w:t></w:r></w:p></w:txbxContent>",
-    "<mc:Fallback>", "</w:body>", "<w:p>" * 50, "<w:sdt><w:sdtContent>",
-    '<a:off x="-99999999999" y="NaN"/>', '<p:sldId id="0" r:id="rId999"/>',
+    "<w:vMerge/>",
+    "<w:txbxContent><w:p><w:r><w:t>框</w:t></w:r></w:p></w:txbxContent>",
+    "<mc:Fallback>",
+    "</w:body>",
+    "<w:p>" * 50,
+    "<w:sdt><w:sdtContent>",
+    '<a:off x="-99999999999" y="NaN"/>',
+    '<p:sldId id="0" r:id="rId999"/>',
     '<a:tbl><a:tr><a:tc gridSpan="1000" rowSpan="-3"/></a:tr></a:tbl>',
-    "<?xml version='1.0' encoding='ebcdic'?>", "\ufeff", "]]>", "<![CDATA[",
-    'Target="../../../../etc/passwd"', 'TargetMode="External"', 'r:id="rId1"',
+    "<?xml version='1.0' encoding='ebcdic'?>",
+    "\ufeff",
+    "]]>",
+    "<![CDATA[",
+    'Target="../../../../etc/passwd"',
+    'TargetMode="External"',
+    'r:id="rId1"',
 ]
 
 
 def _xml_mutate(rng: random.Random, xml: bytes) -> bytes:
     text = xml.decode("utf-8", "replace")
     op = rng.randrange(7)
-    if op == 0 and "<" in text:                         # delete a tag (unbalances the tree)
+    if op == 0 and "<" in text:  # delete a tag (unbalances the tree)
         starts = [m.start() for m in re.finditer("<", text)]
         i = rng.choice(starts)
         j = text.find(">", i)
-        text = text[:i] + text[j + 1:] if j > 0 else text[:i]
-    elif op == 1:                                       # insert a hostile snippet
+        text = text[:i] + text[j + 1 :] if j > 0 else text[:i]
+    elif op == 1:  # insert a hostile snippet
         i = rng.randint(0, len(text))
         text = text[:i] + rng.choice(_XML_SNIPPETS) + text[i:]
-    elif op == 2:                                       # falsify numbers / attribute values
+    elif op == 2:  # falsify numbers / attribute values
+
         def num(m):
-            return rng.choice(["-1", "0", "999999999999", "1e309", "NaN", "", "x",
-                               str(rng.randint(-2**40, 2**40))])
+            return rng.choice(
+                [
+                    "-1",
+                    "0",
+                    "999999999999",
+                    "1e309",
+                    "NaN",
+                    "",
+                    "x",
+                    str(rng.randint(-(2**40), 2**40)),
+                ]
+            )
+
         text = re.sub(r"\b\d+\b", lambda m: num(m) if rng.random() < 0.2 else m.group(0), text)
-    elif op == 3:                                       # swap two elements' order
+    elif op == 3:  # swap two elements' order
         parts = re.split(r"(?=<)", text)
         if len(parts) > 3:
             i, j = rng.randrange(len(parts)), rng.randrange(len(parts))
             parts[i], parts[j] = parts[j], parts[i]
         text = "".join(parts)
-    elif op == 4:                                       # truncate the XML
-        text = text[:rng.randint(0, len(text))]
-    elif op == 5:                                       # deep nesting
+    elif op == 4:  # truncate the XML
+        text = text[: rng.randint(0, len(text))]
+    elif op == 5:  # deep nesting
         depth = rng.choice([100, 1000, 5000])
         i = text.rfind("</")
         i = i if i > 0 else len(text)
@@ -260,22 +328,25 @@ def mutate_zip(rng: random.Random, data: bytes) -> bytes:
     if op == 0:
         return mutate_bytes(rng, data)
     names = [n for n, _ in members]
-    if op == 1 and members:                             # drop a member
+    if op == 1 and members:  # drop a member
         del members[rng.randrange(len(members))]
-    elif op == 2 and members:                           # rename a member
+    elif op == 2 and members:  # rename a member
         k = rng.randrange(len(members))
         members[k] = (rng.choice(names) + rng.choice(["", "x", "/", ".bak"]), members[k][1])
-    elif op == 3 and members:                           # duplicate a member name
+    elif op == 3 and members:  # duplicate a member name
         k = rng.randrange(len(members))
         members.append((members[k][0], mutate_bytes(rng, members[k][1], 1)))
-    elif op == 4 and members:                           # raw-mutate one member
+    elif op == 4 and members:  # raw-mutate one member
         k = rng.randrange(len(members))
         members[k] = (members[k][0], mutate_bytes(rng, members[k][1]))
-    else:                                               # XML-mutate the parts that matter
+    else:  # XML-mutate the parts that matter
         xml = [k for k, (n, _) in enumerate(members) if n.endswith((".xml", ".rels"))]
-        body = [k for k in xml if members[k][0] in ("word/document.xml", "word/styles.xml",
-                                                    "ppt/presentation.xml")
-                or members[k][0].startswith("ppt/slides/slide")]
+        body = [
+            k
+            for k in xml
+            if members[k][0] in ("word/document.xml", "word/styles.xml", "ppt/presentation.xml")
+            or members[k][0].startswith("ppt/slides/slide")
+        ]
         for _ in range(rng.randint(1, 3)):
             pool = body if body and rng.random() < 0.7 else xml
             if not pool:
@@ -295,6 +366,7 @@ class _quiet:
 
     def __enter__(self):
         import warnings
+
         self._w = warnings.catch_warnings()
         self._w.__enter__()
         warnings.simplefilter("ignore")
@@ -305,44 +377,76 @@ class _quiet:
 
 # --- PDF mutation ------------------------------------------------------------------------
 
-_PDF_SNIPPETS = [b"/Count 999999999", b"/Count -1", b"/Parent 1 0 R", b"/Kids [3 0 R 3 0 R]",
-                 b"/Length 99999999", b"/Length -5", b"[" * 2000 + b"]" * 2000,
-                 b"<<" * 500 + b">>" * 500, b"/Filter /FlateDecode", b"/Filter /LZWDecode",
-                 b"/Filter [/ASCIIHexDecode /FlateDecode /RunLengthDecode]",
-                 b"/W [4 4 4] /Type /XRef", b"/Encrypt 1 0 R", b"/MediaBox [0 0 0 0]",
-                 b"/MediaBox [0 0 1e308 -1e308]", b"/Rotate 45", b"/Font << /F1 999 0 R >>",
-                 b"BT /F1 1e30 Tf (x) Tj ET", b"BT /F1 12 Tf 1e30 0 Td <4E2D> Tj ET",
-                 b"(" + b"\\(" * 1000, b"999999999 0 obj", b"startxref\n-1\n%%EOF",
-                 b"/Size 2147483647", b"/Prev 0", b"/ToUnicode 1 0 R", b"q " * 5000]
+_PDF_SNIPPETS = [
+    b"/Count 999999999",
+    b"/Count -1",
+    b"/Parent 1 0 R",
+    b"/Kids [3 0 R 3 0 R]",
+    b"/Length 99999999",
+    b"/Length -5",
+    b"[" * 2000 + b"]" * 2000,
+    b"<<" * 500 + b">>" * 500,
+    b"/Filter /FlateDecode",
+    b"/Filter /LZWDecode",
+    b"/Filter [/ASCIIHexDecode /FlateDecode /RunLengthDecode]",
+    b"/W [4 4 4] /Type /XRef",
+    b"/Encrypt 1 0 R",
+    b"/MediaBox [0 0 0 0]",
+    b"/MediaBox [0 0 1e308 -1e308]",
+    b"/Rotate 45",
+    b"/Font << /F1 999 0 R >>",
+    b"BT /F1 1e30 Tf (x) Tj ET",
+    b"BT /F1 12 Tf 1e30 0 Td <4E2D> Tj ET",
+    b"(" + b"\\(" * 1000,
+    b"999999999 0 obj",
+    b"startxref\n-1\n%%EOF",
+    b"/Size 2147483647",
+    b"/Prev 0",
+    b"/ToUnicode 1 0 R",
+    b"q " * 5000,
+]
 
 
 def mutate_pdf(rng: random.Random, data: bytes) -> bytes:
     op = rng.randrange(7)
     objs = list(re.finditer(rb"\d+ 0 obj.*?endobj\s*", data, re.S))
-    if op == 0 and len(objs) > 2:                       # shuffle objects
-        head, tail = data[:objs[0].start()], data[objs[-1].end():]
+    if op == 0 and len(objs) > 2:  # shuffle objects
+        head, tail = data[: objs[0].start()], data[objs[-1].end() :]
         bodies = [m.group(0) for m in objs]
         rng.shuffle(bodies)
         return head + b"".join(bodies) + tail
-    if op == 1 and objs:                                # delete or duplicate an object
+    if op == 1 and objs:  # delete or duplicate an object
         m = rng.choice(objs)
         if rng.random() < 0.5:
-            return data[:m.start()] + data[m.end():]
-        return data[:m.end()] + m.group(0) + data[m.end():]
-    if op == 2:                                         # falsify numbers
-        return re.sub(rb"\b\d+\b", lambda m: (rng.choice([b"0", b"-1", b"4294967296", b"99999",
-                                                          str(rng.randint(0, 10**6)).encode()])
-                                             if rng.random() < 0.05 else m.group(0)), data)
-    if op == 3:                                         # insert a hostile snippet
+            return data[: m.start()] + data[m.end() :]
+        return data[: m.end()] + m.group(0) + data[m.end() :]
+    if op == 2:  # falsify numbers
+        return re.sub(
+            rb"\b\d+\b",
+            lambda m: (
+                rng.choice(
+                    [b"0", b"-1", b"4294967296", b"99999", str(rng.randint(0, 10**6)).encode()]
+                )
+                if rng.random() < 0.05
+                else m.group(0)
+            ),
+            data,
+        )
+    if op == 3:  # insert a hostile snippet
         i = rng.randrange(len(data) or 1)
         return data[:i] + rng.choice(_PDF_SNIPPETS) + data[i:]
-    if op == 4:                                         # corrupt the xref/trailer
+    if op == 4:  # corrupt the xref/trailer
         i = data.rfind(b"xref")
         if i > 0:
             return data[:i] + mutate_bytes(rng, data[i:], rng.randint(1, 4))
-    if op == 5:                                         # self-referencing objects
-        return re.sub(rb"(\d+) 0 R", lambda m: (rng.choice([b"1 0 R", b"2 0 R", b"9999 0 R"])
-                                                if rng.random() < 0.2 else m.group(0)), data)
+    if op == 5:  # self-referencing objects
+        return re.sub(
+            rb"(\d+) 0 R",
+            lambda m: (
+                rng.choice([b"1 0 R", b"2 0 R", b"9999 0 R"]) if rng.random() < 0.2 else m.group(0)
+            ),
+            data,
+        )
     return mutate_bytes(rng, data)
 
 
@@ -362,7 +466,7 @@ def cycle_pdf(rng: random.Random, data: bytes) -> bytes:
         refs = list(re.finditer(rb"\b\d+ 0 R", data))
         if refs:
             m = rng.choice(refs)
-            data = data[:m.start()] + b"%d 0 R" % chain[0] + data[m.end():]
+            data = data[: m.start()] + b"%d 0 R" % chain[0] + data[m.end() :]
     body = bytearray()
     offsets = []
     base = len(data)
@@ -371,8 +475,11 @@ def cycle_pdf(rng: random.Random, data: bytes) -> bytes:
         target = chain[(i + 1) % len(chain)]
         # mostly bare references (a reference to a reference: the loop that hung), sometimes
         # wrapped in an array or a dictionary
-        inner = b"%d 0 R" % target if rng.random() < 0.8 else \
-            rng.choice([b"[%d 0 R]" % target, b"<< /Length %d 0 R >>" % target])
+        inner = (
+            b"%d 0 R" % target
+            if rng.random() < 0.8
+            else rng.choice([b"[%d 0 R]" % target, b"<< /Length %d 0 R >>" % target])
+        )
         body += b"%d 0 obj\n%s\nendobj\n" % (num, inner)
     xref = base + len(body)
     body += b"xref\n%d %d\n" % (chain[0], len(chain))
@@ -390,16 +497,61 @@ def cycle_pdf(rng: random.Random, data: bytes) -> bytes:
 
 # --- generators --------------------------------------------------------------------------
 
-_ALPHABET = (list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工"
-                  "也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实")
-             + list("。，、；：？！“”‘’（）《》【】——…·　") + list("一二三四五六七八九十（）、.．1234567890")
-             + list("ABCxyz \t\n\r\x0b\x0c")
-             + ["\x00", "\x07", "\x1b", "\u200b", "\ufeff", "\u2f00", "\uf900", "\ud800",
-                "\U0001f600", "\u0301", "\u202e", "\uffff"])
-_LINES = _ZH + ["", "问：", "答：", "——", "《》", "【金句】", "原文：", "出处：", "一是", "第3次",
-                "（2024年）", "肇庆市委宣传部 2024年3月", "谢谢大家！", "附件2 名词解释",
-                "——2025年1月15日在第十四届全国人民代表大会上", "Q：", "A：", "# ", "## ", "- ", "> ",
-                "| a | b |", "```", "---", "===", "<b>", "</p>", "&nbsp;", "&#x4e2d;", "&bogus;"]
+_ALPHABET = (
+    list(
+        "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工"
+        "也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实"
+    )
+    + list("。，、；：？！“”‘’（）《》【】——…·　")
+    + list("一二三四五六七八九十（）、.．1234567890")
+    + list("ABCxyz \t\n\r\x0b\x0c")
+    + [
+        "\x00",
+        "\x07",
+        "\x1b",
+        "\u200b",
+        "\ufeff",
+        "\u2f00",
+        "\uf900",
+        "\ud800",
+        "\U0001f600",
+        "\u0301",
+        "\u202e",
+        "\uffff",
+    ]
+)
+_LINES = _ZH + [
+    "",
+    "问：",
+    "答：",
+    "——",
+    "《》",
+    "【金句】",
+    "原文：",
+    "出处：",
+    "一是",
+    "第3次",
+    "（2024年）",
+    "肇庆市委宣传部 2024年3月",
+    "谢谢大家！",
+    "附件2 名词解释",
+    "——2025年1月15日在第十四届全国人民代表大会上",
+    "Q：",
+    "A：",
+    "# ",
+    "## ",
+    "- ",
+    "> ",
+    "| a | b |",
+    "```",
+    "---",
+    "===",
+    "<b>",
+    "</p>",
+    "&nbsp;",
+    "&#x4e2d;",
+    "&bogus;",
+]
 
 
 def gen_str(rng: random.Random, max_len: int = 200) -> str:
@@ -415,23 +567,87 @@ def gen_str(rng: random.Random, max_len: int = 200) -> str:
 def gen_text_bytes(rng: random.Random) -> bytes:
     lines = [gen_str(rng, 80) for _ in range(rng.randint(0, 30))]
     text = rng.choice(["\n", "\r\n", "\r"]).join(lines)
-    enc = rng.choice(["utf-8", "utf-8-sig", "gb18030", "utf-16", "utf-16-le", "utf-16-be",
-                      "utf-32", "cp1252", "big5", "latin-1"])
+    enc = rng.choice(
+        [
+            "utf-8",
+            "utf-8-sig",
+            "gb18030",
+            "utf-16",
+            "utf-16-le",
+            "utf-16-be",
+            "utf-32",
+            "cp1252",
+            "big5",
+            "latin-1",
+        ]
+    )
     data = text.encode(enc, "replace") if enc != "utf-8" else text.encode("utf-8", "surrogatepass")
     return mutate_bytes(rng, data) if rng.random() < 0.3 else data
 
 
-_TAGS = ["p", "div", "span", "h1", "h2", "h6", "li", "ul", "ol", "table", "tr", "td", "th", "br",
-         "article", "main", "section", "nav", "footer", "script", "style", "title", "head", "body",
-         "html", "a", "b", "pre", "blockquote", "svg", "iframe", "template", "noscript", "meta"]
-_ATTRS = ["", " class='menu'", " id='comments'", " class='content'", " charset='gbk'",
-          " charset='x-nonsense'", " role='navigation'", " style='x'", " onload='alert(1)'",
-          " http-equiv='content-type' content='text/html; charset=utf-16'"]
+_TAGS = [
+    "p",
+    "div",
+    "span",
+    "h1",
+    "h2",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "br",
+    "article",
+    "main",
+    "section",
+    "nav",
+    "footer",
+    "script",
+    "style",
+    "title",
+    "head",
+    "body",
+    "html",
+    "a",
+    "b",
+    "pre",
+    "blockquote",
+    "svg",
+    "iframe",
+    "template",
+    "noscript",
+    "meta",
+]
+_ATTRS = [
+    "",
+    " class='menu'",
+    " id='comments'",
+    " class='content'",
+    " charset='gbk'",
+    " charset='x-nonsense'",
+    " role='navigation'",
+    " style='x'",
+    " onload='alert(1)'",
+    " http-equiv='content-type' content='text/html; charset=utf-16'",
+]
 
 
 def gen_html_bytes(rng: random.Random) -> bytes:
-    parts = [rng.choice(["<!doctype html>", "<html>", "<?xml version='1.0'?><html>", "<!-- -->",
-                         "\ufeff<html>", ""])]
+    parts = [
+        rng.choice(
+            [
+                "<!doctype html>",
+                "<html>",
+                "<?xml version='1.0'?><html>",
+                "<!-- -->",
+                "\ufeff<html>",
+                "",
+            ]
+        )
+    ]
     depth = 0
     for _ in range(rng.randint(0, 80)):
         r = rng.random()
@@ -456,25 +672,102 @@ def gen_html_bytes(rng: random.Random) -> bytes:
 def gen_md_bytes(rng: random.Random) -> bytes:
     lines = []
     for _ in range(rng.randint(0, 40)):
-        lines.append(rng.choice(["# ", "## ", "###### ", "- ", "* ", "1. ", "> ", "| ", "",
-                                 "```", "~~~", "---", "===", "    ", ""]) + gen_str(rng, 60))
+        lines.append(
+            rng.choice(
+                [
+                    "# ",
+                    "## ",
+                    "###### ",
+                    "- ",
+                    "* ",
+                    "1. ",
+                    "> ",
+                    "| ",
+                    "",
+                    "```",
+                    "~~~",
+                    "---",
+                    "===",
+                    "    ",
+                    "",
+                ]
+            )
+            + gen_str(rng, 60)
+        )
     if rng.random() < 0.2:
         lines.insert(0, "---")
     return "\n".join(lines).encode("utf-8", "surrogatepass")
 
 
-_QUERY_PIECES = ['"', "“", "”", "「", "」", "『", "』", "＂", "-", "－", "−", "OR", "或", "|", "｜",
-                 "or", "topic:", "专题：", "主题:", "kind:", "类型：", "audience:", "对象：", "year:",
-                 "年份：", "2019-2021", "２０２１", "2021年", "0000-9999", "1-2", "quote", "金句",
-                 "rural", "进农村", ",", "，", "、", " ", "　", "http://x.y/z", "10:30", "foo:bar",
-                 "生态文明", "不忘初心", "党", "\u200b", "\u2f00", "\x00", "\ud800", "∗", "*", "?",
-                 "(", ")", "AND", "NOT", "\\", "'", "…", "～", "至", "到"]
+_QUERY_PIECES = [
+    '"',
+    "“",
+    "”",
+    "「",
+    "」",
+    "『",
+    "』",
+    "＂",
+    "-",
+    "－",
+    "−",
+    "OR",
+    "或",
+    "|",
+    "｜",
+    "or",
+    "topic:",
+    "专题：",
+    "主题:",
+    "kind:",
+    "类型：",
+    "audience:",
+    "对象：",
+    "year:",
+    "年份：",
+    "2019-2021",
+    "２０２１",
+    "2021年",
+    "0000-9999",
+    "1-2",
+    "quote",
+    "金句",
+    "rural",
+    "进农村",
+    ",",
+    "，",
+    "、",
+    " ",
+    "　",
+    "http://x.y/z",
+    "10:30",
+    "foo:bar",
+    "生态文明",
+    "不忘初心",
+    "党",
+    "\u200b",
+    "\u2f00",
+    "\x00",
+    "\ud800",
+    "∗",
+    "*",
+    "?",
+    "(",
+    ")",
+    "AND",
+    "NOT",
+    "\\",
+    "'",
+    "…",
+    "～",
+    "至",
+    "到",
+]
 
 
 def gen_query(rng: random.Random) -> str:
     n = rng.randint(0, 25)
-    parts = [rng.choice(_QUERY_PIECES) if rng.random() < 0.7 else gen_str(rng, 6)
-             for _ in range(n)]
+    parts = [rng.choice(_QUERY_PIECES) if rng.random() < 0.7 else gen_str(rng, 6) for _ in range(n)]
     return "".join(p + (" " if rng.random() < 0.4 else "") for p in parts)
 
 
@@ -484,6 +777,7 @@ _BLOCK_KINDS = ["para", "heading", "list", "table", "footnote", "notes", "title"
 def gen_extracted(rng: random.Random):
     """An arbitrary Extracted: any kinds, levels, pages and texts (including empty ones)."""
     from indexer.ingest.extract.base import Block, Extracted
+
     blocks = []
     for _ in range(rng.randint(0, 60)):
         text = rng.choice(_LINES) if rng.random() < 0.4 else gen_str(rng, 120)
@@ -495,56 +789,100 @@ def gen_extracted(rng: random.Random):
         blocks.append(Block(text, kind, level, page))
     fmt = rng.choice(["docx", "pdf", "doc", "pptx", "txt", "md", "html"])
     title = rng.choice([None, "", gen_str(rng, 30), rng.choice(_LINES)])
-    return Extracted(format=fmt, blocks=blocks, title=title,
-                     pages=rng.choice([None, 1, 3]), meta={})
+    return Extracted(
+        format=fmt, blocks=blocks, title=title, pages=rng.choice([None, 1, 3]), meta={}
+    )
 
 
 # --- topic packs --------------------------------------------------------------------------
+
 
 def pack_rows(salt: str = "") -> tuple[list[dict], list[dict], bytes]:
     """(documents, quotes, original bytes) of a small, valid pack, as export writes them;
     ``salt`` makes the original (and so its checksum) differ from one pack to the next."""
     from library.pack import sha256
-    original = ("乡村振兴专题讲义\n一、为什么要推进乡村振兴\n绿水青山就是金山银山。\n"
-                + salt).encode("utf-8")
+
+    original = (
+        "乡村振兴专题讲义\n一、为什么要推进乡村振兴\n绿水青山就是金山银山。\n" + salt
+    ).encode("utf-8")
     sha = sha256(original)
     from indexer.ingest.pipeline import text_key
+
     qtext = "绿水青山就是金山银山。"
-    quotes = [{"key": text_key(qtext), "text": qtext, "source": "在浙江安吉余村考察时的讲话",
-               "date": "2005-08-15", "speaker": "习近平", "theme": None, "note": None,
-               "topics": [{"topic": "ecology", "score": 0.9}]}]
-    docs = [{"id": 1, "title": "乡村振兴专题讲义", "kind": "handout", "date": "2024-03",
-             "source": None, "topics": [{"topic": "rural-revitalization", "score": 1.0,
-                                         "origin": "manual"}],
-             "audiences": ["rural"],
-             "version": {"sha256": sha, "filename": "乡村振兴讲义.txt", "format": "txt",
-                         "pages": None, "chars": 40, "status": "ok", "warnings": []},
-             "headings": [[1, "一、为什么要推进乡村振兴", None]],
-             "passages": [{"seq": 0, "kind": "passage", "text": "绿水青山就是金山银山。",
-                           "question": None, "heading_path": ["一、为什么要推进乡村振兴"],
-                           "page": None}],
-             "quotes": [{"key": text_key(qtext), "seq": 0, "page": None, "theme": None}]}]
+    quotes = [
+        {
+            "key": text_key(qtext),
+            "text": qtext,
+            "source": "在浙江安吉余村考察时的讲话",
+            "date": "2005-08-15",
+            "speaker": "习近平",
+            "theme": None,
+            "note": None,
+            "topics": [{"topic": "ecology", "score": 0.9}],
+        }
+    ]
+    docs = [
+        {
+            "id": 1,
+            "title": "乡村振兴专题讲义",
+            "kind": "handout",
+            "date": "2024-03",
+            "source": None,
+            "topics": [{"topic": "rural-revitalization", "score": 1.0, "origin": "manual"}],
+            "audiences": ["rural"],
+            "version": {
+                "sha256": sha,
+                "filename": "乡村振兴讲义.txt",
+                "format": "txt",
+                "pages": None,
+                "chars": 40,
+                "status": "ok",
+                "warnings": [],
+            },
+            "headings": [[1, "一、为什么要推进乡村振兴", None]],
+            "passages": [
+                {
+                    "seq": 0,
+                    "kind": "passage",
+                    "text": "绿水青山就是金山银山。",
+                    "question": None,
+                    "heading_path": ["一、为什么要推进乡村振兴"],
+                    "page": None,
+                }
+            ],
+            "quotes": [{"key": text_key(qtext), "seq": 0, "page": None, "theme": None}],
+        }
+    ]
     return docs, quotes, original
 
 
-def write_pack(path: Path, docs, quotes, originals: dict[str, bytes],
-               manifest_extra: dict | None = None) -> Path:
+def write_pack(
+    path: Path, docs, quotes, originals: dict[str, bytes], manifest_extra: dict | None = None
+) -> Path:
     """A pack with a correct manifest (checksums included) around whatever rows are given.
     Written here rather than with PackWriter so that hostile values (lone surrogates) can be
     written as JSON escapes."""
     from library.pack import FORMAT, FORMAT_VERSION, sha256
+
     members = dict(originals)
     # ensure_ascii: a lone surrogate in a mutated row is written as a \\ud800 escape
-    members["data/documents.jsonl"] = ("".join(json.dumps(d) + "\n" for d in docs)
-                                       if isinstance(docs, list) else docs)
-    members["data/quotes.jsonl"] = ("".join(json.dumps(q) + "\n" for q in quotes)
-                                    if isinstance(quotes, list) else quotes)
+    members["data/documents.jsonl"] = (
+        "".join(json.dumps(d) + "\n" for d in docs) if isinstance(docs, list) else docs
+    )
+    members["data/quotes.jsonl"] = (
+        "".join(json.dumps(q) + "\n" for q in quotes) if isinstance(quotes, list) else quotes
+    )
     members = {k: v.encode() if isinstance(v, str) else v for k, v in members.items()}
-    manifest = {"topic": {"slug": "rural-revitalization", "name": "乡村振兴"},
-                "counts": {"documents": len(docs)}}
+    manifest = {
+        "topic": {"slug": "rural-revitalization", "name": "乡村振兴"},
+        "counts": {"documents": len(docs)},
+    }
     manifest.update(manifest_extra or {})
-    manifest.update(format=FORMAT, format_version=FORMAT_VERSION,
-                    files={n: sha256(b) for n, b in sorted(members.items())})
+    manifest.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        files={n: sha256(b) for n, b in sorted(members.items())},
+    )
     if manifest_extra and "format_version" in manifest_extra:
         manifest["format_version"] = manifest_extra["format_version"]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
@@ -554,8 +892,26 @@ def write_pack(path: Path, docs, quotes, originals: dict[str, bytes],
     return path
 
 
-_JSON_VALUES = [None, "", "x", 0, -1, 1.5, 10**30, True, [], {}, [None], {"a": 1}, "../../x",
-                "\ud800", "一" * 1000, [[1, "t"]], [{"topic": 1}], {"sha256": None}]
+_JSON_VALUES = [
+    None,
+    "",
+    "x",
+    0,
+    -1,
+    1.5,
+    10**30,
+    True,
+    [],
+    {},
+    [None],
+    {"a": 1},
+    "../../x",
+    "\ud800",
+    "一" * 1000,
+    [[1, "t"]],
+    [{"topic": 1}],
+    {"sha256": None},
+]
 
 
 def mutate_json(rng: random.Random, value, depth: int = 0):
@@ -593,7 +949,7 @@ def gen_pack(rng: random.Random, path: Path) -> Path:
     docs, quotes, original = pack_rows(str(rng.random()))
     originals = {f"originals/{docs[0]['version']['sha256']}.txt": original}
     op = rng.randrange(6)
-    if op <= 2:                                          # checksum-valid, mutated rows
+    if op <= 2:  # checksum-valid, mutated rows
         for _ in range(rng.randint(1, 3)):
             if rng.random() < 0.7:
                 docs = mutate_json(rng, docs)
@@ -604,39 +960,63 @@ def gen_pack(rng: random.Random, path: Path) -> Path:
         if not isinstance(quotes, list):
             quotes = [quotes]
         return write_pack(path, docs, quotes, originals)
-    if op == 3:                                          # mutated manifest or non-JSON lines
-        extra = mutate_json(rng, {"topic": {"slug": "x", "name": "乡村振兴"}, "counts": {},
-                                  "format_version": 1})
+    if op == 3:  # mutated manifest or non-JSON lines
+        extra = mutate_json(
+            rng, {"topic": {"slug": "x", "name": "乡村振兴"}, "counts": {}, "format_version": 1}
+        )
         if not isinstance(extra, dict):
             extra = {"topic": extra}
         if rng.random() < 0.5:
-            junk = rng.choice(["{not json\n", b"\xff\xfe\n", "[" * 100000 + "]" * 100000 + "\n",
-                               '{"title": NaN}\n', "7\n", '"文本"\n'])
+            junk = rng.choice(
+                [
+                    "{not json\n",
+                    b"\xff\xfe\n",
+                    "[" * 100000 + "]" * 100000 + "\n",
+                    '{"title": NaN}\n',
+                    "7\n",
+                    '"文本"\n',
+                ]
+            )
             return write_pack(path, junk, quotes, originals, extra)
         return write_pack(path, docs, quotes, originals, extra)
-    if op == 4:                                          # unsafe or extra members
+    if op == 4:  # unsafe or extra members
         write_pack(path, docs, quotes, originals)
         raw = path.read_bytes()
-        bad = rng.choice(["../evil.txt", "/etc/x", "C:/x", "a\\..\\b", "originals/../../x",
-                          "extra.txt", "manifest.json", "dir/", "a\x00b"])
+        bad = rng.choice(
+            [
+                "../evil.txt",
+                "/etc/x",
+                "C:/x",
+                "a\\..\\b",
+                "originals/../../x",
+                "extra.txt",
+                "manifest.json",
+                "dir/",
+                "a\x00b",
+            ]
+        )
         out = io.BytesIO()
         with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(out, "w") as zout:
             for info in zin.infolist():
                 zout.writestr(info, zin.read(info))
             info = zipfile.ZipInfo(bad.replace("\x00", "_") if "\x00" in bad and False else bad)
             if rng.random() < 0.3:
-                info.external_attr = (0o120777 << 16)    # a symlink
+                info.external_attr = 0o120777 << 16  # a symlink
             with _quiet():
                 zout.writestr(info, b"x")
         path.write_bytes(out.getvalue())
         return path
-    write_pack(path, docs, quotes, originals)            # raw byte mutation of the zip
-    path.write_bytes(mutate_zip(rng, path.read_bytes()) if rng.random() < 0.5
-                     else mutate_bytes(rng, path.read_bytes()))
+    write_pack(path, docs, quotes, originals)  # raw byte mutation of the zip
+    path.write_bytes(
+        mutate_zip(rng, path.read_bytes())
+        if rng.random() < 0.5
+        else mutate_bytes(rng, path.read_bytes())
+    )
     return path
 
 
 # --- checking one input -----------------------------------------------------------------
+
 
 class Hang(BaseException):
     """Raised by the interval timer; a BaseException so that no library's except clause
@@ -650,6 +1030,7 @@ def _on_timer(signum, frame):
 def check_extracted(ex) -> None:
     """Invariants of an extraction result a user would notice if broken."""
     from indexer.ingest.extract.base import Block, Extracted
+
     assert isinstance(ex, Extracted), type(ex)
     assert ex.status in ("ok", "needs_ocr"), ex.status
     for b in ex.blocks:
@@ -662,6 +1043,7 @@ def run_extract(data: bytes, filename: str = ""):
     """extract(); returns (outcome, detail): ok | error:<Class> | fallback:<Class>."""
     from indexer.ingest.extract import extract
     from library.errors import LecturelibError
+
     try:
         ex = extract(data, filename)
     except LecturelibError as e:
@@ -676,6 +1058,7 @@ def run_extract(data: bytes, filename: str = ""):
 def run_sniff(data: bytes, filename: str = ""):
     from indexer.ingest.extract import sniff
     from library.errors import InputError
+
     try:
         fmt = sniff(data, filename)
     except InputError as e:
@@ -685,9 +1068,10 @@ def run_sniff(data: bytes, filename: str = ""):
 
 
 def run_structure(ex, kind):
+    from indexer.ingest.structure import structure
     from library.content import KINDS, Structured
     from library.errors import UsageError
-    from indexer.ingest.structure import structure
+
     try:
         s = structure(ex, kind=kind, filename=rng_name(kind))
     except UsageError as e:
@@ -707,6 +1091,7 @@ def rng_name(kind) -> str:
 
 def run_query(q: str):
     from indexer.search.query import format_query, parse, resolve_audience, resolve_kind
+
     pq = parse(q)
     for c in pq.clauses:
         assert c, "empty clause"
@@ -725,6 +1110,7 @@ def run_query(q: str):
 def run_read_pack(path: Path):
     from library.errors import PackError
     from library.pack import read_pack
+
     try:
         contents = read_pack(path)
         contents.jsonl("data/documents.jsonl")
@@ -735,8 +1121,9 @@ def run_read_pack(path: Path):
 
 
 def run_import_pack(svc, path: Path):
-    from library.errors import PackError
     from indexer.app.packimport import import_pack
+    from library.errors import PackError
+
     before = svc.store._one("SELECT COUNT(*) AS n FROM documents")["n"]
     try:
         rep = import_pack(svc, path, actor="fuzz")
@@ -749,37 +1136,64 @@ def run_import_pack(svc, path: Path):
 
 # --- the runner --------------------------------------------------------------------------
 
-TARGETS = ["sniff", "docx", "pptx", "pdf", "pdf_cycle", "doc", "txt", "md", "html", "structure",
-           "query", "read_pack", "import_pack"]
+TARGETS = [
+    "sniff",
+    "docx",
+    "pptx",
+    "pdf",
+    "pdf_cycle",
+    "doc",
+    "txt",
+    "md",
+    "html",
+    "structure",
+    "query",
+    "read_pack",
+    "import_pack",
+]
 
 
 def _inputs(target: str, rng: random.Random, tmp: Path):
     """An endless stream of (label, callable) for one target."""
     if target in ("docx", "pptx", "pdf", "doc", "sniff"):
-        seeds = {"docx": [seed_docx()], "pptx": [seed_pptx()],
-                 "pdf": [seed_pdf(), seed_pdf(encrypt="pw")], "doc": seed_docs()}
+        seeds = {
+            "docx": [seed_docx()],
+            "pptx": [seed_pptx()],
+            "pdf": [seed_pdf(), seed_pdf(encrypt="pw")],
+            "doc": seed_docs(),
+        }
         if target == "sniff":
-            pool = [s for v in seeds.values() for s in v] + \
-                [s for v in seed_texts().values() for s in v]
+            pool = [s for v in seeds.values() for s in v] + [
+                s for v in seed_texts().values() for s in v
+            ]
             while True:
                 r = rng.random()
                 if r < 0.3:
                     data = rng.randbytes(rng.randint(0, 2048))
                 elif r < 0.4:
-                    data = rng.choice([b"PK\x03\x04", b"PK\x05\x06", b"%PDF-1.7",
-                                       bytes.fromhex("d0cf11e0a1b11ae1"), b"\xff\xd8\xff",
-                                       b"\xef\xbb\xbf", b"\xff\xfe", b"<html>"]) \
-                        + rng.randbytes(rng.randint(0, 600))
+                    data = rng.choice(
+                        [
+                            b"PK\x03\x04",
+                            b"PK\x05\x06",
+                            b"%PDF-1.7",
+                            bytes.fromhex("d0cf11e0a1b11ae1"),
+                            b"\xff\xd8\xff",
+                            b"\xef\xbb\xbf",
+                            b"\xff\xfe",
+                            b"<html>",
+                        ]
+                    ) + rng.randbytes(rng.randint(0, 600))
                 else:
                     data = mutate_bytes(rng, rng.choice(pool))
                 name = rng.choice(["", "a.pdf", "a.docx", "a.md", "讲义.doc", "x"])
                 yield data, (lambda d=data, n=name: run_sniff(d, n))
-        mut = {"docx": mutate_zip, "pptx": mutate_zip, "pdf": mutate_pdf,
-               "doc": mutate_bytes}[target]
+        mut = {"docx": mutate_zip, "pptx": mutate_zip, "pdf": mutate_pdf, "doc": mutate_bytes}[
+            target
+        ]
         while True:
             seed = rng.choice(seeds[target])
             data = mut(rng, seed)
-            if rng.random() < 0.2:                       # stack a second mutation
+            if rng.random() < 0.2:  # stack a second mutation
                 data = mut(rng, data)
             yield data, (lambda d=data: run_extract(d, f"fuzz.{target}"))
     if target == "pdf_cycle":
@@ -797,12 +1211,15 @@ def _inputs(target: str, rng: random.Random, tmp: Path):
             yield data, (lambda d=data: run_extract(d, f"fuzz.{target}"))
     if target == "structure":
         from library.content import KINDS
+
         kinds = [None, None, *KINDS, "bogus", ""]
         while True:
             ex = gen_extracted(rng)
             kind = rng.choice(kinds)
-            yield repr(ex).encode("utf-8", "surrogatepass"), \
-                (lambda e=ex, k=kind: run_structure(e, k))
+            yield (
+                repr(ex).encode("utf-8", "surrogatepass"),
+                (lambda e=ex, k=kind: run_structure(e, k)),
+            )
     if target == "query":
         while True:
             q = gen_query(rng)
@@ -811,6 +1228,7 @@ def _inputs(target: str, rng: random.Random, tmp: Path):
         svc = None
         if target == "import_pack":
             from indexer.app.service import LibraryService
+
             svc = LibraryService(tmp / "home")
         k = 0
         while True:
@@ -823,11 +1241,13 @@ def _inputs(target: str, rng: random.Random, tmp: Path):
                 yield data, (lambda p=path: run_import_pack(svc, p))
 
 
-def run_target(target: str, n: int, seed: int, timeout: float, out: Path,
-               seconds: float | None = None) -> dict:
+def run_target(
+    target: str, n: int, seed: int, timeout: float, out: Path, seconds: float | None = None
+) -> dict:
     """Run ``n`` inputs (or until ``seconds`` have passed) against one target, in this
     process."""
     import resource
+
     rng = random.Random(f"{target}:{seed}")
     outcomes: Counter = Counter()
     details: Counter = Counter()
@@ -864,24 +1284,33 @@ def run_target(target: str, n: int, seed: int, timeout: float, out: Path,
             outcomes[outcome] += 1
             if outcome in ("crash", "hang", "fallback"):
                 details[f"{outcome}: {detail.split(':')[0] if outcome == 'crash' else detail}"] += 1
-            if outcome in ("crash", "hang") or (outcome == "fallback"
-                                                and details[f"fallback: {detail}"] <= 5):
+            if outcome in ("crash", "hang") or (
+                outcome == "fallback" and details[f"fallback: {detail}"] <= 5
+            ):
                 out.mkdir(parents=True, exist_ok=True)
                 f = out / f"{target}-{i:06d}.bin"
                 f.write_bytes(data)
                 if outcome != "fallback" and len(crashes) < 20:
                     crashes.append({"input": str(f), "what": detail, "trace": trace})
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"target": target, "tried": tried, "outcomes": dict(outcomes),
-            "details": dict(details), "crashes": crashes,
-            "slowest_s": round(slowest, 3), "slowest_bytes": slowest_len,
-            "peak_rss_mb": round(rss_mb, 1), "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "target": target,
+        "tried": tried,
+        "outcomes": dict(outcomes),
+        "details": dict(details),
+        "crashes": crashes,
+        "slowest_s": round(slowest, 3),
+        "slowest_bytes": slowest_len,
+        "peak_rss_mb": round(rss_mb, 1),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def _child(target, n, seed, timeout, out, seconds, memory_mb, queue):
     import logging
     import resource
-    logging.disable(logging.WARNING)    # pdfminer logs every oddity of a damaged file
+
+    logging.disable(logging.WARNING)  # pdfminer logs every oddity of a damaged file
     cap = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
@@ -892,6 +1321,7 @@ def _child(target, n, seed, timeout, out, seconds, memory_mb, queue):
 
 def main(argv=None) -> int:
     import multiprocessing as mp
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-n", type=int, default=2000, help="inputs per target")
     ap.add_argument("--seconds", type=float, default=None, help="time budget per target")
@@ -904,12 +1334,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     ctx = mp.get_context("fork")
     results = []
-    print(f"{'target':<12}{'tried':>7}{'ok':>7}{'error':>7}{'fallbk':>7}{'crash':>7}{'hang':>6}"
-          f"{'slowest s':>11}{'peak RSS MB':>13}{'wall s':>8}", flush=True)
+    print(
+        f"{'target':<12}{'tried':>7}{'ok':>7}{'error':>7}{'fallbk':>7}{'crash':>7}{'hang':>6}"
+        f"{'slowest s':>11}{'peak RSS MB':>13}{'wall s':>8}",
+        flush=True,
+    )
     for target in args.targets.split(","):
         q = ctx.Queue()
-        p = ctx.Process(target=_child, args=(target, args.n, args.seed, args.timeout, args.out,
-                                             args.seconds, args.memory_mb, q))
+        p = ctx.Process(
+            target=_child,
+            args=(
+                target,
+                args.n,
+                args.seed,
+                args.timeout,
+                args.out,
+                args.seconds,
+                args.memory_mb,
+                q,
+            ),
+        )
         p.start()
         res = q.get()
         p.join()
@@ -918,19 +1362,28 @@ def main(argv=None) -> int:
             print(f"{target:<12} harness error: {res['harness_error']}", flush=True)
             continue
         o = res["outcomes"]
-        print(f"{target:<12}{res['tried']:>7}{o.get('ok', 0):>7}{o.get('error', 0):>7}"
-              f"{o.get('fallback', 0):>7}{o.get('crash', 0):>7}{o.get('hang', 0):>6}"
-              f"{res['slowest_s']:>11.3f}{res['peak_rss_mb']:>13.0f}{res['seconds']:>8.0f}",
-              flush=True)
+        print(
+            f"{target:<12}{res['tried']:>7}{o.get('ok', 0):>7}{o.get('error', 0):>7}"
+            f"{o.get('fallback', 0):>7}{o.get('crash', 0):>7}{o.get('hang', 0):>6}"
+            f"{res['slowest_s']:>11.3f}{res['peak_rss_mb']:>13.0f}{res['seconds']:>8.0f}",
+            flush=True,
+        )
         for what, count in sorted(res["details"].items()):
             print(f"    {count:>5} × {what}", flush=True)
         for c in res["crashes"][:3]:
-            print(f"    e.g. {c['input']}: {c['what']}\n" + "".join(
-                "      " + ln + "\n" for ln in c["trace"].splitlines()[-6:]), flush=True)
+            print(
+                f"    e.g. {c['input']}: {c['what']}\n"
+                + "".join("      " + ln + "\n" for ln in c["trace"].splitlines()[-6:]),
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
-    bad = sum(r.get("outcomes", {}).get("crash", 0) + r.get("outcomes", {}).get("hang", 0)
-              + (1 if "harness_error" in r else 0) for r in results)
+    bad = sum(
+        r.get("outcomes", {}).get("crash", 0)
+        + r.get("outcomes", {}).get("hang", 0)
+        + (1 if "harness_error" in r else 0)
+        for r in results
+    )
     return 1 if bad else 0
 
 

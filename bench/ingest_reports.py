@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from indexer.ingest.extract import extract  # noqa: E402
 from indexer.app.service import LibraryService  # noqa: E402
+from indexer.ingest.extract import extract  # noqa: E402
 
 REPORTS = ROOT.parent / "shared" / "data" / "gov-reports-2025"
 
@@ -33,8 +33,11 @@ def run_ingest(files: list[Path], workers: int) -> tuple[float, int, list]:
         t0 = time.perf_counter()
         results = svc.ingest([str(f) for f in files])
         dt = time.perf_counter() - t0
-        chars = sum(sum(len(p["text"]) for p in svc.store.get_document(r.document_id)["passages"])
-                    for r in results if r.document_id)
+        chars = sum(
+            sum(len(p["text"]) for p in svc.store.get_document(r.document_id)["passages"])
+            for r in results
+            if r.document_id
+        )
         svc.close()
     return dt, chars, results
 
@@ -67,20 +70,27 @@ def main() -> None:
         med = statistics.median(dts)
         mb = len(("字" * chars).encode("utf-8")) / 1e6
         rows[workers] = med
-        print(f"workers={workers}: median {med:.2f} s over {args.repeat} runs "
-              f"({min(dts):.2f}–{max(dts):.2f}); {len(files) / med:.2f} files/s; "
-              f"{chars:,} chars = {mb:.2f} MB UTF-8 text → {mb / med:.2f} MB/s"
-              + (f"; {len(bad)} not ok" if bad else ""))
+        print(
+            f"workers={workers}: median {med:.2f} s over {args.repeat} runs "
+            f"({min(dts):.2f}–{max(dts):.2f}); {len(files) / med:.2f} files/s; "
+            f"{chars:,} chars = {mb:.2f} MB UTF-8 text → {mb / med:.2f} MB/s"
+            + (f"; {len(bad)} not ok" if bad else "")
+        )
     print(f"speed-up with two workers: {rows[1] / rows[2]:.2f}×")
 
     from builders import make_pdf
+
     pdfs = sorted((ROOT / "corpus" / "materials").rglob("*.pdf"))
     with tempfile.TemporaryDirectory() as tmp:
-        line = "新时代宣讲工作要贴近群众、贴近生活，用身边事讲清大道理，让党的创新理论飞入寻常百姓家。"
+        line = (
+            "新时代宣讲工作要贴近群众、贴近生活，用身边事讲清大道理，让党的创新理论飞入寻常百姓家。"
+        )
         big = make_pdf(Path(tmp) / "handout100.pdf", [[line[:36], line[36:]] * 14] * 100)
         pages, t = pdf_pages(pdfs + [big])
-    print(f"PDF extraction: {pages} pages in {t:.2f} s → {pages / t:.1f} pages/s "
-          f"({len(pdfs)} corpus PDFs + a generated 100-page handout)")
+    print(
+        f"PDF extraction: {pages} pages in {t:.2f} s → {pages / t:.1f} pages/s "
+        f"({len(pdfs)} corpus PDFs + a generated 100-page handout)"
+    )
 
 
 if __name__ == "__main__":

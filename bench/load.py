@@ -31,9 +31,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "cli.main"]
 PASSWORD = "load-test-password"
-QUERIES = ["绿水青山", "乡村振兴", "初心", "党", "法治", "人民 幸福", "\"共同富裕\"", "端砚",
-           "七星岩", "依法治国 -宪法", "生态 OR 环保", "topic:乡村振兴 产业", "kind:quote 民",
-           "year:2021 江山", "调查研究", "退役军人", "垃圾分类", "新质生产力", "家风", "网格"]
+QUERIES = [
+    "绿水青山",
+    "乡村振兴",
+    "初心",
+    "党",
+    "法治",
+    "人民 幸福",
+    '"共同富裕"',
+    "端砚",
+    "七星岩",
+    "依法治国 -宪法",
+    "生态 OR 环保",
+    "topic:乡村振兴 产业",
+    "kind:quote 民",
+    "year:2021 江山",
+    "调查研究",
+    "退役军人",
+    "垃圾分类",
+    "新质生产力",
+    "家风",
+    "网格",
+]
 
 
 class Client:
@@ -72,12 +91,14 @@ def multipart(fields: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes,
     boundary = uuid.uuid4().hex
     out = io.BytesIO()
     for k, v in fields.items():
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                  .encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        )
     for name, filename, data in files:
-        out.write(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; "
-                  f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                  .encode())
+        out.write(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        )
         out.write(data + b"\r\n")
     out.write(f"--{boundary}--\r\n".encode())
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
@@ -85,6 +106,7 @@ def multipart(fields: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes,
 
 def make_upload(token: str) -> bytes:
     import docx
+
     d = docx.Document()
     d.add_heading(f"负载测试讲义{token}", level=1)
     d.add_paragraph("一、为什么要做好基层宣讲")
@@ -126,14 +148,37 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), LECTURELIB_PASSWORD=PASSWORD)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        subprocess.run(CLI + ["--home", str(home), "ingest", str(ROOT / "corpus" / "materials"),
-                              "-q"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            CLI + ["--home", str(home), "ingest", str(ROOT / "corpus" / "materials"), "-q"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for i in range(args.editors):
-            subprocess.run(CLI + ["--home", str(home), "user", "add", f"editor{i}"], cwd=ROOT,
-                           env=env, check=True, stdout=subprocess.DEVNULL)
-        server = subprocess.Popen(CLI + ["--home", str(home), "serve", "--port", str(args.port),
-                                         "--workers", str(args.workers)], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            subprocess.run(
+                CLI + ["--home", str(home), "user", "add", f"editor{i}"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        server = subprocess.Popen(
+            CLI
+            + [
+                "--home",
+                str(home),
+                "serve",
+                "--port",
+                str(args.port),
+                "--workers",
+                str(args.workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             wait_port(args.port, server)
             return run_load(args)
@@ -165,12 +210,14 @@ def run_load(args) -> int:
         c = Client(args.port)
         while not stop.is_set():
             q = rng.choice(QUERIES)
-            path = ("/search?q=" if rng.random() < 0.7 else "/api/search?q=") + urllib.parse.quote(q)
+            path = ("/search?q=" if rng.random() < 0.7 else "/api/search?q=") + urllib.parse.quote(
+                q
+            )
             t0 = time.perf_counter()
             try:
                 status, _ = c.request("GET", path)
                 ok = status == 200
-            except Exception as e:   # counted, reported
+            except Exception as e:  # counted, reported
                 ok, status = False, repr(e)
             dt = time.perf_counter() - t0
             with lock:
@@ -191,19 +238,34 @@ def run_load(args) -> int:
             token = token_for(i, n)
             i += 1
             t0 = time.perf_counter()
-            body, ctype = multipart({"csrf_token": tok},
-                                    [("files", f"负载测试{n}-{i}.docx", make_upload(token))])
+            body, ctype = multipart(
+                {"csrf_token": tok}, [("files", f"负载测试{n}-{i}.docx", make_upload(token))]
+            )
             try:
-                status, data = c.request("POST", "/editor/upload", body,
-                                         {"Content-Type": ctype, "X-Requested-With": "fetch"})
+                status, data = c.request(
+                    "POST",
+                    "/editor/upload",
+                    body,
+                    {"Content-Type": ctype, "X-Requested-With": "fetch"},
+                )
                 res = json.loads(data)["results"][0] if status == 200 else None
                 note(status == 200 and res and res["draft_id"], f"upload {status} {data[:200]!r}")
                 if not res or not res.get("draft_id"):
                     continue
-                body, ctype = form({"csrf_token": tok, "title": f"负载测试讲义{token}",
-                                    "kind": "handout", "topics": "rural-revitalization"})
-                status, _ = c.request("POST", f"/editor/drafts/{res['draft_id']}/publish", body,
-                                      {"Content-Type": ctype})
+                body, ctype = form(
+                    {
+                        "csrf_token": tok,
+                        "title": f"负载测试讲义{token}",
+                        "kind": "handout",
+                        "topics": "rural-revitalization",
+                    }
+                )
+                status, _ = c.request(
+                    "POST",
+                    f"/editor/drafts/{res['draft_id']}/publish",
+                    body,
+                    {"Content-Type": ctype},
+                )
                 note(status == 302, f"publish {status}")
                 if status == 302:
                     with lock:
@@ -230,14 +292,20 @@ def run_load(args) -> int:
             lost.append(token)
     q = statistics.quantiles(search_lat, n=100) if len(search_lat) > 1 else [0] * 99
     print(f"duration {elapsed:.1f} s, {args.searchers} searchers + {args.editors} editors")
-    print(f"requests {counts['requests']} → {counts['requests'] / elapsed:.1f} req/s; "
-          f"errors {len(errors)}")
-    print(f"search latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms "
-          f"({len(search_lat)} searches)")
+    print(
+        f"requests {counts['requests']} → {counts['requests'] / elapsed:.1f} req/s; "
+        f"errors {len(errors)}"
+    )
+    print(
+        f"search latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms "
+        f"({len(search_lat)} searches)"
+    )
     if upload_lat:
-        print(f"uploads published {len(published)}; upload+publish p50 "
-              f"{statistics.median(upload_lat) * 1000:.0f} ms; lost (not searchable after) "
-              f"{len(lost)}")
+        print(
+            f"uploads published {len(published)}; upload+publish p50 "
+            f"{statistics.median(upload_lat) * 1000:.0f} ms; lost (not searchable after) "
+            f"{len(lost)}"
+        )
     for e in errors[:10]:
         print("  error:", e)
     return 1 if errors or lost else 0

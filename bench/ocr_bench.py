@@ -12,7 +12,6 @@ the figures compare on this machine's current load.
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ def pages():
         out[f"{face} degraded 200dpi"] = (scans.degrade(clean, dpi=200), 200)
         photo = scans.degrade(clean, dpi=150, angle=2.5, blur=1.0, noise=0.01, seed=3)
         from PIL import Image, ImageChops
+
         # light falling off towards the bottom of the page (a photo taken under a desk lamp)
         shade = Image.linear_gradient("L").resize(photo.size).point(lambda v: 255 - v // 3)
         out[f"{face} photo 150dpi"] = (ImageChops.multiply(photo, shade), 150)
@@ -48,6 +48,7 @@ def pages():
 
 def run_rapidocr(img, dpi):
     from indexer.ingest.extract import ocr
+
     return ocr.engine("rapidocr").page(img, 1, dpi).text
 
 
@@ -56,10 +57,15 @@ def run_tesseract(psm):
         with tempfile.NamedTemporaryFile(suffix=".png") as fh:
             img.save(fh, format="PNG", dpi=(dpi, dpi))
             fh.flush()
-            out = subprocess.run(["tesseract", fh.name, "-", "-l", "chi_sim", "--psm", psm],
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["tesseract", fh.name, "-", "-l", "chi_sim", "--psm", psm],
+                capture_output=True,
+                text=True,
+            ).stdout
         from indexer.ingest.extract.ocr import join_cjk
+
         return "\n".join(join_cjk(line) for line in out.splitlines())
+
     return run
 
 
@@ -70,6 +76,7 @@ def main() -> None:
     engines = {}
     try:
         from indexer.ingest.extract import ocr
+
         ocr.engine("rapidocr")
         engines["rapidocr 3 (default)"] = run_rapidocr
     except Exception as e:  # noqa: BLE001 — report and go on

@@ -31,10 +31,12 @@ def measure(svc: LibraryService, topic: str, tmp: Path, label: str) -> None:
     imp = import_pack(target, out)
     t_import = time.perf_counter() - t0
     target.close()
-    print(f"{label}: topic {rep.topic}: {rep.documents} documents, {rep.quotes} quotes, "
-          f"{rep.passages} passages → pack {rep.bytes / 1e6:.2f} MB; export {rep.seconds:.1f} s; "
-          f"import into an empty library {t_import:.1f} s (incl. indexing; "
-          f"{len(imp.added)} added)")
+    print(
+        f"{label}: topic {rep.topic}: {rep.documents} documents, {rep.quotes} quotes, "
+        f"{rep.passages} passages → pack {rep.bytes / 1e6:.2f} MB; export {rep.seconds:.1f} s; "
+        f"import into an empty library {t_import:.1f} s (incl. indexing; "
+        f"{len(imp.added)} added)"
+    )
 
 
 def main() -> None:

@@ -70,9 +70,9 @@ def genre(filename: str) -> str:
 
 def records(path: Path, kind: str) -> list[tuple[object, str]]:
     """(Quote, pattern) for every quote record the ingest steps make of one gold file."""
-    from indexer.ingest.structure.attributed import quotes_in_passages
     from indexer.ingest.extract import extract
     from indexer.ingest.structure import structure
+    from indexer.ingest.structure.attributed import quotes_in_passages
 
     ex = extract(path.read_bytes(), path.name)
     s = structure(ex, kind=kind, filename=path.name)
@@ -110,8 +110,9 @@ def evaluate(gold_dir: Path = GOLD) -> Report:
                 if non_keys[key] > 0:
                     non_keys[key] -= 1
                     rep.non_quotes_taken += 1
-                rep.errors.append(f"{doc['file']}: 多出 [{pattern}] {q.text[:40]} "
-                                  f"({q.speaker}, {q.date})")
+                rep.errors.append(
+                    f"{doc['file']}: 多出 [{pattern}] {q.text[:40]} ({q.speaker}, {q.date})"
+                )
                 continue
             unmatched.remove(match)
             if q.speaker == match["speaker"] and q.date == match["date"]:
@@ -125,16 +126,20 @@ def evaluate(gold_dir: Path = GOLD) -> Report:
             else:
                 rep.errors.append(
                     f"{doc['file']}: 说话人或日期不对 [{pattern}] {q.text[:30]}：得到 "
-                    f"({q.speaker}, {q.date})，应为 ({match['speaker']}, {match['date']})")
+                    f"({q.speaker}, {q.date})，应为 ({match['speaker']}, {match['date']})"
+                )
         for w in unmatched:
-            rep.errors.append(f"{doc['file']}: 漏掉 [{w['pattern']}] {w['text'][:40]} "
-                              f"({w['speaker']}, {w['date']})")
+            rep.errors.append(
+                f"{doc['file']}: 漏掉 [{w['pattern']}] {w['text'][:40]} "
+                f"({w['speaker']}, {w['date']})"
+            )
     return rep
 
 
 def _row(name: str, s: Stat) -> str:
-    return (f"{name:<14} {s.records:>7} {s.gold:>6} {s.precision * 100:>9.1f}% "
-            f"{s.recall * 100:>7.1f}%")
+    return (
+        f"{name:<14} {s.records:>7} {s.gold:>6} {s.precision * 100:>9.1f}% {s.recall * 100:>7.1f}%"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rep = evaluate(args.gold)
     head = f"{'pattern':<14} {'records':>7} {'gold':>6} {'precision':>10} {'recall':>8}"
-    print(f"quote gold set: {rep.documents} documents, {rep.overall.gold} attributed "
-          f"quotations, {rep.non_quotes} quoted non-quotes")
+    print(
+        f"quote gold set: {rep.documents} documents, {rep.overall.gold} attributed "
+        f"quotations, {rep.non_quotes} quoted non-quotes"
+    )
     print(head)
     for name in sorted(rep.patterns):
         print(_row(name, rep.patterns[name]))
@@ -159,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"quoted non-quotes made into records: {rep.non_quotes_taken} of {rep.non_quotes}")
     print(f"出处 as annotated on correct records: {rep.source_right} of {rep.overall.found}")
     ok = rep.overall.precision >= TARGET_PRECISION and rep.overall.recall >= TARGET_RECALL
-    print(f"targets (precision ≥ {TARGET_PRECISION:.0%}, recall ≥ {TARGET_RECALL:.0%}): "
-          f"{'met' if ok else 'NOT met'}")
+    print(
+        f"targets (precision ≥ {TARGET_PRECISION:.0%}, recall ≥ {TARGET_RECALL:.0%}): "
+        f"{'met' if ok else 'NOT met'}"
+    )
     if args.errors:
         print()
         print("\n".join(rep.errors))

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from library.taxonomy import Taxonomy  # noqa: E402
 from indexer.ingest.classify import TopicModel, suggest, tokens  # noqa: E402
+from library.taxonomy import Taxonomy  # noqa: E402
 
 
 def load_documents(corpus: Path) -> tuple[list[dict], list[str]]:
@@ -48,13 +48,15 @@ def load_documents(corpus: Path) -> tuple[list[dict], list[str]]:
         try:
             ex = extract(path.read_bytes(), path.name)
             st = structure(ex, kind=entry.get("kind") or None, filename=path.name)
-        except Exception as exc:       # a bench reports and goes on
+        except Exception as exc:  # a bench reports and goes on
             problems.append(f"{entry['path']}: {type(exc).__name__}: {exc}")
             continue
         parts = [q.text for q in st.quotes] + [
-            f"{p.question}\n{p.text}" if p.question else p.text for p in st.passages]
-        docs.append({"path": entry["path"], "title": st.title, "text": "\n".join(parts),
-                     "topics": topics})
+            f"{p.question}\n{p.text}" if p.question else p.text for p in st.passages
+        ]
+        docs.append(
+            {"path": entry["path"], "title": st.title, "text": "\n".join(parts), "topics": topics}
+        )
     return docs, problems
 
 
@@ -122,14 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     test_docs = [docs[i] for i in test]
     rows.append(("lexicon, test split (every 3rd)", len(test)) + _evaluate(test_docs, tx))
     split_model = _model(counters, docs, train)
-    rows.append(("lexicon + NB, test split", len(test))
-                + _evaluate(test_docs, tx, lambda i: split_model))
+    rows.append(
+        ("lexicon + NB, test split", len(test)) + _evaluate(test_docs, tx, lambda i: split_model)
+    )
     nb_only = _evaluate_nb_only(test_docs, split_model)
     rows.append(("NB alone, test split", len(test)) + nb_only)
     if not args.no_loo and len(docs) <= 500:
         everyone = list(range(len(docs)))
-        rows.append(("lexicon + NB, leave-one-out", len(docs)) + _evaluate(
-            docs, tx, lambda i: _model(counters, docs, [j for j in everyone if j != i])))
+        rows.append(
+            ("lexicon + NB, leave-one-out", len(docs))
+            + _evaluate(docs, tx, lambda i: _model(counters, docs, [j for j in everyone if j != i]))
+        )
 
     print()
     print(f"{'method':36} {'n':>4} {'top-1':>7} {'top-2':>7} {'ms/doc':>8}")

@@ -20,17 +20,23 @@ import sys
 import threading
 from pathlib import Path
 
+from cli.textui import Progress, table
 from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, citation_line
 from library.errors import LecturelibError, UsageError
 
-from cli.textui import Progress, table
-
-STATUS_LABELS = {"ok": "成功", "duplicate": "重复", "warning": "有提示", "needs_ocr": "需OCR",
-                 "error": "失败", "skipped": "已跳过"}
+STATUS_LABELS = {
+    "ok": "成功",
+    "duplicate": "重复",
+    "warning": "有提示",
+    "needs_ocr": "需OCR",
+    "error": "失败",
+    "skipped": "已跳过",
+}
 
 
 def _service(args):
     from indexer.app.service import LibraryService
+
     return LibraryService(args.home)
 
 
@@ -40,6 +46,7 @@ def _out(obj) -> None:
 
 # -- ingest -------------------------------------------------------------------------------
 
+
 def cmd_ingest(args) -> int:
     svc = _service(args)
     bar = None
@@ -48,23 +55,44 @@ def cmd_ingest(args) -> int:
         nonlocal bar
         if bar is None:
             bar = Progress(total, "导入", enabled=not args.quiet)
-        bar.update(done, f"{STATUS_LABELS.get(result.status, result.status)} {Path(result.path).name}")
+        bar.update(
+            done, f"{STATUS_LABELS.get(result.status, result.status)} {Path(result.path).name}"
+        )
 
     try:
-        results = svc.ingest(args.paths, kind=args.kind, topics=args.topic,
-                             audiences=args.audience, actor=args.actor, progress=progress,
-                             extract_quotes=not args.no_quotes)
+        results = svc.ingest(
+            args.paths,
+            kind=args.kind,
+            topics=args.topic,
+            audiences=args.audience,
+            actor=args.actor,
+            progress=progress,
+            extract_quotes=not args.no_quotes,
+        )
     finally:
         svc.close()
     if args.json:
         _out([r.to_json() for r in results])
     else:
-        rows = [[STATUS_LABELS.get(r.status, r.status), Path(r.path).name,
-                 KINDS.get(r.kind or "", "") if r.kind else "",
-                 *(("", "") if r.status == "skipped" else (str(r.quotes), str(r.passages))),
-                 "" if r.pages is None else str(r.pages), r.message] for r in results]
-        print(table(["状态", "文件", "类型", "金句", "段落", "页", "说明"], rows,
-                    max_widths={1: 36, 6: 40}, right={3, 4, 5}))
+        rows = [
+            [
+                STATUS_LABELS.get(r.status, r.status),
+                Path(r.path).name,
+                KINDS.get(r.kind or "", "") if r.kind else "",
+                *(("", "") if r.status == "skipped" else (str(r.quotes), str(r.passages))),
+                "" if r.pages is None else str(r.pages),
+                r.message,
+            ]
+            for r in results
+        ]
+        print(
+            table(
+                ["状态", "文件", "类型", "金句", "段落", "页", "说明"],
+                rows,
+                max_widths={1: 36, 6: 40},
+                right={3, 4, 5},
+            )
+        )
         notes = [r for r in results if r.message and r.status != "ok"]
         if notes:
             print("\n说明：")
@@ -78,31 +106,67 @@ def cmd_ingest(args) -> int:
 
 # -- list / show --------------------------------------------------------------------------
 
+
 def cmd_list(args) -> int:
     svc = _service(args)
     try:
         topic = svc.taxonomy.resolve(args.topic).slug if args.topic else None
-        docs = svc.list_documents(status="trashed" if args.trash else "active",
-                                  kind=args.kind, topic=topic)
+        docs = svc.list_documents(
+            status="trashed" if args.trash else "active", kind=args.kind, topic=topic
+        )
         counts = svc.counts()
     finally:
         svc.close()
     if args.json:
-        _out({"counts": counts, "documents": [
-            {"id": d["id"], "title": d["title"], "kind": d["kind"], "filename": d["filename"],
-             "format": d["format"], "pages": d["pages"], "version": d["version_number"],
-             "quotes": d["quotes"], "passages": d["passages"], "topics": d["topics"],
-             "date": d["date"]} for d in docs]})
+        _out(
+            {
+                "counts": counts,
+                "documents": [
+                    {
+                        "id": d["id"],
+                        "title": d["title"],
+                        "kind": d["kind"],
+                        "filename": d["filename"],
+                        "format": d["format"],
+                        "pages": d["pages"],
+                        "version": d["version_number"],
+                        "quotes": d["quotes"],
+                        "passages": d["passages"],
+                        "topics": d["topics"],
+                        "date": d["date"],
+                    }
+                    for d in docs
+                ],
+            }
+        )
         return 0
     names = svc.taxonomy.name_of
-    rows = [[str(d["id"]), d["title"], KINDS.get(d["kind"], d["kind"]), d["format"] or "",
-             str(d["quotes"]), str(d["passages"]), "、".join(names(t) for t in d["topics"])]
-            for d in docs]
-    print(table(["编号", "标题", "类型", "格式", "金句", "段落", "专题"], rows,
-                max_widths={1: 40, 6: 40}, right={0, 4, 5}))
-    print(f"\n资料库：{counts['documents']} 份材料，{counts['quotes']} 条金句，"
-          f"{counts['passages']} 个段落" + (f"，回收站 {counts['trashed']} 份" if counts["trashed"] else "")
-          + "。")
+    rows = [
+        [
+            str(d["id"]),
+            d["title"],
+            KINDS.get(d["kind"], d["kind"]),
+            d["format"] or "",
+            str(d["quotes"]),
+            str(d["passages"]),
+            "、".join(names(t) for t in d["topics"]),
+        ]
+        for d in docs
+    ]
+    print(
+        table(
+            ["编号", "标题", "类型", "格式", "金句", "段落", "专题"],
+            rows,
+            max_widths={1: 40, 6: 40},
+            right={0, 4, 5},
+        )
+    )
+    print(
+        f"\n资料库：{counts['documents']} 份材料，{counts['quotes']} 条金句，"
+        f"{counts['passages']} 个段落"
+        + (f"，回收站 {counts['trashed']} 份" if counts["trashed"] else "")
+        + "。"
+    )
     return 0
 
 
@@ -117,13 +181,25 @@ def cmd_show(args) -> int:
         return 0
     v = doc["version"] or {}
     names = svc.taxonomy.name_of
-    print(f"《{doc['title']}》  编号 {doc['id']}  {KINDS.get(doc['kind'], doc['kind'])}"
-          + ("  [回收站]" if doc["status"] == "trashed" else ""))
-    print(f"文件：{v.get('filename')}（{v.get('format')}，第 {v.get('number')} 版，"
-          f"{v.get('pages') or '-'} 页）  日期：{doc['date'] or '-'}"
-          + (f"  来源：{doc['source']}" if doc.get("source") else ""))
-    print("专题：" + ("、".join(f"{names(t['topic'])}（{t['score']:.2f}{'，人工' if t['origin'] == 'manual' else ''}）"
-                          for t in doc["topics"]) or "-"))
+    print(
+        f"《{doc['title']}》  编号 {doc['id']}  {KINDS.get(doc['kind'], doc['kind'])}"
+        + ("  [回收站]" if doc["status"] == "trashed" else "")
+    )
+    print(
+        f"文件：{v.get('filename')}（{v.get('format')}，第 {v.get('number')} 版，"
+        f"{v.get('pages') or '-'} 页）  日期：{doc['date'] or '-'}"
+        + (f"  来源：{doc['source']}" if doc.get("source") else "")
+    )
+    print(
+        "专题："
+        + (
+            "、".join(
+                f"{names(t['topic'])}（{t['score']:.2f}{'，人工' if t['origin'] == 'manual' else ''}）"
+                for t in doc["topics"]
+            )
+            or "-"
+        )
+    )
     print("对象：" + ("、".join(AUDIENCES.get(a, a) for a in doc["audiences"]) or "-"))
     for w in v.get("warnings") or []:
         print(f"提示：{w}")
@@ -151,13 +227,22 @@ def cmd_show(args) -> int:
 
 # -- search ---------------------------------------------------------------------------------
 
+
 def cmd_search(args) -> int:
     svc = _service(args)
     try:
-        svc.ready_to_read()              # first use after an upgrade: build the index once
-        res = svc.search(args.query, topic=args.topic, kind=args.kind, audience=args.audience,
-                         year=args.year, speaker=args.speaker, limit=args.limit, page=args.page,
-                         sort=args.sort)
+        svc.ready_to_read()  # first use after an upgrade: build the index once
+        res = svc.search(
+            args.query,
+            topic=args.topic,
+            kind=args.kind,
+            audience=args.audience,
+            year=args.year,
+            speaker=args.speaker,
+            limit=args.limit,
+            page=args.page,
+            sort=args.sort,
+        )
     finally:
         svc.close()
     if args.json:
@@ -167,7 +252,9 @@ def cmd_search(args) -> int:
     corrected = res.get("corrected") if isinstance(res.get("corrected"), dict) else None
     if corrected and corrected.get("to"):
         src, dst = str(corrected.get("from") or query), str(corrected["to"])
-        print(f"已显示“{dst}”的结果（仍要搜索“{src}”，请加英文引号：lecturelib search '\"{src}\"'）")
+        print(
+            f"已显示“{dst}”的结果（仍要搜索“{src}”，请加英文引号：lecturelib search '\"{src}\"'）"
+        )
         query = query.replace(src, dst) if src in query else dst
     total = res.get("total", 0)
     approx = "约" if res.get("total_is_estimate") else ""
@@ -236,6 +323,7 @@ def cmd_explain(args) -> int:
 
 # -- upkeep ---------------------------------------------------------------------------------
 
+
 def cmd_reindex(args) -> int:
     svc = _service(args)
     bar = None
@@ -294,7 +382,7 @@ def cmd_dict(args) -> int:
             why = "已在词典中" if args.action == "add" else "不在词典中"
             print(f"没有需要{verb}的词：“{'、'.join(args.words)}”{why}，词典未改动。")
             return 0
-        svc.sync()    # the vocabulary hash changed: the index is rebuilt with the new words
+        svc.sync()  # the vocabulary hash changed: the index is rebuilt with the new words
         print(f"已{verb} {len(changed)} 个词（{'、'.join(changed)}），检索索引已按新词典更新。")
         return 0
     finally:
@@ -310,15 +398,19 @@ def cmd_synonyms(args) -> int:
             return 0
         if args.action == "add":
             if len(args.words) < 2:
-                raise UsageError("同义词组至少需要两个词。", "例如：lecturelib synonyms add 二十大 党的二十大")
+                raise UsageError(
+                    "同义词组至少需要两个词。", "例如：lecturelib synonyms add 二十大 党的二十大"
+                )
             svc.add_synonyms(args.words, actor="cli")
         else:
             if not args.words:
                 raise UsageError("请给出要删除的同义词组中的一个词。")
             removed = [w for w in args.words if svc.remove_synonym_group(w, actor="cli")]
             if not removed:
-                print(f"“{'、'.join(args.words)}”不在任何同义词组中，未改动。"
-                      "用 lecturelib synonyms list 查看现有的同义词组。")
+                print(
+                    f"“{'、'.join(args.words)}”不在任何同义词组中，未改动。"
+                    "用 lecturelib synonyms list 查看现有的同义词组。"
+                )
                 return 0
         svc.sync()
         print("同义词已更新，检索索引已同步。")
@@ -330,6 +422,7 @@ def cmd_synonyms(args) -> int:
 def _read_password(args) -> str:
     import getpass
     import os
+
     if os.environ.get("LECTURELIB_PASSWORD"):
         return os.environ["LECTURELIB_PASSWORD"]
     if sys.stdin.isatty():
@@ -342,12 +435,15 @@ def _read_password(args) -> str:
 
 def cmd_user(args) -> int:
     from indexer.app.accounts import ROLES
+
     svc = _service(args)
     try:
         users = svc.accounts
         if args.action == "list":
-            rows = [[u["name"], ROLES.get(u["role"], u["role"]), "启用" if u["active"] else "停用"]
-                    for u in users.list()]
+            rows = [
+                [u["name"], ROLES.get(u["role"], u["role"]), "启用" if u["active"] else "停用"]
+                for u in users.list()
+            ]
             print(table(["用户名", "角色", "状态"], rows))
             return 0
         if not args.name:
@@ -357,20 +453,37 @@ def cmd_user(args) -> int:
             try:
                 data = Path(args.name).read_bytes().decode("utf-8-sig")
             except OSError as e:
-                raise UsageError(f"无法读取文件“{args.name}”：{e.strerror or e}。",
-                                 "请检查路径；CSV 每行一个账号：用户名[,密码]，UTF-8 编码。") from e
+                raise UsageError(
+                    f"无法读取文件“{args.name}”：{e.strerror or e}。",
+                    "请检查路径；CSV 每行一个账号：用户名[,密码]，UTF-8 编码。",
+                ) from e
             except UnicodeDecodeError:
-                raise UsageError(f"文件“{args.name}”不是 UTF-8 编码的文本。",
-                                 "请在表格软件中“另存为 CSV UTF-8”后再导入。") from None
+                raise UsageError(
+                    f"文件“{args.name}”不是 UTF-8 编码的文本。",
+                    "请在表格软件中“另存为 CSV UTF-8”后再导入。",
+                ) from None
             rows = users.import_csv(data, role or "reader", actor="cli")
             made = [r for r in rows if r.get("status") != "exists"]
-            print(table(["行", "用户名", "初始密码", "结果"],
-                        [[r["line"], r["name"], r.get("password") or "（文件中给出）"
-                          if r.get("status") != "exists" else "—",
-                          "已存在，未改动" if r.get("status") == "exists" else "已创建"]
-                         for r in rows]))
-            print(f"新建 {len(made)} 个{ROLES.get(role or 'reader', '')}账号。初始密码只显示这一次，"
-                  "请分发给本人并提醒修改。")
+            print(
+                table(
+                    ["行", "用户名", "初始密码", "结果"],
+                    [
+                        [
+                            r["line"],
+                            r["name"],
+                            r.get("password") or "（文件中给出）"
+                            if r.get("status") != "exists"
+                            else "—",
+                            "已存在，未改动" if r.get("status") == "exists" else "已创建",
+                        ]
+                        for r in rows
+                    ],
+                )
+            )
+            print(
+                f"新建 {len(made)} 个{ROLES.get(role or 'reader', '')}账号。初始密码只显示这一次，"
+                "请分发给本人并提醒修改。"
+            )
             return 0
         if args.action == "add":
             role = role or "editor"
@@ -397,9 +510,11 @@ def cmd_export(args) -> int:
             raise _output_error(e, args.output) from e
     finally:
         svc.close()
-    print(f"已导出专题“{rep.topic}”：{rep.documents} 份材料，{rep.quotes} 条金句，"
-          f"{rep.passages} 个段落 → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，"
-          f"用时 {rep.seconds:.1f} 秒）")
+    print(
+        f"已导出专题“{rep.topic}”：{rep.documents} 份材料，{rep.quotes} 条金句，"
+        f"{rep.passages} 个段落 → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，"
+        f"用时 {rep.seconds:.1f} 秒）"
+    )
     return 0
 
 
@@ -409,32 +524,42 @@ def cmd_import(args) -> int:
         rep = svc.import_pack(Path(args.file), actor=args.actor)
     finally:
         svc.close()
-    print(f"已导入专题包“{rep.topic}”：新增 {len(rep.added)} 份材料、{rep.passages} 个段落、"
-          f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 条金句与已有的合并；"
-          f"{len(rep.duplicates)} 份材料已存在，未改动（用时 {rep.seconds:.1f} 秒）。")
+    print(
+        f"已导入专题包“{rep.topic}”：新增 {len(rep.added)} 份材料、{rep.passages} 个段落、"
+        f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 条金句与已有的合并；"
+        f"{len(rep.duplicates)} 份材料已存在，未改动（用时 {rep.seconds:.1f} 秒）。"
+    )
     return 0
 
 
 def cmd_backup(args) -> int:
     from indexer.app.service import LibraryService
+
     try:
         rep = LibraryService.backup(args.home, Path(args.output), no_secrets=args.no_secrets)
     except OSError as e:
         raise _output_error(e, args.output) from e
-    print(f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
-          f"（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）")
+    print(
+        f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
+        f"（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）"
+    )
     for sha in rep.missing:
         print(f"提示：原始文件 {sha[:12]}… 缺失，未能备份（运行 lecturelib check 查看）。")
     if args.no_secrets:
-        print("此备份不含密钥和密码：恢复后会生成新密钥，各账号需用 lecturelib user passwd 设置新密码。")
+        print(
+            "此备份不含密钥和密码：恢复后会生成新密钥，各账号需用 lecturelib user passwd 设置新密码。"
+        )
     return 0
 
 
 def cmd_restore(args) -> int:
     from indexer.app.service import LibraryService
+
     m, n = LibraryService.restore_backup(Path(args.file), args.home)
-    print(f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
-          f"索引已重建（{n} 条可检索内容）。")
+    print(
+        f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
+        f"索引已重建（{n} 条可检索内容）。"
+    )
     for note in m.get("notes") or []:
         print("注意：" + note)
     return 0
@@ -449,11 +574,12 @@ def cmd_serve(args) -> int:
         args.kind = args.topic = None
         args.trash = args.json = False
         return cmd_list(args)
-    from web.serve import serve
-    from web.serve import default_processes
+    from web.serve import default_processes, serve
+
     processes = args.processes if args.processes is not None else default_processes()
-    return serve(args.home, host=args.host, port=args.port, workers=args.workers,
-                 processes=processes)
+    return serve(
+        args.home, host=args.host, port=args.port, workers=args.workers, processes=processes
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -483,8 +609,9 @@ def os_error_zh(e: OSError) -> str:
 
 def _output_error(e: OSError, output) -> LecturelibError:
     why = _ERRNO_ZH.get(e.errno) or e.strerror or type(e).__name__
-    return LecturelibError(f"无法写入 {output}：{why}。",
-                           "请检查目标文件夹是否存在、是否可写，以及磁盘空间是否足够。")
+    return LecturelibError(
+        f"无法写入 {output}：{why}。", "请检查目标文件夹是否存在、是否可写，以及磁盘空间是否足够。"
+    )
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -493,6 +620,7 @@ def _output_error(e: OSError, output) -> LecturelibError:
 # show this help message and exit"). The parser and formatter below say it in Chinese: the help
 # texts are ours, and argparse's error messages are translated by pattern (they are stable
 # across Python versions; anything unknown is shown as is rather than dropped).
+
 
 class ChineseHelpFormatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):
@@ -511,26 +639,33 @@ def _choices_zh(text: str) -> str:
 _TYPE_ZH = {"int": "整数", "float": "数字"}
 
 _ARGPARSE_ZH: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"the following arguments are required: (.+)", re.S),
-     lambda m: f"缺少必需的参数：{m[1]}"),
-    (re.compile(r"one of the arguments (.+) is required", re.S),
-     lambda m: f"必须给出以下参数之一：{m[1]}"),
-    (re.compile(r"unrecognized arguments: (.+)", re.S),
-     lambda m: f"无法识别的参数：{m[1]}"),
-    (re.compile(r"invalid choice: (['\"])(.*)\1 \(choose from (.+)\)", re.S),
-     lambda m: f"无效的取值“{m[2]}”（可选：{_choices_zh(m[3])}）"),
-    (re.compile(r"invalid (\w+) value: (['\"])(.*)\2", re.S),
-     lambda m: f"“{m[3]}”不是有效的{_TYPE_ZH.get(m[1], '值')}"),
+    (
+        re.compile(r"the following arguments are required: (.+)", re.S),
+        lambda m: f"缺少必需的参数：{m[1]}",
+    ),
+    (
+        re.compile(r"one of the arguments (.+) is required", re.S),
+        lambda m: f"必须给出以下参数之一：{m[1]}",
+    ),
+    (re.compile(r"unrecognized arguments: (.+)", re.S), lambda m: f"无法识别的参数：{m[1]}"),
+    (
+        re.compile(r"invalid choice: (['\"])(.*)\1 \(choose from (.+)\)", re.S),
+        lambda m: f"无效的取值“{m[2]}”（可选：{_choices_zh(m[3])}）",
+    ),
+    (
+        re.compile(r"invalid (\w+) value: (['\"])(.*)\2", re.S),
+        lambda m: f"“{m[3]}”不是有效的{_TYPE_ZH.get(m[1], '值')}",
+    ),
     (re.compile(r"expected one argument"), lambda m: "需要给出一个值"),
     (re.compile(r"expected at most one argument"), lambda m: "最多只能给出一个值"),
     (re.compile(r"expected at least one argument"), lambda m: "至少需要给出一个值"),
     (re.compile(r"expected (\d+) arguments?"), lambda m: f"需要给出 {m[1]} 个值"),
-    (re.compile(r"ambiguous option: (\S+) could match (.+)", re.S),
-     lambda m: f"选项 {m[1]} 有歧义，可能是：{m[2]}"),
-    (re.compile(r"not allowed with argument (.+)", re.S),
-     lambda m: f"不能与参数 {m[1]} 同时使用"),
-    (re.compile(r"ignored explicit argument (['\"])(.*)\1", re.S),
-     lambda m: f"多余的值“{m[2]}”"),
+    (
+        re.compile(r"ambiguous option: (\S+) could match (.+)", re.S),
+        lambda m: f"选项 {m[1]} 有歧义，可能是：{m[2]}",
+    ),
+    (re.compile(r"not allowed with argument (.+)", re.S), lambda m: f"不能与参数 {m[1]} 同时使用"),
+    (re.compile(r"ignored explicit argument (['\"])(.*)\1", re.S), lambda m: f"多余的值“{m[2]}”"),
 ]
 
 
@@ -560,8 +695,9 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         self._positionals.title = "参数"
         self._optionals.title = "选项"
         if add_help:
-            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                              help="显示本帮助并退出")
+            self.add_argument(
+                "-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本帮助并退出"
+            )
         for parent in parents:
             self._add_container_actions(parent)
             self._defaults.update(parent._defaults)
@@ -584,6 +720,7 @@ def _int_arg(low: int, high: int, what: str):
         if not low <= v <= high:
             raise argparse.ArgumentTypeError(f"“{text}”超出范围，请给出{what}")
         return v
+
     parse.__name__ = "int"
     return parse
 
@@ -602,36 +739,58 @@ def _doc_kind(text: str) -> str:
     t = text.strip()
     return by_label.get(t, t.lower())
 
-SEARCH_KINDS_HELP = ("只看某一类：记录类型 quote 金句、passage 段落、qa 问答，或材料类型 "
-                     + "、".join(f"{k} {v}" for k, v in KINDS.items()) + "（英文标识或中文名均可）")
+
+SEARCH_KINDS_HELP = (
+    "只看某一类：记录类型 quote 金句、passage 段落、qa 问答，或材料类型 "
+    + "、".join(f"{k} {v}" for k, v in KINDS.items())
+    + "（英文标识或中文名均可）"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = ChineseArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, metavar="DIR",
-                        help="资料库目录（默认 $LECTURELIB_HOME，否则 ./instance）")
-    p = ChineseArgumentParser(prog="lecturelib", parents=[common],
-                              description="宣讲素材库：导入、检索与管理宣讲材料。",
-                              epilog="用 lecturelib COMMAND -h 查看各命令的用法。")
+    common.add_argument(
+        "--home",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="资料库目录（默认 $LECTURELIB_HOME，否则 ./instance）",
+    )
+    p = ChineseArgumentParser(
+        prog="lecturelib",
+        parents=[common],
+        description="宣讲素材库：导入、检索与管理宣讲材料。",
+        epilog="用 lecturelib COMMAND -h 查看各命令的用法。",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True, title="命令")
 
     kinds = "、".join(f"{k}（{v}）" for k, v in KINDS.items())
 
-    s = sub.add_parser("ingest", parents=[common], help="导入文件或文件夹（递归）",
-                       description="导入文件或文件夹（递归）。文件夹中不支持的文件类型会跳过并在汇总中列出。")
+    s = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="导入文件或文件夹（递归）",
+        description="导入文件或文件夹（递归）。文件夹中不支持的文件类型会跳过并在汇总中列出。",
+    )
     s.add_argument("paths", nargs="+", metavar="PATH", help="文件或文件夹")
     s.add_argument("--kind", type=_doc_kind, choices=list(KINDS), help=f"强制指定材料类型：{kinds}")
-    s.add_argument("--topic", action="append", metavar="NAME", help="指定专题（中文名或英文标识，可重复）")
+    s.add_argument(
+        "--topic", action="append", metavar="NAME", help="指定专题（中文名或英文标识，可重复）"
+    )
     s.add_argument("--audience", action="append", metavar="NAME", help="指定宣讲对象（可重复）")
-    s.add_argument("--no-quotes", action="store_true",
-                   help="不从讲义、讲稿、案例、问答的正文中提取引用的金句（金句汇编照常拆分）")
+    s.add_argument(
+        "--no-quotes",
+        action="store_true",
+        help="不从讲义、讲稿、案例、问答的正文中提取引用的金句（金句汇编照常拆分）",
+    )
     s.add_argument("--json", action="store_true", help="以 JSON 输出每个文件的结果")
     s.add_argument("-q", "--quiet", action="store_true", help="不显示进度")
     s.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("list", parents=[common], help="列出资料库中的材料")
-    s.add_argument("--kind", type=_doc_kind, choices=list(KINDS), help=f"只列出一种材料类型：{kinds}")
+    s.add_argument(
+        "--kind", type=_doc_kind, choices=list(KINDS), help=f"只列出一种材料类型：{kinds}"
+    )
     s.add_argument("--topic", metavar="NAME", help="只列出一个专题（中文名或英文标识）")
     s.add_argument("--trash", action="store_true", help="列出回收站")
     s.add_argument("--json", action="store_true", help="以 JSON 输出")
@@ -643,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_show)
 
     s = sub.add_parser("search", parents=[common], help="检索")
-    s.add_argument("query", metavar="QUERY", help="检索词；英文引号 \"…\" 表示整句匹配")
+    s.add_argument("query", metavar="QUERY", help='检索词；英文引号 "…" 表示整句匹配')
     s.add_argument("--topic", metavar="T", help="只看一个专题（中文名或英文标识）")
     s.add_argument("--kind", metavar="KIND", help=SEARCH_KINDS_HELP)
     s.add_argument("--audience", metavar="A", help="宣讲对象，如 进农村 或 rural")
@@ -651,8 +810,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--speaker", metavar="NAME", help="金句的讲话人，如 习近平")
     s.add_argument("--limit", type=_POSITIVE, default=10, metavar="N", help="每页条数（默认 10）")
     s.add_argument("--page", type=_PAGE, default=1, metavar="P", help="第几页（默认 1）")
-    s.add_argument("--sort", choices=["relevance", "date"], default="relevance",
-                   help="排序：relevance 相关度（默认）、date 日期")
+    s.add_argument(
+        "--sort",
+        choices=["relevance", "date"],
+        default="relevance",
+        help="排序：relevance 相关度（默认）、date 日期",
+    )
     s.add_argument("--json", action="store_true", help="以 JSON 输出（与 /api/search 相同）")
     s.set_defaults(func=cmd_search)
 
@@ -668,21 +831,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("dict", parents=[common], help="管理词典（list/add/remove）")
-    s.add_argument("action", choices=["list", "add", "remove"], metavar="ACTION",
-                   help="list 列出、add 添加、remove 删除")
+    s.add_argument(
+        "action",
+        choices=["list", "add", "remove"],
+        metavar="ACTION",
+        help="list 列出、add 添加、remove 删除",
+    )
     s.add_argument("words", nargs="*", metavar="WORD", help="词语")
     s.set_defaults(func=cmd_dict)
 
     s = sub.add_parser("synonyms", parents=[common], help="管理同义词（list/add/remove）")
-    s.add_argument("action", choices=["list", "add", "remove"], metavar="ACTION",
-                   help="list 列出、add 添加一组、remove 删除含该词的组")
+    s.add_argument(
+        "action",
+        choices=["list", "add", "remove"],
+        metavar="ACTION",
+        help="list 列出、add 添加一组、remove 删除含该词的组",
+    )
     s.add_argument("words", nargs="*", metavar="WORD", help="词语")
     s.set_defaults(func=cmd_synonyms)
 
     s = sub.add_parser("export", parents=[common], help="导出专题包（离线可用的 .zip）")
     s.add_argument("--topic", required=True, metavar="NAME", help="专题中文名或英文标识")
-    s.add_argument("--kind", action="append", type=_doc_kind, choices=list(KINDS),
-                   help=f"只导出这些类型（可重复）：{kinds}")
+    s.add_argument(
+        "--kind",
+        action="append",
+        type=_doc_kind,
+        choices=list(KINDS),
+        help=f"只导出这些类型（可重复）：{kinds}",
+    )
     s.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="输出文件")
     s.set_defaults(func=cmd_export)
 
@@ -693,33 +869,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("backup", parents=[common], help="备份资料库（可在服务运行时进行）")
     s.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="备份文件")
-    s.add_argument("--no-secrets", action="store_true",
-                   help="不含密钥（secret_key）和密码：可交给他人保存；恢复后须重设密码")
+    s.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="不含密钥（secret_key）和密码：可交给他人保存；恢复后须重设密码",
+    )
     s.set_defaults(func=cmd_backup)
 
     s = sub.add_parser("restore", parents=[common], help="把备份恢复到一个空的资料库目录")
     s.add_argument("file", metavar="FILE.zip", help="备份文件")
     s.set_defaults(func=cmd_restore)
 
-    s = sub.add_parser("user", parents=[common],
-                       help="管理账号（list/add/passwd/disable/enable/import）")
-    s.add_argument("action", choices=["list", "add", "passwd", "disable", "enable", "import"],
-                   metavar="ACTION", help="list 列出、add 新建、passwd 重置密码、disable 停用、"
-                                          "enable 启用、import 从 CSV 批量新建（NAME 为 CSV 文件）")
+    s = sub.add_parser(
+        "user", parents=[common], help="管理账号（list/add/passwd/disable/enable/import）"
+    )
+    s.add_argument(
+        "action",
+        choices=["list", "add", "passwd", "disable", "enable", "import"],
+        metavar="ACTION",
+        help="list 列出、add 新建、passwd 重置密码、disable 停用、"
+        "enable 启用、import 从 CSV 批量新建（NAME 为 CSV 文件）",
+    )
     s.add_argument("name", nargs="?", metavar="NAME", help="用户名（import 时为 CSV 文件）")
     s.add_argument("--admin", action="store_true", help="创建管理员账号（同 --role admin）")
-    s.add_argument("--role", choices=["reader", "editor", "admin"], default=None,
-                   help="角色：reader 读者、editor 编辑（add 的默认）、admin 管理员；import 默认 reader")
+    s.add_argument(
+        "--role",
+        choices=["reader", "editor", "admin"],
+        default=None,
+        help="角色：reader 读者、editor 编辑（add 的默认）、admin 管理员；import 默认 reader",
+    )
     s.set_defaults(func=cmd_user)
 
     s = sub.add_parser("serve", parents=[common], help="启动网页服务")
-    s.add_argument("--host", default="127.0.0.1",
-                   help="监听地址（默认 127.0.0.1 仅本机；0.0.0.0 允许局域网访问）")
+    s.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="监听地址（默认 127.0.0.1 仅本机；0.0.0.0 允许局域网访问）",
+    )
     s.add_argument("--port", type=_PORT, default=5000, metavar="P", help="端口（默认 5000）")
-    s.add_argument("--workers", type=_WORKERS, default=16, metavar="N",
-                   help="每个进程的服务线程数（默认 16；等待中的线程几乎不占资源）")
-    s.add_argument("--processes", type=_PROCESSES, default=None, metavar="P",
-                   help="工作进程数（默认：每个处理器核心一个，最多 4 个；1 表示单进程）")
+    s.add_argument(
+        "--workers",
+        type=_WORKERS,
+        default=16,
+        metavar="N",
+        help="每个进程的服务线程数（默认 16；等待中的线程几乎不占资源）",
+    )
+    s.add_argument(
+        "--processes",
+        type=_PROCESSES,
+        default=None,
+        metavar="P",
+        help="工作进程数（默认：每个处理器核心一个，最多 4 个；1 表示单进程）",
+    )
     s.set_defaults(func=cmd_serve)
     return p
 
@@ -775,15 +976,19 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         if os.environ.get("LECTURELIB_DEBUG"):
             raise
-        print(f"lecturelib: 读写文件时出错：{os_error_zh(e)}。请检查路径、权限和磁盘空间。",
-              file=sys.stderr)
+        print(
+            f"lecturelib: 读写文件时出错：{os_error_zh(e)}。请检查路径、权限和磁盘空间。",
+            file=sys.stderr,
+        )
         return 1
     except Exception as e:  # the boundary: no user action ends in a traceback
         if os.environ.get("LECTURELIB_DEBUG"):
             raise
-        print(f"lecturelib: 发生内部错误（{type(e).__name__}: {str(e)[:300]}）。操作未完成；"
-              "请把这条信息和所用的命令反馈给管理员（设置 LECTURELIB_DEBUG=1 可查看详细信息）。",
-              file=sys.stderr)
+        print(
+            f"lecturelib: 发生内部错误（{type(e).__name__}: {str(e)[:300]}）。操作未完成；"
+            "请把这条信息和所用的命令反馈给管理员（设置 LECTURELIB_DEBUG=1 可查看详细信息）。",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if previous is not None:

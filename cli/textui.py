@@ -18,13 +18,26 @@ import sys
 def _console(file, terminal: bool, width: int | None = None):
     from rich.console import Console
 
-    return Console(file=file, force_terminal=terminal, no_color=not terminal,
-                   color_system="auto" if terminal else None, width=width,
-                   highlight=False, emoji=False, markup=False, soft_wrap=False)
+    return Console(
+        file=file,
+        force_terminal=terminal,
+        no_color=not terminal,
+        color_system="auto" if terminal else None,
+        width=width,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        soft_wrap=False,
+    )
 
 
-def table(headers: list[str], rows: list[list[str]], *, max_widths: dict[int, int] | None = None,
-          right: set[int] = frozenset()) -> str:
+def table(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    max_widths: dict[int, int] | None = None,
+    right: set[int] = frozenset(),
+) -> str:
     """Columns two spaces apart under a ruled header line, CJK characters counted two cells
     wide; a cell wider than ``max_widths[column]`` ends in "…"; columns in ``right`` are
     aligned right. Bold header on a terminal, plain text otherwise."""
@@ -33,11 +46,22 @@ def table(headers: list[str], rows: list[list[str]], *, max_widths: dict[int, in
     from rich.text import Text
 
     max_widths = max_widths or {}
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1),
-              header_style="bold", collapse_padding=True)
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        header_style="bold",
+        collapse_padding=True,
+    )
     for i, h in enumerate(headers):
-        t.add_column(Text(h), justify="right" if i in right else "left", no_wrap=True,
-                     overflow="ellipsis", max_width=max_widths.get(i))
+        t.add_column(
+            Text(h),
+            justify="right" if i in right else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            max_width=max_widths.get(i),
+        )
     for r in rows:
         t.add_row(*(Text(str(c)) for c in r))
     terminal = sys.stdout.isatty()
@@ -59,17 +83,21 @@ class Progress:
         self._bar = self._task = None
 
     def _start(self) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, TextColumn,
-                                   TimeElapsedColumn)
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as Bar
 
-        self._bar = Bar(TextColumn("{task.description}"), BarColumn(bar_width=24),
-                        MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[note]}"),
-                        console=_console(self.stream, True), transient=False)
+        self._bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=_console(self.stream, True),
+            transient=False,
+        )
         self._task = self._bar.add_task(self.label, total=self.total or None, note="")
         self._bar.start()
-        atexit.register(self.close)          # an interrupted run gets its cursor back
+        atexit.register(self.close)  # an interrupted run gets its cursor back
 
     def update(self, done: int, note: str = "") -> None:
         if not self.enabled:

@@ -36,7 +36,7 @@ FORMAT = "lecturelib-backup"
 FORMAT_VERSION = 1
 CONFIG_FILES = ("settings.json", "topics.json", "dictionary.txt", "synonyms.txt", "secret_key")
 SECRET_FILES = ("secret_key",)
-PRIVATE = 0o600               # backups, the restored database and the secret key
+PRIVATE = 0o600  # backups, the restored database and the secret key
 
 
 @dataclass
@@ -47,7 +47,7 @@ class BackupReport:
     bytes: int
     seconds: float
     missing: list[str]
-    secrets: bool = True          # False: made with no_secrets (no key, no password hashes)
+    secrets: bool = True  # False: made with no_secrets (no key, no password hashes)
 
 
 def _snapshot(db_path: Path, dest: Path) -> None:
@@ -67,8 +67,9 @@ def _without_secrets(db: Path) -> None:
     try:
         con.execute("PRAGMA secure_delete=ON")
         with con:
-            has_users = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                    "AND name = 'users'").fetchone()
+            has_users = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+            ).fetchone()
             if has_users:
                 con.execute("UPDATE users SET password_hash = ''")
         con.execute("VACUUM")
@@ -100,13 +101,19 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
         if no_secrets:
             _without_secrets(snap)
         con = sqlite3.connect(snap)
-        shas = sorted({r[0] for r in con.execute("SELECT sha256 FROM versions UNION "
-                                                 "SELECT sha256 FROM drafts")})
+        shas = sorted(
+            {
+                r[0]
+                for r in con.execute("SELECT sha256 FROM versions UNION SELECT sha256 FROM drafts")
+            }
+        )
         documents = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         schema = _schema_of(con)
         con.close()
-        with _private_file(part) as raw, \
-                zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
+        with (
+            _private_file(part) as raw,
+            zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z,
+        ):
             z.write(snap, "library.sqlite3")
             files["library.sqlite3"] = sha256_file(snap)
             for name in CONFIG_FILES:
@@ -125,16 +132,28 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
                 # snapshot is consistent; they are mostly compressed already, so store them
                 z.write(p, f"originals/{sha[:2]}/{sha}", compress_type=zipfile.ZIP_STORED)
                 files[f"originals/{sha[:2]}/{sha}"] = sha
-            manifest = {"format": FORMAT, "format_version": FORMAT_VERSION,
-                        "schema_version": schema,
-                        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                        "documents": documents, "originals": len(shas) - len(missing),
-                        "missing_originals": missing, "secrets": not no_secrets,
-                        "files": files}
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "schema_version": schema,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "documents": documents,
+                "originals": len(shas) - len(missing),
+                "missing_originals": missing,
+                "secrets": not no_secrets,
+                "files": files,
+            }
             z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     os.replace(part, out)
-    return BackupReport(out, documents, len(shas) - len(missing), out.stat().st_size,
-                        time.perf_counter() - t0, missing, not no_secrets)
+    return BackupReport(
+        out,
+        documents,
+        len(shas) - len(missing),
+        out.stat().st_size,
+        time.perf_counter() - t0,
+        missing,
+        not no_secrets,
+    )
 
 
 def restore(archive: Path, home: Home) -> dict:
@@ -145,24 +164,32 @@ def restore(archive: Path, home: Home) -> dict:
     secrets)."""
     archive = Path(archive)
     if home.db_path.exists():
-        raise UsageError(f"目标目录 {home.path} 中已有资料库，为避免覆盖，恢复已取消。",
-                         "请指定一个空目录（--home），或先移走现有资料库。")
+        raise UsageError(
+            f"目标目录 {home.path} 中已有资料库，为避免覆盖，恢复已取消。",
+            "请指定一个空目录（--home），或先移走现有资料库。",
+        )
     try:
         zf = zipfile.ZipFile(archive)
     except (OSError, zipfile.BadZipFile) as e:
-        raise StoreError(f"备份文件 {archive.name} 无法打开或已损坏。", "请确认备份文件完整。") from e
+        raise StoreError(
+            f"备份文件 {archive.name} 无法打开或已损坏。", "请确认备份文件完整。"
+        ) from e
     with zf, tempfile.TemporaryDirectory(dir=home.path) as tmp:
         try:
             manifest = json.loads(zf.read("manifest.json"))
         except (KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
-            raise StoreError(f"{archive.name} 不是 lecturelib 备份文件（缺少或损坏的清单）。") from e
+            raise StoreError(
+                f"{archive.name} 不是 lecturelib 备份文件（缺少或损坏的清单）。"
+            ) from e
         if manifest.get("format") != FORMAT or manifest.get("format_version", 99) > FORMAT_VERSION:
             raise StoreError(f"{archive.name} 的备份格式不受支持。", "请升级 lecturelib 后再恢复。")
         schema = manifest.get("schema_version", 0)
         if not isinstance(schema, int) or schema > SCHEMA_VERSION:
-            raise StoreError(f"该备份来自更新版本的 lecturelib（数据库结构第 {schema} 版，"
-                             f"本程序支持到第 {SCHEMA_VERSION} 版），恢复已取消。",
-                             "请升级 lecturelib 后再恢复。")
+            raise StoreError(
+                f"该备份来自更新版本的 lecturelib（数据库结构第 {schema} 版，"
+                f"本程序支持到第 {SCHEMA_VERSION} 版），恢复已取消。",
+                "请升级 lecturelib 后再恢复。",
+            )
         stage = Path(tmp)
         for name, want in manifest["files"].items():
             if not safe_member_name(name):
@@ -195,16 +222,21 @@ def restore(archive: Path, home: Home) -> dict:
         if not key.exists() and not os.environ.get("LECTURELIB_SECRET_KEY"):
             with _private_file(key) as f:
                 f.write((secrets.token_hex(32) + "\n").encode("ascii"))
-            notes.append("备份中不含密钥（secret_key），已生成新的密钥：备份前的登录会话全部失效，"
-                         "所有人需要重新登录。")
+            notes.append(
+                "备份中不含密钥（secret_key），已生成新的密钥：备份前的登录会话全部失效，"
+                "所有人需要重新登录。"
+            )
         locked = _accounts_without_password(stage / "library.sqlite3")
         os.replace(stage / "library.sqlite3", home.db_path)
         os.chmod(home.db_path, PRIVATE)
     if locked:
-        notes.append(f"备份中不含密码：以下 {len(locked)} 个账号需要设置新密码才能登录："
-                     + "、".join(locked) + "。请运行 lecturelib --home "
-                     + f"{home.path} user passwd 用户名（先为管理员设置，之后管理员也可以在"
-                     "网页“账号”页面为其他人重置密码）。")
+        notes.append(
+            f"备份中不含密码：以下 {len(locked)} 个账号需要设置新密码才能登录："
+            + "、".join(locked)
+            + "。请运行 lecturelib --home "
+            + f"{home.path} user passwd 用户名（先为管理员设置，之后管理员也可以在"
+            "网页“账号”页面为其他人重置密码）。"
+        )
     manifest["notes"] = notes
     return manifest
 
@@ -223,14 +255,19 @@ def _schema_of(con: sqlite3.Connection) -> int:
 def _accounts_without_password(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
-        has_users = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                "AND name = 'users'").fetchone()
+        has_users = con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+        ).fetchone()
         if not has_users:
             return []
         # admins first: one of them has to be given a password on the command line
-        return [r[0] for r in con.execute(
-            "SELECT name FROM users WHERE password_hash = '' AND active = 1 "
-            "ORDER BY role = 'admin' DESC, name")]
+        return [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM users WHERE password_hash = '' AND active = 1 "
+                "ORDER BY role = 'admin' DESC, name"
+            )
+        ]
     finally:
         con.close()
 

@@ -35,34 +35,34 @@ AUDIENCES = {
 
 @dataclass
 class Quote:
-    text: str                         # the quote itself, display form, no numbering or bullet
-    source: str | None = None         # 出处: title of speech/article/book, occasion
-    date: str | None = None           # ISO "YYYY-MM-DD" ("YYYY-MM" or "YYYY" if only that is given)
-    speaker: str | None = None        # who said it, when named
-    theme: str | None = None          # the heading it sits under in the compilation
-    note: str | None = None           # 释义 / explanation that came with it
+    text: str  # the quote itself, display form, no numbering or bullet
+    source: str | None = None  # 出处: title of speech/article/book, occasion
+    date: str | None = None  # ISO "YYYY-MM-DD" ("YYYY-MM" or "YYYY" if only that is given)
+    speaker: str | None = None  # who said it, when named
+    theme: str | None = None  # the heading it sits under in the compilation
+    note: str | None = None  # 释义 / explanation that came with it
     page: int | None = None
-    seq: int = 0                      # order in the document
+    seq: int = 0  # order in the document
 
 
 @dataclass
 class Passage:
-    text: str                         # display form; paragraphs joined with "\n"
-    heading_path: list[str] = field(default_factory=list)   # outermost first
-    page: int | None = None           # page where the passage starts
+    text: str  # display form; paragraphs joined with "\n"
+    heading_path: list[str] = field(default_factory=list)  # outermost first
+    page: int | None = None  # page where the passage starts
     seq: int = 0
-    kind: str = "passage"             # "passage" or "qa"
-    question: str | None = None       # for kind == "qa": the question (text holds the answer)
+    kind: str = "passage"  # "passage" or "qa"
+    question: str | None = None  # for kind == "qa": the question (text holds the answer)
 
 
 @dataclass
 class Structured:
-    kind: str                                         # one of KINDS
+    kind: str  # one of KINDS
     title: str
     quotes: list[Quote] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
-    date: str | None = None                           # the document's own date, ISO, if found
-    source: str | None = None                         # 来源 stated in the text (“来源：浙江日报”)
+    date: str | None = None  # the document's own date, ISO, if found
+    source: str | None = None  # 来源 stated in the text (“来源：浙江日报”)
     headings: list[tuple[int, str, int | None]] = field(default_factory=list)  # (level, text, page)
     warnings: list[str] = field(default_factory=list)
 
@@ -70,13 +70,26 @@ class Structured:
 @dataclass
 class TopicSuggestion:
     slug: str
-    score: float                                      # 0..1
+    score: float  # 0..1
 
 
-__all__ = ["KINDS", "HIT_KINDS", "AUDIENCES", "Quote", "Passage", "Structured", "clean_text",
-           "clean_data", "safe_filename", "name_chars", "date_zh", "citation", "citation_line",
-           "quote_with_citation",
-           "TopicSuggestion"]
+__all__ = [
+    "KINDS",
+    "HIT_KINDS",
+    "AUDIENCES",
+    "Quote",
+    "Passage",
+    "Structured",
+    "clean_text",
+    "clean_data",
+    "safe_filename",
+    "name_chars",
+    "date_zh",
+    "citation",
+    "citation_line",
+    "quote_with_citation",
+    "TopicSuggestion",
+]
 
 
 # Characters no stored text may hold: C0 controls but tab and newline, DEL, lone surrogates and
@@ -110,7 +123,7 @@ def name_chars(name: str | None) -> str:
             out.append(ch)
     text = "".join(out).replace("\\", "/").rsplit("/", 1)[-1]
     text = _NAME_UNSAFE_ON_DISK.sub("_", text)
-    text = re.sub(r" +\.(?=[^.]*$)", ".", text)        # no space left before the extension
+    text = re.sub(r" +\.(?=[^.]*$)", ".", text)  # no space left before the extension
     return re.sub(r" +", " ", text).strip()
 
 
@@ -119,12 +132,12 @@ def safe_filename(name: str | None, default: str = "未命名", max_len: int = M
     ``max_len`` characters with the extension kept; an empty name becomes ``default``."""
     name = name_chars(name)
     if name.startswith(".") and name.count(".") == 1 and len(name) > 1:
-        name = default + name                    # only an extension was left: 未命名.docx
+        name = default + name  # only an extension was left: 未命名.docx
     name = name.lstrip(".").strip() or default
     if len(name) > max_len:
         stem, dot, ext = name.rpartition(".")
         if dot and 0 < len(ext) <= 10:
-            name = stem[:max_len - len(ext) - 1].rstrip(" .") + "." + ext
+            name = stem[: max_len - len(ext) - 1].rstrip(" .") + "." + ext
         else:
             name = name[:max_len]
     return name
@@ -142,7 +155,7 @@ def clean_data(value):
 
 
 def date_zh(date: str | None) -> str:
-    """"2005-08-15" → "2005年8月15日" ("2005-08" → "2005年8月", "2005" → "2005年")."""
+    """ "2005-08-15" → "2005年8月15日" ("2005-08" → "2005年8月", "2005" → "2005年")."""
     if not date:
         return ""
     parts = date.split("-")
@@ -174,8 +187,9 @@ def citation_line(source: str | None, date: str | None, speaker: str | None = No
     return f"——{cite}" if cite else ""
 
 
-def quote_with_citation(text: str, source: str | None = None, date: str | None = None,
-                        speaker: str | None = None) -> str:
+def quote_with_citation(
+    text: str, source: str | None = None, date: str | None = None, speaker: str | None = None
+) -> str:
     """What the copy button puts on the clipboard: “quote” ——speaker source（date）."""
     body = (text or "").strip()
     if not (body.startswith("“") and body.endswith("”")):

@@ -25,7 +25,10 @@ from sqlalchemy.exc import DBAPIError
 from .errors import StoreError
 
 MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "initial schema", """
+    (
+        1,
+        "initial schema",
+        """
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     title TEXT NOT NULL,
@@ -134,14 +137,22 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"""),
-    (2, "index outbox", """
+""",
+    ),
+    (
+        2,
+        "index outbox",
+        """
 CREATE TABLE index_queue (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     record_id TEXT NOT NULL
 );
-"""),
-    (3, "users and upload drafts", """
+""",
+    ),
+    (
+        3,
+        "users and upload drafts",
+        """
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -160,12 +171,17 @@ CREATE TABLE drafts (
     sha256 TEXT NOT NULL,
     payload TEXT NOT NULL
 );
-"""),
+""",
+    ),
     # bumped on logout, password change and disable: every session cookie of the account that
     # carries an older generation is over (web.security)
-    (4, "session generation", """
+    (
+        4,
+        "session generation",
+        """
 ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0
-"""),
+""",
+    ),
     # Ids are forever: a purged document's id, its versions', passages' and quotes' ids, and
     # the ids of published or discarded drafts are never given out again (a shared link, a
     # basket item or an audit row would otherwise show something else). SQLite needs
@@ -173,7 +189,10 @@ ALTER TABLE users ADD COLUMN session_gen INTEGER NOT NULL DEFAULT 0
     # keys off, checked afterwards). The counters start above every id the audit log names,
     # so ids purged before this migration are not reused either. ``tombstones`` remembers what
     # was purged (and what it was called), so a link to it can say so.
-    (5, "ids are never reused", """
+    (
+        5,
+        "ids are never reused",
+        """
 CREATE TABLE documents_new (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
@@ -304,7 +323,8 @@ UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(targe
     FROM audit_log WHERE target GLOB 'quote:[0-9]*'), 0)) WHERE name = 'quotes';
 UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT MAX(CAST(substr(target, 7) AS INTEGER))
     FROM audit_log WHERE target GLOB 'draft:[0-9]*'), 0)) WHERE name = 'drafts'
-"""),
+""",
+    ),
 ]
 
 # migrations that rebuild tables: run with foreign keys off (dropping a parent table would
@@ -361,12 +381,14 @@ def legacy_version(engine: Engine) -> int:
     if engine.dialect.name != "sqlite":
         return 0
     with engine.connect() as conn:
-        has = conn.execute(text(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
-        )).first()
+        has = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'")
+        ).first()
         if not has:
             return 0
-        return conn.execute(text("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")).scalar()
+        return conn.execute(
+            text("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        ).scalar()
 
 
 def current_version(engine: Engine) -> int:
@@ -385,9 +407,13 @@ def upgrade(engine: Engine) -> list[str]:
     if rev == HEAD_REVISION:
         return []
     if rev is not None and rev.isdigit() and int(rev) > SCHEMA_VERSION:
-        raise StoreError(f"资料库来自更新版本的 lecturelib（数据库结构第 {int(rev)} 版，"
-                         f"本程序支持到第 {SCHEMA_VERSION} 版）。", "请升级 lecturelib 后再打开。")
+        raise StoreError(
+            f"资料库来自更新版本的 lecturelib（数据库结构第 {int(rev)} 版，"
+            f"本程序支持到第 {SCHEMA_VERSION} 版）。",
+            "请升级 lecturelib 后再打开。",
+        )
     from .migrations import upgrade as run_migrations
+
     return run_migrations(engine)
 
 
@@ -410,18 +436,22 @@ def _rebuild(engine: Engine, version: int, name: str, ddl: str) -> bool:
             before = len(raw.execute("PRAGMA foreign_key_check").fetchall())
             raw.execute("BEGIN IMMEDIATE")
             try:
-                if raw.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
-                               (version,)).fetchone():
+                if raw.execute(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ).fetchone():
                     raw.execute("ROLLBACK")
                     return False
                 for stmt in _statements(ddl):
                     raw.execute(stmt)
                 after = len(raw.execute("PRAGMA foreign_key_check").fetchall())
                 if after > before:
-                    raise RuntimeError(f"migration {version} would break {after - before} "
-                                       "foreign key references")
-                raw.execute("INSERT INTO schema_migrations (version, name, applied_at) "
-                            "VALUES (?, ?, ?)", (version, name, time.time()))
+                    raise RuntimeError(
+                        f"migration {version} would break {after - before} foreign key references"
+                    )
+                raw.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
                 raw.execute("COMMIT")
                 return True
             except BaseException:
@@ -443,7 +473,8 @@ def migrate(engine: Engine) -> list[int]:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
     have = legacy_version(engine)
     for version, name, ddl in MIGRATIONS:
         if version <= have:
@@ -456,12 +487,26 @@ def migrate(engine: Engine) -> list[int]:
             raw = conn.connection.driver_connection
             for stmt in _statements(ddl):
                 raw.execute(stmt)
-            conn.execute(text("INSERT INTO schema_migrations (version, name, applied_at) "
-                              "VALUES (:v, :n, :t)"), {"v": version, "n": name, "t": time.time()})
+            conn.execute(
+                text(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)"
+                ),
+                {"v": version, "n": name, "t": time.time()},
+            )
         applied.append(version)
     return applied
 
 
-__all__ = ["connect", "upgrade", "migrate", "current_version", "stored_revision",
-           "legacy_version", "SCHEMA_VERSION", "HEAD_REVISION", "LEGACY_VERSION", "MIGRATIONS",
-           "REBUILDS"]
+__all__ = [
+    "connect",
+    "upgrade",
+    "migrate",
+    "current_version",
+    "stored_revision",
+    "legacy_version",
+    "SCHEMA_VERSION",
+    "HEAD_REVISION",
+    "LEGACY_VERSION",
+    "MIGRATIONS",
+    "REBUILDS",
+]

@@ -79,7 +79,17 @@ class PackError(LecturelibError):
 
 
 __all__ = [
-    "LecturelibError", "UsageError", "InputError", "EmptyFileError", "FileTooLargeError",
-    "UnsupportedFormatError", "CorruptFileError", "EncryptedFileError", "NotFoundError",
-    "StoreError", "SearchIndexError", "QueryError", "PackError",
+    "LecturelibError",
+    "UsageError",
+    "InputError",
+    "EmptyFileError",
+    "FileTooLargeError",
+    "UnsupportedFormatError",
+    "CorruptFileError",
+    "EncryptedFileError",
+    "NotFoundError",
+    "StoreError",
+    "SearchIndexError",
+    "QueryError",
+    "PackError",
 ]

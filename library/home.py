@@ -49,13 +49,12 @@ class Home:
     @property
     def config(self) -> Settings:
         if self._config is None or self._config_of != self.settings:
-            self._config = Settings.from_mapping(self.settings,
-                                                 where=f"{self.path} 的设置")
+            self._config = Settings.from_mapping(self.settings, where=f"{self.path} 的设置")
             self._config_of = dict(self.settings)
         return self._config
 
     @classmethod
-    def open(cls, explicit: str | os.PathLike | None = None, *, create: bool = True) -> "Home":
+    def open(cls, explicit: str | os.PathLike | None = None, *, create: bool = True) -> Home:
         path = resolve_home(explicit)
         if path.exists() and not path.is_dir():
             raise UsageError(f"资料库目录“{path}”不是文件夹。", "请用 --home 指定一个文件夹。")

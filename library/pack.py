@@ -33,18 +33,26 @@ FORMAT_VERSION = 1
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_MEMBERS = 100_000
-MAX_RATIO = 200                       # inflated / compressed, for members over RATIO_EXEMPT
-RATIO_EXEMPT = 64 * 1024              # (1 MiB members were exempt: 2,000 of them took 2 GB)
-MAX_INFLATION = 20                    # inflated total ≤ this × the pack's size ...
-INFLATION_FLOOR = 64 * 1024 * 1024    # ... or this much (an exported pack: ≈ 2–4×)
+MAX_RATIO = 200  # inflated / compressed, for members over RATIO_EXEMPT
+RATIO_EXEMPT = 64 * 1024  # (1 MiB members were exempt: 2,000 of them took 2 GB)
+MAX_INFLATION = 20  # inflated total ≤ this × the pack's size ...
+INFLATION_FLOOR = 64 * 1024 * 1024  # ... or this much (an exported pack: ≈ 2–4×)
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # a manifest lists names and checksums (1,000 files: 0.1 MB)
-MAX_ROW_BYTES = 32 * 1024 * 1024      # one JSON line of data/*.jsonl (a 100-page handout: ~1 MB)
+MAX_ROW_BYTES = 32 * 1024 * 1024  # one JSON line of data/*.jsonl (a 100-page handout: ~1 MB)
 _CHUNK = 1 << 16
 # What zipfile and zlib raise on a damaged archive or member (NotImplementedError: an
 # unknown compression method or zip version; RuntimeError: an encrypted member;
 # RecursionError: JSON nested too deep).
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError,
-               ValueError, NotImplementedError, RuntimeError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def sha256(data: bytes) -> str:
@@ -57,7 +65,7 @@ def safe_member_name(name: str) -> bool:
     parts = PurePosixPath(name).parts
     if ".." in parts or not parts:
         return False
-    return ":" not in parts[0]          # no C:/ style drive letters
+    return ":" not in parts[0]  # no C:/ style drive letters
 
 
 class PackWriter:
@@ -72,18 +80,26 @@ class PackWriter:
         self.members[name] = data.encode("utf-8") if isinstance(data, str) else data
 
     def add_jsonl(self, name: str, rows) -> None:
-        self.add(name, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
-                               for r in rows))
+        self.add(
+            name, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+        )
 
     def write(self, path: Path, manifest: dict) -> dict:
-        manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION,
-                        files={n: sha256(d) for n, d in sorted(self.members.items())})
+        manifest = dict(
+            manifest,
+            format=FORMAT,
+            format_version=FORMAT_VERSION,
+            files={n: sha256(d) for n, d in sorted(self.members.items())},
+        )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-            z.writestr(_member("manifest.json"),
-                       json.dumps(manifest, ensure_ascii=False, indent=2), compresslevel=6)
+            z.writestr(
+                _member("manifest.json"),
+                json.dumps(manifest, ensure_ascii=False, indent=2),
+                compresslevel=6,
+            )
             for name, data in sorted(self.members.items()):
                 z.writestr(_member(name), data, compresslevel=6)
         tmp.replace(path)
@@ -95,7 +111,7 @@ def _member(name: str) -> zipfile.ZipInfo:
     give 0600, and a station's web server or colleague could not read the offline site."""
     info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 3                                  # Unix: unzip honours the mode
+    info.create_system = 3  # Unix: unzip honours the mode
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     return info
 
@@ -112,16 +128,19 @@ class PackContents:
         try:
             lines = data.decode("utf-8").splitlines()
             if any(len(line) > MAX_ROW_BYTES for line in lines):
-                raise PackError(f"专题包数据文件 {name} 中有一行过大，已拒绝导入。",
-                                "该文件可能被篡改，请向发送方核实。")
+                raise PackError(
+                    f"专题包数据文件 {name} 中有一行过大，已拒绝导入。",
+                    "该文件可能被篡改，请向发送方核实。",
+                )
             return [json.loads(line) for line in lines if line.strip()]
         except (UnicodeDecodeError, ValueError, RecursionError) as e:
-            raise PackError(f"专题包数据文件 {name} 格式错误：{str(e)[:200]}",
-                            "该文件可能被篡改或已损坏，请重新获取专题包。") from None
+            raise PackError(
+                f"专题包数据文件 {name} 格式错误：{str(e)[:200]}",
+                "该文件可能被篡改或已损坏，请重新获取专题包。",
+            ) from None
 
 
-def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: list,
-          pack: str) -> bytes:
+def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: list, pack: str) -> bytes:
     """A member's bytes, inflated a chunk at a time and stopped as soon as it passes ``limit``,
     its ratio bound, or what is left of the pack's ``budget`` (a forged directory cannot
     declare its way past these)."""
@@ -133,10 +152,16 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: list,
                 break
             out += chunk
             budget[0] -= len(chunk)
-            if len(out) > limit or budget[0] < 0 or (
-                    len(out) > RATIO_EXEMPT and len(out) > MAX_RATIO * max(info.compress_size, 1)):
-                raise PackError(f"专题包 {pack} 中的“{info.filename}”解压后体积异常巨大，"
-                                "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
+            if (
+                len(out) > limit
+                or budget[0] < 0
+                or (len(out) > RATIO_EXEMPT and len(out) > MAX_RATIO * max(info.compress_size, 1))
+            ):
+                raise PackError(
+                    f"专题包 {pack} 中的“{info.filename}”解压后体积异常巨大，"
+                    "疑似“压缩炸弹”，已拒绝导入。",
+                    "该文件可能被篡改，请向发送方核实。",
+                )
     return bytes(out)
 
 
@@ -149,27 +174,38 @@ def read_pack(path: Path) -> PackContents:
     except FileNotFoundError:
         raise PackError(f"找不到专题包文件：{name}") from None
     except _ZIP_ERRORS as e:
-        raise PackError(f"专题包 {name} 不是有效的 zip 文件或已损坏（可能下载不完整）。",
-                        "请重新获取完整的专题包后再导入。") from e
+        raise PackError(
+            f"专题包 {name} 不是有效的 zip 文件或已损坏（可能下载不完整）。",
+            "请重新获取完整的专题包后再导入。",
+        ) from e
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
             raise PackError(f"专题包 {name} 内文件过多。")
         total = 0
         for info in infos:
-            if not safe_member_name(info.filename) or info.filename.endswith("/") and \
-                    not safe_member_name(info.filename.rstrip("/")):
-                raise PackError(f"专题包 {name} 含有不安全的路径“{info.filename}”，已拒绝导入。",
-                                "该文件可能被篡改，请向发送方核实。")
+            if (
+                not safe_member_name(info.filename)
+                or info.filename.endswith("/")
+                and not safe_member_name(info.filename.rstrip("/"))
+            ):
+                raise PackError(
+                    f"专题包 {name} 含有不安全的路径“{info.filename}”，已拒绝导入。",
+                    "该文件可能被篡改，请向发送方核实。",
+                )
             mode = (info.external_attr >> 16) & 0o170000
             if mode == stat.S_IFLNK:
                 raise PackError(f"专题包 {name} 含有符号链接“{info.filename}”，已拒绝导入。")
             if info.file_size > MAX_MEMBER_BYTES:
                 raise PackError(f"专题包 {name} 中的“{info.filename}”过大，已拒绝导入。")
-            if info.file_size > RATIO_EXEMPT and \
-                    info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                raise PackError(f"专题包 {name} 中的“{info.filename}”解压后体积异常巨大，"
-                                "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
+            if info.file_size > RATIO_EXEMPT and info.file_size > MAX_RATIO * max(
+                info.compress_size, 1
+            ):
+                raise PackError(
+                    f"专题包 {name} 中的“{info.filename}”解压后体积异常巨大，"
+                    "疑似“压缩炸弹”，已拒绝导入。",
+                    "该文件可能被篡改，请向发送方核实。",
+                )
             total += info.file_size
         try:
             size = path.stat().st_size
@@ -177,16 +213,20 @@ def read_pack(path: Path) -> PackContents:
             size = 0
         cap = min(MAX_TOTAL_BYTES, max(INFLATION_FLOOR, MAX_INFLATION * size))
         if total > cap:
-            raise PackError(f"专题包 {name} 解压后过大（{total / 1024 / 1024:.0f} MB），"
-                            "疑似“压缩炸弹”，已拒绝导入。", "该文件可能被篡改，请向发送方核实。")
-        budget = [cap]                  # bytes still allowed to be inflated (forged sizes too)
+            raise PackError(
+                f"专题包 {name} 解压后过大（{total / 1024 / 1024:.0f} MB），"
+                "疑似“压缩炸弹”，已拒绝导入。",
+                "该文件可能被篡改，请向发送方核实。",
+            )
+        budget = [cap]  # bytes still allowed to be inflated (forged sizes too)
         try:
             info = zf.getinfo("manifest.json")
             if info.file_size > MAX_MANIFEST_BYTES:
-                raise PackError(f"专题包 {name} 的清单文件过大，已拒绝导入。",
-                                "该文件可能被篡改，请向发送方核实。")
-            manifest = json.loads(_read(zf, info, MAX_MANIFEST_BYTES, budget, name)
-                                  .decode("utf-8"))
+                raise PackError(
+                    f"专题包 {name} 的清单文件过大，已拒绝导入。",
+                    "该文件可能被篡改，请向发送方核实。",
+                )
+            manifest = json.loads(_read(zf, info, MAX_MANIFEST_BYTES, budget, name).decode("utf-8"))
         except KeyError:
             raise PackError(f"{name} 不是专题包：缺少 manifest.json。") from None
         except (*_ZIP_ERRORS, RecursionError) as e:
@@ -195,8 +235,10 @@ def read_pack(path: Path) -> PackContents:
             raise PackError(f"{name} 不是 lecturelib 专题包。")
         version = manifest.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-            raise PackError(f"专题包 {name} 的格式版本（{version}）不受支持。",
-                            f"本程序支持第 {FORMAT_VERSION} 版，请升级 lecturelib 后再导入。")
+            raise PackError(
+                f"专题包 {name} 的格式版本（{version}）不受支持。",
+                f"本程序支持第 {FORMAT_VERSION} 版，请升级 lecturelib 后再导入。",
+            )
         files = manifest.get("files")
         if not isinstance(files, dict):
             raise PackError(f"专题包 {name} 的清单缺少文件校验信息。")
@@ -204,24 +246,39 @@ def read_pack(path: Path) -> PackContents:
         extra = present - set(files)
         missing = set(files) - present
         if missing:
-            raise PackError(f"专题包 {name} 不完整：缺少 {len(missing)} 个文件"
-                            f"（如 {sorted(missing)[0]}）。", "请重新获取完整的专题包。")
+            raise PackError(
+                f"专题包 {name} 不完整：缺少 {len(missing)} 个文件（如 {sorted(missing)[0]}）。",
+                "请重新获取完整的专题包。",
+            )
         if extra:
-            raise PackError(f"专题包 {name} 含有清单之外的文件（如 {sorted(extra)[0]}），已拒绝导入。",
-                            "该文件可能被篡改，请向发送方核实。")
+            raise PackError(
+                f"专题包 {name} 含有清单之外的文件（如 {sorted(extra)[0]}），已拒绝导入。",
+                "该文件可能被篡改，请向发送方核实。",
+            )
         members: dict[str, bytes] = {}
         for member, want in files.items():
             try:
                 data = _read(zf, zf.getinfo(member), MAX_MEMBER_BYTES, budget, name)
             except _ZIP_ERRORS as e:
-                raise PackError(f"专题包 {name} 中的“{member}”无法读取（文件可能被截断）。",
-                                "请重新获取完整的专题包。") from e
+                raise PackError(
+                    f"专题包 {name} 中的“{member}”无法读取（文件可能被截断）。",
+                    "请重新获取完整的专题包。",
+                ) from e
             if sha256(data) != want:
-                raise PackError(f"专题包 {name} 中的“{member}”校验和不符，可能被篡改或损坏，已拒绝导入。",
-                                "请向发送方重新获取专题包。")
+                raise PackError(
+                    f"专题包 {name} 中的“{member}”校验和不符，可能被篡改或损坏，已拒绝导入。",
+                    "请向发送方重新获取专题包。",
+                )
             members[member] = data
     return PackContents(manifest, members)
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "PackWriter", "PackContents", "read_pack",
-           "safe_member_name", "sha256"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "PackWriter",
+    "PackContents",
+    "read_pack",
+    "safe_member_name",
+    "sha256",
+]

@@ -18,9 +18,10 @@ import difflib
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import UsageError
 
@@ -39,33 +40,55 @@ class Settings:
     """Every setting of a library, with its default. The field's ``doc`` says what it does."""
 
     library_name: str = field(default="宣讲素材库", metadata=_doc("the site and export name"))
-    max_file_mb: float = field(default=100, metadata=_doc(
-        "files above this are refused with a clear message ($LECTURELIB_MAX_FILE_MB)"))
-    ingest_workers: int = field(default=2, metadata=_doc(
-        "processes for extraction during bulk ingest"))
-    file_timeout_s: int = field(default=600, metadata=_doc(
-        "the most one file's extraction and structuring may take; below that, 30 s plus "
-        "file_seconds_per_mb per MB"))
-    file_seconds_per_mb: float = field(default=20, metadata=_doc(
-        "extraction time allowed per MB of a file (see file_timeout_s)"))
-    worker_memory_mb: int = field(default=3072, metadata=_doc(
-        "address-space cap of an extraction worker"))
-    public_export: bool = field(default=False, metadata=_doc(
-        "speakers (not only editors) may download topic packs"))
-    require_login: bool = field(default=False, metadata=_doc(
-        "the public side requires a login ($LECTURELIB_REQUIRE_LOGIN)"))
-    secure_cookies: bool = field(default=False, metadata=_doc(
-        "mark the session cookie Secure, behind HTTPS ($LECTURELIB_SECURE_COOKIES)"))
-    session_idle_minutes: float = field(default=120, metadata=_doc(
-        "a session with no request for this long is over"))
-    session_max_hours: float = field(default=12, metadata=_doc(
-        "a session is over this long after signing in, however busy"))
-    search_writer: str = field(default="bulk", metadata=_doc(
-        "how the Whoosh backend writes segments: bulk (fast) or public (Whoosh's public "
-        "writer) ($LECTURELIB_SEARCH_WRITER)"))
+    max_file_mb: float = field(
+        default=100,
+        metadata=_doc(
+            "files above this are refused with a clear message ($LECTURELIB_MAX_FILE_MB)"
+        ),
+    )
+    ingest_workers: int = field(
+        default=2, metadata=_doc("processes for extraction during bulk ingest")
+    )
+    file_timeout_s: int = field(
+        default=600,
+        metadata=_doc(
+            "the most one file's extraction and structuring may take; below that, 30 s plus "
+            "file_seconds_per_mb per MB"
+        ),
+    )
+    file_seconds_per_mb: float = field(
+        default=20, metadata=_doc("extraction time allowed per MB of a file (see file_timeout_s)")
+    )
+    worker_memory_mb: int = field(
+        default=3072, metadata=_doc("address-space cap of an extraction worker")
+    )
+    public_export: bool = field(
+        default=False, metadata=_doc("speakers (not only editors) may download topic packs")
+    )
+    require_login: bool = field(
+        default=False, metadata=_doc("the public side requires a login ($LECTURELIB_REQUIRE_LOGIN)")
+    )
+    secure_cookies: bool = field(
+        default=False,
+        metadata=_doc("mark the session cookie Secure, behind HTTPS ($LECTURELIB_SECURE_COOKIES)"),
+    )
+    session_idle_minutes: float = field(
+        default=120, metadata=_doc("a session with no request for this long is over")
+    )
+    session_max_hours: float = field(
+        default=12, metadata=_doc("a session is over this long after signing in, however busy")
+    )
+    search_writer: str = field(
+        default="bulk",
+        metadata=_doc(
+            "how the Whoosh backend writes segments: bulk (fast) or public (Whoosh's public "
+            "writer) ($LECTURELIB_SEARCH_WRITER)"
+        ),
+    )
     # keys found in the file that no setting has (reported, not used)
-    unknown: tuple[str, ...] = field(default=(), compare=False, metadata=_doc(
-        "keys of settings.json that no setting has"))
+    unknown: tuple[str, ...] = field(
+        default=(), compare=False, metadata=_doc("keys of settings.json that no setting has")
+    )
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -78,7 +101,7 @@ class Settings:
         return {n: getattr(base, n) for n in cls.names()}
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], *, where: str = "设置") -> "Settings":
+    def from_mapping(cls, values: Mapping[str, Any], *, where: str = "设置") -> Settings:
         """Typed settings from plain values (``where`` names their origin in messages: a file,
         an environment variable). Missing keys take their defaults."""
         known = {f.name: f for f in fields(cls) if f.name != "unknown"}
@@ -95,7 +118,7 @@ class Settings:
         return settings
 
     @classmethod
-    def load(cls, path: Path, env: Mapping[str, str] | None = None) -> tuple["Settings", dict]:
+    def load(cls, path: Path, env: Mapping[str, str] | None = None) -> tuple[Settings, dict]:
         """The settings of ``path`` (a home's settings.json; missing: all defaults) with the
         environment's overrides, and the same as a merged plain dict. Raises UsageError naming
         the file and the key when a value is wrong."""
@@ -107,14 +130,15 @@ class Settings:
             except (ValueError, OSError) as e:
                 raise UsageError(f"设置文件 {path} 无法读取：{e}", "请修正或删除该文件。") from e
             if not isinstance(raw, dict):
-                raise UsageError(f"设置文件 {path} 的内容应是一个 JSON 对象（{{\"键\": 值}}）。",
-                                 "请修正或删除该文件。")
+                raise UsageError(
+                    f'设置文件 {path} 的内容应是一个 JSON 对象（{{"键": 值}}）。',
+                    "请修正或删除该文件。",
+                )
         settings = cls.from_mapping(raw, where=f"设置文件 {path}")
         merged = {**cls.defaults(), **raw}
         env_mb = env.get("LECTURELIB_MAX_FILE_MB")
         if env_mb:
-            mb = _convert("max_file_mb", env_mb, "float",
-                          "环境变量 LECTURELIB_MAX_FILE_MB")
+            mb = _convert("max_file_mb", env_mb, "float", "环境变量 LECTURELIB_MAX_FILE_MB")
             settings = dataclasses.replace(settings, max_file_mb=mb)
             settings._check("环境变量 LECTURELIB_MAX_FILE_MB")
             merged["max_file_mb"] = mb
@@ -123,17 +147,29 @@ class Settings:
         return settings, merged
 
     def _check(self, where: str) -> None:
-        for name in ("max_file_mb", "ingest_workers", "file_timeout_s", "worker_memory_mb",
-                     "session_idle_minutes", "session_max_hours"):
+        for name in (
+            "max_file_mb",
+            "ingest_workers",
+            "file_timeout_s",
+            "worker_memory_mb",
+            "session_idle_minutes",
+            "session_max_hours",
+        ):
             if getattr(self, name) <= 0:
-                raise UsageError(f"{where} 中 {name} 的值应大于 0（现为 {getattr(self, name)}）。",
-                                 "请修正该项，或删除它以使用默认值。")
+                raise UsageError(
+                    f"{where} 中 {name} 的值应大于 0（现为 {getattr(self, name)}）。",
+                    "请修正该项，或删除它以使用默认值。",
+                )
         if self.file_seconds_per_mb < 0:
-            raise UsageError(f"{where} 中 file_seconds_per_mb 的值不能为负数。",
-                             "请修正该项，或删除它以使用默认值。")
+            raise UsageError(
+                f"{where} 中 file_seconds_per_mb 的值不能为负数。",
+                "请修正该项，或删除它以使用默认值。",
+            )
         if self.search_writer not in ("bulk", "public"):
-            raise UsageError(f"{where} 中 search_writer 的值“{self.search_writer}”无效。",
-                             "可用：bulk（默认，批量写入，较快）、public（Whoosh 公开的写入接口）")
+            raise UsageError(
+                f"{where} 中 search_writer 的值“{self.search_writer}”无效。",
+                "可用：bulk（默认，批量写入，较快）、public（Whoosh 公开的写入接口）",
+            )
 
     @property
     def max_file_bytes(self) -> int:
@@ -156,9 +192,13 @@ _KINDS = {"str": "文字", "int": "整数", "float": "数字", "bool": "布尔�
 def _convert(key: str, value: Any, kind: str, where: str) -> Any:
     """``value`` as the setting's type (``kind``: the annotation's name); numbers may be given
     as numeric strings, booleans as true/false (or 1/0)."""
+
     def bad() -> UsageError:
-        return UsageError(f"{where} 中 {key} 的值 {json.dumps(value, ensure_ascii=False)} "
-                          f"无效：应为{_KINDS[kind]}。", "请修正该项，或删除它以使用默认值。")
+        return UsageError(
+            f"{where} 中 {key} 的值 {json.dumps(value, ensure_ascii=False)} "
+            f"无效：应为{_KINDS[kind]}。",
+            "请修正该项，或删除它以使用默认值。",
+        )
 
     if kind == "str":
         if not isinstance(value, str):

@@ -33,17 +33,22 @@ class Taxonomy:
             self._by_key[t.name.casefold()] = t
 
     @classmethod
-    def from_json(cls, text: str) -> "Taxonomy":
+    def from_json(cls, text: str) -> Taxonomy:
         raw = json.loads(text)
         topics = [
-            Topic(slug=t["slug"], name=t["name"], description=t.get("description", ""),
-                  keywords=tuple(t.get("keywords", [])), fixed=bool(t.get("fixed", False)))
+            Topic(
+                slug=t["slug"],
+                name=t["name"],
+                description=t.get("description", ""),
+                keywords=tuple(t.get("keywords", [])),
+                fixed=bool(t.get("fixed", False)),
+            )
             for t in raw["topics"]
         ]
         return cls(topics, version=int(raw.get("version", 1)))
 
     @classmethod
-    def load(cls, home: Path | None = None) -> "Taxonomy":
+    def load(cls, home: Path | None = None) -> Taxonomy:
         if home is not None:
             own = Path(home) / "topics.json"
             if own.is_file():
@@ -51,7 +56,7 @@ class Taxonomy:
         return cls.default()
 
     @classmethod
-    def default(cls) -> "Taxonomy":
+    def default(cls) -> Taxonomy:
         text = resources.files("library").joinpath("data/topics.json").read_text(encoding="utf-8")
         return cls.from_json(text)
 

@@ -53,6 +53,7 @@ QA_DOC = [
 def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
     """blocks: ("t", text) → Title, ("h", text) → Heading 1, ("p", text) → Normal paragraph."""
     import docx
+
     d = docx.Document()
     if title:
         d.core_properties.title = title
@@ -68,14 +69,21 @@ def make_docx(path: Path, blocks=None, *, title: str | None = None) -> Path:
     return path
 
 
-def make_pdf(path: Path, pages: list[list[str]], *, encrypt: str | None = None,
-             header: str | None = "宣讲讲义", footer: bool = True) -> Path:
+def make_pdf(
+    path: Path,
+    pages: list[list[str]],
+    *,
+    encrypt: str | None = None,
+    header: str | None = "宣讲讲义",
+    footer: bool = True,
+) -> Path:
     """A text PDF with a CJK font (reportlab's STSong-Light), optionally with a running header
     and a page-number footer on every page."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen import canvas
+
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     path.parent.mkdir(parents=True, exist_ok=True)
     c = canvas.Canvas(str(path), pagesize=A4, encrypt=encrypt)
@@ -99,6 +107,7 @@ def make_pdf(path: Path, pages: list[list[str]], *, encrypt: str | None = None,
 def make_image_only_pdf(path: Path) -> Path:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
+
     c = canvas.Canvas(str(path), pagesize=A4)
     c.rect(100, 100, 300, 400, fill=1)
     c.showPage()
@@ -122,17 +131,22 @@ def ratio_tuned_docx(path: Path, member_mb: int = 60, seed: int = 7) -> Path:
     ratio under 200:1 (a paragraph of random digits repeated with small changes), the shape of
     the 615 KB file that held a 100 MB document.xml (issue 11, finding 4)."""
     import random
+
     rng = random.Random(seed)
     body = docx_bytes([("p", "正文")])
-    with zipfile.ZipFile(io.BytesIO(body)) as src, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    with (
+        zipfile.ZipFile(io.BytesIO(body)) as src,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z,
+    ):
         for info in src.infolist():
             if info.filename != "word/document.xml":
                 z.writestr(info, src.read(info))
         with z.open("word/document.xml", "w", force_zip64=True) as f:
-            f.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
-                    b'2006/main"><w:body>')
+            f.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/'
+                b'2006/main"><w:body>'
+            )
             para = "".join(str(rng.randrange(10)) for _ in range(3000)).encode()
             written = 0
             while written < member_mb << 20:
@@ -144,12 +158,16 @@ def ratio_tuned_docx(path: Path, member_mb: int = 60, seed: int = 7) -> Path:
     return path
 
 
-JPEG_BYTES = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-              + bytes(range(256)) * 8 + b"\xff\xd9")
+JPEG_BYTES = (
+    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    + bytes(range(256)) * 8
+    + b"\xff\xd9"
+)
 
 
 def docx_bytes(blocks=None) -> bytes:
     import docx
+
     d = docx.Document()
     for kind, text in blocks or HANDOUT_DOC:
         (d.add_heading(text, level=1) if kind == "h" else d.add_paragraph(text))
@@ -174,15 +192,16 @@ def cyclic_pdf(chain: int = 2) -> bytes:
     for num in sorted(set(objs) | {4}):
         offsets[num] = len(out)
         if num == 4:
-            out += (b"4 0 obj\n<< /Length 7 0 R >>\nstream\nBT /F1 12 Tf 10 10 Td (x) Tj ET\n"
-                    b"endstream\nendobj\n")
+            out += (
+                b"4 0 obj\n<< /Length 7 0 R >>\nstream\nBT /F1 12 Tf 10 10 Td (x) Tj ET\n"
+                b"endstream\nendobj\n"
+            )
         else:
             out += b"%d 0 obj\n%s\nendobj\n" % (num, objs[num])
     size = max(offsets) + 1
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % size
     for num in range(1, size):
-        out += (b"%010d 00000 n \n" % offsets[num]) if num in offsets else \
-            b"0000000000 65535 f \n"
+        out += (b"%010d 00000 n \n" % offsets[num]) if num in offsets else b"0000000000 65535 f \n"
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref)
     return bytes(out)

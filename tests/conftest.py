@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:           # `pytest` without `python -m` still finds the packages
+if str(ROOT) not in sys.path:  # `pytest` without `python -m` still finds the packages
     sys.path.insert(0, str(ROOT))
 
 EDITOR = ("bianji", "editor-pass-1")
@@ -19,7 +19,7 @@ CSRF = "test-csrf-token"
 from builders import make_docx  # noqa: E402,F401  (re-exported for the web tests)
 from builders import make_pdf as _make_pdf  # noqa: E402
 
-pytest_plugins = ["pgcluster"]          # pg_cluster / pg_url: a throwaway PostgreSQL server
+pytest_plugins = ["pgcluster"]  # pg_cluster / pg_url: a throwaway PostgreSQL server
 
 QUOTES = [
     ("h", "生态文明与初心使命金句汇编"),
@@ -36,11 +36,17 @@ QUOTES = [
 HANDOUT = [
     ("t", "乡村振兴专题讲义"),
     ("p", "一、为什么要推进乡村振兴"),
-    ("p", "乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务，"
-          "各地要把农业农村优先发展落到实处。" * 3),
+    (
+        "p",
+        "乡村振兴是关系全面建设社会主义现代化国家的全局性、历史性任务，"
+        "各地要把农业农村优先发展落到实处。" * 3,
+    ),
     ("p", "（一）产业兴旺是重点"),
-    ("p", "各地因地制宜发展特色种植和农产品加工，合作社带动村民增收致富，"
-          "肇庆的砂糖橘和鼎湖山民宿就是例子。" * 3),
+    (
+        "p",
+        "各地因地制宜发展特色种植和农产品加工，合作社带动村民增收致富，"
+        "肇庆的砂糖橘和鼎湖山民宿就是例子。" * 3,
+    ),
     ("p", "二、怎样把乡村振兴落到实处"),
     ("p", "要坚持农民主体地位，尊重村民意愿，办好一件件民生实事，让群众有更多获得感。" * 3),
 ]
@@ -52,10 +58,17 @@ def make_pdf(path: Path, pages: list[list[str]]) -> Path:
 
 
 PDF_PAGES = [
-    ["基层治理法治化宣讲提纲", "一、法治是最好的营商环境",
-     "全面依法治国是国家治理的一场深刻革命，", "基层干部要带头尊法学法守法用法。"],
-    ["二、把矛盾纠纷化解在基层", "坚持和发展新时代枫桥经验，",
-     "做到小事不出村、大事不出镇、矛盾不上交。"],
+    [
+        "基层治理法治化宣讲提纲",
+        "一、法治是最好的营商环境",
+        "全面依法治国是国家治理的一场深刻革命，",
+        "基层干部要带头尊法学法守法用法。",
+    ],
+    [
+        "二、把矛盾纠纷化解在基层",
+        "坚持和发展新时代枫桥经验，",
+        "做到小事不出村、大事不出镇、矛盾不上交。",
+    ],
 ]
 
 
@@ -73,6 +86,7 @@ def library_factory(tmp_path):
     """library_factory(files=[...], settings={...}) → a LibraryService in tmp_path with the
     files ingested (closed at teardown)."""
     from indexer.app.service import LibraryService
+
     made = []
 
     def make(files=(), settings=None, name="home"):
@@ -80,8 +94,10 @@ def library_factory(tmp_path):
         home.mkdir(parents=True, exist_ok=True)
         if settings:
             import json
-            (home / "settings.json").write_text(json.dumps(settings, ensure_ascii=False),
-                                                encoding="utf-8")
+
+            (home / "settings.json").write_text(
+                json.dumps(settings, ensure_ascii=False), encoding="utf-8"
+            )
         svc = LibraryService(home)
         made.append(svc)
         if files:
@@ -100,12 +116,15 @@ def _build_app(home: Path, files=(), settings=None, users=True, **config):
 
     from library.users import Users
     from web import create_app
+
     home.mkdir(parents=True, exist_ok=True)
     if settings:
-        (home / "settings.json").write_text(json.dumps(settings, ensure_ascii=False),
-                                            encoding="utf-8")
-    app = create_app({"LECTURELIB_HOME": str(home), "TESTING": True,
-                      "SECRET_KEY": "test-secret", **config})
+        (home / "settings.json").write_text(
+            json.dumps(settings, ensure_ascii=False), encoding="utf-8"
+        )
+    app = create_app(
+        {"LECTURELIB_HOME": str(home), "TESTING": True, "SECRET_KEY": "test-secret", **config}
+    )
     lib = app.extensions["lecturelib"]
     if files:
         results = lib.svc.ingest(list(files), actor="test")

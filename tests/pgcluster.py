@@ -22,8 +22,10 @@ from pathlib import Path
 
 
 def server_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     which = shutil.which("initdb")
@@ -57,6 +59,7 @@ class Cluster:
 
     def create_database(self) -> str:
         import psycopg
+
         name = "t_" + uuid.uuid4().hex[:12]
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -64,20 +67,27 @@ class Cluster:
 
     def drop_database(self, url: str) -> None:
         import psycopg
+
         name = url.rsplit("/", 1)[1]
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        subprocess.run(self._cmd("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w",
-                                 "stop"), capture_output=True, timeout=60)
+        subprocess.run(
+            self._cmd("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop"),
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def start_cluster() -> tuple[Cluster | None, str]:
     """Start a cluster; returns (cluster, "") or (None, why not)."""
     bindir = server_bin()
     if bindir is None:
-        return None, "PostgreSQL server binaries not found (scripts/ensure-postgres.sh installs them)"
+        return (
+            None,
+            "PostgreSQL server binaries not found (scripts/ensure-postgres.sh installs them)",
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -98,22 +108,58 @@ def start_cluster() -> tuple[Cluster | None, str]:
         os.chown(sockdir, pw.pw_uid, pw.pw_gid)
     user = run_as or pwd.getpwuid(os.geteuid()).pw_name
     cluster = Cluster(bindir, datadir, free_port(), user, run_as)
-    init = subprocess.run(cluster._cmd("initdb", "-D", str(datadir), "-U", user, "--auth=trust",
-                                       "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"),
-                          capture_output=True, text=True, timeout=120)
+    init = subprocess.run(
+        cluster._cmd(
+            "initdb",
+            "-D",
+            str(datadir),
+            "-U",
+            user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if init.returncode != 0:
         shutil.rmtree(base, ignore_errors=True)
         return None, "initdb failed: " + init.stderr.strip()[-400:]
-    opts = (f"-p {cluster.port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-    start = subprocess.run(cluster._cmd("pg_ctl", "-D", str(datadir), "-o", opts, "-l",
-                                        str(base / "server.log"), "-w", "-t", "60", "start"),
-                           capture_output=True, text=True, timeout=90)
+    opts = (
+        f"-p {cluster.port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    start = subprocess.run(
+        cluster._cmd(
+            "pg_ctl",
+            "-D",
+            str(datadir),
+            "-o",
+            opts,
+            "-l",
+            str(base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     if start.returncode != 0:
-        log = (base / "server.log").read_text(errors="replace")[-400:] if (base / "server.log").exists() else ""
+        log = (
+            (base / "server.log").read_text(errors="replace")[-400:]
+            if (base / "server.log").exists()
+            else ""
+        )
         shutil.rmtree(base, ignore_errors=True)
         return None, "pg_ctl start failed: " + (start.stderr.strip() or log)
     import psycopg
+
     deadline = time.monotonic() + 30
     while True:
         try:

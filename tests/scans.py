@@ -41,8 +41,13 @@ def han_chars(text: str) -> str:
     return "".join(ch for ch in text if "\u4e00" <= ch <= "\u9fff")
 
 
-def render_page(lines: list[str] = PAGE_TEXT, *, dpi: int = 300, header: str | None = None,
-                footer: str | None = None) -> Image.Image:
+def render_page(
+    lines: list[str] = PAGE_TEXT,
+    *,
+    dpi: int = 300,
+    header: str | None = None,
+    footer: str | None = None,
+) -> Image.Image:
     """A clean A4 page at ``dpi`` with ``lines`` in 12 pt (a typical handout)."""
     w, h = int(8.27 * dpi), int(11.69 * dpi)
     img = Image.new("L", (w, h), 255)
@@ -67,8 +72,16 @@ def render_page(lines: list[str] = PAGE_TEXT, *, dpi: int = 300, header: str | N
     return img
 
 
-def degrade(img: Image.Image, *, dpi: int = 200, source_dpi: int = 300, angle: float = 0.8,
-            blur: float = 0.8, noise: float = 0.02, seed: int = 7) -> Image.Image:
+def degrade(
+    img: Image.Image,
+    *,
+    dpi: int = 200,
+    source_dpi: int = 300,
+    angle: float = 0.8,
+    blur: float = 0.8,
+    noise: float = 0.02,
+    seed: int = 7,
+) -> Image.Image:
     """A copier's version of a clean page: rescaled to ``dpi``, rotated, blurred, speckled."""
     rng = random.Random(seed)
     scale = dpi / source_dpi
@@ -83,8 +96,13 @@ def degrade(img: Image.Image, *, dpi: int = 200, source_dpi: int = 300, angle: f
 
 def save_pdf(images: list[Image.Image], path: Path, dpi: int = 300) -> Path:
     """An image-only PDF (no text layer), one page per image."""
-    images[0].convert("RGB").save(path, "PDF", resolution=dpi, save_all=True,
-                                  append_images=[i.convert("RGB") for i in images[1:]])
+    images[0].convert("RGB").save(
+        path,
+        "PDF",
+        resolution=dpi,
+        save_all=True,
+        append_images=[i.convert("RGB") for i in images[1:]],
+    )
     return path
 
 

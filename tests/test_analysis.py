@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.search import text
-from indexer.search.whoosh import analysis, jieba_words
 from indexer.ingest.normalize import for_search
+from indexer.search import text
 from indexer.search.vocab import Vocabulary
+from indexer.search.whoosh import analysis, jieba_words
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,9 @@ def word_an(vocab):
 
 def test_positions_are_ordinal_and_offsets_real(word_an):
     text = "我们要不忘初心，牢记使命。"
-    toks = [(t.text, t.pos, t.startchar, t.endchar)
-            for t in word_an(text, positions=True, chars=True)]
+    toks = [
+        (t.text, t.pos, t.startchar, t.endchar) for t in word_an(text, positions=True, chars=True)
+    ]
     assert [p for _, p, _, _ in toks] == list(range(len(toks)))
     for w, _, s, e in toks:
         assert text[s:e] == w
@@ -78,7 +79,7 @@ def test_gram_tokenizer_offsets():
     an = analysis.GramTokenizer("v")
     text = "甲乙丙 ab"
     for t in an(text, chars=True, positions=True):
-        span = for_search(text)[t.startchar:t.endchar]
+        span = for_search(text)[t.startchar : t.endchar]
         # a bigram across punctuation or space spans it: its first and last characters
         assert span[0] == t.text[0] and span[-1] == t.text[-1]
         assert "".join(c for c in span if c.isalnum()) == t.text
@@ -104,21 +105,43 @@ def test_cached_block_segmentation_equals_jieba(vocab):
     """word_tokens cuts jieba's blocks itself (cached, one pass): the tokens and offsets must
     be exactly jieba's tokenize(HMM=False), kept tokens only."""
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
-    texts = ["我们要不忘初心，牢记使命。", "第3次会议 ２０２４年GDP增长5.2%，C++与C#。",
-             "abc1x中国 a.b-c ok_go\r\n新质生产力の日本語 café", "十九大二十大_党的 3.14%", "",
-             "  \t", "中\u3000国", "习近平新时代中国特色社会主义思想" * 3, "x", "-..+"]
+    texts = [
+        "我们要不忘初心，牢记使命。",
+        "第3次会议 ２０２４年GDP增长5.2%，C++与C#。",
+        "abc1x中国 a.b-c ok_go\r\n新质生产力の日本語 café",
+        "十九大二十大_党的 3.14%",
+        "",
+        "  \t",
+        "中\u3000国",
+        "习近平新时代中国特色社会主义思想" * 3,
+        "x",
+        "-..+",
+    ]
     for t in texts:
         norm = for_search(t)
-        expected = [(w.strip(), s, e) for w, s, e in tok.tokenize(norm, HMM=False)
-                    if text._RUN.search(w) and w.strip()]
+        expected = [
+            (w.strip(), s, e)
+            for w, s, e in tok.tokenize(norm, HMM=False)
+            if text._RUN.search(w) and w.strip()
+        ]
         assert analysis.word_tokens(norm, tok) == expected
-        assert analysis.word_tokens(norm, tok) == expected      # from the cache
+        assert analysis.word_tokens(norm, tok) == expected  # from the cache
 
 
 def test_fast_cut_equals_jieba_cut(vocab):
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
-    for block in ["新时代宣讲工作要贴近群众贴近生活", "abc1x中国", "a", "1", "C++程序", "AB",
-                  "两个确立四个意识", "研究生命起源", "结婚的和尚未结婚的", "2024年12月"]:
+    for block in [
+        "新时代宣讲工作要贴近群众贴近生活",
+        "abc1x中国",
+        "a",
+        "1",
+        "C++程序",
+        "AB",
+        "两个确立四个意识",
+        "研究生命起源",
+        "结婚的和尚未结婚的",
+        "2024年12月",
+    ]:
         assert jieba_words._cut_no_hmm(block, tok) == list(tok.cut(block, HMM=False))
 
 

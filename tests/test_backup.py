@@ -7,14 +7,13 @@ import threading
 import zipfile
 
 import pytest
+from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 from cli.main import main
 from indexer.app.service import LibraryService
 from library.backup import backup, restore
 from library.errors import StoreError, UsageError
 from library.home import Home
-
-from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 QUERIES = ["金山银山", "产业兴旺", "乡村振兴", "奋斗目标", "村民"]
 
@@ -63,8 +62,9 @@ def test_backup_is_consistent_while_editors_write(library):
             try:
                 svc.store.audit("editor", "ping", None, n=n)
                 n += 1
-            except Exception as e:   # pragma: no cover - reported below
+            except Exception as e:  # pragma: no cover - reported below
                 errors.append(e)
+
     t = threading.Thread(target=write)
     t.start()
     try:
@@ -76,6 +76,7 @@ def test_backup_is_consistent_while_editors_write(library):
     target = Home.open(tmp / "restored")
     restore(tmp / "live.zip", target)
     import sqlite3
+
     con = sqlite3.connect(target.db_path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -104,9 +105,11 @@ def test_restore_refuses_a_non_empty_home_and_a_damaged_backup(library):
 
 # -- issue 15, part 3: secrets stay secret ---------------------------------------------------------
 
+
 def mode(path) -> int:
     import os
     import stat
+
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
@@ -116,6 +119,7 @@ def with_secrets(library):
     import os
 
     from library.users import Users
+
     svc, tmp = library
     key = svc.home.path / "secret_key"
     fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -128,6 +132,7 @@ def with_secrets(library):
 
 def test_backup_is_written_0600_and_restore_keeps_secrets_0600(with_secrets):
     import os
+
     svc, tmp = with_secrets
     old = os.umask(0o022)
     try:
@@ -144,6 +149,7 @@ def test_backup_is_written_0600_and_restore_keeps_secrets_0600(with_secrets):
 
 def test_backup_without_secrets_leaves_out_the_key_and_the_password_hashes(with_secrets):
     from library.users import Users
+
     svc, tmp = with_secrets
     rep = backup(svc.home, tmp / "open.zip", no_secrets=True)
     assert mode(rep.path) == 0o600
@@ -153,7 +159,7 @@ def test_backup_without_secrets_leaves_out_the_key_and_the_password_hashes(with_
         db = z.read("library.sqlite3")
     assert "config/secret_key" not in names and "config/settings.json" in names
     assert manifest["secrets"] is False
-    assert b"scrypt$" not in db                          # not even in free pages
+    assert b"scrypt$" not in db  # not even in free pages
     target = Home.open(tmp / "restored")
     m = restore(rep.path, target)
     key = target.path / "secret_key"
@@ -163,6 +169,7 @@ def test_backup_without_secrets_leaves_out_the_key_and_the_password_hashes(with_
     assert "已生成新的密钥" in notes
     assert "guanli" in notes and "bianji" in notes and "user passwd" in notes
     from library.store import Store
+
     st = Store(target)
     try:
         u = Users(st)
@@ -195,6 +202,7 @@ def _with_manifest(src, dest, **changes):
 
 def test_a_backup_from_a_newer_schema_is_refused_and_nothing_is_restored(library):
     from library.db import SCHEMA_VERSION
+
     svc, tmp = library
     backup(svc.home, tmp / "b.zip")
     with zipfile.ZipFile(tmp / "b.zip") as z:
@@ -216,10 +224,14 @@ def test_a_backup_of_a_library_from_before_alembic_restores_and_upgrades(tmp_pat
 
     from library.db import HEAD_REVISION, stored_revision
     from library.store import Store
+
     old = Home.open(tmp_path / "old")
     con = sqlite3.connect(old.db_path)
-    con.executescript((Path(__file__).parent / "data" / "legacy" / "library_schema5.sql")
-                      .read_text(encoding="utf-8"))
+    con.executescript(
+        (Path(__file__).parent / "data" / "legacy" / "library_schema5.sql").read_text(
+            encoding="utf-8"
+        )
+    )
     con.close()
     report = backup(old, tmp_path / "old.zip")
     with zipfile.ZipFile(tmp_path / "old.zip") as z:

@@ -10,21 +10,25 @@ import json
 
 import docx
 import pytest
+from builders import QA_DOC as QA
+from builders import TRAD_QUOTES_DOC as TRAD
+from conftest import HANDOUT, QUOTES, _build_app, make_docx, post
 from docx.shared import Mm
 
-from conftest import HANDOUT, QUOTES, _build_app, make_docx, post
-from builders import TRAD_QUOTES_DOC as TRAD, QA_DOC as QA
 from library.content import citation_line, quote_with_citation
 
 LIBRARY_NAME = "肇庆市宣讲素材库"
 
+
 @pytest.fixture
 def basket_app(tmp_path):
     src = tmp_path / "src"
-    files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
-             make_docx(src / "乡村振兴讲义.docx", HANDOUT),
-             make_docx(src / "热点问答.docx", QA),
-             make_docx(src / "传统文化金句.docx", TRAD)]
+    files = [
+        make_docx(src / "生态文明金句汇编.docx", QUOTES),
+        make_docx(src / "乡村振兴讲义.docx", HANDOUT),
+        make_docx(src / "热点问答.docx", QA),
+        make_docx(src / "传统文化金句.docx", TRAD),
+    ]
     app = _build_app(tmp_path / "home", files, settings={"library_name": LIBRARY_NAME})
     yield app
     app.extensions["lecturelib"].close()
@@ -41,8 +45,11 @@ def hit(app, query: str, kind: str) -> dict:
 
 
 def export(app, items, title="宣讲稿素材"):
-    r = post(app.test_client(), "/basket/export", {"items": json.dumps(items, ensure_ascii=False),
-                                                    "title": title})
+    r = post(
+        app.test_client(),
+        "/basket/export",
+        {"items": json.dumps(items, ensure_ascii=False), "title": title},
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.mimetype.endswith("wordprocessingml.document")
     return docx.Document(io.BytesIO(r.data))
@@ -54,15 +61,16 @@ def paragraphs(d) -> list[str]:
 
 def references(d) -> list[str]:
     paras = paragraphs(d)
-    return [p for p in paras[paras.index("参考来源") + 1:] if p.strip()]
+    return [p for p in paras[paras.index("参考来源") + 1 :] if p.strip()]
 
 
 def body_of(d) -> str:
     paras = paragraphs(d)
-    return "\n".join(paras[:paras.index("参考来源")])
+    return "\n".join(paras[: paras.index("参考来源")])
 
 
 # -- the exported document --------------------------------------------------------------------
+
 
 def test_export_shows_each_item_once_with_its_house_style_citation(basket_app):
     q = hit(basket_app, "绿水青山", "quote")
@@ -77,7 +85,7 @@ def test_export_shows_each_item_once_with_its_house_style_citation(basket_app):
     assert "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
     assert "出处：" not in body
     # the passage: once, cited by its document
-    assert body.count("合作社带动村民增收致富") == 3            # the sample text repeats it 3 times
+    assert body.count("合作社带动村民增收致富") == 3  # the sample text repeats it 3 times
     assert body.count(p["text"]) == 1
     assert citation_line("《乡村振兴专题讲义》", None) in body
     # the Q&A: question, then answer, each once
@@ -118,8 +126,18 @@ def test_export_is_a4_and_names_the_library_not_python_docx(basket_app):
     assert cp.author == LIBRARY_NAME
     assert cp.title == "生态文明宣讲素材"
     assert cp.language == "zh-CN"
-    for name in ("author", "category", "comments", "content_status", "identifier", "keywords",
-                 "last_modified_by", "subject", "title", "version"):
+    for name in (
+        "author",
+        "category",
+        "comments",
+        "content_status",
+        "identifier",
+        "keywords",
+        "last_modified_by",
+        "subject",
+        "title",
+        "version",
+    ):
         assert "python-docx" not in (getattr(cp, name) or ""), name
     assert cp.created.year >= 2024
 
@@ -128,8 +146,9 @@ def test_trashed_item_is_named_in_the_export_not_dropped(basket_app):
     q = hit(basket_app, "绿水青山", "quote")
     gone = hit(basket_app, "匹夫有责", "quote")
     lib(basket_app).svc.trash(gone["document"]["id"], actor="test")
-    d = export(basket_app, [q["id"], {"id": gone["id"], "kind": "quote",
-                                      "name": "天下兴亡，匹夫有责。"}])
+    d = export(
+        basket_app, [q["id"], {"id": gone["id"], "kind": "quote", "name": "天下兴亡，匹夫有责。"}]
+    )
     body = body_of(d)
     assert "共 1 条" in body
     assert "1 条已被删除，未导出" in body
@@ -145,20 +164,33 @@ def test_purged_item_is_named_too_and_ids_alone_still_name_something(basket_app)
     svc.trash(qa["document"]["id"], actor="test")
     svc.purge(qa["document"]["id"], actor="test")
     svc.trash(q["document"]["id"], actor="test")
-    d = export(basket_app, [keep["id"], {"id": qa["id"], "kind": "qa",
-                                         "name": "灵活就业人员怎样参加养老保险？"}, q["id"]])
+    d = export(
+        basket_app,
+        [
+            keep["id"],
+            {"id": qa["id"], "kind": "qa", "name": "灵活就业人员怎样参加养老保险？"},
+            q["id"],
+        ],
+    )
     body = body_of(d)
     assert "2 条已被删除，未导出" in body
     assert "问答“灵活就业人员怎样参加养老保险？”" in body
-    assert f"编号 {q['id']}" in body                  # an old basket that posted bare ids
+    assert f"编号 {q['id']}" in body  # an old basket that posted bare ids
 
 
 def test_export_when_every_item_is_gone_says_which(basket_app):
     gone = hit(basket_app, "匹夫有责", "quote")
     lib(basket_app).svc.trash(gone["document"]["id"], actor="test")
-    r = post(basket_app.test_client(), "/basket/export",
-             {"items": json.dumps([{"id": gone["id"], "kind": "quote", "name": "天下兴亡，匹夫有责。"}],
-                                  ensure_ascii=False)})
+    r = post(
+        basket_app.test_client(),
+        "/basket/export",
+        {
+            "items": json.dumps(
+                [{"id": gone["id"], "kind": "quote", "name": "天下兴亡，匹夫有责。"}],
+                ensure_ascii=False,
+            )
+        },
+    )
     page = r.get_data(as_text=True)
     assert r.status_code == 400
     assert "已不在资料库中" in page and "天下兴亡，匹夫有责。" in page
@@ -166,13 +198,15 @@ def test_export_when_every_item_is_gone_says_which(basket_app):
 
 def test_export_survives_control_characters_in_title_and_names(basket_app):
     q = hit(basket_app, "绿水青山", "quote")
-    d = export(basket_app, [q["id"], {"id": "q:999999", "name": "坏\x01名字\x0b"}],
-               title="讲稿\x01素材")
+    d = export(
+        basket_app, [q["id"], {"id": "q:999999", "name": "坏\x01名字\x0b"}], title="讲稿\x01素材"
+    )
     assert paragraphs(d)[0] == "讲稿素材"
     assert "金句“坏名字”" in body_of(d)
 
 
 # -- what the basket page is told -------------------------------------------------------------
+
 
 def test_basket_items_give_citation_question_and_missing(basket_app):
     q = hit(basket_app, "绿水青山", "quote")

@@ -16,10 +16,8 @@ import os
 from pathlib import Path
 
 import pytest
-
-from conftest import EDITOR, HANDOUT, PDF_PAGES, QUOTES, _build_app, make_docx, make_pdf
-
 from browserkit import PHONE, browser, live_server, sync_api  # noqa: F401  (fixture)
+from conftest import EDITOR, HANDOUT, PDF_PAGES, QUOTES, _build_app, make_docx, make_pdf
 
 SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -34,9 +32,11 @@ def shot(page, name: str, full_page: bool = True) -> None:
 def live(tmp_path_factory):
     """A live server (waitress, 4 threads) over a small library; yields its base URL."""
     src = tmp_path_factory.mktemp("src")
-    files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
-             make_docx(src / "乡村振兴讲义.docx", HANDOUT),
-             make_pdf(src / "法治宣讲提纲.pdf", PDF_PAGES)]
+    files = [
+        make_docx(src / "生态文明金句汇编.docx", QUOTES),
+        make_docx(src / "乡村振兴讲义.docx", HANDOUT),
+        make_pdf(src / "法治宣讲提纲.pdf", PDF_PAGES),
+    ]
     app = _build_app(tmp_path_factory.mktemp("live") / "home", files)
     with live_server(app) as url:
         yield url
@@ -61,8 +61,9 @@ def test_home_page(live, browser):
 
 
 def test_speaker_journey_on_a_phone(live, browser, tmp_path):
-    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                              device_scale_factor=2, locale="zh-CN")
+    ctx = browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
+    )
     ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=live)
     page = ctx.new_page()
     page.goto(live + "/")
@@ -106,6 +107,7 @@ def test_speaker_journey_on_a_phone(live, browser, tmp_path):
     path = tmp_path / "basket.docx"
     dl.value.save_as(str(path))
     import docx
+
     d = docx.Document(io.BytesIO(path.read_bytes()))
     body = "\n".join(p.text for p in d.paragraphs)
     assert d.paragraphs[0].text == "乡村振兴宣讲稿素材"
@@ -125,8 +127,14 @@ NEW_QUOTES = [
     ("p", "——在端州区调研时的讲话（2023年5月8日）"),
 ]
 
-NEW_PDF = [["端砚文化进校园宣讲提纲", "一、端砚是肇庆的城市名片",
-            "一方端砚凝聚千年匠心，", "砚工师傅一刀一凿传承技艺。"]]
+NEW_PDF = [
+    [
+        "端砚文化进校园宣讲提纲",
+        "一、端砚是肇庆的城市名片",
+        "一方端砚凝聚千年匠心，",
+        "砚工师傅一刀一凿传承技艺。",
+    ]
+]
 
 
 def test_editor_journey_upload_preview_publish(live, browser, tmp_path):
@@ -152,7 +160,8 @@ def test_editor_journey_upload_preview_publish(live, browser, tmp_path):
     previews.first.click()
     page.wait_for_url("**/editor/drafts/*")
     sync_api.expect(page.locator("#q0_source")).to_have_value(
-        "在全市百县千镇万村高质量发展工程推进会上的讲话")
+        "在全市百县千镇万村高质量发展工程推进会上的讲话"
+    )
     sync_api.expect(page.locator("#q0_date")).to_have_value("2023-02-20")
     for box in page.locator("input[name=topics]:checked").all():
         box.uncheck()

@@ -13,29 +13,33 @@ from __future__ import annotations
 import io
 
 import pytest
-
-from conftest import EDITOR, HANDOUT, QUOTES, _build_app, make_docx
-from builders import TRAD_QUOTES_DOC as TRAD, QA_DOC as QA
-
 from browserkit import browser, live_server, sync_api  # noqa: F401
+from builders import QA_DOC as QA
+from builders import TRAD_QUOTES_DOC as TRAD
+from conftest import EDITOR, HANDOUT, QUOTES, _build_app, make_docx
 
 LIBRARY_NAME = "肇庆市宣讲素材库"
 
 expect = sync_api.expect
 
 QUOTE_CITE = "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"
-PASSAGE = HANDOUT[4][1]                 # the 合作社 paragraph of the handout
+PASSAGE = HANDOUT[4][1]  # the 合作社 paragraph of the handout
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     src = tmp_path_factory.mktemp("basket-src")
-    files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
-             make_docx(src / "乡村振兴讲义.docx", HANDOUT),
-             make_docx(src / "热点问答.docx", QA),
-             make_docx(src / "传统文化金句.docx", TRAD)]
-    app = _build_app(tmp_path_factory.mktemp("basket-live") / "home", files,
-                     settings={"library_name": LIBRARY_NAME})
+    files = [
+        make_docx(src / "生态文明金句汇编.docx", QUOTES),
+        make_docx(src / "乡村振兴讲义.docx", HANDOUT),
+        make_docx(src / "热点问答.docx", QA),
+        make_docx(src / "传统文化金句.docx", TRAD),
+    ]
+    app = _build_app(
+        tmp_path_factory.mktemp("basket-live") / "home",
+        files,
+        settings={"library_name": LIBRARY_NAME},
+    )
     with live_server(app) as url:
         yield url
     app.extensions["lecturelib"].close()
@@ -109,6 +113,7 @@ def test_basket_journey_citations_qa_trash_and_export(live, browser, tmp_path):
     dl.value.save_as(str(path))
     import docx
     from docx.shared import Mm
+
     d = docx.Document(io.BytesIO(path.read_bytes()))
     sec = d.sections[0]
     assert abs(sec.page_width - Mm(210)) < Mm(1) and abs(sec.page_height - Mm(297)) < Mm(1)
@@ -118,11 +123,11 @@ def test_basket_journey_citations_qa_trash_and_export(live, browser, tmp_path):
     assert paras[0] == "宣讲稿素材"
     end = paras.index("参考来源")
     body = "\n".join(paras[:end])
-    refs = [p for p in paras[end + 1:] if p.strip()]
+    refs = [p for p in paras[end + 1 :] if p.strip()]
 
     assert "共 3 条" in body
     assert "1 条已被删除，未导出：金句“天下兴亡，匹夫有责。”" in body
-    assert "顾炎武" not in body                                   # not exported
+    assert "顾炎武" not in body  # not exported
     # each item once, with its citation; the Q&A with its question
     assert body.count("绿水青山就是金山银山") == 1
     assert "“绿水青山就是金山银山。”" in body and QUOTE_CITE in body
@@ -135,6 +140,9 @@ def test_basket_journey_citations_qa_trash_and_export(live, browser, tmp_path):
     # one reference per source document, none repeated
     assert len(refs) == 3, refs
     titles = [r.split("》")[0] + "》" for r in refs]
-    assert titles == ["［1］《生态文明与初心使命金句汇编》", "［2］《乡村振兴专题讲义》",
-                      "［3］《群众关心的热点问答》"]
+    assert titles == [
+        "［1］《生态文明与初心使命金句汇编》",
+        "［2］《乡村振兴专题讲义》",
+        "［3］《群众关心的热点问答》",
+    ]
     ctx.close()

@@ -12,13 +12,10 @@ server over a library built in tmp_path), where a person would see it:
 
 from __future__ import annotations
 
-
 import pytest
-
-from conftest import ADMIN, EDITOR, HANDOUT, QUOTES, _build_app, make_docx
-from builders import TRAD_QUOTES_DOC as TRAD
-
 from browserkit import browser, live_server, sync_api  # noqa: F401
+from builders import TRAD_QUOTES_DOC as TRAD
+from conftest import ADMIN, EDITOR, HANDOUT, QUOTES, _build_app, make_docx
 
 expect = sync_api.expect
 PURGED = "该内容已被永久删除"
@@ -37,9 +34,11 @@ OTHER = [
 def live(tmp_path):
     """A live server over its own library (the journeys change it); yields (url, app)."""
     src = tmp_path / "src"
-    files = [make_docx(src / "生态文明金句汇编.docx", QUOTES),
-             make_docx(src / "乡村振兴讲义.docx", HANDOUT),
-             make_docx(src / "传统文化金句.docx", TRAD)]
+    files = [
+        make_docx(src / "生态文明金句汇编.docx", QUOTES),
+        make_docx(src / "乡村振兴讲义.docx", HANDOUT),
+        make_docx(src / "传统文化金句.docx", TRAD),
+    ]
     app = _build_app(tmp_path / "home", files)
     with live_server(app) as url:
         yield url, app
@@ -77,8 +76,9 @@ def test_a_purged_basket_item_says_so_and_never_becomes_another_quote(live, brow
     expect(ap.locator(".flash")).to_contain_text("已彻底删除")
     admin.close()
     # and an editor publishes another compilation
-    app.extensions["lecturelib"].svc.ingest([make_docx(tmp_path / "法治金句.docx", OTHER)],
-                                            actor="bianji")
+    app.extensions["lecturelib"].svc.ingest(
+        [make_docx(tmp_path / "法治金句.docx", OTHER)], actor="bianji"
+    )
 
     page.goto(url + "/basket")
     item = page.locator("[data-basket-item]")
@@ -100,12 +100,22 @@ def test_the_replace_preview_starts_from_the_documents_metadata(live, browser, t
     store = app.extensions["lecturelib"].svc.store
     doc_id = next(d["id"] for d in store.list_documents() if d["kind"] == "handout")
     svc = app.extensions["lecturelib"].svc
-    svc.update_document(doc_id, actor="bianji", title="乡村振兴专题讲义（全文）", source="市委宣传部",
-                        topics=["new-zhaoqing", "situation-policy"],
-                        audiences=["agency", "enterprise"])
-    revised = make_docx(tmp_path / "乡村振兴讲义（修订）.docx",
-                        HANDOUT + [("p", "三、数字乡村"),
-                                   ("p", "数字乡村建设让村民足不出户办成事，电商直播带火了土特产。" * 3)])
+    svc.update_document(
+        doc_id,
+        actor="bianji",
+        title="乡村振兴专题讲义（全文）",
+        source="市委宣传部",
+        topics=["new-zhaoqing", "situation-policy"],
+        audiences=["agency", "enterprise"],
+    )
+    revised = make_docx(
+        tmp_path / "乡村振兴讲义（修订）.docx",
+        HANDOUT
+        + [
+            ("p", "三、数字乡村"),
+            ("p", "数字乡村建设让村民足不出户办成事，电商直播带火了土特产。" * 3),
+        ],
+    )
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
     sign_in(page, url, EDITOR)
@@ -162,7 +172,7 @@ def test_a_skip_link_reaches_the_first_result_in_a_few_tabs(live, browser):
     page = ctx.new_page()
     page.goto(url + "/search?q=乡村振兴 OR 绿水青山")
     expect(page.locator(".hit").first).to_be_visible()
-    page.keyboard.press("Tab")                          # 跳到正文
+    page.keyboard.press("Tab")  # 跳到正文
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.textContent")
     assert focused == "跳到检索结果"
@@ -177,5 +187,7 @@ def test_a_skip_link_reaches_the_first_result_in_a_few_tabs(live, browser):
     label = page.evaluate("document.activeElement.textContent")
     assert label == "加入讲稿篮" and presses <= 8, (presses, label)
     # it is the first result's button
-    assert page.evaluate("document.activeElement.closest('.hit') === document.querySelector('.hit')")
+    assert page.evaluate(
+        "document.activeElement.closest('.hit') === document.querySelector('.hit')"
+    )
     ctx.close()

@@ -9,9 +9,8 @@ from __future__ import annotations
 import zipfile
 
 import pytest
-
-from conftest import _build_app, make_docx
 from browserkit import PHONE, browser, live_server, sync_api  # noqa: F401
+from conftest import _build_app, make_docx
 
 QUOTES = [
     ("h", "生态文明金句汇编"),
@@ -32,13 +31,21 @@ ECO = [
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
-    files = [make_docx(src / "生态文明金句汇编.docx", QUOTES), make_docx(src / "生态讲义.docx", ECO)]
-    app = _build_app(tmp_path_factory.mktemp("live") / "home", files,
-                     settings={"public_export": True}, PUBLIC_EXPORT=True)
+    files = [
+        make_docx(src / "生态文明金句汇编.docx", QUOTES),
+        make_docx(src / "生态讲义.docx", ECO),
+    ]
+    app = _build_app(
+        tmp_path_factory.mktemp("live") / "home",
+        files,
+        settings={"public_export": True},
+        PUBLIC_EXPORT=True,
+    )
     lib = app.extensions["lecturelib"]
     for d in lib.svc.store.list_documents():
-        lib.svc.update_document(d["id"], actor="test", topics=["生态文明建设"],
-                                audiences=["进农村"])
+        lib.svc.update_document(
+            d["id"], actor="test", topics=["生态文明建设"], audiences=["进农村"]
+        )
     with live_server(app) as url:
         yield url
     lib.close()
@@ -63,7 +70,7 @@ def test_chinese_facet_link_is_one_selected_entry(live, browser):
     entries = page.locator(".facet__item", has_text="进农村")
     sync_api.expect(entries).to_have_count(1)
     sync_api.expect(entries).to_have_attribute("aria-current", "true")
-    entries.click()                                   # toggles the filter off
+    entries.click()  # toggles the filter off
     page.wait_for_load_state()
     assert "audience" not in page.url
     page.goto(live + "/search?q=绿水青山")
@@ -79,7 +86,7 @@ def test_homophone_slip_shows_the_corrected_results(live, browser):
     page.goto(live + "/search?q=绿水清山")
     sync_api.expect(page.locator(".notice--corrected")).to_contain_text("已显示“绿水青山”的结果")
     sync_api.expect(page.locator(".hit").first).to_be_visible()
-    page.click(".notice--corrected a")                # search for what was typed after all
+    page.click(".notice--corrected a")  # search for what was typed after all
     sync_api.expect(page.locator(".results")).to_contain_text("没有找到")
     page.close()
 
@@ -87,7 +94,7 @@ def test_homophone_slip_shows_the_corrected_results(live, browser):
 def test_offline_pack_holds_its_topic_with_the_topic_page_counts(live, browser, tmp_path):
     page = browser.new_page(locale="zh-CN")
     page.goto(live + "/topics/ecology")
-    quotes_on_topic = page.locator("#tq-h").inner_text()            # 金句（2）
+    quotes_on_topic = page.locator("#tq-h").inner_text()  # 金句（2）
     with page.expect_download() as dl:
         page.click("a[href$='pack.zip']")
     pack = tmp_path / "pack.zip"
@@ -104,7 +111,8 @@ def test_offline_pack_holds_its_topic_with_the_topic_page_counts(live, browser, 
     page.fill("#q", "绿水青山就是金山银山")
     page.click("#search button")
     quote = page.locator(".card.quote")
-    sync_api.expect(quote).to_have_count(1)                            # each saying once
+    sync_api.expect(quote).to_have_count(1)  # each saying once
     sync_api.expect(quote.locator(".cite")).to_have_text(
-        "——习近平在浙江安吉余村考察时提出（2005年8月15日）")
+        "——习近平在浙江安吉余村考察时提出（2005年8月15日）"
+    )
     page.close()

@@ -12,8 +12,8 @@ import zipfile
 
 import docx
 import pytest
-
 from conftest import _build_app, make_docx, post
+
 from cli import main as cli
 from indexer.app.export import export_topic
 
@@ -30,8 +30,9 @@ LINE = "——" + WANT
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
-    app = _build_app(tmp_path_factory.mktemp("home") / "home",
-                     [make_docx(src / "生态文明金句汇编.docx", QUOTES)])
+    app = _build_app(
+        tmp_path_factory.mktemp("home") / "home", [make_docx(src / "生态文明金句汇编.docx", QUOTES)]
+    )
     yield app
     app.extensions["lecturelib"].close()
 
@@ -39,7 +40,7 @@ def app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def quote(app):
     q = app.extensions["lecturelib"].search("绿水青山就是金山银山", kind="quote")["hits"][0]
-    assert q["speaker"] == "习近平" and "习近平" not in q["source"]   # the hard case
+    assert q["speaker"] == "习近平" and "习近平" not in q["source"]  # the hard case
     return q
 
 
@@ -51,7 +52,7 @@ def test_web_card_quote_page_and_copy(app, quote):
     c = app.test_client()
     card = html.unescape(c.get("/search?q=绿水青山就是金山银山").get_data(as_text=True))
     assert LINE in card
-    assert f"“绿水青山就是金山银山。” {LINE}" in card                 # data-copy
+    assert f"“绿水青山就是金山银山。” {LINE}" in card  # data-copy
     page = html.unescape(c.get(f"/quotes/{quote['id'][2:]}").get_data(as_text=True))
     assert LINE in page and f"“绿水青山就是金山银山。” {LINE}" in page
 
@@ -63,8 +64,11 @@ def test_json_api(app):
 
 def test_basket_docx(app, quote):
     items = [{"id": quote["id"], "kind": "quote", "name": quote["text"]}]
-    r = post(app.test_client(), "/basket/export",
-             {"items": json.dumps(items, ensure_ascii=False), "title": "稿"})
+    r = post(
+        app.test_client(),
+        "/basket/export",
+        {"items": json.dumps(items, ensure_ascii=False), "title": "稿"},
+    )
     assert r.status_code == 200
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(r.data)).paragraphs)
     assert WANT in text
@@ -79,7 +83,7 @@ def test_pack_site_and_compilation(app, tmp_path):
         data = z.read("assets/data.js").decode("utf-8")
         (tmp_path / "c.docx").write_bytes(z.read("compilation.docx"))
         quotes = [json.loads(x) for x in z.read("data/quotes.jsonl").decode().splitlines()]
-    site = json.loads(data[len("window.PACK = "):].rstrip().rstrip(";"))
+    site = json.loads(data[len("window.PACK = ") :].rstrip().rstrip(";"))
     assert [r["s"] for r in site["records"] if r["k"] == "quote"] == [WANT]
     assert quotes[0]["citation"] == WANT
     texts = [p.text for p in docx.Document(str(tmp_path / "c.docx")).paragraphs]

@@ -5,8 +5,8 @@ forms, pack import, user names — and file names keep their extension."""
 from __future__ import annotations
 
 import pytest
-
 from builders import QUOTES_DOC, make_docx
+
 from library.content import clean_text, safe_filename
 from library.errors import UsageError
 from library.users import Users

@@ -6,10 +6,9 @@ import json
 import shutil
 
 import pytest
+from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 from cli.main import main
-
-from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 
 @pytest.fixture
@@ -33,8 +32,16 @@ def test_ingest_json_contract_and_exit_codes(tmp_path, files, capsys):
     rows = json.loads(out)
     assert len(rows) == 2
     for r in rows:
-        assert set(r) == {"path", "status", "document_id", "kind", "quotes", "passages", "pages",
-                          "message"}
+        assert set(r) == {
+            "path",
+            "status",
+            "document_id",
+            "kind",
+            "quotes",
+            "passages",
+            "pages",
+            "message",
+        }
         assert r["status"] == "ok" and isinstance(r["document_id"], int)
     (files / "坏.docx").write_bytes(b"PK\x03\x04 broken")
     code, out, _ = run(capsys, "--home", home, "ingest", files, "--json", "-q")
@@ -57,7 +64,7 @@ def test_summary_table_names_every_file(tmp_path, files, capsys):
     assert code == 0
     assert "生态 金句.docx" in out and "乡村 讲义.docx" in out
     assert "共 2 个文件：成功 2" in out
-    assert "[2/2]" in err            # progress, one line per file when not on a terminal
+    assert "[2/2]" in err  # progress, one line per file when not on a terminal
 
 
 def test_home_from_environment(tmp_path, files, capsys, monkeypatch):
@@ -76,7 +83,7 @@ def test_list_show_and_search(tmp_path, files, capsys):
     assert doc["topics"] == ["ecology"]
     code, out, _ = run(capsys, "--home", home, "show", doc["id"])
     assert code == 0 and "绿水青山就是金山银山" in out
-    assert "——在浙江安吉余村考察时的讲话（2005年8月15日）" in out     # the house-style 出处
+    assert "——在浙江安吉余村考察时的讲话（2005年8月15日）" in out  # the house-style 出处
     code, out, _ = run(capsys, "--home", home, "search", "金山银山", "--json")
     res = json.loads(out)
     assert res["total"] >= 1 and res["hits"][0]["kind"] == "quote"

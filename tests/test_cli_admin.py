@@ -18,14 +18,16 @@ def test_user_import_creates_readers_and_shows_passwords_once(library_factory, t
     assert "张宣讲" in out and "新建 2 个读者账号" in out
     users = {u["name"]: u["role"] for u in Users(svc.store).list()}
     assert users == {"张宣讲": "reader", "李宣讲": "reader"}
-    assert cli.main(["--home", home, "user", "import", str(csv)]) == 0     # twice: no change
+    assert cli.main(["--home", home, "user", "import", str(csv)]) == 0  # twice: no change
     assert "已存在，未改动" in capsys.readouterr().out
 
 
 def test_user_add_with_a_role(library_factory, monkeypatch, capsys):
     svc = library_factory()
     monkeypatch.setenv("LECTURELIB_PASSWORD", "reader-pass-1")
-    assert cli.main(["--home", str(svc.home.path), "user", "add", "王读者", "--role", "reader"]) == 0
+    assert (
+        cli.main(["--home", str(svc.home.path), "user", "add", "王读者", "--role", "reader"]) == 0
+    )
     assert "已创建读者账号" in capsys.readouterr().out
 
 

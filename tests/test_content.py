@@ -9,14 +9,21 @@ def test_dates_read_as_chinese():
 
 
 def test_citation_house_style():
-    assert citation("在浙江安吉余村考察时的讲话", "2005-08-15") == "在浙江安吉余村考察时的讲话（2005年8月15日）"
+    assert (
+        citation("在浙江安吉余村考察时的讲话", "2005-08-15")
+        == "在浙江安吉余村考察时的讲话（2005年8月15日）"
+    )
     assert citation("《论语·为政》", None) == "《论语·为政》"
     assert citation(None, "2019-03-18") == "2019年3月18日"
     assert citation("2019年3月18日在学校思政课教师座谈会上的讲话", "2019-03-18").count("2019") == 1
 
 
 def test_copied_quote_carries_its_citation():
-    assert quote_with_citation("绿水青山就是金山银山。", "在浙江安吉余村考察时的讲话", "2005-08-15") == \
-        "“绿水青山就是金山银山。” ——在浙江安吉余村考察时的讲话（2005年8月15日）"
-    assert quote_with_citation("“民惟邦本，本固邦宁。”", "《尚书·五子之歌》", None) == \
-        "“民惟邦本，本固邦宁。” ——《尚书·五子之歌》"
+    assert (
+        quote_with_citation("绿水青山就是金山银山。", "在浙江安吉余村考察时的讲话", "2005-08-15")
+        == "“绿水青山就是金山银山。” ——在浙江安吉余村考察时的讲话（2005年8月15日）"
+    )
+    assert (
+        quote_with_citation("“民惟邦本，本固邦宁。”", "《尚书·五子之歌》", None)
+        == "“民惟邦本，本固邦宁。” ——《尚书·五子之歌》"
+    )

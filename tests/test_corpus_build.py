@@ -21,7 +21,7 @@ def _load_build():
     spec = importlib.util.spec_from_file_location("corpus_build", CORPUS / "tools" / "build.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules["corpus_build"] = module
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # nothing into corpus/
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # nothing into corpus/
     try:
         spec.loader.exec_module(module)
     finally:
@@ -60,11 +60,18 @@ BODY = """\
 """
 
 
-def write_source(root: Path, name: str, file: str, body: str = BODY, group: str = "prose",
-                 **extra: str) -> Path:
-    meta = {"file": file, "title": "示例讲义", "kind": "handout",
-            "topics": "[ecology, new-zhaoqing]", "audiences": "[rural]",
-            "exercises": "测试用例", **extra}
+def write_source(
+    root: Path, name: str, file: str, body: str = BODY, group: str = "prose", **extra: str
+) -> Path:
+    meta = {
+        "file": file,
+        "title": "示例讲义",
+        "kind": "handout",
+        "topics": "[ecology, new-zhaoqing]",
+        "audiences": "[rural]",
+        "exercises": "测试用例",
+        **extra,
+    }
     front = "\n".join(f"{k}: {v}" for k, v in meta.items())
     path = root / "src" / group / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,11 +93,21 @@ def test_body_is_parsed_into_headings_paragraphs_lists_tables_and_breaks(tmp_pat
     src = build.load_source(path, "prose", build.Taxonomy.default())
     kinds = [e.kind for e in src.elements]
     # the leading "# 示例讲义" equals the title, so it is the title line, not a heading
-    assert kinds == ["para", "para", "para", "heading", "list", "list", "table", "page",
-                     "heading", "para"]
+    assert kinds == [
+        "para",
+        "para",
+        "para",
+        "heading",
+        "list",
+        "list",
+        "table",
+        "page",
+        "heading",
+        "para",
+    ]
     assert src.elements[2].text.endswith("[^1]。\n这一行与上一行同属一段。")
     assert [e.level for e in src.elements if e.kind == "list"] == [1, 2]
-    assert src.elements[6].rows == [["项目", "数量"], ["茶园", "三百亩"]]   # separator row dropped
+    assert src.elements[6].rows == [["项目", "数量"], ["茶园", "三百亩"]]  # separator row dropped
     assert src.footnotes == {"1": "脚注文字：以当地公布为准。"}
     assert src.meta["topics"] == ["ecology", "new-zhaoqing"]
     assert src.meta["exercises"] == "测试用例"
@@ -102,12 +119,15 @@ def test_front_matter_comment_after_two_spaces_is_ignored(tmp_path):
     assert src.file == "x.docx"
 
 
-@pytest.mark.parametrize("field,value,words", [
-    ("topics", "[no-such-topic]", "unknown topics"),
-    ("kind", "poem", "unknown kind"),
-    ("file", "x.rtf", "unknown output format"),
-    ("audiences", "[farmers]", "unknown audiences"),
-])
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("topics", "[no-such-topic]", "unknown topics"),
+        ("kind", "poem", "unknown kind"),
+        ("file", "x.rtf", "unknown output format"),
+        ("audiences", "[farmers]", "unknown audiences"),
+    ],
+)
 def test_a_bad_source_is_refused_with_its_file_named(tmp_path, field, value, words):
     extra = {field: value}
     write_source(tmp_path, "bad.md", extra.pop("file", "x.docx"), **extra)
@@ -133,7 +153,7 @@ def test_docx_has_heading_styles_numbered_normal_paragraphs_table_list_and_footn
     d = docx.Document(str(out))
     styled = [(p.style.name, p.text) for p in d.paragraphs if p.text]
     assert styled[0] == ("Title", "示例讲义")
-    assert ("Normal", "一、总体要求") in styled          # numbering pattern, not a style
+    assert ("Normal", "一、总体要求") in styled  # numbering pattern, not a style
     assert ("Heading 2", "二级标题") in styled
     assert ("Heading 3", "三级标题") in styled
     assert ("List Bullet", "列表第一项") in styled
@@ -169,7 +189,7 @@ def test_pdf_has_text_running_header_and_page_number_footer_on_every_page(tmp_pa
     with pdfplumber.open(out) as pdf:
         pages = [p.extract_text() for p in pdf.pages]
         assert pdf.metadata["Title"] == "示例讲义"
-    assert len(pages) == 2                                   # [page] forced a break
+    assert len(pages) == 2  # [page] forced a break
     for n, text in enumerate(pages, start=1):
         lines = text.splitlines()
         assert lines[0] == "示例讲义"
@@ -183,21 +203,26 @@ def test_pdf_has_text_running_header_and_page_number_footer_on_every_page(tmp_pa
 def test_pdf_font_size_option_makes_more_pages(tmp_path):
     import pdfplumber
 
-    long_body = "\n\n".join(f"{i}. 这是一段用来占篇幅的正文，讲基层宣讲的方法和体会。" * 3
-                            for i in range(1, 40))
+    long_body = "\n\n".join(
+        f"{i}. 这是一段用来占篇幅的正文，讲基层宣讲的方法和体会。" * 3 for i in range(1, 40)
+    )
     write_source(tmp_path, "a.md", "small.pdf", body=long_body)
     write_source(tmp_path, "b.md", "large.pdf", body=long_body, font_size="16")
     build.build(tmp_path, log=lambda *_: None)
-    with pdfplumber.open(tmp_path / "materials/prose/small.pdf") as small, \
-            pdfplumber.open(tmp_path / "materials/prose/large.pdf") as large:
+    with (
+        pdfplumber.open(tmp_path / "materials/prose/small.pdf") as small,
+        pdfplumber.open(tmp_path / "materials/prose/large.pdf") as large,
+    ):
         assert len(large.pages) > len(small.pages)
 
 
 def test_pptx_has_cover_slides_titles_bullets_and_speaker_notes(tmp_path):
     from pptx import Presentation
 
-    body = ("封面副标题\n> notes: 开场白。\n\n[slide]\n## 第一页\n\n- 要点一\n- 要点二\n"
-            "> notes: 第一页的讲稿。\n\n[slide]\n## 第二页\n\n一段说明文字。\n")
+    body = (
+        "封面副标题\n> notes: 开场白。\n\n[slide]\n## 第一页\n\n- 要点一\n- 要点二\n"
+        "> notes: 第一页的讲稿。\n\n[slide]\n## 第二页\n\n一段说明文字。\n"
+    )
     write_source(tmp_path, "a.md", "课件.pptx", body=body, kind="script")
     build.build(tmp_path, log=lambda *_: None)
     prs = Presentation(str(tmp_path / "materials/prose/课件.pptx"))
@@ -252,8 +277,10 @@ def test_html_is_a_full_page_with_the_text_inside_article(tmp_path):
         assert noise in page and noise not in article
 
 
-@pytest.mark.skipif(not (shutil.which("soffice") or shutil.which("libreoffice")),
-                    reason="LibreOffice (soffice) is not installed")
+@pytest.mark.skipif(
+    not (shutil.which("soffice") or shutil.which("libreoffice")),
+    reason="LibreOffice (soffice) is not installed",
+)
 def test_doc_is_a_word97_binary_holding_the_text(tmp_path):
     import olefile
 
@@ -277,7 +304,7 @@ def test_chromium_pdf_carries_kangxi_radicals_and_page_numbers(tmp_path):
     assert re.search("[\u2f00-\u2fdf]", text)
     first = out.read_bytes()
     build.build(tmp_path, log=lambda *_: None)
-    assert out.read_bytes() == first                     # the print date is fixed
+    assert out.read_bytes() == first  # the print date is fixed
 
 
 # --- the whole build -----------------------------------------------------------------------
@@ -290,18 +317,29 @@ def test_build_writes_sorted_manifest_and_readme_table_and_removes_stale_files(t
     stale.parent.mkdir(parents=True)
     stale.write_text("old", encoding="utf-8")
     (tmp_path / "README.md").write_text(
-        f"# 说明\n\n{build.TABLE_START}\nold table\n{build.TABLE_END}\n\n尾注\n", encoding="utf-8")
+        f"# 说明\n\n{build.TABLE_START}\nold table\n{build.TABLE_END}\n\n尾注\n", encoding="utf-8"
+    )
     build.build(tmp_path, log=lambda *_: None)
 
     docs = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["documents"]
     assert [d["path"] for d in docs] == ["materials/prose/乙.txt", "materials/quotes/甲.html"]
-    assert docs[0] == {"path": "materials/prose/乙.txt", "title": "示例讲义", "kind": "case",
-                       "topics": ["ecology", "new-zhaoqing"], "audiences": ["rural"],
-                       "format": "txt", "exercises": "测试用例", "source": "src/prose/b.md"}
+    assert docs[0] == {
+        "path": "materials/prose/乙.txt",
+        "title": "示例讲义",
+        "kind": "case",
+        "topics": ["ecology", "new-zhaoqing"],
+        "audiences": ["rural"],
+        "format": "txt",
+        "exercises": "测试用例",
+        "source": "src/prose/b.md",
+    }
     assert not stale.exists()
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "old table" not in readme and readme.rstrip().endswith("尾注")
-    assert "| `materials/prose/乙.txt` | 案例 | 生态文明建设、新时代新肇庆 | txt | 测试用例 |" in readme
+    assert (
+        "| `materials/prose/乙.txt` | 案例 | 生态文明建设、新时代新肇庆 | txt | 测试用例 |"
+        in readme
+    )
 
 
 def test_rebuilding_gives_identical_files(tmp_path):
@@ -356,9 +394,12 @@ def test_shipped_prose_documents_have_the_agreed_lengths(shipped):
             low, high = LENGTHS[s.meta["kind"]]
             assert low <= _body_chars(s) <= high, (s.path.name, _body_chars(s))
         elif s.meta["kind"] == "qa":
-            questions = [e for e in s.elements
-                         if e.text.startswith(("问：", "**问：**")) or
-                         re.match(r"^\d+[.．、]\s*.*？$|^[一二三四五六七八九十]+、.*？$", e.text)]
+            questions = [
+                e
+                for e in s.elements
+                if e.text.startswith(("问：", "**问：**"))
+                or re.match(r"^\d+[.．、]\s*.*？$|^[一二三四五六七八九十]+、.*？$", e.text)
+            ]
             assert 8 <= len(questions) <= 15, (s.path.name, len(questions))
 
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,10 +23,14 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX p
 def batch(tmp_path):
     d = tmp_path / "in"
     for i in range(6):
-        make_docx(d / f"讲义{i}.docx", HANDOUT_DOC + [("p", f"第{i}份材料独有的内容。" * 8)],
-                  title=f"讲义{i}")
-        make_docx(d / f"金句{i}.docx", QUOTES_DOC + [("p", f"编号{i}的补充说明。")],
-                  title=f"金句汇编{i}")
+        make_docx(
+            d / f"讲义{i}.docx",
+            HANDOUT_DOC + [("p", f"第{i}份材料独有的内容。" * 8)],
+            title=f"讲义{i}",
+        )
+        make_docx(
+            d / f"金句{i}.docx", QUOTES_DOC + [("p", f"编号{i}的补充说明。")], title=f"金句汇编{i}"
+        )
     return d
 
 
@@ -37,13 +39,14 @@ def test_killed_ingest_leaves_a_consistent_library(tmp_path, batch, delay):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     home = tmp_path / "home"
     crash.kill_after(home, ["ingest", str(batch)], delay, env)
-    if (home / "library.sqlite3").exists():      # else: killed before anything was written
+    if (home / "library.sqlite3").exists():  # else: killed before anything was written
         clean, repaired, half = crash.verdict(home)
         assert half == []
         assert repaired
     # and the ingest can simply be run again to finish the batch
     crash.run_cli(home, ["ingest", str(batch)], env)
     from indexer.app.service import LibraryService
+
     svc = LibraryService(home)
     try:
         assert svc.store.counts()["documents"] == 12

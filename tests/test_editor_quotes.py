@@ -7,17 +7,22 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import EDITOR, login, post
 from test_web_editor import docx_bytes, publish_form, text, upload
 
 SCRIPT = [
     ("t", "基层宣讲稿"),
     ("p", "一、开场"),
-    ("p", "习近平总书记指出：“民生无小事，枝叶总关情。”这句话道出了为民情怀，"
-          "宣讲员要把群众的冷暖放在心上，把一件件小事办好办实。"),
-    ("p", "习近平总书记强调：“江山就是人民，人民就是江山。”我们要牢记在心，"
-          "在基层宣讲中讲清楚为谁执政、靠谁执政的道理。"),
+    (
+        "p",
+        "习近平总书记指出：“民生无小事，枝叶总关情。”这句话道出了为民情怀，"
+        "宣讲员要把群众的冷暖放在心上，把一件件小事办好办实。",
+    ),
+    (
+        "p",
+        "习近平总书记强调：“江山就是人民，人民就是江山。”我们要牢记在心，"
+        "在基层宣讲中讲清楚为谁执政、靠谁执政的道理。",
+    ),
 ]
 
 
@@ -30,7 +35,9 @@ def editor(make_app):
 
 
 def _preview(c, tmp_path):
-    res = upload(c, [("讲稿.docx", docx_bytes(tmp_path, SCRIPT, "s.docx"))]).get_json()["results"][0]
+    res = upload(c, [("讲稿.docx", docx_bytes(tmp_path, SCRIPT, "s.docx"))]).get_json()["results"][
+        0
+    ]
     page = text(c.get(res["preview_url"]))
     return res, page
 
@@ -75,11 +82,17 @@ def test_the_document_switch_leaves_every_cited_quotation_out(editor, tmp_path):
 
 def test_the_quote_page_shows_the_passage_around_each_citation(make_app, tmp_path):
     from conftest import make_docx
-    compilation = [("h", "民生金句"), ("h", "一、民生"), ("p", "1. 民生无小事，枝叶总关情。"),
-                   ("p", "——习近平在会见全国道德模范时的讲话（2013年9月26日）")]
+
+    compilation = [
+        ("h", "民生金句"),
+        ("h", "一、民生"),
+        ("p", "1. 民生无小事，枝叶总关情。"),
+        ("p", "——习近平在会见全国道德模范时的讲话（2013年9月26日）"),
+    ]
     src = tmp_path / "src"
-    app = make_app(files=[make_docx(src / "民生金句.docx", compilation),
-                          make_docx(src / "讲稿.docx", SCRIPT)])
+    app = make_app(
+        files=[make_docx(src / "民生金句.docx", compilation), make_docx(src / "讲稿.docx", SCRIPT)]
+    )
     c = app.test_client()
     hit = c.get("/api/search?q=民生无小事&kind=quote").get_json()["hits"][0]
     page = text(c.get(f"/quotes/{hit['id'][2:]}"))
@@ -97,8 +110,11 @@ def test_the_speaker_table_is_shown_and_extended_in_the_editor(editor, tmp_path)
     home = app.extensions["lecturelib"].svc.home.path
     assert "张三 = 张三同志 = 张书记" in (home / "speakers.txt").read_text(encoding="utf-8")
     # what it changes: a quotation by 张书记 is now filed under 张三
-    script = [("t", "村里的讲稿"), ("p", "一、开场"),
-              ("p", "张书记说：“路修好了，日子就有奔头。”大家都记住了这句话，也都行动起来了。")]
+    script = [
+        ("t", "村里的讲稿"),
+        ("p", "一、开场"),
+        ("p", "张书记说：“路修好了，日子就有奔头。”大家都记住了这句话，也都行动起来了。"),
+    ]
     res = upload(c, [("村.docx", docx_bytes(tmp_path, script, "v.docx"))]).get_json()["results"][0]
     form = publish_form(text(c.get(res["preview_url"])))
     assert post(c, f"/editor/drafts/{res['draft_id']}/publish", form).status_code == 302

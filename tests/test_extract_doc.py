@@ -28,9 +28,13 @@ def test_chinese_doc_text_headings_fields_and_footnote():
         (HEADING, 1, "一、总体要求"),
         (PARA, 0, "全面推进乡村振兴，加快建设农业强国。"),
         (HEADING, 2, "（一）坚持农业农村优先发展"),
-        (PARA, 0, "（一）坚持农业农村优先发展。把“三农”工作作为全党工作的重中之重，"
-                  "确保国家粮食安全，确保不发生规模性返贫。"),
-        (PARA, 0, "详见中国政府网发布的全文。"),           # HYPERLINK field code dropped
+        (
+            PARA,
+            0,
+            "（一）坚持农业农村优先发展。把“三农”工作作为全党工作的重中之重，"
+            "确保国家粮食安全，确保不发生规模性返贫。",
+        ),
+        (PARA, 0, "详见中国政府网发布的全文。"),  # HYPERLINK field code dropped
         (HEADING, 1, "二、重点任务"),
         (PARA, 0, "发展乡村特色产业，拓宽农民增收致富渠道。"),
         (FOOTNOTE, 0, "出自2024年中央一号文件。"),
@@ -59,7 +63,7 @@ def test_encrypted_flag_in_fib_is_refused(tmp_path):
     path.write_bytes(_read("zh_text.doc"))
     with olefile.OleFileIO(str(path), write_mode=True) as ole:
         word = bytearray(ole.openstream("WordDocument").read())
-        flags = struct.unpack_from("<H", word, 0x0A)[0] | 0x0100   # fEncrypted
+        flags = struct.unpack_from("<H", word, 0x0A)[0] | 0x0100  # fEncrypted
         struct.pack_into("<H", word, 0x0A, flags)
         ole.write_stream("WordDocument", bytes(word))
     with pytest.raises(EncryptedFileError) as err:
@@ -105,40 +109,51 @@ def _ole(streams: dict[str, bytes]) -> bytes:
         starts[name] = (len(sectors), len(data))
         n = len(data) // 512
         for k in range(n):
-            sectors.append(data[512 * k: 512 * (k + 1)])
+            sectors.append(data[512 * k : 512 * (k + 1)])
             fat.append(len(sectors) if k < n - 1 else _END)
-    names = list(streams)               # sorted as the red-black tree wants: length, then name
+    names = list(streams)  # sorted as the red-black tree wants: length, then name
     names.sort(key=lambda x: (len(x), x.upper()))
 
     def entry(name, kind, child=_NOSTREAM, right=_NOSTREAM, start=_END, size=0):
         raw = name.encode("utf-16-le") + b"\0\0"
-        return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), kind, 1)
-                + struct.pack("<III", _NOSTREAM, right, child) + b"\0" * 16 + b"\0" * 4
-                + b"\0" * 16 + struct.pack("<IQ", start, size))
+        return (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBB", len(raw), kind, 1)
+            + struct.pack("<III", _NOSTREAM, right, child)
+            + b"\0" * 16
+            + b"\0" * 4
+            + b"\0" * 16
+            + struct.pack("<IQ", start, size)
+        )
 
     dirs = [entry("Root Entry", 5, child=1)]
     for i, name in enumerate(names):
         start, size = starts[name]
-        dirs.append(entry(name, 2, right=i + 2 if i + 1 < len(names) else _NOSTREAM,
-                          start=start, size=size))
+        dirs.append(
+            entry(name, 2, right=i + 2 if i + 1 < len(names) else _NOSTREAM, start=start, size=size)
+        )
     directory = b"".join(dirs)
     directory = directory.ljust(-(-len(directory) // 512) * 512, b"\0")
     dir_start = len(sectors)
     for k in range(len(directory) // 512):
-        sectors.append(directory[512 * k: 512 * (k + 1)])
+        sectors.append(directory[512 * k : 512 * (k + 1)])
         fat.append(len(sectors) if k < len(directory) // 512 - 1 else _END)
     fat_start = len(sectors)
     fat.append(_FATSECT)
     assert len(fat) <= 128
     sectors.append(struct.pack("<128I", *(fat + [_FREE] * (128 - len(fat)))))
-    header = (bytes.fromhex("D0CF11E0A1B11AE1") + b"\0" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
-              + struct.pack("<IIIIIIIII", 0, 1, dir_start, 0, 4096, _END, 0, _END, 0)
-              + struct.pack("<109I", fat_start, *([_FREE] * 108)))
+    header = (
+        bytes.fromhex("D0CF11E0A1B11AE1")
+        + b"\0" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\0" * 6
+        + struct.pack("<IIIIIIIII", 0, 1, dir_start, 0, 4096, _END, 0, _END, 0)
+        + struct.pack("<109I", fat_start, *([_FREE] * 108))
+    )
     return header + b"".join(sectors)
 
 
-_IN_TABLE, _TTP = b"\x16\x24\x01", b"\x17\x24\x01"       # sprmPFInTable 1, sprmPFTtp 1
+_IN_TABLE, _TTP = b"\x16\x24\x01", b"\x17\x24\x01"  # sprmPFInTable 1, sprmPFTtp 1
 
 
 def _tdef_table(columns: int) -> bytes:
@@ -152,7 +167,7 @@ def make_doc(items) -> bytes:
     """items: a str is a paragraph; a list is a table (rows of cells; a cell is a str or a list of
     paragraphs). Text is one uncompressed piece."""
     text: list[str] = []
-    paras: list[tuple[int, bytes]] = []      # (characters so far, sprms of that paragraph)
+    paras: list[tuple[int, bytes]] = []  # (characters so far, sprms of that paragraph)
 
     def para(t: str, mark: str, sprms: bytes = b""):
         text.append(t + mark)
@@ -168,25 +183,28 @@ def make_doc(items) -> bytes:
                 for p in ps[:-1]:
                     para(p, "\r", _IN_TABLE)
                 para(ps[-1], "\x07", _IN_TABLE)
-            para("", "\x07", _tdef_table(len(row)) + _IN_TABLE + _TTP)   # row end, TAP first
+            para("", "\x07", _tdef_table(len(row)) + _IN_TABLE + _TTP)  # row end, TAP first
     body = "".join(text).encode("utf-16-le")
     ccp, fc0 = len(body) // 2, 2048
     # PAPX FKPs: one 512-byte page per 20 paragraphs, identical PAPX shared
     pages: list[bytes] = []
     bounds = [fc0] + [fc0 + 2 * end for end, _ in paras]
     for first in range(0, len(paras), 20):
-        chunk = paras[first: first + 20]
+        chunk = paras[first : first + 20]
         page = bytearray(512)
         n = len(chunk)
-        struct.pack_into(f"<{n + 1}I", page, 0, *bounds[first: first + n + 1])
+        struct.pack_into(f"<{n + 1}I", page, 0, *bounds[first : first + n + 1])
         free, offsets = 511, {}
         for k, (_, sprms) in enumerate(chunk):
             if sprms not in offsets:
-                grp = b"\0\0" + sprms                      # istd 0, then the sprms
-                papx = (bytes([(len(grp) + 1) // 2]) + grp if len(grp) % 2
-                        else bytes([0, len(grp) // 2]) + grp)
+                grp = b"\0\0" + sprms  # istd 0, then the sprms
+                papx = (
+                    bytes([(len(grp) + 1) // 2]) + grp
+                    if len(grp) % 2
+                    else bytes([0, len(grp) // 2]) + grp
+                )
                 free = (free - len(papx)) & ~1
-                page[free: free + len(papx)] = papx
+                page[free : free + len(papx)] = papx
                 offsets[sprms] = free // 2
             page[4 * (n + 1) + 13 * k] = offsets[sprms]
         page[511] = n
@@ -194,34 +212,38 @@ def make_doc(items) -> bytes:
     fkp_at = -(-(fc0 + len(body)) // 512) * 512
     word = bytearray(fkp_at + 512 * len(pages))
     struct.pack_into("<HH", word, 0, 0xA5EC, 0xC1)
-    struct.pack_into("<H", word, 0x0A, 0x0200)               # fWhichTblStm: 1Table
-    struct.pack_into("<H", word, 32, 14)                     # csw, then FibRgW (28 bytes)
-    struct.pack_into("<H", word, 62, 22)                     # cslw, then FibRgLw (88 bytes)
-    struct.pack_into("<ii", word, 64 + 12, ccp, 0)           # ccpText, ccpFtn
-    struct.pack_into("<H", word, 152, 93)                    # cbRgFcLcb (Word 97)
-    word[fc0: fc0 + len(body)] = body
+    struct.pack_into("<H", word, 0x0A, 0x0200)  # fWhichTblStm: 1Table
+    struct.pack_into("<H", word, 32, 14)  # csw, then FibRgW (28 bytes)
+    struct.pack_into("<H", word, 62, 22)  # cslw, then FibRgLw (88 bytes)
+    struct.pack_into("<ii", word, 64 + 12, ccp, 0)  # ccpText, ccpFtn
+    struct.pack_into("<H", word, 152, 93)  # cbRgFcLcb (Word 97)
+    word[fc0 : fc0 + len(body)] = body
     for k, page in enumerate(pages):
-        word[fkp_at + 512 * k: fkp_at + 512 * (k + 1)] = page
+        word[fkp_at + 512 * k : fkp_at + 512 * (k + 1)] = page
     plcpcd = struct.pack("<II", 0, ccp) + struct.pack("<HIH", 0, fc0, 0)
     clx = b"\x02" + struct.pack("<I", len(plcpcd)) + plcpcd
-    bte = (struct.pack(f"<{len(pages) + 1}I", *[bounds[min(20 * k, len(paras))]
-                                                   for k in range(len(pages) + 1)])
-           + struct.pack(f"<{len(pages)}I", *[fkp_at // 512 + k for k in range(len(pages))]))
-    struct.pack_into("<II", word, 154 + 8 * 33, 0, len(clx))               # fcClx, lcbClx
-    struct.pack_into("<II", word, 154 + 8 * 13, len(clx), len(bte))        # PlcfBtePapx
+    bte = struct.pack(
+        f"<{len(pages) + 1}I", *[bounds[min(20 * k, len(paras))] for k in range(len(pages) + 1)]
+    ) + struct.pack(f"<{len(pages)}I", *[fkp_at // 512 + k for k in range(len(pages))])
+    struct.pack_into("<II", word, 154 + 8 * 33, 0, len(clx))  # fcClx, lcbClx
+    struct.pack_into("<II", word, 154 + 8 * 13, len(clx), len(bte))  # PlcfBtePapx
     return _ole({"WordDocument": bytes(word), "1Table": clx + bte})
 
 
-SCORES = [["投放内容", "积分标准", "说明"],
-          ["厨余垃圾正确分类", "每次2分", "不得混有塑料袋等杂物"],
-          ["废纸、纸箱", "", "需压平捆扎"],                          # an empty cell
-          ["废旧电池", "每次5分", ["投放至有害垃圾专用箱", "每月第一个周六回收"]]]
+SCORES = [
+    ["投放内容", "积分标准", "说明"],
+    ["厨余垃圾正确分类", "每次2分", "不得混有塑料袋等杂物"],
+    ["废纸、纸箱", "", "需压平捆扎"],  # an empty cell
+    ["废旧电池", "每次5分", ["投放至有害垃圾专用箱", "每月第一个周六回收"]],
+]
 
 
 def test_doc_built_in_code_reads_back():
     ex = extract(make_doc(["积分规则经居民议事会讨论通过。", "请各位居民踊跃参与。"]), "规则.doc")
     assert [(b.kind, b.text) for b in ex.blocks] == [
-        (PARA, "积分规则经居民议事会讨论通过。"), (PARA, "请各位居民踊跃参与。")]
+        (PARA, "积分规则经居民议事会讨论通过。"),
+        (PARA, "请各位居民踊跃参与。"),
+    ]
 
 
 def test_doc_table_keeps_empty_cells_and_multi_paragraph_cells_in_their_row():
@@ -240,6 +262,7 @@ def _docx_table(rows) -> bytes:
     import io
 
     import docx
+
     d = docx.Document()
     d.add_paragraph("积分规则经居民议事会讨论通过后张贴公示：")
     table = d.add_table(rows=len(rows), cols=len(rows[0]))
@@ -263,7 +286,7 @@ def test_doc_and_docx_tables_give_the_same_rows_and_passage():
     items = ["积分规则经居民议事会讨论通过后张贴公示：", SCORES, "志愿者是关键"]
     doc_ex = extract(make_doc(items), "积分超市.doc")
     docx_ex = extract(_docx_table(SCORES), "积分超市.docx")
-    rows = lambda ex: [b.text for b in ex.blocks if b.kind == TABLE_ROW]   # noqa: E731
+    rows = lambda ex: [b.text for b in ex.blocks if b.kind == TABLE_ROW]  # noqa: E731
     assert rows(doc_ex) == rows(docx_ex)
     for ex in (doc_ex, docx_ex):
         passages = structure(ex, kind="case", filename="积分超市").passages

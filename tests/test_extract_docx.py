@@ -35,7 +35,7 @@ def _kinds(ex):
 
 def test_styles_give_title_headings_and_lists():
     d = docx.Document()
-    d.core_properties.title = "Microsoft Word - 文档1"   # a placeholder, not a real title
+    d.core_properties.title = "Microsoft Word - 文档1"  # a placeholder, not a real title
     d.add_paragraph("学习贯彻全会精神宣讲提纲", style="Title")
     d.add_heading("一、深刻领会重大意义", level=1)
     d.add_heading("具体举措", level=2)
@@ -62,8 +62,14 @@ def test_core_property_title_wins_when_meaningful():
 
 def test_numbering_patterns_make_headings_with_levels():
     d = docx.Document()
-    for text in ["\u3000\u3000一、2024年工作回顾", "（一）高质量发展迈出坚实步伐", "1.科技创新",
-                 "（1）基础研究", "过去一年，我们坚持稳中求进。", "1.5亿元资金已经全部到位。"]:
+    for text in [
+        "\u3000\u3000一、2024年工作回顾",
+        "（一）高质量发展迈出坚实步伐",
+        "1.科技创新",
+        "（1）基础研究",
+        "过去一年，我们坚持稳中求进。",
+        "1.5亿元资金已经全部到位。",
+    ]:
         d.add_paragraph(text)
     ex = extract(_save(d))
     assert _kinds(ex) == [
@@ -77,24 +83,35 @@ def test_numbering_patterns_make_headings_with_levels():
 
 
 def test_run_on_numbered_heading_keeps_the_whole_paragraph():
-    text = ("（一）聚力扩内需、稳外需，保持经济稳定增长。强化经济运行调度，注重政策措施协同联动，"
-            "保持与宏观政策取向一致，着力扩大内需特别是居民消费需求。")
+    text = (
+        "（一）聚力扩内需、稳外需，保持经济稳定增长。强化经济运行调度，注重政策措施协同联动，"
+        "保持与宏观政策取向一致，着力扩大内需特别是居民消费需求。"
+    )
     d = docx.Document()
     d.add_paragraph(text)
     ex = extract(_save(d))
-    assert _kinds(ex) == [(HEADING, 2, "（一）聚力扩内需、稳外需，保持经济稳定增长"), (PARA, 0, text)]
+    assert _kinds(ex) == [
+        (HEADING, 2, "（一）聚力扩内需、稳外需，保持经济稳定增长"),
+        (PARA, 0, text),
+    ]
 
 
 def test_wps_outline_level_in_style_or_paragraph_makes_a_heading():
     d = docx.Document()
     styles = d.styles.element
-    styles.append(parse_xml(
-        f'<w:style xmlns:w="{W_NS}" w:type="paragraph" w:styleId="wps1">'
-        '<w:name w:val="WPS 自定义一级"/><w:basedOn w:val="Normal"/>'
-        '<w:pPr><w:outlineLvl w:val="0"/></w:pPr></w:style>'))
-    styles.append(parse_xml(
-        f'<w:style xmlns:w="{W_NS}" w:type="paragraph" w:styleId="wps2">'
-        '<w:name w:val="WPS 继承"/><w:basedOn w:val="wps1"/></w:style>'))
+    styles.append(
+        parse_xml(
+            f'<w:style xmlns:w="{W_NS}" w:type="paragraph" w:styleId="wps1">'
+            '<w:name w:val="WPS 自定义一级"/><w:basedOn w:val="Normal"/>'
+            '<w:pPr><w:outlineLvl w:val="0"/></w:pPr></w:style>'
+        )
+    )
+    styles.append(
+        parse_xml(
+            f'<w:style xmlns:w="{W_NS}" w:type="paragraph" w:styleId="wps2">'
+            '<w:name w:val="WPS 继承"/><w:basedOn w:val="wps1"/></w:style>'
+        )
+    )
     p1 = d.add_paragraph("总体要求")
     p1._p.get_or_add_pPr().append(parse_xml(f'<w:pStyle xmlns:w="{W_NS}" w:val="wps2"/>'))
     p2 = d.add_paragraph("主要任务")
@@ -139,18 +156,25 @@ def _add_footnote(data: bytes, note: str) -> bytes:
     footnotes = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:footnotes xmlns:w="{W_NS}">'
         '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
-        f'<w:footnote w:id="1"><w:p><w:r><w:t>{note}</w:t></w:r></w:p></w:footnote></w:footnotes>')
+        f'<w:footnote w:id="1"><w:p><w:r><w:t>{note}</w:t></w:r></w:p></w:footnote></w:footnotes>'
+    )
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
             raw = src.read(item.filename)
             if item.filename == "[Content_Types].xml":
-                raw = raw.replace(b"</Types>", b'<Override PartName="/word/footnotes.xml" ContentType='
-                                  b'"application/vnd.openxmlformats-officedocument.wordprocessingml.'
-                                  b'footnotes+xml"/></Types>')
+                raw = raw.replace(
+                    b"</Types>",
+                    b'<Override PartName="/word/footnotes.xml" ContentType='
+                    b'"application/vnd.openxmlformats-officedocument.wordprocessingml.'
+                    b'footnotes+xml"/></Types>',
+                )
             elif item.filename == "word/_rels/document.xml.rels":
-                raw = raw.replace(b"</Relationships>", b'<Relationship Id="rIdFn1" Type="http://schemas.'
-                                  b'openxmlformats.org/officeDocument/2006/relationships/footnotes" '
-                                  b'Target="footnotes.xml"/></Relationships>')
+                raw = raw.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdFn1" Type="http://schemas.'
+                    b'openxmlformats.org/officeDocument/2006/relationships/footnotes" '
+                    b'Target="footnotes.xml"/></Relationships>',
+                )
             elif item.filename == "word/document.xml":
                 raw = raw.replace(b"</w:p>", b'<w:r><w:footnoteReference w:id="1"/></w:r></w:p>', 1)
             dst.writestr(item, raw)
@@ -176,9 +200,10 @@ def test_text_box_content_is_kept_once():
         ' xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"'
         ' xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>'
         '<mc:Choice Requires="wps"><w:drawing><wps:txbx><w:txbxContent><w:p><w:r>'
-        '<w:t>文本框里的金句。</w:t></w:r></w:p></w:txbxContent></wps:txbx></w:drawing></mc:Choice>'
-        '<mc:Fallback><w:pict><v:textbox><w:txbxContent><w:p><w:r><w:t>文本框里的金句。</w:t>'
-        '</w:r></w:p></w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r>')
+        "<w:t>文本框里的金句。</w:t></w:r></w:p></w:txbxContent></wps:txbx></w:drawing></mc:Choice>"
+        "<mc:Fallback><w:pict><v:textbox><w:txbxContent><w:p><w:r><w:t>文本框里的金句。</w:t>"
+        "</w:r></w:p></w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
     p._p.append(box)
     ex = extract(_save(d))
     assert [b.text for b in ex.blocks] == ["正文段落。", "文本框里的金句。"]
@@ -209,6 +234,7 @@ def test_bomb_member_is_refused_under_a_small_limit():
 
 # --- the real reports ------------------------------------------------------------------------
 
+
 def _reports():
     if not REPORTS.is_dir():
         return []
@@ -219,8 +245,11 @@ def _xml_chars(path: Path) -> int:
     """Characters of every w:t in word/document.xml (text boxes' fallback copies excluded),
     without white space and without invisible format characters (zero-width joiners…)."""
     root = etree.fromstring(zipfile.ZipFile(path).read("word/document.xml"))
-    text = "".join(t.text or "" for t in root.iter(W + "t")
-                   if not any(a.tag.endswith("}Fallback") for a in t.iterancestors()))
+    text = "".join(
+        t.text or ""
+        for t in root.iter(W + "t")
+        if not any(a.tag.endswith("}Fallback") for a in t.iterancestors())
+    )
     return sum(1 for c in text if not c.isspace() and unicodedata.category(c)[0] != "C")
 
 
@@ -230,7 +259,12 @@ def _block_chars(ex) -> int:
     n = 0
     for i, b in enumerate(ex.blocks):
         nxt = ex.blocks[i + 1] if i + 1 < len(ex.blocks) else None
-        if b.kind == HEADING and nxt is not None and nxt.kind == PARA and nxt.text.startswith(b.text):
+        if (
+            b.kind == HEADING
+            and nxt is not None
+            and nxt.kind == PARA
+            and nxt.text.startswith(b.text)
+        ):
             continue
         n += len(re.sub(r"\s", "", b.text))
     return n
@@ -249,8 +283,10 @@ def test_every_real_report_has_headings_a_title_and_loses_no_text(report_paths):
         ex = extract(path.read_bytes(), path.name)
         headings = [b for b in ex.blocks if b.kind == HEADING]
         assert len(headings) >= 5, path.name
-        assert any(re.match(r"^[（(][一二三四五六七八九十]+[）)]|^[一二三四五六七八九十]+[、是]", h.text)
-                   for h in headings), path.name
+        assert any(
+            re.match(r"^[（(][一二三四五六七八九十]+[）)]|^[一二三四五六七八九十]+[、是]", h.text)
+            for h in headings
+        ), path.name
         assert ex.title and "政府工作报告" in ex.title, path.name
         ref, got = _xml_chars(path), _block_chars(ex)
         # Tolerance: 0.1 % of the document or 2 characters; measured difference is 0 on all 31.
@@ -261,5 +297,8 @@ def test_report_heading_sequence_is_in_reading_order(report_paths):
     path = next(p for p in report_paths if "天津" in p.name)
     ex = extract(path.read_bytes(), path.name)
     heads = [(b.level, b.text) for b in ex.blocks if b.kind == HEADING][:3]
-    assert heads == [(1, "一、2024年工作回顾"), (2, "（一）高质量发展迈出坚实步伐"),
-                     (2, "（二）改革开放不断深化拓展")]
+    assert heads == [
+        (1, "一、2024年工作回顾"),
+        (2, "（一）高质量发展迈出坚实步伐"),
+        (2, "（二）改革开放不断深化拓展"),
+    ]

@@ -33,7 +33,7 @@ def test_main_article_text_without_navigation_comments_or_footer():
     html = ARTICLE.format(extra="")
     ex = extract(html.encode("gb18030"), "文章.html")
     assert ex.format == "html"
-    assert ex.meta["encoding"] == "gb18030"          # gb2312 is read as its superset
+    assert ex.meta["encoding"] == "gb18030"  # gb2312 is read as its superset
     assert ex.title == "坚定文化自信 建设文化强国"
     assert [(b.kind, b.level, b.text) for b in ex.blocks] == [
         (HEADING, 1, "坚定文化自信，建设文化强国"),
@@ -48,9 +48,11 @@ def test_main_article_text_without_navigation_comments_or_footer():
 
 
 def test_article_element_is_preferred_and_utf8_without_meta_is_detected():
-    html = ("<html><body><div class='menu'>栏目一 栏目二</div><article><h1>宣讲稿</h1>"
-            "<p>各位乡亲，今天我们来讲一讲乡村振兴。</p></article>"
-            "<div><p>与本文无关的推广文字，很长很长的一段推广文字。</p></div></body></html>")
+    html = (
+        "<html><body><div class='menu'>栏目一 栏目二</div><article><h1>宣讲稿</h1>"
+        "<p>各位乡亲，今天我们来讲一讲乡村振兴。</p></article>"
+        "<div><p>与本文无关的推广文字，很长很长的一段推广文字。</p></div></body></html>"
+    )
     ex = extract(html.encode("utf-8"), "saved.htm")
     assert [b.text for b in ex.blocks] == ["宣讲稿", "各位乡亲，今天我们来讲一讲乡村振兴。"]
     assert ex.meta["encoding"] == "utf-8"

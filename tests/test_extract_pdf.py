@@ -17,24 +17,29 @@ from reportlab.pdfgen import canvas  # noqa: E402
 
 from indexer.ingest.extract import Limits, extract  # noqa: E402
 from indexer.ingest.extract.base import HEADING, PARA, TITLE  # noqa: E402
-from library.errors import (CorruptFileError, EncryptedFileError,  # noqa: E402
-                            FileTooLargeError)
+from library.errors import (
+    CorruptFileError,
+    EncryptedFileError,  # noqa: E402
+    FileTooLargeError,
+)
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 W, H = A4
-LEFT, SIZE, PER_LINE = 72, 12, 36          # 36 Chinese characters of 12 pt fill 432 pt
+LEFT, SIZE, PER_LINE = 72, 12, 36  # 36 Chinese characters of 12 pt fill 432 pt
 
-PARA_1 = ("习近平总书记强调，要坚持以人民为中心的发展思想，把人民对美好生活的向往作为奋斗目标，"
-          "推动高质量发展取得新成效，让改革发展成果更多更公平惠及全体人民，不断增强人民群众获得感")
+PARA_1 = (
+    "习近平总书记强调，要坚持以人民为中心的发展思想，把人民对美好生活的向往作为奋斗目标，"
+    "推动高质量发展取得新成效，让改革发展成果更多更公平惠及全体人民，不断增强人民群众获得感"
+)
 PARA_2 = "绿水青山就是金山银山。生态环境保护和经济发展是辩证统一、相辅相成的。"
 
 
 def _lines(text: str) -> list[str]:
     """Wrap like a word processor: a 2-character first-line indent, full lines after."""
     first = text[: PER_LINE - 2]
-    rest = text[PER_LINE - 2:]
-    return [first] + [rest[i: i + PER_LINE] for i in range(0, len(rest), PER_LINE)]
+    rest = text[PER_LINE - 2 :]
+    return [first] + [rest[i : i + PER_LINE] for i in range(0, len(rest), PER_LINE)]
 
 
 def _pdf(pages, *, header="2025年宣讲材料汇编", page_numbers=True, encrypt=None) -> bytes:
@@ -106,8 +111,7 @@ def test_latin_words_keep_their_space_across_a_line_break():
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setFont("Helvetica", 12)
-    line1 = "The Communist Party of China was founded in 1921 and has led the people " \
-            "through a"
+    line1 = "The Communist Party of China was founded in 1921 and has led the people through a"
     c.drawString(LEFT, 700, line1)
     c.drawString(LEFT, 685, "century of struggle.")
     c.showPage()
@@ -119,8 +123,16 @@ def test_latin_words_keep_their_space_across_a_line_break():
 
 
 def test_headings_by_font_size_and_numbering_with_title_first():
-    pages = [[("h", "深入学习贯彻党的二十届三中全会精神", 22), ("h", "一、重大意义", 16),
-              ("p", PARA_2), ("h", "二、主要内容", 16), ("p", "（一）总体目标"), ("p", PARA_2)]]
+    pages = [
+        [
+            ("h", "深入学习贯彻党的二十届三中全会精神", 22),
+            ("h", "一、重大意义", 16),
+            ("p", PARA_2),
+            ("h", "二、主要内容", 16),
+            ("p", "（一）总体目标"),
+            ("p", PARA_2),
+        ]
+    ]
     ex = extract(_pdf(pages, header=None, page_numbers=False))
     assert [(b.kind, b.level, b.text) for b in ex.blocks] == [
         (TITLE, 0, "深入学习贯彻党的二十届三中全会精神"),
@@ -201,16 +213,21 @@ def test_circular_references_are_a_damaged_file_at_once(chain, tmp_path):
     # run in a child process so that a regression fails the test instead of hanging the suite
     import subprocess
     import sys
+
     from builders import cyclic_pdf
+
     path = tmp_path / "cycle.pdf"
     path.write_bytes(cyclic_pdf(chain))
-    code = ("import sys; from types import SimpleNamespace; from indexer.ingest.extract import pdf\n"
-            "from library.errors import CorruptFileError\n"
-            "try:\n"
-            f"    pdf.extract(open({str(path)!r}, 'rb').read(), SimpleNamespace(max_pages=1000))\n"
-            "except CorruptFileError as e:\n"
-            "    print('CORRUPT', e.message)\n")
+    code = (
+        "import sys; from types import SimpleNamespace; from indexer.ingest.extract import pdf\n"
+        "from library.errors import CorruptFileError\n"
+        "try:\n"
+        f"    pdf.extract(open({str(path)!r}, 'rb').read(), SimpleNamespace(max_pages=1000))\n"
+        "except CorruptFileError as e:\n"
+        "    print('CORRUPT', e.message)\n"
+    )
     root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, cwd=root)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root
+    )
     assert "CORRUPT" in out.stdout and "循环引用" in out.stdout, out.stderr[-500:]

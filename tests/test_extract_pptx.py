@@ -16,13 +16,13 @@ from library.errors import CorruptFileError, FileTooLargeError
 def _deck() -> bytes:
     prs = Presentation()
     prs.core_properties.title = "新时代文明实践宣讲"
-    s1 = prs.slides.add_slide(prs.slide_layouts[1])          # title and content
+    s1 = prs.slides.add_slide(prs.slide_layouts[1])  # title and content
     s1.shapes.title.text = "一、为什么要开展文明实践"
     body = s1.placeholders[1].text_frame
     body.text = "文明实践是打通宣传群众、教育群众的“最后一公里”。"
     body.add_paragraph().text = "要让群众听得懂、记得住、用得上。"
     s1.notes_slide.notes_text_frame.text = "此处可结合本村实例讲解，约三分钟。"
-    s2 = prs.slides.add_slide(prs.slide_layouts[5])          # title only
+    s2 = prs.slides.add_slide(prs.slide_layouts[5])  # title only
     s2.shapes.title.text = "二、工作成效"
     table = s2.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(6), Inches(1)).table
     table.cell(0, 0).text, table.cell(0, 1).text = "项目", "数量"

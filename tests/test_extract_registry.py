@@ -13,8 +13,14 @@ import pytest
 from pptx import Presentation
 
 from indexer.ingest.extract import Limits, extract, sniff
-from library.errors import (CorruptFileError, EmptyFileError, EncryptedFileError,
-                            FileTooLargeError, InputError, UnsupportedFormatError)
+from library.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    EncryptedFileError,
+    FileTooLargeError,
+    InputError,
+    UnsupportedFormatError,
+)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 DOC_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "extract" / "zh_text.doc"
@@ -62,12 +68,19 @@ SAMPLES = {
     "pptx": _pptx,
     "pdf": _pdf,
     "doc": lambda: DOC_FIXTURE.read_bytes(),
-    "html": lambda: "<!DOCTYPE html><html><body><p>网页正文。</p></body></html>".encode("utf-8"),
-    "md": lambda: "# 标题\n\n正文。\n".encode("utf-8"),
-    "txt": lambda: "纯文本第一行。\n第二行。\n".encode("utf-8"),
+    "html": lambda: "<!DOCTYPE html><html><body><p>网页正文。</p></body></html>".encode(),
+    "md": lambda: "# 标题\n\n正文。\n".encode(),
+    "txt": lambda: "纯文本第一行。\n第二行。\n".encode(),
 }
-LIES = {"docx": "报告.pdf", "pptx": "课件.docx", "pdf": "讲稿.txt", "doc": "旧文档.pptx",
-        "html": "网页.docx", "md": "提纲.txt", "txt": "说明.pdf"}
+LIES = {
+    "docx": "报告.pdf",
+    "pptx": "课件.docx",
+    "pdf": "讲稿.txt",
+    "doc": "旧文档.pptx",
+    "html": "网页.docx",
+    "md": "提纲.txt",
+    "txt": "说明.pdf",
+}
 
 
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))
@@ -94,7 +107,9 @@ def test_document_without_text_is_empty():
     _assert_chinese(err.value)
 
 
-@pytest.mark.parametrize("make, name", [(_docx, "报告.docx"), (_pdf, "报告.pdf"), (_pptx, "课件.pptx")])
+@pytest.mark.parametrize(
+    "make, name", [(_docx, "报告.docx"), (_pdf, "报告.pdf"), (_pptx, "课件.pptx")]
+)
 def test_truncated_files_are_corrupt(make, name):
     data = make()
     with pytest.raises(CorruptFileError) as err:
@@ -123,7 +138,7 @@ def _bomb(member_bytes: int) -> bytes:
 
 
 def test_zip_bomb_disguised_as_docx_is_refused_by_ratio_with_default_limits():
-    data = _bomb(8 << 20)               # 8 MB of zeros in ~8 KB: ratio ~1000 > 200
+    data = _bomb(8 << 20)  # 8 MB of zeros in ~8 KB: ratio ~1000 > 200
     assert len(data) < 100_000
     with pytest.raises(CorruptFileError) as err:
         extract(data, "报告.docx")
@@ -143,8 +158,8 @@ def test_zip_bomb_with_forged_directory_sizes_is_still_refused():
     # Forge the central directory entry (the last occurrence of the name; the entry's fixed
     # 46-byte header precedes it) so that it claims the member inflates to 1 KB.
     entry = data.rfind(b"word/media/image1.png") - 46
-    assert data[entry: entry + 4] == b"PK\x01\x02"
-    data[entry + 24: entry + 28] = (1024).to_bytes(4, "little")
+    assert data[entry : entry + 4] == b"PK\x01\x02"
+    data[entry + 24 : entry + 28] = (1024).to_bytes(4, "little")
     assert sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist()) < 1 << 20
     with pytest.raises(CorruptFileError):
         extract(bytes(data), "报告.docx")
@@ -203,11 +218,11 @@ def test_windows_1252_text_comes_out_right():
 
 def test_extract_raises_only_input_errors_on_mangled_files():
     """Flip bytes in the middle of each format: whatever happens, no foreign exception."""
-    for fmt, make in SAMPLES.items():
+    for make in SAMPLES.values():
         data = bytearray(make())
         for start in range(len(data) // 4, len(data) * 3 // 4, max(1, len(data) // 7)):
             mangled = bytearray(data)
-            mangled[start: start + 64] = b"\xff" * min(64, len(data) - start)
+            mangled[start : start + 64] = b"\xff" * min(64, len(data) - start)
             try:
                 extract(bytes(mangled), "x")
             except InputError:
@@ -218,6 +233,7 @@ def test_ratio_tuned_docx_is_refused_by_its_inflated_text(tmp_path):
     # 60 MB of document.xml at ~120:1 slipped under the ratio bound and kept a worker busy for
     # minutes (issue 11, finding 4); the XML parts are now bounded in total
     from builders import ratio_tuned_docx
+
     path = ratio_tuned_docx(tmp_path / "报告.docx", member_mb=60)
     data = path.read_bytes()
     info = zipfile.ZipFile(io.BytesIO(data)).getinfo("word/document.xml")
@@ -229,10 +245,15 @@ def test_ratio_tuned_docx_is_refused_by_its_inflated_text(tmp_path):
 
 def test_inflation_is_bounded_by_the_file_size(tmp_path):
     from builders import ratio_tuned_docx
-    data = ratio_tuned_docx(tmp_path / "小.docx", member_mb=8).read_bytes()   # ~75 KB → 8 MB
+
+    data = ratio_tuned_docx(tmp_path / "小.docx", member_mb=8).read_bytes()  # ~75 KB → 8 MB
     with pytest.raises(CorruptFileError):
-        extract(data, "小.docx", Limits(max_inflation=20, inflation_floor=1 << 20,
-                                       max_markup_bytes=1 << 30))
+        extract(
+            data,
+            "小.docx",
+            Limits(max_inflation=20, inflation_floor=1 << 20, max_markup_bytes=1 << 30),
+        )
     # the floor keeps ordinary documents well clear
     from builders import docx_bytes
+
     assert extract(docx_bytes(), "正常.docx").blocks

@@ -13,32 +13,42 @@ from library.errors import EmptyFileError, UnsupportedFormatError
 ZH = "学习贯彻习近平新时代中国特色社会主义思想\n一、总体要求\n坚持以人民为中心。\n（一）主要目标\n到2025年，基本建成。\n"
 
 
-@pytest.mark.parametrize("encoding, raw", [
-    ("utf-8", ZH.encode("utf-8")),
-    ("utf-8 (BOM)", codecs.BOM_UTF8 + ZH.encode("utf-8")),
-    ("utf-16 (BOM)", ZH.encode("utf-16")),                      # BOM + native order
-    ("utf-16 (BOM)", codecs.BOM_UTF16_BE + ZH.encode("utf-16-be")),
-    ("utf-16-le", ("Notes 备注\n" + ZH).encode("utf-16-le")),    # no BOM, NULs alternate
-    ("gb18030", ZH.encode("gbk")),
-    ("gb18030", ZH.encode("gb18030")),
-])
+@pytest.mark.parametrize(
+    "encoding, raw",
+    [
+        ("utf-8", ZH.encode("utf-8")),
+        ("utf-8 (BOM)", codecs.BOM_UTF8 + ZH.encode("utf-8")),
+        ("utf-16 (BOM)", ZH.encode("utf-16")),  # BOM + native order
+        ("utf-16 (BOM)", codecs.BOM_UTF16_BE + ZH.encode("utf-16-be")),
+        ("utf-16-le", ("Notes 备注\n" + ZH).encode("utf-16-le")),  # no BOM, NULs alternate
+        ("gb18030", ZH.encode("gbk")),
+        ("gb18030", ZH.encode("gb18030")),
+    ],
+)
 def test_encodings_decode_to_the_same_blocks(encoding, raw):
     ex = extract(raw, "素材.txt")
     assert ex.format == "txt"
     assert ex.meta["encoding"] == encoding
     texts = [(b.kind, b.level, b.text) for b in ex.blocks if "Notes" not in b.text]
-    assert texts[-4:] == [(HEADING, 1, "一、总体要求"), (PARA, 0, "坚持以人民为中心。"),
-                          (HEADING, 2, "（一）主要目标"), (PARA, 0, "到2025年，基本建成。")]
+    assert texts[-4:] == [
+        (HEADING, 1, "一、总体要求"),
+        (PARA, 0, "坚持以人民为中心。"),
+        (HEADING, 2, "（一）主要目标"),
+        (PARA, 0, "到2025年，基本建成。"),
+    ]
 
 
 TRAD = "學習貫徹新時代中國特色社會主義思想\n一、總體要求\n堅持以人民為中心，發展經濟。\n"
 
 
-@pytest.mark.parametrize("encoding, raw", [
-    ("big5", TRAD.encode("big5")),                               # Taiwan / Hong Kong files
-    ("utf-16-le", ZH.encode("utf-16-le")),                       # no BOM, Chinese with digits
-    ("utf-16-be", ZH.encode("utf-16-be")),
-])
+@pytest.mark.parametrize(
+    "encoding, raw",
+    [
+        ("big5", TRAD.encode("big5")),  # Taiwan / Hong Kong files
+        ("utf-16-le", ZH.encode("utf-16-le")),  # no BOM, Chinese with digits
+        ("utf-16-be", ZH.encode("utf-16-be")),
+    ],
+)
 def test_big5_and_bomless_chinese_utf16_are_read_not_garbled(encoding, raw):
     ex = extract(raw, "素材.txt")
     assert ex.meta["encoding"] == encoding
@@ -63,8 +73,10 @@ def test_windows_1252_text_decodes_western_characters_with_a_warning():
     text = "Café Müller paid 5 € for “quoted” naïve crème brûlée.\r\nSecond line – ok.\r\n"
     ex = extract(text.encode("cp1252"), "western.txt")
     assert ex.meta["encoding"] == "cp1252"
-    assert [b.text for b in ex.blocks] == ["Café Müller paid 5 € for “quoted” naïve crème brûlée.",
-                                           "Second line – ok."]
+    assert [b.text for b in ex.blocks] == [
+        "Café Müller paid 5 € for “quoted” naïve crème brûlée.",
+        "Second line – ok.",
+    ]
     assert ex.warnings and "1252" in ex.warnings[0]
 
 
@@ -123,5 +135,5 @@ def test_markdown_headings_lists_tables_and_inline_markup():
 
 
 def test_markdown_is_recognised_by_content_without_md_name():
-    ex = extract("# 标题\n\n正文。\n\n## 小节\n\n更多正文。\n".encode("utf-8"), "upload.bin")
+    ex = extract("# 标题\n\n正文。\n\n## 小节\n\n更多正文。\n".encode(), "upload.bin")
     assert ex.format == "md"

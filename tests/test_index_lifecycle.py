@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.search.vocab import Vocabulary
 from indexer.search.whoosh import writer
 from indexer.search.whoosh.index import SearchIndex
-from indexer.search.vocab import Vocabulary
 from library.errors import SearchIndexError
 
 
 def rec(rid, text, doc=1):
-    return {"id": rid, "kind": "passage", "text": text, "question": None, "heading": "",
-            "source": "", "speaker": "", "date": "2024-01-01", "year": 2024,
-            "topics": ["ecology"], "audiences": [], "doc_kind": "handout", "document_id": doc,
-            "document_title": "讲义", "filename": "a.docx", "page": 1, "updated": 1.0, "seq": 1}
+    return {
+        "id": rid,
+        "kind": "passage",
+        "text": text,
+        "question": None,
+        "heading": "",
+        "source": "",
+        "speaker": "",
+        "date": "2024-01-01",
+        "year": 2024,
+        "topics": ["ecology"],
+        "audiences": [],
+        "doc_kind": "handout",
+        "document_id": doc,
+        "document_title": "讲义",
+        "filename": "a.docx",
+        "page": 1,
+        "updated": 1.0,
+        "seq": 1,
+    }
 
 
 RECS = [rec("p:1", "绿水青山就是金山银山"), rec("p:2", "宪法是国家的根本法", doc=2)]
@@ -74,7 +90,8 @@ def test_vocabulary_change_makes_index_stale(tmp_path, ix):
 def test_schema_version_change_makes_index_stale(ix):
     meta = writer.read_meta(ix.path)
     (ix.path / writer.META_FILE).write_text(
-        '{"schema_version": 0, "vocabulary": "%s"}' % meta["vocabulary"], encoding="utf-8")
+        '{"schema_version": 0, "vocabulary": "%s"}' % meta["vocabulary"], encoding="utf-8"
+    )
     assert ix.status() == "stale"
 
 
@@ -140,15 +157,26 @@ def test_lock_contention_is_retried_then_reported(ix, monkeypatch):
 
 # --- the bulk writer (writer.BulkSegmentWriter / BulkMpWriter) ------------------------------
 
-MIXED = [rec(f"p:{i}", t, doc=i % 5) for i, t in enumerate([
-    "绿水青山就是金山银山，ＧＤＰ增长５％。", "宪法是国家的根本法，2024年12月4日是国家宪法日。",
-    "新质生产力 New Quality Productive Forces", "乡村振兴战略：产业兴旺、生态宜居、乡风文明。",
-    "党的二十大报告提出中国式现代化。", "绿水青山绿水青山绿水青山"] * 40)]
+MIXED = [
+    rec(f"p:{i}", t, doc=i % 5)
+    for i, t in enumerate(
+        [
+            "绿水青山就是金山银山，ＧＤＰ增长５％。",
+            "宪法是国家的根本法，2024年12月4日是国家宪法日。",
+            "新质生产力 New Quality Productive Forces",
+            "乡村振兴战略：产业兴旺、生态宜居、乡风文明。",
+            "党的二十大报告提出中国式现代化。",
+            "绿水青山绿水青山绿水青山",
+        ]
+        * 40
+    )
+]
 
 
 def _segment_files(path):
     """File contents of an index directory by kind (segment names are random)."""
     from pathlib import Path
+
     out = {}
     for f in sorted(Path(path).iterdir()):
         if f.suffix in (".toc", ".json") or "WRITELOCK" in f.name:
@@ -178,25 +206,30 @@ def test_bulk_writer_writes_the_same_files_as_whoosh(tmp_path, vocab):
 def test_merging_segments_through_the_bulk_pool(tmp_path, vocab, monkeypatch):
     merged = []
     real_add = writer._InvertedPool.add
-    monkeypatch.setattr(writer._InvertedPool, "add",
-                        lambda self, item: (merged.append(1), real_add(self, item)))
+    monkeypatch.setattr(
+        writer._InvertedPool, "add", lambda self, item: (merged.append(1), real_add(self, item))
+    )
     index = SearchIndex(tmp_path / "index", vocab)
     index.rebuild(MIXED[:100], procs=1)
-    for i in range(0, 40, 10):       # small segments: the merge policy folds them together
-        index.apply([rec(f"n:{j}", f"补充材料第{j}条，生态文明建设。") for j in range(i, i + 10)],
-                    [f"p:{i}"])
+    for i in range(0, 40, 10):  # small segments: the merge policy folds them together
+        index.apply(
+            [rec(f"n:{j}", f"补充材料第{j}条，生态文明建设。") for j in range(i, i + 10)],
+            [f"p:{i}"],
+        )
     assert index.search("补充材料")["total"] == 40
     assert index.search("第37条")["hits"][0]["id"] == "n:37"
     assert "p:10" not in index.ids() and "p:11" in index.ids()
     w = writer.BulkSegmentWriter(index._index(), codec=writer.LeanCodec(), compound=False)
-    w.commit(optimize=True)          # everything through the merge path at once
+    w.commit(optimize=True)  # everything through the merge path at once
     assert merged
     assert len(list(index._index()._segments())) == 1
     index._refresh()
     assert index.search("生态文明")["total"] == 40
-    assert index.search("宪法日")["total"] == sum(1 for r in MIXED[:100]
-                                               if "宪法日" in r["text"] and r["id"] not in
-                                               {"p:0", "p:10", "p:20", "p:30"})
+    assert index.search("宪法日")["total"] == sum(
+        1
+        for r in MIXED[:100]
+        if "宪法日" in r["text"] and r["id"] not in {"p:0", "p:10", "p:20", "p:30"}
+    )
     index.close()
 
 
@@ -226,7 +259,7 @@ def test_large_apply_uses_worker_processes(tmp_path, vocab, monkeypatch):
 
 
 def test_single_process_rebuild_with_bounded_memory_makes_segments(tmp_path, vocab, monkeypatch):
-    monkeypatch.setattr(writer, "REBUILD_LIMIT_MB", 0)     # every 256 records a new segment
+    monkeypatch.setattr(writer, "REBUILD_LIMIT_MB", 0)  # every 256 records a new segment
     index = SearchIndex(tmp_path / "index", vocab)
     many = [rec(f"p:{i}", f"第{i}段，绿水青山就是金山银山。") for i in range(600)]
     index.rebuild(many, procs=1)

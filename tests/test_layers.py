@@ -40,27 +40,39 @@ def door_violations(source: str, filename: str = "<source>") -> list[str]:
     for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Attribute):
             attr = node.attr
-            if attr in INTERNALS or (attr.startswith("_") and not attr.startswith("__")
-                                     and _names(node.value) == "svc"):
+            if attr in INTERNALS or (
+                attr.startswith("_") and not attr.startswith("__") and _names(node.value) == "svc"
+            ):
                 out.append((node.lineno, f"{filename}:{node.lineno}: .{attr}"))
-        elif isinstance(node, ast.Call) and _names(node.func) == "getattr" and \
-                len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and \
-                node.args[1].value in INTERNALS:
-            out.append((node.lineno,
-                        f"{filename}:{node.lineno}: getattr(…, {node.args[1].value!r})"))
+        elif (
+            isinstance(node, ast.Call)
+            and _names(node.func) == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in INTERNALS
+        ):
+            out.append(
+                (node.lineno, f"{filename}:{node.lineno}: getattr(…, {node.args[1].value!r})")
+            )
     return [text for _, text in sorted(out)]
 
 
 def test_the_checker_sees_the_ways_around_the_door():
-    src = ("def view(lib, svc):\n"
-           "    lib.svc.store.counts()\n"
-           "    svc.index.search('x')\n"
-           "    getattr(svc, 'vocab').terms\n"
-           "    svc._write_lock.acquire()\n"
-           "    return svc.counts(), [1].count(1), svc.__class__\n")
+    src = (
+        "def view(lib, svc):\n"
+        "    lib.svc.store.counts()\n"
+        "    svc.index.search('x')\n"
+        "    getattr(svc, 'vocab').terms\n"
+        "    svc._write_lock.acquire()\n"
+        "    return svc.counts(), [1].count(1), svc.__class__\n"
+    )
     found = door_violations(src)
-    assert [f.split(": ")[1] for f in found] == \
-        [".store", ".index", "getattr(…, 'vocab')", "._write_lock"]
+    assert [f.split(": ")[1] for f in found] == [
+        ".store",
+        ".index",
+        "getattr(…, 'vocab')",
+        "._write_lock",
+    ]
 
 
 def test_delivery_calls_the_service_only():
@@ -69,8 +81,10 @@ def test_delivery_calls_the_service_only():
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
             found += door_violations(path.read_text(encoding="utf-8"), rel)
-    assert not found, ("web/ and cli/ reach past the application service (add a "
-                       "LibraryService method instead):\n" + "\n".join(found))
+    assert not found, (
+        "web/ and cli/ reach past the application service (add a "
+        "LibraryService method instead):\n" + "\n".join(found)
+    )
 
 
 def _lint_imports() -> str | None:
@@ -84,11 +98,20 @@ def test_import_contracts_are_kept():
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     contracts = [c["name"] for c in config["tool"]["importlinter"]["contracts"]]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]), COLUMNS="500")
-    run = subprocess.run([exe, "--no-cache", "--no-logo"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-    report = " ".join(run.stdout.split())          # long names wrap over lines
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+        COLUMNS="500",
+    )
+    run = subprocess.run(
+        [exe, "--no-cache", "--no-logo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    report = " ".join(run.stdout.split())  # long names wrap over lines
     broken = []
     for name in contracts:
         m = re.search(re.escape(" ".join(name.split())) + r" (KEPT|BROKEN)", report)

@@ -37,25 +37,39 @@ def shape(path: Path) -> dict:
     either way.)"""
     con = sqlite3.connect(path)
     out = {}
-    for name, sql in con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' "
-                                 "AND name NOT IN ('sqlite_sequence', 'alembic_version', "
-                                 "'schema_migrations')"):
-        cols = [(c[1], c[2], bool(c[3]) and not c[5], c[4], c[5])
-                for c in con.execute(f"PRAGMA table_info({name})")]
-        refs = sorted((r[2], r[3], r[4], r[6]) for r in con.execute(
-            f"PRAGMA foreign_key_list({name})"))
+    for name, sql in con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT IN ('sqlite_sequence', 'alembic_version', "
+        "'schema_migrations')"
+    ):
+        cols = [
+            (c[1], c[2], bool(c[3]) and not c[5], c[4], c[5])
+            for c in con.execute(f"PRAGMA table_info({name})")
+        ]
+        refs = sorted(
+            (r[2], r[3], r[4], r[6]) for r in con.execute(f"PRAGMA foreign_key_list({name})")
+        )
         indexes = sorted(
-            (ix[1] if not ix[1].startswith("sqlite_autoindex") else "auto", ix[2],
-             tuple(c[2] for c in con.execute(f"PRAGMA index_info('{ix[1]}')")))
-            for ix in con.execute(f"PRAGMA index_list({name})"))
-        out[name] = {"columns": cols, "references": refs, "indexes": indexes,
-                     "autoincrement": "AUTOINCREMENT" in sql.upper()}
+            (
+                ix[1] if not ix[1].startswith("sqlite_autoindex") else "auto",
+                ix[2],
+                tuple(c[2] for c in con.execute(f"PRAGMA index_info('{ix[1]}')")),
+            )
+            for ix in con.execute(f"PRAGMA index_list({name})")
+        )
+        out[name] = {
+            "columns": cols,
+            "references": refs,
+            "indexes": indexes,
+            "autoincrement": "AUTOINCREMENT" in sql.upper(),
+        }
     con.close()
     return out
 
 
 def test_head_revision_is_the_newest_revision_and_ids_count_up():
     from library import migrations
+
     script = migrations.script()
     assert migrations.head() == db.HEAD_REVISION
     for rev in script.walk_revisions():
@@ -94,8 +108,10 @@ def test_a_library_from_before_alembic_is_upgraded_in_place_keeping_its_data(tmp
         assert {r["action"] for r in store.audit_log()} >= {"ingest", "purge", "user_add"}
         # ids stay never reused across the upgrade: the purged document 2 is not given again
         con = sqlite3.connect(home.db_path)
-        cur = con.execute("INSERT INTO documents (title, title_key, kind, created_at, "
-                          "updated_at) VALUES ('新材料', '新材料', 'handout', 0, 0)")
+        cur = con.execute(
+            "INSERT INTO documents (title, title_key, kind, created_at, "
+            "updated_at) VALUES ('新材料', '新材料', 'handout', 0, 0)"
+        )
         assert cur.lastrowid == 3
         con.rollback()
         con.close()
@@ -111,8 +127,10 @@ def test_a_library_from_an_older_hand_written_schema_goes_all_the_way(tmp_path, 
     db.migrate(db.connect(home.db_path))
     monkeypatch.undo()
     con = sqlite3.connect(home.db_path)
-    con.execute("INSERT INTO users (name, password_hash, role, created_at) "
-                "VALUES ('bianji', 'x', 'editor', 0)")
+    con.execute(
+        "INSERT INTO users (name, password_hash, role, created_at) "
+        "VALUES ('bianji', 'x', 'editor', 0)"
+    )
     con.commit()
     con.close()
     store = Store(home)
@@ -147,8 +165,13 @@ def test_a_database_that_is_not_a_library_is_refused(tmp_path):
 
 
 def _run(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 OPEN = """
@@ -166,14 +189,15 @@ def test_two_processes_creating_a_library_at_once_migrate_it_once(tmp_path):
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     con = sqlite3.connect(tmp_path / "home" / "library.sqlite3")
-    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == \
-        [(db.HEAD_REVISION,)]
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (db.HEAD_REVISION,)
+    ]
 
 
 def test_opening_an_up_to_date_library_does_not_load_alembic(tmp_path):
     legacy_home(tmp_path)
     first = _run(OPEN, str(tmp_path / "home"))
-    assert first.communicate(timeout=120)[0].strip() == "True"      # it migrated
+    assert first.communicate(timeout=120)[0].strip() == "True"  # it migrated
     again = _run(OPEN, str(tmp_path / "home"))
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
@@ -182,14 +206,17 @@ def test_opening_an_up_to_date_library_does_not_load_alembic(tmp_path):
 
 def test_the_migrations_ship_with_the_package():
     import tomllib
+
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     patterns = data["tool"]["setuptools"]["package-data"]["library"]
     migrations = ROOT / "library" / "migrations"
     shipped = {p for pat in patterns for p in (ROOT / "library").glob(pat)}
-    for path in [*migrations.glob("versions/*.py"), migrations / "script.py.mako",
-                 migrations / "alembic.ini"]:
+    for path in [
+        *migrations.glob("versions/*.py"),
+        migrations / "script.py.mako",
+        migrations / "alembic.ini",
+    ]:
         assert path in shipped, path
-
 
 
 @pytest.mark.postgres
@@ -198,6 +225,7 @@ def test_the_revisions_run_on_postgresql(pg_url, tmp_path):
     tables a new SQLite library has, times as double precision, and a second run applies
     nothing."""
     from sqlalchemy import create_engine, inspect, text
+
     Store(Home.open(tmp_path / "home")).close()
     con = sqlite3.connect(tmp_path / "home" / "library.sqlite3")
     want = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -209,13 +237,24 @@ def test_the_revisions_run_on_postgresql(pg_url, tmp_path):
         assert db.upgrade(engine) == []
         assert set(inspect(engine).get_table_names()) == want - {"sqlite_sequence"}
         with engine.begin() as conn:
-            kinds = dict(conn.execute(text(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = 'documents'")).all())
+            kinds = dict(
+                conn.execute(
+                    text(
+                        "SELECT column_name, data_type FROM information_schema.columns "
+                        "WHERE table_name = 'documents'"
+                    )
+                ).all()
+            )
             assert kinds["created_at"] == "double precision"
-            conn.execute(text("INSERT INTO documents (title, title_key, kind, created_at, "
-                              "updated_at) VALUES ('甲', '甲', 'handout', 1.7e9, 1.7e9)"))
-            assert conn.execute(text("SELECT status, created_at FROM documents")).one() == \
-                ("active", 1.7e9)
+            conn.execute(
+                text(
+                    "INSERT INTO documents (title, title_key, kind, created_at, "
+                    "updated_at) VALUES ('甲', '甲', 'handout', 1.7e9, 1.7e9)"
+                )
+            )
+            assert conn.execute(text("SELECT status, created_at FROM documents")).one() == (
+                "active",
+                1.7e9,
+            )
     finally:
         engine.dispose()

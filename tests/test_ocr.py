@@ -7,17 +7,18 @@ from __future__ import annotations
 import io
 
 import pytest
-
 import scans
-from indexer.ingest.extract import Limits, extract
-from indexer.ingest.extract import ocr
+
+from indexer.ingest.extract import Limits, extract, ocr
 from library.errors import EmptyFileError, UnsupportedFormatError
 
-pytestmark = pytest.mark.skipif(not ocr.available() or scans.font_path() is None,
-                                reason="no OCR engine or CJK font (make test installs both)")
+pytestmark = pytest.mark.skipif(
+    not ocr.available() or scans.font_path() is None,
+    reason="no OCR engine or CJK font (make test installs both)",
+)
 
 HEADER = "宣讲员培训讲义"
-EXPECTED = HEADER + "".join(scans.PAGE_TEXT)     # a one-page scan keeps its header line
+EXPECTED = HEADER + "".join(scans.PAGE_TEXT)  # a one-page scan keeps its header line
 
 
 def _png(img, dpi) -> bytes:
@@ -31,8 +32,9 @@ def clean_page():
     return scans.render_page(header=HEADER, footer="2")
 
 
-def test_clean_300dpi_scanned_pdf_is_read_searched_and_marked_as_ocr(tmp_path, clean_page,
-                                                                      library_factory):
+def test_clean_300dpi_scanned_pdf_is_read_searched_and_marked_as_ocr(
+    tmp_path, clean_page, library_factory
+):
     pdf = scans.save_pdf([clean_page], tmp_path / "宣讲讲义扫描件.pdf")
     ex = extract(pdf.read_bytes(), pdf.name)
     assert ex.status == "ok"
@@ -41,11 +43,13 @@ def test_clean_300dpi_scanned_pdf_is_read_searched_and_marked_as_ocr(tmp_path, c
     assert ex.meta["ocr"]["confidence"] >= 0.9
     # lines wrapped at the margin are joined into one paragraph, as for a text layer
     assert any("把文件里的大道理转化成身边的小故事" in b.text for b in ex.blocks)
-    assert any(b.kind == "heading" and b.text.startswith("二、宣讲要走进田间地头") for b in ex.blocks)
+    assert any(
+        b.kind == "heading" and b.text.startswith("二、宣讲要走进田间地头") for b in ex.blocks
+    )
 
     svc = library_factory()
     [result] = svc.ingest([pdf], actor="test")
-    assert result.status == "warning"           # the editor is told to check it against the scan
+    assert result.status == "warning"  # the editor is told to check it against the scan
     assert "OCR" in result.message and "置信度" in result.message
     res = svc.search("桥梁和纽带")
     assert res["total"] == 1
@@ -66,11 +70,12 @@ def test_garbage_text_layer_is_replaced_by_ocr(tmp_path, clean_page):
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
+
     path = tmp_path / "带乱码文字层.pdf"
     c = canvas.Canvas(str(path), pagesize=A4)
     c.drawImage(ImageReader(clean_page), 0, 0, width=A4[0], height=A4[1])
     text = c.beginText(72, 700)
-    text.setTextRenderMode(3)                      # invisible, as scanners write their layer
+    text.setTextRenderMode(3)  # invisible, as scanners write their layer
     for _ in range(12):
         text.textLine("(cid:3)(cid:17)(cid:102)(cid:58)(cid:9)(cid:33)(cid:71)(cid:12)")
     c.drawText(text)
@@ -82,8 +87,9 @@ def test_garbage_text_layer_is_replaced_by_ocr(tmp_path, clean_page):
     assert "ocr" in ex.meta
 
 
-def test_with_ocr_switched_off_a_scan_still_says_needs_ocr_and_an_image_is_refused(tmp_path,
-                                                                                    clean_page):
+def test_with_ocr_switched_off_a_scan_still_says_needs_ocr_and_an_image_is_refused(
+    tmp_path, clean_page
+):
     pdf = scans.save_pdf([clean_page], tmp_path / "扫描件.pdf")
     ex = extract(pdf.read_bytes(), pdf.name, Limits(ocr="off"))
     assert ex.status == "needs_ocr"
@@ -94,6 +100,7 @@ def test_with_ocr_switched_off_a_scan_still_says_needs_ocr_and_an_image_is_refus
 
 def test_a_photo_without_text_is_reported_not_stored():
     from PIL import Image
+
     photo = Image.linear_gradient("L").resize((1200, 900))
     with pytest.raises(EmptyFileError, match="没有识别出文字"):
         extract(_png(photo, 200), "风景.png")

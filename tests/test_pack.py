@@ -10,14 +10,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from builders import HANDOUT_DOC, QUOTES_DOC, make_docx, make_pdf
 
 from indexer.app.export import export_topic
 from indexer.app.packimport import import_pack
 from indexer.app.service import LibraryService
 from library.errors import PackError, UsageError
 from library.pack import read_pack
-
-from builders import HANDOUT_DOC, QUOTES_DOC, make_docx, make_pdf
 
 ECO_HANDOUT = [
     ("h", "生态文明建设讲义"),
@@ -34,9 +33,13 @@ def source(tmp_path_factory):
     make_docx(tmp / "files" / "生态金句.docx", QUOTES_DOC)
     make_docx(tmp / "files" / "生态讲义.docx", ECO_HANDOUT)
     make_docx(tmp / "files" / "乡村讲义.docx", HANDOUT_DOC)
-    make_pdf(tmp / "files" / "生态讲义二.pdf",
-             [["一、湿地保护", "湿地是地球之肾，保护湿地就是保护我们的家园。"],
-              ["二、垃圾分类", "垃圾分类从我做起，绿色生活人人参与。"]])
+    make_pdf(
+        tmp / "files" / "生态讲义二.pdf",
+        [
+            ["一、湿地保护", "湿地是地球之肾，保护湿地就是保护我们的家园。"],
+            ["二、垃圾分类", "垃圾分类从我做起，绿色生活人人参与。"],
+        ],
+    )
     svc = LibraryService(tmp / "home")
     results = svc.ingest([tmp / "files"], topics=None)
     assert all(r.status in ("ok", "warning") for r in results), [r.message for r in results]
@@ -52,7 +55,17 @@ def source(tmp_path_factory):
     svc.close()
 
 
-GOLDEN = ["绿水青山", "绿水", "河长制", "碳达峰", "湿地", "金山银山", "地球之肾", "垃圾分类", "光伏"]
+GOLDEN = [
+    "绿水青山",
+    "绿水",
+    "河长制",
+    "碳达峰",
+    "湿地",
+    "金山银山",
+    "地球之肾",
+    "垃圾分类",
+    "光伏",
+]
 
 
 def _hits(svc, q):
@@ -68,11 +81,19 @@ def test_pack_has_manifest_with_checksums_and_all_parts(source):
     assert m["format_version"] == 1 and m["dictionary_version"]
     assert m["counts"] == {"documents": 3, "quotes": 3, "passages": rep.passages, "sources": 0}
     names = set(m["files"])
-    assert {"index.html", "assets/app.js", "assets/data.js", "compilation.docx",
-            "data/documents.jsonl", "data/quotes.jsonl"} <= names
+    assert {
+        "index.html",
+        "assets/app.js",
+        "assets/data.js",
+        "compilation.docx",
+        "data/documents.jsonl",
+        "data/quotes.jsonl",
+    } <= names
     assert sum(n.startswith("originals/") for n in names) == 3
-    assert not any("乡村讲义" in json.dumps(d, ensure_ascii=False)
-                   for d in contents.jsonl("data/documents.jsonl"))
+    assert not any(
+        "乡村讲义" in json.dumps(d, ensure_ascii=False)
+        for d in contents.jsonl("data/documents.jsonl")
+    )
 
 
 def test_pack_members_unzip_readable_by_everyone(source, tmp_path):
@@ -88,11 +109,12 @@ def test_pack_members_unzip_readable_by_everyone(source, tmp_path):
         out = tmp_path / "unzipped"
         subprocess.run(["unzip", "-q", str(pack), "-d", str(out)], check=True)
         assert stat.S_IMODE((out / "index.html").stat().st_mode) & 0o044 == 0o044
-    assert read_pack(pack).manifest["topic"]["slug"] == "ecology"     # still verifies
+    assert read_pack(pack).manifest["topic"]["slug"] == "ecology"  # still verifies
 
 
 def test_compilation_docx_has_toc_quotes_with_sources_then_handouts(source, tmp_path):
     import docx
+
     _, pack, _, _ = source
     with zipfile.ZipFile(pack) as z:
         (tmp_path / "c.docx").write_bytes(z.read("compilation.docx"))
@@ -102,7 +124,7 @@ def test_compilation_docx_has_toc_quotes_with_sources_then_handouts(source, tmp_
     i = next(k for k, t in enumerate(texts) if t.endswith(". 绿水青山就是金山银山。"))
     assert texts[i + 1].startswith("——") and "2005年8月15日" in texts[i + 1]
     assert any("河长制" in t for t in texts[i:])
-    assert 'TOC \\o' in d.element.xml
+    assert "TOC \\o" in d.element.xml
 
 
 def test_round_trip_golden_queries_return_the_same_hits(source, tmp_path):
@@ -138,14 +160,27 @@ def _rewrite(pack: Path, out: Path, change):
     return out
 
 
-@pytest.mark.parametrize("case", ["altered", "zip_slip", "truncated", "extra_member",
-                                  "wrong_version", "not_a_zip"])
+@pytest.mark.parametrize(
+    "case", ["altered", "zip_slip", "truncated", "extra_member", "wrong_version", "not_a_zip"]
+)
 def test_bad_packs_are_refused_and_change_nothing(source, tmp_path, case):
     _, pack, _, _ = source
     bad = tmp_path / f"{case}.zip"
     if case == "altered":
-        _rewrite(pack, bad, lambda n, d: None if n is None else
-                 (n, d.replace("河长制".encode(), "河长治".encode()) if n == "data/documents.jsonl" else d))
+        _rewrite(
+            pack,
+            bad,
+            lambda n, d: (
+                None
+                if n is None
+                else (
+                    n,
+                    d.replace("河长制".encode(), "河长治".encode())
+                    if n == "data/documents.jsonl"
+                    else d,
+                )
+            ),
+        )
     elif case == "zip_slip":
         _rewrite(pack, bad, lambda n, d: ("../../evil.txt", b"x") if n is None else (n, d))
     elif case == "extra_member":
@@ -154,12 +189,14 @@ def test_bad_packs_are_refused_and_change_nothing(source, tmp_path, case):
         data = pack.read_bytes()
         bad.write_bytes(data[: len(data) * 2 // 3])
     elif case == "wrong_version":
+
         def bump(n, d):
             if n == "manifest.json":
                 m = json.loads(d)
                 m["format_version"] = 99
                 return n, json.dumps(m).encode()
             return None if n is None else (n, d)
+
         _rewrite(pack, bad, bump)
     else:
         bad.write_bytes(b"this is not a zip file")
@@ -190,25 +227,34 @@ def test_offline_site_finds_a_two_character_substring_from_file_url(source, tmp_
     if not chromium:
         pytest.skip("chromium is not installed (make test installs it when run as root)")
     from playwright.sync_api import sync_playwright
+
     _, pack, _, _ = source
     site = tmp_path / "site"
     with zipfile.ZipFile(pack) as z:
         z.extractall(site)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--disable-background-networking", "--disable-component-update", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page()
             page.goto((site / "index.html").as_uri())
             assert "生态文明建设" in page.title()
-            page.fill("#q", "金山")          # a two-character run inside a quote
+            page.fill("#q", "金山")  # a two-character run inside a quote
             page.click("#search button")
             page.wait_for_selector("#content mark")
             marks = page.locator("#content .quote mark").all_inner_texts()
             assert "金山" in marks
             assert "找到" in page.inner_text("#content .status")
-            page.fill("#q", "之肾")           # cuts across jieba's words
+            page.fill("#q", "之肾")  # cuts across jieba's words
             page.press("#q", "Enter")
             page.wait_for_function("document.querySelector('#content').innerText.includes('之肾')")
             assert page.locator("#content mark").first.inner_text() == "之肾"

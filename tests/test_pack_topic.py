@@ -10,9 +10,9 @@ import re
 import zipfile
 
 import pytest
+from conftest import _build_app, make_docx
 from sqlalchemy import text
 
-from conftest import _build_app, make_docx
 from indexer.app.export import export_topic
 from indexer.app.packimport import import_pack
 from indexer.app.service import LibraryService
@@ -56,10 +56,12 @@ REPORT = [
 def lib(tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
     home = tmp_path_factory.mktemp("home")
-    files = [make_docx(src / "乡村振兴金句摘编.docx", RURAL_COMPILATION),
-             make_docx(src / "生态文明建设金句摘编.docx", ECO_COMPILATION),
-             make_docx(src / "生态讲义.docx", ECO_HANDOUT),
-             make_docx(src / "工作报告.docx", REPORT)]
+    files = [
+        make_docx(src / "乡村振兴金句摘编.docx", RURAL_COMPILATION),
+        make_docx(src / "生态文明建设金句摘编.docx", ECO_COMPILATION),
+        make_docx(src / "生态讲义.docx", ECO_HANDOUT),
+        make_docx(src / "工作报告.docx", REPORT),
+    ]
     svc = LibraryService(home)
     res = svc.ingest(files, kind=None, actor="test")
     assert not [r for r in res if r.failed]
@@ -72,15 +74,21 @@ def lib(tmp_path_factory):
     svc.update_document(eco_c, actor="test", topics=["生态文明建设"])
     svc.update_document(eco_h, actor="test", topics=["生态文明建设"])
     for q in svc.store.get_document(rural_c)["quotes"]:
-        svc.update_quote(q["id"], actor="test",
-                         topics=["生态文明建设"] if q["text"] == GREEN else ["乡村振兴"])
+        svc.update_quote(
+            q["id"], actor="test", topics=["生态文明建设"] if q["text"] == GREEN else ["乡村振兴"]
+        )
     for q in svc.store.get_document(eco_c)["quotes"]:
         svc.update_quote(q["id"], actor="test", topics=["生态文明建设"])
     # the report: 84 % rural revitalisation, 16 % ecology (a weak second suggestion)
     with svc.store.engine.begin() as c:
         c.execute(text("DELETE FROM document_topics WHERE document_id = :d"), {"d": report})
-        c.execute(text("INSERT INTO document_topics VALUES (:d, 'rural-revitalization', 0.84, "
-                       "'auto'), (:d, 'ecology', 0.16, 'auto')"), {"d": report})
+        c.execute(
+            text(
+                "INSERT INTO document_topics VALUES (:d, 'rural-revitalization', 0.84, "
+                "'auto'), (:d, 'ecology', 0.16, 'auto')"
+            ),
+            {"d": report},
+        )
     svc.reindex()
     out = tmp_path_factory.mktemp("out") / "p.zip"
     rep = export_topic(svc, "生态文明建设", out)
@@ -104,7 +112,7 @@ def test_pack_holds_only_quotes_of_its_topic(lib):
 
 def test_other_compilations_come_only_as_the_source_of_their_topic_quotes(lib):
     docs = {d["title"]: d for d in _rows(lib["out"], "data/documents.jsonl")}
-    assert "某县乡村振兴工作报告" not in docs          # ecology only as a 16 % second suggestion
+    assert "某县乡村振兴工作报告" not in docs  # ecology only as a 16 % second suggestion
     src = docs["乡村振兴金句摘编"]
     assert src["role"] == "source" and not src["passages"] and len(src["quotes"]) == 1
     assert docs["生态文明建设金句摘编"]["role"] == "member"
@@ -119,13 +127,15 @@ def test_every_count_agrees(lib):
         data = z.read("assets/data.js").decode("utf-8")
     assert manifest["counts"]["documents"] == 2 and manifest["counts"]["quotes"] == 2
     assert manifest["membership"]["secondary_topic_min"] == 0.3
-    pack = json.loads(data[len("window.PACK = "):].rstrip().rstrip(";"))
+    pack = json.loads(data[len("window.PACK = ") :].rstrip().rstrip(";"))
     assert pack["counts"]["documents"] == 2 and pack["counts"]["quotes"] == 2
-    assert sum(r["k"] == "quote" for r in pack["records"]) == 2      # each saying once
+    assert sum(r["k"] == "quote" for r in pack["records"]) == 2  # each saying once
     client = lib["app"].test_client()
     page = client.get("/topics/ecology").get_data(as_text=True)
     assert "金句（2）" in page
-    docs_on_page = sum(int(n) for n in re.findall(r'<h3 class="subhead">[^<（]+（(\d+)）</h3>', page))
+    docs_on_page = sum(
+        int(n) for n in re.findall(r'<h3 class="subhead">[^<（]+（(\d+)）</h3>', page)
+    )
     assert docs_on_page == 2
     home = client.get("/").get_data(as_text=True)
     tile = home.split('href="/topics/ecology"', 1)[1].split("</a>", 1)[0]
@@ -135,6 +145,7 @@ def test_every_count_agrees(lib):
 def test_compilation_is_grouped_numbered_once_a4_and_cites_speaker(lib):
     import docx
     from docx.shared import Mm
+
     with zipfile.ZipFile(lib["out"]) as z:
         path = lib["home"] / "c.docx"
         path.write_bytes(z.read("compilation.docx"))

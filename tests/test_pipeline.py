@@ -4,14 +4,20 @@ that is reported by name while the rest of the batch goes on and the library sta
 from __future__ import annotations
 
 import pytest
+from builders import (
+    HANDOUT_DOC,
+    JPEG_BYTES,
+    QUOTES_DOC,
+    make_docx,
+    make_image_only_pdf,
+    make_pdf,
+    zip_bomb_docx,
+)
 
+from indexer.ingest.pipeline import Options, Pipeline, text_key
 from library.home import Home
 from library.store import Store
 from library.taxonomy import Taxonomy
-from indexer.ingest.pipeline import Options, Pipeline, text_key
-
-from builders import (HANDOUT_DOC, JPEG_BYTES, QUOTES_DOC, make_docx, make_image_only_pdf,
-                      make_pdf, zip_bomb_docx)
 
 
 @pytest.fixture
@@ -70,8 +76,9 @@ def test_changed_file_same_title_is_a_new_version(env):
 
 def test_forced_kind_and_topic(env):
     pipe, store, tmp = env
-    (r,) = ingest(pipe, make_docx(tmp / "x.docx", HANDOUT_DOC), kind="case",
-                  topics=["national-defense"])
+    (r,) = ingest(
+        pipe, make_docx(tmp / "x.docx", HANDOUT_DOC), kind="case", topics=["national-defense"]
+    )
     doc = store.get_document(r.document_id)
     assert doc["kind"] == "case"
     assert [(t["topic"], t["origin"]) for t in doc["topics"]] == [("national-defense", "manual")]
@@ -96,8 +103,15 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(env):
     good = make_docx(bad / "好的 讲义.docx", QUOTES_DOC)
     results = {r.path.split("/")[-1]: r for r in ingest(pipe, bad)}
     assert results["好的 讲义.docx"].status in ("ok", "warning")
-    for name in ("空文件.docx", "截断 文档.docx", "截断.pdf", "加密.pdf", "照片.pdf", "未知.docx",
-                 "炸弹.docx"):
+    for name in (
+        "空文件.docx",
+        "截断 文档.docx",
+        "截断.pdf",
+        "加密.pdf",
+        "照片.pdf",
+        "未知.docx",
+        "炸弹.docx",
+    ):
         r = results[name]
         assert r.status == "error", (name, r)
         assert r.message and any("\u4e00" <= c <= "\u9fff" for c in r.message), name
@@ -107,8 +121,8 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(env):
     assert results["扫描件.pdf"].status == "needs_ocr"
     assert "OCR" in results["扫描件.pdf"].message
     after = store.counts()
-    assert after["documents"] == before["documents"] + 1     # only the good one was added
-    assert store.get_document(first.document_id)["title"]     # what was there is intact
+    assert after["documents"] == before["documents"] + 1  # only the good one was added
+    assert store.get_document(first.document_id)["title"]  # what was there is intact
     assert good.exists()
 
 
@@ -119,17 +133,17 @@ def test_folder_ingest_names_the_files_it_skips_and_why(env):
     (folder / "note.xyz").write_text("随手记的笔记")
     (folder / "子目录").mkdir()
     (folder / "子目录" / "README").write_text("no extension")
-    (folder / ".DS_Store").write_bytes(b"\0\0")          # hidden: left out without a word
+    (folder / ".DS_Store").write_bytes(b"\0\0")  # hidden: left out without a word
     make_docx(folder / "z 金句.docx", QUOTES_DOC)
     results = ingest(pipe, folder)
     names = [r.path.split("/")[-1] for r in results]
-    assert names == ["a 讲义.docx", "note.xyz", "z 金句.docx", "README"]     # in folder order
+    assert names == ["a 讲义.docx", "note.xyz", "z 金句.docx", "README"]  # in folder order
     skipped = {r.path.split("/")[-1]: r for r in results if r.status == "skipped"}
     assert set(skipped) == {"note.xyz", "README"}
     assert "不支持的文件类型（.xyz）" in skipped["note.xyz"].message
-    assert "另存为" in skipped["note.xyz"].message          # says what to do
+    assert "另存为" in skipped["note.xyz"].message  # says what to do
     assert "没有扩展名" in skipped["README"].message
-    assert not any(r.failed for r in results)               # skipping is not a failure
+    assert not any(r.failed for r in results)  # skipping is not a failure
     assert store.counts()["documents"] == 2
 
 
@@ -151,7 +165,9 @@ def test_windows_1252_and_gb18030_text_files(env):
     assert "最有说服力的教科书" in "".join(p["text"] for p in doc["passages"])
     assert res["western.txt"].status != "error" or "1252" in res["western.txt"].message
     if res["western.txt"].document_id:
-        text = "".join(p["text"] for p in store.get_document(res["western.txt"].document_id)["passages"])
+        text = "".join(
+            p["text"] for p in store.get_document(res["western.txt"].document_id)["passages"]
+        )
         assert "Café" in text and "€5" in text
 
 
@@ -163,12 +179,19 @@ def test_missing_path_is_an_error_result(env):
 
 def test_bulk_ingest_in_worker_processes_gives_same_result(env):
     pipe, store, tmp = env
-    files = [make_docx(tmp / f"bulk{i}.docx", HANDOUT_DOC + [("p", f"第{i}份材料的独有内容。" * 10)],
-                       title=f"批量材料{i}") for i in range(4)]
+    files = [
+        make_docx(
+            tmp / f"bulk{i}.docx",
+            HANDOUT_DOC + [("p", f"第{i}份材料的独有内容。" * 10)],
+            title=f"批量材料{i}",
+        )
+        for i in range(4)
+    ]
     results = pipe.ingest([str(f) for f in files], Options(workers=2))
     assert [r.status for r in results] == ["ok"] * 4 or all(
-        r.status in ("ok", "warning") for r in results)
-    assert [r.path for r in results] == [str(f) for f in files]       # input order kept
+        r.status in ("ok", "warning") for r in results
+    )
+    assert [r.path for r in results] == [str(f) for f in files]  # input order kept
     assert store.counts()["documents"] == 4
 
 
@@ -180,6 +203,7 @@ def test_text_key_ignores_punctuation_width_and_spaces():
 def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
     pipe, store, tmp = env
     import indexer.ingest.pipeline as pl
+
     slow = make_docx(tmp / "慢.docx", HANDOUT_DOC)
     fine = make_docx(tmp / "快.docx", QUOTES_DOC)
     real = pl._prepare_path
@@ -187,12 +211,15 @@ def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
     def sometimes_hangs(path, opts, taxonomy):
         if path.endswith("慢.docx"):
             import time
+
             time.sleep(30)
         return real(path, opts, taxonomy)
 
     monkeypatch.setattr(pl, "_prepare_path", sometimes_hangs)
-    res = {r.path.rsplit("/", 1)[-1]: r for r in
-           pipe.ingest([str(slow), str(fine)], Options(workers=2, timeout_s=1))}
+    res = {
+        r.path.rsplit("/", 1)[-1]: r
+        for r in pipe.ingest([str(slow), str(fine)], Options(workers=2, timeout_s=1))
+    }
     assert res["慢.docx"].status == "error" and "超时" in res["慢.docx"].message
     assert res["快.docx"].status in ("ok", "warning")
 
@@ -200,14 +227,16 @@ def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
 def test_a_worker_that_dies_loses_only_its_own_file(env, monkeypatch):
     pipe, store, tmp = env
     import os
+
     import indexer.ingest.pipeline as pl
+
     bad = make_docx(tmp / "崩溃.docx", HANDOUT_DOC)
     good = make_docx(tmp / "正常.docx", QUOTES_DOC)
     real = pl._prepare_path
 
     def crashes(path, opts, taxonomy):
         if path.endswith("崩溃.docx"):
-            os._exit(1)          # like a segfault in a C library
+            os._exit(1)  # like a segfault in a C library
         return real(path, opts, taxonomy)
 
     monkeypatch.setattr(pl, "_prepare_path", crashes)
@@ -219,10 +248,11 @@ def test_a_worker_that_dies_loses_only_its_own_file(env, monkeypatch):
 def test_upload_preview_runs_bounded_outside_the_calling_process(env, monkeypatch):
     pipe, store, tmp = env
     from library.errors import InputError
+
     data = make_docx(tmp / "预览.docx", QUOTES_DOC).read_bytes()
     prepared = pipe.prepare_upload(data, "预览.docx", Options())
     assert prepared.structured.kind == "quotes" and len(prepared.structured.quotes) == 3
-    assert store.counts()["documents"] == 0                 # a preview stores nothing
+    assert store.counts()["documents"] == 0  # a preview stores nothing
     with pytest.raises(InputError) as e:
         pipe.prepare_upload(JPEG_BYTES, "照片.pdf", Options())
     assert "图片" in str(e.value)

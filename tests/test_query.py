@@ -1,9 +1,17 @@
 """The query language: what a speaker types and what the engine is asked for."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from indexer.search.query import ParsedQuery, Term, format_query, parse, resolve_audience, resolve_kind
+from indexer.search.query import (
+    ParsedQuery,
+    Term,
+    format_query,
+    parse,
+    resolve_audience,
+    resolve_kind,
+)
 
 
 def W(text, negated=False):
@@ -15,6 +23,7 @@ def P(text, negated=False):
 
 
 # --- words --------------------------------------------------------------------------------
+
 
 def test_words_separated_by_spaces_must_all_match():
     pq = parse("生态 文明 建设")
@@ -55,6 +64,7 @@ def test_punctuation_only_terms_are_dropped():
 
 # --- phrases -------------------------------------------------------------------------------
 
+
 def test_ascii_quotes_make_a_phrase():
     assert parse('"绿水青山就是金山银山"').clauses == [[P("绿水青山就是金山银山")]]
 
@@ -75,6 +85,7 @@ def test_full_width_ascii_quote_makes_a_phrase():
 
 
 # --- negation --------------------------------------------------------------------------------
+
 
 def test_minus_excludes_a_word():
     assert parse("廉政 -形式主义").clauses == [[W("廉政")], [W("形式主义", negated=True)]]
@@ -104,6 +115,7 @@ def test_lone_minus_is_ignored_and_inner_hyphen_is_part_of_word():
 
 
 # --- OR ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("op", ["OR", "|", "｜", "或"])
 def test_or_operators_join_alternatives(op):
@@ -146,21 +158,25 @@ def test_or_reaches_over_a_filter():
 
 # --- filters -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("q,key,value", [
-    ("topic:生态文明建设", "topic", "生态文明建设"),
-    ("topic:ecology", "topic", "ecology"),
-    ("专题:乡村振兴", "topic", "乡村振兴"),
-    ("专题：乡村振兴", "topic", "乡村振兴"),
-    ("主题:国防教育", "topic", "国防教育"),
-    ("kind:quote", "kind", "quote"),
-    ("类型:金句", "kind", "金句"),
-    ("类型：问答", "kind", "问答"),
-    ("audience:rural", "audience", "rural"),
-    ("对象:进社区", "audience", "进社区"),
-    ("year:2021", "year", "2021"),
-    ("年份：2021", "year", "2021"),
-    ("TOPIC:ecology", "topic", "ecology"),
-])
+
+@pytest.mark.parametrize(
+    "q,key,value",
+    [
+        ("topic:生态文明建设", "topic", "生态文明建设"),
+        ("topic:ecology", "topic", "ecology"),
+        ("专题:乡村振兴", "topic", "乡村振兴"),
+        ("专题：乡村振兴", "topic", "乡村振兴"),
+        ("主题:国防教育", "topic", "国防教育"),
+        ("kind:quote", "kind", "quote"),
+        ("类型:金句", "kind", "金句"),
+        ("类型：问答", "kind", "问答"),
+        ("audience:rural", "audience", "rural"),
+        ("对象:进社区", "audience", "进社区"),
+        ("year:2021", "year", "2021"),
+        ("年份：2021", "year", "2021"),
+        ("TOPIC:ecology", "topic", "ecology"),
+    ],
+)
 def test_filters_in_english_and_chinese(q, key, value):
     pq = parse(q)
     assert pq.filters == {key: [value]}
@@ -191,7 +207,8 @@ def test_bad_year_kept_as_typed_for_the_engine_to_reject():
 def test_several_values_and_repeated_filters_accumulate():
     assert parse("kind:quote,qa").filters == {"kind": ["quote", "qa"]}
     assert parse("topic:ecology 专题:乡村振兴 topic:ecology").filters == {
-        "topic": ["ecology", "乡村振兴"]}
+        "topic": ["ecology", "乡村振兴"]
+    }
 
 
 def test_quoted_filter_value_may_hold_spaces():
@@ -220,6 +237,7 @@ def test_negated_filter_is_a_negated_plain_word():
 
 # --- empty input -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("q", ["", "   ", "\u3000", "OR", "-", "|", '""', "topic:", "，。"])
 def test_empty_queries(q):
     pq = parse(q)
@@ -239,10 +257,12 @@ def test_filter_only_query_is_not_empty():
 
 # --- writing back, filter values ---------------------------------------------------------------
 
+
 def test_format_query_writes_every_element():
     pq = parse('"不忘初心" 生态 | 环保 -污染 -"形式 主义" 专题:ecology 年份:2019-2021 kind:金句')
-    assert format_query(pq) == ('"不忘初心" 生态 OR 环保 -污染 -"形式 主义" '
-                                'topic:ecology year:2019-2021 kind:金句')
+    assert format_query(pq) == (
+        '"不忘初心" 生态 OR 环保 -污染 -"形式 主义" topic:ecology year:2019-2021 kind:金句'
+    )
     assert str(pq) == format_query(pq)
 
 
@@ -251,22 +271,41 @@ def test_format_query_round_trips_chinese_quotes_as_text():
     assert parse(format_query(pq)).clauses == pq.clauses
 
 
-@pytest.mark.parametrize("value,slug", [("quote", "quote"), ("金句", "quote"), ("QUOTE", "quote"),
-                                        ("段落", "passage"), ("问答", "qa"), ("热点问答", "qa"),
-                                        ("讲义", None)])
+@pytest.mark.parametrize(
+    "value,slug",
+    [
+        ("quote", "quote"),
+        ("金句", "quote"),
+        ("QUOTE", "quote"),
+        ("段落", "passage"),
+        ("问答", "qa"),
+        ("热点问答", "qa"),
+        ("讲义", None),
+    ],
+)
 def test_resolve_kind(value, slug):
     assert resolve_kind(value) == slug
 
 
-@pytest.mark.parametrize("value,slug", [("rural", "rural"), ("进农村", "rural"), ("农村", "rural"),
-                                        ("进网络", "online"), ("火星", None)])
+@pytest.mark.parametrize(
+    "value,slug",
+    [
+        ("rural", "rural"),
+        ("进农村", "rural"),
+        ("农村", "rural"),
+        ("进网络", "online"),
+        ("火星", None),
+    ],
+)
 def test_resolve_audience(value, slug):
     assert resolve_audience(value) == slug
 
 
 # --- properties ----------------------------------------------------------------------------------
 
-_alphabet = st.sampled_from(list('生态文明建设党史ab12 　"“”「」-－|｜:：ORor或topickindyear年份专题,，'))
+_alphabet = st.sampled_from(
+    list('生态文明建设党史ab12 　"“”「」-－|｜:：ORor或topickindyear年份专题,，')
+)
 _queries = st.one_of(st.text(), st.lists(_alphabet, max_size=40).map("".join))
 
 

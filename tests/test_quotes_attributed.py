@@ -10,18 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from indexer.ingest.structure.attributed import find_quotes, source_first
-from indexer.ingest.structure.sources import SpeakerTable
 from indexer.ingest.extract.base import Block, Extracted
 from indexer.ingest.structure import structure
+from indexer.ingest.structure.attributed import find_quotes, source_first
+from indexer.ingest.structure.sources import SpeakerTable
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD = ROOT / "tests" / "data" / "quote_gold"
 
 
 def handout(*paras, kind="handout", title="学习讲义", **kw):
-    blocks = [Block(p[1], "heading", p[0]) if isinstance(p, tuple) else Block(p, "para")
-              for p in paras]
+    blocks = [
+        Block(p[1], "heading", p[0]) if isinstance(p, tuple) else Block(p, "para") for p in paras
+    ]
     return structure(Extracted("docx", blocks, title=title), kind=kind, **kw)
 
 
@@ -33,8 +34,11 @@ def one(text, **kw):
 
 # -- patterns ----------------------------------------------------------------------------------
 
+
 def test_colon_after_the_verb_with_date_and_occasion():
-    f = one("2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”")
+    f = one(
+        "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”"
+    )
     assert (f.text, f.speaker, f.date) == ("实现中国梦必须走中国道路。", "习近平", "2013-03-17")
     assert f.source == "在第十二届全国人民代表大会第一次会议上"
 
@@ -57,8 +61,10 @@ def test_no_colon_and_comma_forms_keep_nested_quotation_marks():
 def test_quotation_before_its_attribution():
     f = one("“江山就是人民，人民就是江山。”习近平总书记这样说。")
     assert (f.speaker, f.pattern) == ("习近平", "after")
-    f = one("我想和大家分享一句话：“绿水青山就是金山银山。”这句话是习近平同志二〇〇五年八月十五日"
-            "在浙江安吉余村考察时提出来的。")
+    f = one(
+        "我想和大家分享一句话：“绿水青山就是金山银山。”这句话是习近平同志二〇〇五年八月十五日"
+        "在浙江安吉余村考察时提出来的。"
+    )
     assert (f.speaker, f.date, f.source) == ("习近平", "2005-08-15", "在浙江安吉余村考察时")
 
 
@@ -72,8 +78,10 @@ def test_works_and_bracketed_sources_give_the_source_but_no_speaker():
 
 
 def test_pronoun_and_series_inherit_the_attribution():
-    found = find_quotes("习近平总书记在北京大学师生座谈会上指出：“要勤学，下得苦功夫，求得真学问。”"
-                        "他接着说：“要修德，加强道德修养，注重道德实践。”")
+    found = find_quotes(
+        "习近平总书记在北京大学师生座谈会上指出：“要勤学，下得苦功夫，求得真学问。”"
+        "他接着说：“要修德，加强道德修养，注重道德实践。”"
+    )
     assert [f.pattern for f in found] == ["colon", "pronoun"]
     assert {f.source for f in found} == {"在北京大学师生座谈会上"}
     found = find_quotes("习近平总书记指出：“江山就是人民。”“人民就是江山。”")
@@ -81,54 +89,72 @@ def test_pronoun_and_series_inherit_the_attribution():
 
 
 def test_partial_dates_keep_their_precision():
-    assert one("2016年10月，习近平在纪念红军长征胜利80周年大会上的讲话中指出：“长征永远在路上。”").date \
+    assert (
+        one("2016年10月，习近平在纪念红军长征胜利80周年大会上的讲话中指出：“长征永远在路上。”").date
         == "2016-10"
+    )
     assert one("1992年，邓小平在南方谈话中指出：“发展才是硬道理。”").date == "1992"
     assert one("习近平总书记在二〇一八年新年贺词中说：“幸福都是奋斗出来的。”").date == "2018"
 
 
 # -- precision: what is not a quote -------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "要加快推进“两重”建设，培育一批“雄鹰”企业。",
-    "习近平总书记提出“两山”理念，我们要深刻领会。",
-    "习近平总书记提出“两个确立”的重大意义。",
-    "习近平总书记强调，要坚持“两个毫不动摇”。",
-    "总书记多次提到“枫桥经验”。",
-    "习近平总书记强调要增强“四个意识”、坚定“四个自信”。",
-    "习近平总书记指出：“两个确立”是党在新时代取得的重大政治成果。",
-    "村党支部书记老莫说：“光靠喊口号不行，得让大家看到实实在在的好处。”",
-    "七十岁的张阿姨说：“一开始有人嫌麻烦，我就一户一户去讲。”",
-    "俗话说：“远亲不如近邻。”",
-    "古人云：“法者，天下之程式也，万事之仪表也。”",
-    "有关负责人表示：“青年是理论学习的生力军。”",
-    "习近平总书记的讲话让老支书很激动，他说：“我一定带头干。”",
-    "我们学习了毛泽东同志的名篇《为人民服务》。",
-    "宣传栏上写着“垃圾分一分，环境美十分”。",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "要加快推进“两重”建设，培育一批“雄鹰”企业。",
+        "习近平总书记提出“两山”理念，我们要深刻领会。",
+        "习近平总书记提出“两个确立”的重大意义。",
+        "习近平总书记强调，要坚持“两个毫不动摇”。",
+        "总书记多次提到“枫桥经验”。",
+        "习近平总书记强调要增强“四个意识”、坚定“四个自信”。",
+        "习近平总书记指出：“两个确立”是党在新时代取得的重大政治成果。",
+        "村党支部书记老莫说：“光靠喊口号不行，得让大家看到实实在在的好处。”",
+        "七十岁的张阿姨说：“一开始有人嫌麻烦，我就一户一户去讲。”",
+        "俗话说：“远亲不如近邻。”",
+        "古人云：“法者，天下之程式也，万事之仪表也。”",
+        "有关负责人表示：“青年是理论学习的生力军。”",
+        "习近平总书记的讲话让老支书很激动，他说：“我一定带头干。”",
+        "我们学习了毛泽东同志的名篇《为人民服务》。",
+        "宣传栏上写着“垃圾分一分，环境美十分”。",
+    ],
+)
 def test_scare_quotes_terms_dialogue_and_reported_speech_are_not_quotes(text):
     assert find_quotes(text) == []
 
 
 # -- structure(): records beside the passages ----------------------------------------------------
 
+
 def test_handout_quotes_are_records_beside_unchanged_passages():
-    paras = [(1, "一、坚持人民至上"),
-             "习近平总书记指出：“人民对美好生活的向往，就是我们的奋斗目标。”我们要牢记在心。",
-             "群众的“急难愁盼”就是我们工作的方向。"]
+    paras = [
+        (1, "一、坚持人民至上"),
+        "习近平总书记指出：“人民对美好生活的向往，就是我们的奋斗目标。”我们要牢记在心。",
+        "群众的“急难愁盼”就是我们工作的方向。",
+    ]
     st = handout(*paras)
     off = handout(*paras, extract_quotes=False)
     assert [p.text for p in st.passages] == [p.text for p in off.passages]
     assert off.quotes == []
     [q] = st.quotes
-    assert (q.text, q.speaker, q.theme, q.seq) == ("人民对美好生活的向往，就是我们的奋斗目标。", "习近平",
-                                                  "一、坚持人民至上", 1)
+    assert (q.text, q.speaker, q.theme, q.seq) == (
+        "人民对美好生活的向往，就是我们的奋斗目标。",
+        "习近平",
+        "一、坚持人民至上",
+        1,
+    )
     assert not st.warnings
 
 
 def test_qa_answers_give_quotes_themed_by_their_question():
-    st = handout("问：为什么要重视教育？", "答：习近平总书记指出：“教育是国之大计、党之大计。”",
-                 "问：怎样看就业？", "答：就业是最基本的民生。", kind="qa")
+    st = handout(
+        "问：为什么要重视教育？",
+        "答：习近平总书记指出：“教育是国之大计、党之大计。”",
+        "问：怎样看就业？",
+        "答：就业是最基本的民生。",
+        kind="qa",
+    )
     [q] = st.quotes
     assert q.theme == "为什么要重视教育？" and q.speaker == "习近平"
 
@@ -136,8 +162,9 @@ def test_qa_answers_give_quotes_themed_by_their_question():
 def test_the_speaker_table_can_be_extended_from_the_library_home(tmp_path):
     text = "王教授说：“读书是最好的修行。”"
     assert find_quotes(text) == []
-    (tmp_path / "speakers.txt").write_text("# 本馆补充\n王阳明 = 阳明先生\n-孔子\n+王教授\n",
-                                           encoding="utf-8")
+    (tmp_path / "speakers.txt").write_text(
+        "# 本馆补充\n王阳明 = 阳明先生\n-孔子\n+王教授\n", encoding="utf-8"
+    )
     table = SpeakerTable.load(tmp_path)
     assert one(text, table=table).speaker == "王教授"
     assert one("阳明先生说：“知是行之始，行是知之成。”", table=table).speaker == "王阳明"
@@ -153,7 +180,7 @@ def test_aliases_resolve_to_one_canonical_speaker():
     assert table.resolve("总书记") == "总书记"
     assert table.resolve("总书记", {"习近平"}) == "习近平"
     assert table.resolve("毛主席") == "毛泽东"
-    assert table.resolve("张三同志") == "张三"           # unknown: as written, title dropped
+    assert table.resolve("张三同志") == "张三"  # unknown: as written, title dropped
 
 
 def test_an_unknown_name_with_a_public_title_is_kept_as_written():
@@ -162,17 +189,26 @@ def test_an_unknown_name_with_a_public_title_is_kept_as_written():
 
 
 def test_source_first_needs_the_whole_item_to_be_attribution_and_quotation():
-    assert source_first("2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调："
-                        "“实现中国梦必须走中国道路。”")
-    assert source_first("我们要记住：2013年3月17日，习近平强调：“实现中国梦必须走中国道路。”然后展开。") is None
+    assert source_first(
+        "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调："
+        "“实现中国梦必须走中国道路。”"
+    )
+    assert (
+        source_first(
+            "我们要记住：2013年3月17日，习近平强调：“实现中国梦必须走中国道路。”然后展开。"
+        )
+        is None
+    )
     assert source_first("“实现中国梦必须走中国道路。”习近平这样说。") is None
 
 
 # -- the gold set -------------------------------------------------------------------------------
 
+
 def _bench():
-    spec = importlib.util.spec_from_file_location("quote_accuracy",
-                                                  ROOT / "bench" / "quote_accuracy.py")
+    spec = importlib.util.spec_from_file_location(
+        "quote_accuracy", ROOT / "bench" / "quote_accuracy.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules["quote_accuracy"] = module
     saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
@@ -207,24 +243,28 @@ def test_gold_set_meets_the_accuracy_targets():
 
 # -- one saying, many places (the store) ---------------------------------------------------------
 
-SCRIPT = ("党课讲稿\n同志们：\n"
-          "　　习近平总书记指出：“江山就是人民，人民就是江山”！我们要记在心里。\n"
-          "　　正如总书记所说：“打江山、守江山……守的是人民的心。”\n"
-          "　　毛泽东同志说过：“全心全意为人民服务。”\n")
-COMPILATION = ("金句摘编\n"
-               "2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出：“江山就是人民，人民就是江山，"
-               "打江山、守江山，守的是人民的心。”\n"
-               "2012年11月15日，习近平在十八届中央政治局常委同中外记者见面时指出：“人民对美好生活的向往，"
-               "就是我们的奋斗目标。”\n"
-               "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”\n")
+SCRIPT = (
+    "党课讲稿\n同志们：\n"
+    "　　习近平总书记指出：“江山就是人民，人民就是江山”！我们要记在心里。\n"
+    "　　正如总书记所说：“打江山、守江山……守的是人民的心。”\n"
+    "　　毛泽东同志说过：“全心全意为人民服务。”\n"
+)
+COMPILATION = (
+    "金句摘编\n"
+    "2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出：“江山就是人民，人民就是江山，"
+    "打江山、守江山，守的是人民的心。”\n"
+    "2012年11月15日，习近平在十八届中央政治局常委同中外记者见面时指出：“人民对美好生活的向往，"
+    "就是我们的奋斗目标。”\n"
+    "2013年3月17日，习近平在第十二届全国人民代表大会第一次会议上强调：“实现中国梦必须走中国道路。”\n"
+)
 
 
 @pytest.fixture
 def library(tmp_path):
+    from indexer.ingest.pipeline import Options, Pipeline
     from library.home import Home
     from library.store import Store
     from library.taxonomy import Taxonomy
-    from indexer.ingest.pipeline import Options, Pipeline
 
     store = Store(Home.open(tmp_path / "home"))
     pipe = Pipeline(store, Taxonomy.default())
@@ -235,13 +275,17 @@ def library(tmp_path):
         [r] = pipe.ingest([str(path)], Options(workers=1, kind=kind))
         assert r.status in ("ok", "warning"), r.message
         return r
+
     yield store, ingest
     store.close()
 
 
 def _occurrences(store, text_part):
-    rows = store._rows("SELECT q.id, q.text, COUNT(o.id) AS n FROM quotes q JOIN occurrences o "
-                       "ON o.quote_id = q.id WHERE q.text LIKE :t GROUP BY q.id", t=f"%{text_part}%")
+    rows = store._rows(
+        "SELECT q.id, q.text, COUNT(o.id) AS n FROM quotes q JOIN occurrences o "
+        "ON o.quote_id = q.id WHERE q.text LIKE :t GROUP BY q.id",
+        t=f"%{text_part}%",
+    )
     return rows
 
 
@@ -268,7 +312,11 @@ def test_a_cited_quotation_and_its_compiled_twin_are_one_quote(library, order):
 
 def test_compiled_quotes_are_not_merged_with_each_other(library):
     store, ingest = library
-    ingest("摘编甲.txt", "摘编甲\n2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出："
-                        "“江山就是人民，人民就是江山。”\n", "quotes")
+    ingest(
+        "摘编甲.txt",
+        "摘编甲\n2021年7月1日，习近平在庆祝中国共产党成立100周年大会上指出："
+        "“江山就是人民，人民就是江山。”\n",
+        "quotes",
+    )
     ingest("摘编乙.txt", COMPILATION, "quotes")
     assert len(_occurrences(store, "人民就是江山")) == 2

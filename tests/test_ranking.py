@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from builders import make_docx
 
 from indexer.app.service import LibraryService
 from indexer.search import WRITERS
-
-from builders import make_docx
 
 QUOTES = [
     ("h", "生态文明金句"),
@@ -22,8 +21,11 @@ QUOTES = [
 HANDOUT = [
     ("h", "生态优先讲义"),
     ("p", "一、守护绿水青山"),
-    ("p", "我们村守护绿水青山，发展生态旅游，绿水 青山 绿水 青山成了村民挂在嘴边的话。"
-          "保护生态环境就是保护生产力，金山 银山 要靠绿水 青山来换。" * 3),
+    (
+        "p",
+        "我们村守护绿水青山，发展生态旅游，绿水 青山 绿水 青山成了村民挂在嘴边的话。"
+        "保护生态环境就是保护生产力，金山 银山 要靠绿水 青山来换。" * 3,
+    ),
     ("p", "二、江山与人民"),
     ("p", "人民群众是历史的创造者，江山 人民 的道理要讲给村民听。" * 4),
 ]
@@ -36,10 +38,11 @@ def svc(tmp_path_factory, request):
     make_docx(tmp / "in" / "金句.docx", QUOTES)
     make_docx(tmp / "in" / "讲义.docx", HANDOUT)
     (tmp / "home").mkdir()
-    (tmp / "home" / "settings.json").write_text(json.dumps({"search_writer": request.param}),
-                                                encoding="utf-8")
+    (tmp / "home" / "settings.json").write_text(
+        json.dumps({"search_writer": request.param}), encoding="utf-8"
+    )
     with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("LECTURELIB_SEARCH_WRITER", raising=False)     # the home decides here
+        mp.delenv("LECTURELIB_SEARCH_WRITER", raising=False)  # the home decides here
         s = LibraryService(tmp / "home")
         assert s.index.writer == request.param
     s.ingest([tmp / "in"])
@@ -47,17 +50,21 @@ def svc(tmp_path_factory, request):
     s.close()
 
 
-@pytest.mark.parametrize("query, quote", [
-    ("绿水青山", "绿水青山就是金山银山。"),
-    ("金山银山", "绿水青山就是金山银山。"),
-    ("绿水", "绿水青山就是金山银山。"),
-    ("江山就是人民", "江山就是人民，人民就是江山。"),
-    ("人民就是江山", "江山就是人民，人民就是江山。"),
-])
+@pytest.mark.parametrize(
+    "query, quote",
+    [
+        ("绿水青山", "绿水青山就是金山银山。"),
+        ("金山银山", "绿水青山就是金山银山。"),
+        ("绿水", "绿水青山就是金山银山。"),
+        ("江山就是人民", "江山就是人民，人民就是江山。"),
+        ("人民就是江山", "江山就是人民，人民就是江山。"),
+    ],
+)
 def test_the_quote_holding_the_words_typed_comes_first(svc, query, quote):
     hits = svc.search(query)["hits"]
-    assert hits and hits[0]["kind"] == "quote" and hits[0]["text"] == quote, \
-        [(h["kind"], h["text"][:20], h["score"]) for h in hits]
+    assert hits and hits[0]["kind"] == "quote" and hits[0]["text"] == quote, [
+        (h["kind"], h["text"][:20], h["score"]) for h in hits
+    ]
 
 
 def test_passage_with_the_exact_phrase_beats_scattered_words(svc):

@@ -9,22 +9,30 @@ import json
 import re
 
 import pytest
+from conftest import ADMIN, EDITOR, login, post, text, with_csrf
 
-from conftest import ADMIN, EDITOR, login, post, with_csrf, text
 from library.errors import UsageError
 from library.users import ROLES, Users
 
 READER = ("duzhe", "reader-pass-1")
 
-EDITOR_PAGES = ["/editor/", "/editor/upload", "/editor/dictionary", "/editor/synonyms",
-                "/editor/import", "/editor/documents/1/edit", "/editor/quotes/1/edit"]
+EDITOR_PAGES = [
+    "/editor/",
+    "/editor/upload",
+    "/editor/dictionary",
+    "/editor/synonyms",
+    "/editor/import",
+    "/editor/documents/1/edit",
+    "/editor/quotes/1/edit",
+]
 ADMIN_PAGES = ["/admin/users", "/admin/audit"]
 
 
 @pytest.fixture
 def app(make_app, sample_dir):
-    a = make_app(files=sorted(sample_dir.iterdir()),
-                 settings={"require_login": True, "public_export": True})
+    a = make_app(
+        files=sorted(sample_dir.iterdir()), settings={"require_login": True, "public_export": True}
+    )
     Users(a.extensions["lecturelib"].svc.store).add(*READER, role="reader", actor="test")
     return a
 
@@ -87,8 +95,13 @@ def test_a_reader_can_do_nothing_else(app, reader):
         r = reader.get(url)
         assert r.status_code == 403 and "没有权限" in text(r), url
     doc = store(app).list_documents()[0]
-    for url in [f"/editor/documents/{doc['id']}/trash", f"/editor/documents/{doc['id']}/purge",
-                "/editor/upload", "/editor/dictionary", "/admin/users"]:
+    for url in [
+        f"/editor/documents/{doc['id']}/trash",
+        f"/editor/documents/{doc['id']}/purge",
+        "/editor/upload",
+        "/editor/dictionary",
+        "/admin/users",
+    ]:
         assert post(reader, url, {"action": "add", "words": "新词"}).status_code == 403, url
     assert store(app).get_document_row(doc["id"])["status"] == "active"
     # no old versions, no trash
@@ -118,8 +131,17 @@ def test_admins_create_readers_and_change_roles(app):
     login(a, ADMIN)
     page = text(a.get("/admin/users"))
     assert '<option value="reader"' in page and "读者" in page
-    r = post(a, "/admin/users", {"action": "add", "name": "xuanjiang", "role": "reader",
-                                 "password": "speaker-pass-1", "password2": "speaker-pass-1"})
+    r = post(
+        a,
+        "/admin/users",
+        {
+            "action": "add",
+            "name": "xuanjiang",
+            "role": "reader",
+            "password": "speaker-pass-1",
+            "password2": "speaker-pass-1",
+        },
+    )
     assert r.status_code == 302
     assert Users(store(app)).get("xuanjiang")["role"] == "reader"
     post(a, "/admin/users", {"action": "role", "name": EDITOR[0], "role": "reader"})
@@ -136,10 +158,13 @@ CSV = "用户名,密码\n端州-张三\n端州-李四,lisi-pass-2025\n\n鼎湖-�
 def test_import_csv_creates_readers_with_generated_passwords(app):
     u = Users(store(app))
     results = u.import_csv(CSV, actor="guanli")
-    assert [(r["name"], r["status"]) for r in results] == \
-        [("端州-张三", "created"), ("端州-李四", "created"), ("鼎湖-王五", "created")]
+    assert [(r["name"], r["status"]) for r in results] == [
+        ("端州-张三", "created"),
+        ("端州-李四", "created"),
+        ("鼎湖-王五", "created"),
+    ]
     gen = {r["name"]: r["password"] for r in results}
-    assert gen["端州-李四"] is None                      # given in the file: not shown again
+    assert gen["端州-李四"] is None  # given in the file: not shown again
     assert len(gen["端州-张三"]) >= 10 and gen["端州-张三"] != gen["鼎湖-王五"]
     assert u.authenticate("端州-张三", gen["端州-张三"])["role"] == "reader"
     assert u.authenticate("端州-李四", "lisi-pass-2025") is not None
@@ -151,12 +176,15 @@ def test_import_csv_creates_readers_with_generated_passwords(app):
     assert {r["target"] for r in log} >= {"user:端州-张三", "user:鼎湖-王五"}
 
 
-@pytest.mark.parametrize("data, message", [
-    ("张 三\n李四", "第 1 行"),
-    ("名字\n李四,short", "第 2 行"),
-    ("李四\n王五\n李四", "与第 1 行重名"),
-    ("\n\n", "没有账号"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ("张 三\n李四", "第 1 行"),
+        ("名字\n李四,short", "第 2 行"),
+        ("李四\n王五\n李四", "与第 1 行重名"),
+        ("\n\n", "没有账号"),
+    ],
+)
 def test_import_csv_checks_every_line_before_creating_any(app, data, message):
     u = Users(store(app))
     before = len(u.list())
@@ -169,10 +197,13 @@ def test_import_csv_checks_every_line_before_creating_any(app, data, message):
 def test_the_admin_page_imports_a_csv_and_shows_the_passwords_once(app):
     a = app.test_client()
     login(a, ADMIN)
-    data = CSV.encode("gb18030")                        # as Excel saves it
-    r = post(a, "/admin/users", {"action": "import", "role": "reader",
-                                 "csv": (io.BytesIO(data), "speakers.csv")},
-             content_type="multipart/form-data")
+    data = CSV.encode("gb18030")  # as Excel saves it
+    r = post(
+        a,
+        "/admin/users",
+        {"action": "import", "role": "reader", "csv": (io.BytesIO(data), "speakers.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200
     page = text(r)
     assert "已创建 3 个账号" in page and "只在本页显示这一次" in page
@@ -184,4 +215,4 @@ def test_the_admin_page_imports_a_csv_and_shows_the_passwords_once(app):
     # pasted text works too, and a bad line names itself
     r = post(a, "/admin/users", {"action": "import", "role": "reader", "rows": "赵 六"})
     assert r.status_code == 400 and "第 1 行" in text(r)
-    assert "赵 六" in text(r)                            # the box keeps what was typed
+    assert "赵 六" in text(r)  # the box keeps what was typed

@@ -13,7 +13,7 @@ def test_the_database_is_not_world_readable(library_factory):
 
 
 def test_a_long_query_says_it_was_cut(client):
-    q = "乡村振兴" * 130                                     # 520 characters
+    q = "乡村振兴" * 130  # 520 characters
     page = client.get("/search?q=" + q).get_data(as_text=True)
     assert "检索词过长，只使用了前 200 个字" in page
     res = client.get("/api/search?q=" + q).get_json()
@@ -38,7 +38,9 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
     # jieba's start-up (0.6 s, more on a busy machine) no longer counts against the search's
     # budget: the first search of a CLI process is corrected like a warm one
     from builders import QUOTES_DOC, make_docx
+
     from indexer.app.service import LibraryService
+
     src = make_docx(tmp_path / "q.docx", QUOTES_DOC)
     svc = LibraryService(tmp_path / "home")
     svc.ingest([src], actor="t")
@@ -47,7 +49,8 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
     try:
         svc.index.budget_s = 0.5
         from indexer.search.whoosh import analysis
-        analysis._TOKENIZERS.clear()                          # cold: jieba loads in the search
+
+        analysis._TOKENIZERS.clear()  # cold: jieba loads in the search
         res = svc.search("绿水清山")
         assert res.get("corrected", {}).get("to") == "绿水青山"
     finally:
@@ -57,10 +60,14 @@ def test_a_cold_search_keeps_its_budget_for_the_homophone_check(tmp_path):
 def test_a_quote_keeps_its_compilation_theme_in_the_pack():
     # the first document citing it was a handout (no theme): the quote was filed under 其他
     from indexer.app.export import _themes
-    docs = [{"quotes": [{"key": "k", "theme": None}]},
-            {"quotes": [{"key": "k", "theme": "一、人与自然和谐共生"}]}]
-    assert _themes(docs, [{"key": "k", "theme": None}]) == \
-        [("人与自然和谐共生", [{"key": "k", "theme": None}])]
+
+    docs = [
+        {"quotes": [{"key": "k", "theme": None}]},
+        {"quotes": [{"key": "k", "theme": "一、人与自然和谐共生"}]},
+    ]
+    assert _themes(docs, [{"key": "k", "theme": None}]) == [
+        ("人与自然和谐共生", [{"key": "k", "theme": None}])
+    ]
 
 
 def test_the_busy_page_keeps_the_query_in_the_search_box(client, sample_app):
@@ -76,10 +83,18 @@ def test_the_busy_page_keeps_the_query_in_the_search_box(client, sample_app):
 
 def test_cli_show_prints_the_source(library_factory, tmp_path, capsys):
     from builders import make_docx
+
     from cli import main as cli
-    path = make_docx(tmp_path / "报告.docx", [
-        ("t", "2025年某市政府工作报告"), ("p", "来源：浙江日报"),
-        ("p", "一、过去一年的工作"), ("p", "全市经济运行稳中有进，民生福祉持续增进。" * 5)])
+
+    path = make_docx(
+        tmp_path / "报告.docx",
+        [
+            ("t", "2025年某市政府工作报告"),
+            ("p", "来源：浙江日报"),
+            ("p", "一、过去一年的工作"),
+            ("p", "全市经济运行稳中有进，民生福祉持续增进。" * 5),
+        ],
+    )
     svc = library_factory([path])
     doc_id = svc.store.list_documents()[0]["id"]
     assert cli.main(["--home", str(svc.home.path), "show", str(doc_id)]) == 0

@@ -8,20 +8,26 @@ from __future__ import annotations
 import threading
 
 import pytest
+from test_search_golden import rec
 
+from indexer.search.vocab import Vocabulary
 from indexer.search.whoosh.index import SearchIndex
 from indexer.search.whoosh.searching import MAX_CLAUSES
-from indexer.search.vocab import Vocabulary
-
-from test_search_golden import rec
 
 COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研质"
 
 
 @pytest.fixture(scope="module")
 def ix(tmp_path_factory):
-    records = [rec(f"p:{i}", "".join(COMMON[(i * 7 + j * 13) % len(COMMON)] for j in range(60)),
-                   doc=i // 10, seq=i % 10) for i in range(1500)]
+    records = [
+        rec(
+            f"p:{i}",
+            "".join(COMMON[(i * 7 + j * 13) % len(COMMON)] for j in range(60)),
+            doc=i // 10,
+            seq=i % 10,
+        )
+        for i in range(1500)
+    ]
     index = SearchIndex(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None))
     index.rebuild(records, procs=1)
     yield index
@@ -32,8 +38,9 @@ def test_a_hundred_terms_are_cut_to_the_first_ones_and_said_so(ix):
     q = " ".join(COMMON[:100])
     res = ix.search(q)
     assert any("检索词过多" in n for n in res["notices"])
-    assert ix.explain(q)["parsed"]["clauses"]           # the query itself is kept as typed
+    assert ix.explain(q)["parsed"]["clauses"]  # the query itself is kept as typed
     from indexer.search.whoosh import searching
+
     plan = searching.build_plan(q, ix.vocab, ix.taxonomy)
     assert len(plan.clauses) == MAX_CLAUSES
 
@@ -52,6 +59,7 @@ def test_single_common_characters_are_verified_not_expanded(ix):
     # one rare pair narrows the candidates; the common single characters are then checked on
     # the text instead of reading every bigram that starts with them
     from indexer.search.whoosh import searching
+
     plan = searching.build_plan("的 一 是 " + COMMON[5:7], ix.vocab, ix.taxonomy)
     ds = ix._snap().docsets
     before = len(ds._cache)
@@ -63,14 +71,16 @@ def test_single_common_characters_are_verified_not_expanded(ix):
 
 
 def test_a_search_does_not_wait_for_the_write_lock(make_app):
-    from conftest import make_docx, QUOTES
     import tempfile
     from pathlib import Path
+
+    from conftest import QUOTES, make_docx
+
     src = Path(tempfile.mkdtemp())
     app = make_app(files=[make_docx(src / "q.docx", QUOTES)])
     lib = app.extensions["lecturelib"]
     done = threading.Event()
-    with lib.writing():                               # an editor's write in progress
+    with lib.writing():  # an editor's write in progress
         t = threading.Thread(target=lambda: (lib.search("绿水青山"), done.set()))
         t.start()
         t.join(20)

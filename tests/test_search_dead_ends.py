@@ -5,36 +5,70 @@ what it did."""
 from __future__ import annotations
 
 import pytest
+from test_search_golden import rec
 
 from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 
-from test_search_golden import rec
-
 RECORDS = [
-    rec("q:1", "绿水青山就是金山银山。", kind="quote", source="在浙江安吉余村考察时提出",
-        speaker="习近平", date="2005-08-15", doc=1, doc_kind="quotes"),
-    *[rec(f"p:{i}", f"绿水青山是第{i}个村的底色，保护好绿水青山就是发展。", doc=2, seq=i)
-      for i in range(1, 8)],
-    *[rec(f"p:1{i}", f"坚持依法治国，第{i}条经验是把法治挺在前面。", doc=3, seq=i)
-      for i in range(1, 8)],
+    rec(
+        "q:1",
+        "绿水青山就是金山银山。",
+        kind="quote",
+        source="在浙江安吉余村考察时提出",
+        speaker="习近平",
+        date="2005-08-15",
+        doc=1,
+        doc_kind="quotes",
+    ),
+    *[
+        rec(f"p:{i}", f"绿水青山是第{i}个村的底色，保护好绿水青山就是发展。", doc=2, seq=i)
+        for i in range(1, 8)
+    ],
+    *[
+        rec(f"p:1{i}", f"坚持依法治国，第{i}条经验是把法治挺在前面。", doc=3, seq=i)
+        for i in range(1, 8)
+    ],
     rec("q:2", "清山绿水之间，一句诗。", kind="quote", source="诗", doc=4, doc_kind="quotes"),
-    *[rec(f"q:2{i}", f"第{i}句：高举伟大旗帜。", kind="quote",
-          source="在中国共产党第二十次全国代表大会上的报告", speaker="习近平",
-          date="2022-10-16", doc=5, doc_kind="quotes") for i in range(1, 6)],
-    rec("q:30", "全面深化改革。", kind="quote",
-        source="在中国共产党第二十届中央委员会第三次全体会议上的讲话", date="2024-07-18",
-        doc=6, doc_kind="quotes"),
-    rec("q:31", "十九大报告里的一句话。", kind="quote",
-        source="在中国共产党第十九次全国代表大会上的报告", date="2017-10-18", doc=7,
-        doc_kind="quotes"),
+    *[
+        rec(
+            f"q:2{i}",
+            f"第{i}句：高举伟大旗帜。",
+            kind="quote",
+            source="在中国共产党第二十次全国代表大会上的报告",
+            speaker="习近平",
+            date="2022-10-16",
+            doc=5,
+            doc_kind="quotes",
+        )
+        for i in range(1, 6)
+    ],
+    rec(
+        "q:30",
+        "全面深化改革。",
+        kind="quote",
+        source="在中国共产党第二十届中央委员会第三次全体会议上的讲话",
+        date="2024-07-18",
+        doc=6,
+        doc_kind="quotes",
+    ),
+    rec(
+        "q:31",
+        "十九大报告里的一句话。",
+        kind="quote",
+        source="在中国共产党第十九次全国代表大会上的报告",
+        date="2017-10-18",
+        doc=7,
+        doc_kind="quotes",
+    ),
 ]
 
 
 @pytest.fixture(scope="module", params=WRITERS)
 def ix(tmp_path_factory, request):
-    index = open_engine(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None),
-                        writer=request.param)
+    index = open_engine(
+        tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None), writer=request.param
+    )
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()
@@ -78,6 +112,7 @@ def test_web_page_says_which_results_it_shows(client):
 
 def test_variants_change_one_same_sounding_character_the_library_supports():
     from indexer.search.homophone import readings, same_sound, variants
+
     assert "青" in same_sound("清") and "清" not in same_sound("清")
     assert "hang" in readings("行") and "xing" in readings("行")
     library = {"绿水": 9, "水青": 9, "青山": 9, "依法": 3, "法治": 3, "治国": 3}

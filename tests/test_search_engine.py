@@ -6,21 +6,40 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_search_golden import RECORDS, rec
 
-from indexer.search import (WRITERS, IndexRecord, SearchEngine, SearchFilters, SearchRequest,
-                            is_expensive, open_engine, search_writer)
+from indexer.search import (
+    WRITERS,
+    IndexRecord,
+    SearchEngine,
+    SearchFilters,
+    SearchRequest,
+    is_expensive,
+    open_engine,
+    search_writer,
+)
 from indexer.search.engine import Hit, SearchResult
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
-from test_search_golden import RECORDS, rec
-
 QUERIES = [
-    ("党", {}), ("绿水青山", {}), ("奋斗", {"limit": 5}), ("奋斗", {"limit": 5, "page": 3}),
-    ("江山 人民", {}), ('"不忘初心"', {}), ("生态 -碳达峰", {}), ("习近平", {"kind": "quote"}),
-    ("", {"topic": "ecology"}), ("新质生产力", {"sort": "date"}), ("2024", {}),
-    ("5g", {}), ("ai", {}), ("绿水清山", {}), ("十九大", {"year": "2020"}),
-    ("人民", {"audience": "进学校"}), ("没有这个词语", {}),
+    ("党", {}),
+    ("绿水青山", {}),
+    ("奋斗", {"limit": 5}),
+    ("奋斗", {"limit": 5, "page": 3}),
+    ("江山 人民", {}),
+    ('"不忘初心"', {}),
+    ("生态 -碳达峰", {}),
+    ("习近平", {"kind": "quote"}),
+    ("", {"topic": "ecology"}),
+    ("新质生产力", {"sort": "date"}),
+    ("2024", {}),
+    ("5g", {}),
+    ("ai", {}),
+    ("绿水清山", {}),
+    ("十九大", {"year": "2020"}),
+    ("人民", {"audience": "进学校"}),
+    ("没有这个词语", {}),
 ]
 
 
@@ -36,9 +55,13 @@ def engines(tmp_path_factory, vocab):
     for w in WRITERS:
         e = open_engine(tmp_path_factory.mktemp(w) / "index", vocab, writer=w)
         e.rebuild(IndexRecord.from_row(r) for r in RECORDS)
-        e.apply([IndexRecord.from_row(rec("p:1", "新质生产力换了一段新的文字。", updated=30)),
-                 IndexRecord.from_row(rec("p:99", "补充的一段：绿水青山与新质生产力。"))],
-                ["q:4"])
+        e.apply(
+            [
+                IndexRecord.from_row(rec("p:1", "新质生产力换了一段新的文字。", updated=30)),
+                IndexRecord.from_row(rec("p:99", "补充的一段：绿水青山与新质生产力。")),
+            ],
+            ["q:4"],
+        )
         out[w] = e
     yield out
     for e in out.values():
@@ -92,13 +115,14 @@ def test_facets_suggest_highlight_delete(tmp_path, vocab):
     e.rebuild(RECORDS, procs=1)
     try:
         assert e.facets("人民") == e.search("人民")["facets"]
-        assert e.facets("奋斗")["kind"] == {"quote": 23}        # every hit, not one page
+        assert e.facets("奋斗")["kind"] == {"quote": 23}  # every hit, not one page
         # nothing found: a looser query that does find something
         assert e.search("绿水青山 -就是")["total"] == 0
         assert {"kind": "query", "query": "绿水青山", "total": 1} in e.suggest("绿水青山 -就是")
         # synonyms are highlighted too, the text escaped
-        assert e.highlight("学习十九大精神<b>", "党的十九大") == \
-            "学习<mark>十九大</mark>精神&lt;b&gt;"
+        assert (
+            e.highlight("学习十九大精神<b>", "党的十九大") == "学习<mark>十九大</mark>精神&lt;b&gt;"
+        )
         assert "q:2" in e.ids()
         e.delete(["q:2", "no:such"])
         assert "q:2" not in e.ids()
@@ -109,7 +133,7 @@ def test_facets_suggest_highlight_delete(tmp_path, vocab):
 
 def test_an_empty_library_answers_nothing_found_every_time(tmp_path, vocab):
     e = open_engine(tmp_path / "index", vocab)
-    e.apply([], ["p:1"])                     # creates the index, empty
+    e.apply([], ["p:1"])  # creates the index, empty
     try:
         for _ in range(3):
             res = e.search("人民")
@@ -119,11 +143,12 @@ def test_an_empty_library_answers_nothing_found_every_time(tmp_path, vocab):
 
 
 def test_index_records_are_values(tmp_path):
-    r = IndexRecord.from_row(rec("q:1", "文字", kind="quote", topics=["ecology"],
-                                 date="2021-07-01"))
+    r = IndexRecord.from_row(
+        rec("q:1", "文字", kind="quote", topics=["ecology"], date="2021-07-01")
+    )
     assert r.topics == ("ecology",) and r.year == 2021 and r.year_text == "2021"
     with pytest.raises(Exception):
-        r.text = "改"                        # frozen
+        r.text = "改"  # frozen
     assert IndexRecord.coerce(r) is r
     assert IndexRecord(id="p:1", date="2019-03").year_text == "2019"
     with pytest.raises(TypeError, match="titel"):
@@ -138,8 +163,8 @@ def test_is_expensive_takes_the_query_as_typed():
 
 # --- the writer setting -------------------------------------------------------------------
 
-def test_the_writer_comes_from_the_home_settings_and_the_environment(tmp_path, vocab,
-                                                                     monkeypatch):
+
+def test_the_writer_comes_from_the_home_settings_and_the_environment(tmp_path, vocab, monkeypatch):
     monkeypatch.delenv("LECTURELIB_SEARCH_WRITER", raising=False)
     home = tmp_path / "home"
     home.mkdir()

@@ -12,87 +12,339 @@ from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
 
-def rec(rid, text, *, kind="passage", question=None, heading="", source="", speaker="",
-        date=None, topics=(), audiences=(), doc_kind="handout", doc=1, title="讲义",
-        filename="a.docx", page=None, updated=0.0, seq=0):
-    return {"id": rid, "kind": kind, "text": text, "question": question, "heading": heading,
-            "source": source, "speaker": speaker, "date": date,
-            "year": int(date[:4]) if date else None, "topics": list(topics),
-            "audiences": list(audiences), "doc_kind": doc_kind, "document_id": doc,
-            "document_title": title, "filename": filename, "page": page, "updated": updated,
-            "seq": seq}
+def rec(
+    rid,
+    text,
+    *,
+    kind="passage",
+    question=None,
+    heading="",
+    source="",
+    speaker="",
+    date=None,
+    topics=(),
+    audiences=(),
+    doc_kind="handout",
+    doc=1,
+    title="讲义",
+    filename="a.docx",
+    page=None,
+    updated=0.0,
+    seq=0,
+):
+    return {
+        "id": rid,
+        "kind": kind,
+        "text": text,
+        "question": question,
+        "heading": heading,
+        "source": source,
+        "speaker": speaker,
+        "date": date,
+        "year": int(date[:4]) if date else None,
+        "topics": list(topics),
+        "audiences": list(audiences),
+        "doc_kind": doc_kind,
+        "document_id": doc,
+        "document_title": title,
+        "filename": filename,
+        "page": page,
+        "updated": updated,
+        "seq": seq,
+    }
 
 
 LONG = ("开头的铺垫文字。" * 30) + "这里讲到了长江经济带的生态保护。" + ("结尾的补充说明。" * 30)
 
 RECORDS = [
-    rec("q:1", "江山就是人民，人民就是江山。", kind="quote", source="在庆祝中国共产党成立100周年大会上的讲话",
-        speaker="习近平", date="2021-07-01", topics=["party-history"], doc=1, title="金句汇编",
-        doc_kind="quotes", updated=10),
-    rec("q:2", "绿水青山就是金山银山。", kind="quote", source="在浙江安吉余村考察时的讲话",
-        date="2005-08-15", topics=["ecology"], doc=1, title="金句汇编", doc_kind="quotes",
-        updated=11),
-    rec("q:3", "我们要不忘初心、牢记使命，在党的十九大精神指引下奋勇前进。", kind="quote",
-        source="党课讲稿", date="2020-12-05", topics=["xi-thought"], doc=1, title="金句汇编",
-        doc_kind="quotes", audiences=["agency"], updated=12),
-    rec("q:4", "实现碳达峰碳中和是一场广泛而深刻的经济社会系统性变革。", kind="quote",
-        source="中央财经委员会第九次会议", date="2021-03-15", topics=["ecology"], doc=1,
-        title="金句汇编", doc_kind="quotes", updated=13),
-    rec("q:5", "青年兴则国家兴，青年强则国家强。", kind="quote", source="在学校思政课教师座谈会上的讲话",
-        speaker="习近平", date="2019-03-18", topics=["xi-thought"], audiences=["school"], doc=1,
-        title="金句汇编", doc_kind="quotes", updated=14),
-    rec("q:6", "民惟邦本，本固邦宁。", kind="quote", source="《尚书·五子之歌》",
-        topics=["traditional-culture"], doc=1, title="金句汇编", doc_kind="quotes", updated=1),
-    rec("q:7", "高举中国特色社会主义伟大旗帜，全面贯彻党的二十大精神。", kind="quote",
-        source="在二十届中央政治局第一次集体学习时的讲话", date="2022-10-25",
-        topics=["xi-thought"], doc=1, title="金句汇编", doc_kind="quotes", updated=15),
-    rec("p:1", "２０２４年第3次理论学习中心组会议专题学习新质生产力。", heading="一、学习安排",
-        date="2024-03-01", topics=["cadre-capability"], audiences=["agency"], doc=2,
-        title="干部培训讲义", page=1, updated=20, seq=1),
-    rec("p:2", "推进⾰命老区振兴发展，传承红色基因。", heading="二、红色传承", date="2024-03-01",
-        topics=["party-history"], audiences=["rural"], doc=2, title="干部培训讲义", page=2,
-        updated=20, seq=2),
-    rec("p:3", "5G网络覆盖到每个行政村，AI助手帮村民查政策，iPhone和安卓手机都能用。",
-        heading="三、数字乡村", date="2024-03-01", topics=["rural-revitalization"],
-        audiences=["rural", "online"], doc=2, title="干部培训讲义", page=3, updated=20, seq=3),
-    rec("p:4", "注意<script>alert(1)</script> & 防范网络诈骗的“套路”。", heading="四、网络安全",
-        date="2024-03-01", topics=["rule-of-law"], audiences=["online"], doc=2,
-        title="干部培训讲义", page=4, updated=20, seq=4),
-    rec("p:5", LONG, heading="五、长江", date="2024-03-01", topics=["ecology"], doc=2,
-        title="干部培训讲义", page=5, updated=20, seq=5),
-    rec("p:6", "肇庆鼎湖山是中国第一个自然保护区。", heading="一、山水肇庆", date="2023-06-01",
-        topics=["new-zhaoqing"], audiences=["community"], doc=3, title="新时代新肇庆宣讲稿",
-        doc_kind="script", page=1, updated=30, seq=1),
-    rec("p:7", "宪法是国家的根本法，是治国安邦的总章程。", heading="二、宪法宣传",
-        date="2022-12-04", topics=["rule-of-law"], audiences=["school"], doc=4,
-        title="法治宣讲讲义", page=1, updated=5, seq=1),
-    rec("qa:1", "就近就便到社区卫生服务中心办理，带上身份证即可。", kind="qa",
-        question="医保报销去哪里办？", date="2023-01-01", topics=["situation-policy"],
-        audiences=["community"], doc=5, title="热点问答", doc_kind="qa", updated=6, seq=1),
-    rec("qa:2", "不需要额外缴费，国防教育进校园是公益活动。", kind="qa",
-        question="国防教育活动收费吗？", date="2023-01-01", topics=["national-defense"],
-        audiences=["school"], doc=5, title="热点问答", doc_kind="qa", updated=6, seq=2),
+    rec(
+        "q:1",
+        "江山就是人民，人民就是江山。",
+        kind="quote",
+        source="在庆祝中国共产党成立100周年大会上的讲话",
+        speaker="习近平",
+        date="2021-07-01",
+        topics=["party-history"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=10,
+    ),
+    rec(
+        "q:2",
+        "绿水青山就是金山银山。",
+        kind="quote",
+        source="在浙江安吉余村考察时的讲话",
+        date="2005-08-15",
+        topics=["ecology"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=11,
+    ),
+    rec(
+        "q:3",
+        "我们要不忘初心、牢记使命，在党的十九大精神指引下奋勇前进。",
+        kind="quote",
+        source="党课讲稿",
+        date="2020-12-05",
+        topics=["xi-thought"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        audiences=["agency"],
+        updated=12,
+    ),
+    rec(
+        "q:4",
+        "实现碳达峰碳中和是一场广泛而深刻的经济社会系统性变革。",
+        kind="quote",
+        source="中央财经委员会第九次会议",
+        date="2021-03-15",
+        topics=["ecology"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=13,
+    ),
+    rec(
+        "q:5",
+        "青年兴则国家兴，青年强则国家强。",
+        kind="quote",
+        source="在学校思政课教师座谈会上的讲话",
+        speaker="习近平",
+        date="2019-03-18",
+        topics=["xi-thought"],
+        audiences=["school"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=14,
+    ),
+    rec(
+        "q:6",
+        "民惟邦本，本固邦宁。",
+        kind="quote",
+        source="《尚书·五子之歌》",
+        topics=["traditional-culture"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=1,
+    ),
+    rec(
+        "q:7",
+        "高举中国特色社会主义伟大旗帜，全面贯彻党的二十大精神。",
+        kind="quote",
+        source="在二十届中央政治局第一次集体学习时的讲话",
+        date="2022-10-25",
+        topics=["xi-thought"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=15,
+    ),
+    rec(
+        "p:1",
+        "２０２４年第3次理论学习中心组会议专题学习新质生产力。",
+        heading="一、学习安排",
+        date="2024-03-01",
+        topics=["cadre-capability"],
+        audiences=["agency"],
+        doc=2,
+        title="干部培训讲义",
+        page=1,
+        updated=20,
+        seq=1,
+    ),
+    rec(
+        "p:2",
+        "推进⾰命老区振兴发展，传承红色基因。",
+        heading="二、红色传承",
+        date="2024-03-01",
+        topics=["party-history"],
+        audiences=["rural"],
+        doc=2,
+        title="干部培训讲义",
+        page=2,
+        updated=20,
+        seq=2,
+    ),
+    rec(
+        "p:3",
+        "5G网络覆盖到每个行政村，AI助手帮村民查政策，iPhone和安卓手机都能用。",
+        heading="三、数字乡村",
+        date="2024-03-01",
+        topics=["rural-revitalization"],
+        audiences=["rural", "online"],
+        doc=2,
+        title="干部培训讲义",
+        page=3,
+        updated=20,
+        seq=3,
+    ),
+    rec(
+        "p:4",
+        "注意<script>alert(1)</script> & 防范网络诈骗的“套路”。",
+        heading="四、网络安全",
+        date="2024-03-01",
+        topics=["rule-of-law"],
+        audiences=["online"],
+        doc=2,
+        title="干部培训讲义",
+        page=4,
+        updated=20,
+        seq=4,
+    ),
+    rec(
+        "p:5",
+        LONG,
+        heading="五、长江",
+        date="2024-03-01",
+        topics=["ecology"],
+        doc=2,
+        title="干部培训讲义",
+        page=5,
+        updated=20,
+        seq=5,
+    ),
+    rec(
+        "p:6",
+        "肇庆鼎湖山是中国第一个自然保护区。",
+        heading="一、山水肇庆",
+        date="2023-06-01",
+        topics=["new-zhaoqing"],
+        audiences=["community"],
+        doc=3,
+        title="新时代新肇庆宣讲稿",
+        doc_kind="script",
+        page=1,
+        updated=30,
+        seq=1,
+    ),
+    rec(
+        "p:7",
+        "宪法是国家的根本法，是治国安邦的总章程。",
+        heading="二、宪法宣传",
+        date="2022-12-04",
+        topics=["rule-of-law"],
+        audiences=["school"],
+        doc=4,
+        title="法治宣讲讲义",
+        page=1,
+        updated=5,
+        seq=1,
+    ),
+    rec(
+        "qa:1",
+        "就近就便到社区卫生服务中心办理，带上身份证即可。",
+        kind="qa",
+        question="医保报销去哪里办？",
+        date="2023-01-01",
+        topics=["situation-policy"],
+        audiences=["community"],
+        doc=5,
+        title="热点问答",
+        doc_kind="qa",
+        updated=6,
+        seq=1,
+    ),
+    rec(
+        "qa:2",
+        "不需要额外缴费，国防教育进校园是公益活动。",
+        kind="qa",
+        question="国防教育活动收费吗？",
+        date="2023-01-01",
+        topics=["national-defense"],
+        audiences=["school"],
+        doc=5,
+        title="热点问答",
+        doc_kind="qa",
+        updated=6,
+        seq=2,
+    ),
     # one document with many passages about 乡村振兴 (collapse)
-    *[rec(f"p:1{i}", f"乡村振兴第{i}条经验：发展特色产业，带动农民增收。", heading="经验做法",
-          date="2023-05-01", topics=["rural-revitalization"], audiences=["rural"], doc=6,
-          title="乡村振兴案例集", doc_kind="case", page=i, updated=40 + i, seq=i)
-      for i in range(1, 6)],
+    *[
+        rec(
+            f"p:1{i}",
+            f"乡村振兴第{i}条经验：发展特色产业，带动农民增收。",
+            heading="经验做法",
+            date="2023-05-01",
+            topics=["rural-revitalization"],
+            audiences=["rural"],
+            doc=6,
+            title="乡村振兴案例集",
+            doc_kind="case",
+            page=i,
+            updated=40 + i,
+            seq=i,
+        )
+        for i in range(1, 6)
+    ],
     # ranking: the whole query inside a quote vs scattered in a passage
-    rec("p:20", "乡村要振兴，关键在人才；推进共同富裕，要从乡村抓起。", heading="杂谈", date="2020-01-01",
-        topics=["rural-revitalization"], doc=7, title="杂谈", updated=1, seq=1),
-    rec("q:8", "共同富裕是社会主义的本质要求。", kind="quote", source="在中央财经委员会第十次会议上的讲话",
-        date="2021-08-17", topics=["situation-policy"], doc=1, title="金句汇编",
-        doc_kind="quotes", updated=2),
+    rec(
+        "p:20",
+        "乡村要振兴，关键在人才；推进共同富裕，要从乡村抓起。",
+        heading="杂谈",
+        date="2020-01-01",
+        topics=["rural-revitalization"],
+        doc=7,
+        title="杂谈",
+        updated=1,
+        seq=1,
+    ),
+    rec(
+        "q:8",
+        "共同富裕是社会主义的本质要求。",
+        kind="quote",
+        source="在中央财经委员会第十次会议上的讲话",
+        date="2021-08-17",
+        topics=["situation-policy"],
+        doc=1,
+        title="金句汇编",
+        doc_kind="quotes",
+        updated=2,
+    ),
     # ties go to newer: two identical texts
-    rec("p:30", "调查研究是谋事之基、成事之道。", heading="作风", date="2019-01-01",
-        topics=["cadre-capability"], doc=8, title="调研讲义甲", updated=100, seq=1),
-    rec("p:31", "调查研究是谋事之基、成事之道。", heading="作风", date="2023-01-01",
-        topics=["cadre-capability"], doc=9, title="调研讲义乙", updated=200, seq=1),
+    rec(
+        "p:30",
+        "调查研究是谋事之基、成事之道。",
+        heading="作风",
+        date="2019-01-01",
+        topics=["cadre-capability"],
+        doc=8,
+        title="调研讲义甲",
+        updated=100,
+        seq=1,
+    ),
+    rec(
+        "p:31",
+        "调查研究是谋事之基、成事之道。",
+        heading="作风",
+        date="2023-01-01",
+        topics=["cadre-capability"],
+        doc=9,
+        title="调研讲义乙",
+        updated=200,
+        seq=1,
+    ),
 ]
 # pagination: 23 quotes with 奋斗
-RECORDS += [rec(f"q:{100 + i}", f"奋斗是青春最亮丽的底色，第{i}句。", kind="quote",
-                source="青年奋斗金句", date=f"2018-05-{i + 1:02d}", topics=["xi-thought"], doc=10,
-                title="奋斗金句", doc_kind="quotes", updated=float(i)) for i in range(23)]
+RECORDS += [
+    rec(
+        f"q:{100 + i}",
+        f"奋斗是青春最亮丽的底色，第{i}句。",
+        kind="quote",
+        source="青年奋斗金句",
+        date=f"2018-05-{i + 1:02d}",
+        topics=["xi-thought"],
+        doc=10,
+        title="奋斗金句",
+        doc_kind="quotes",
+        updated=float(i),
+    )
+    for i in range(23)
+]
 
 BY_ID = {r["id"]: r for r in RECORDS}
 
@@ -133,8 +385,8 @@ FOUND = [
     ("要不忘", {}, ["q:3"], []),
     ("不忘初心", {}, ["q:3"], []),
     ("忘初心", {}, ["q:3"], []),
-    ("初心牢记", {}, ["q:3"], []),            # only a 、 between: punctuation-blind
-    ("初心使命", {}, [], ["q:3"]),            # 牢记 between: not a match
+    ("初心牢记", {}, ["q:3"], []),  # only a 、 between: punctuation-blind
+    ("初心使命", {}, [], ["q:3"]),  # 牢记 between: not a match
     ("邦本", {}, ["q:6"], []),
     ("治国安邦", {}, ["p:7"], []),
     ("国安", {}, ["p:7"], []),
@@ -155,7 +407,7 @@ FOUND = [
     ("AI助手", {}, ["p:3"], []),
     ("iphone", {}, ["p:3"], []),
     ("IPHONE", {}, ["p:3"], []),
-    ("phone", {}, [], ["p:3"]),               # Latin words match on word boundaries
+    ("phone", {}, [], ["p:3"]),  # Latin words match on word boundaries
     ("ａｉ", {}, ["p:3"], []),
     # words must all match
     ("江山 人民", {}, ["q:1"], ["q:2"]),
@@ -170,7 +422,7 @@ FOUND = [
     # exact phrase
     ('"人民就是江山"', {}, ["q:1"], []),
     ('"就是人民江山"', {}, [], ["q:1"]),
-    ('"不忘初心 牢记使命"', {}, ["q:3"], []),    # only punctuation between the two words
+    ('"不忘初心 牢记使命"', {}, ["q:3"], []),  # only punctuation between the two words
     ("“绿水青山就是金山银山”", {}, ["q:2"], []),
     # quotes are found by their 出处: source, speaker, date
     ("余村", {}, ["q:2"], []),
@@ -221,10 +473,10 @@ def test_found(ix, q, kw, must, must_not):
 
 # ranking where it matters
 RANKING = [
-    ("江山就是人民", "q:1"),                 # the whole query inside a quote
-    ("共同富裕", "q:8"),                     # a quote holding the query beats a passage
+    ("江山就是人民", "q:1"),  # the whole query inside a quote
+    ("共同富裕", "q:8"),  # a quote holding the query beats a passage
     ("绿水青山", "q:2"),
-    ("调查研究", "p:31"),                    # a tie goes to the newer material
+    ("调查研究", "p:31"),  # a tie goes to the newer material
     ("宪法", "p:7"),
     ("新质生产力", "p:1"),
 ]
@@ -359,10 +611,25 @@ def test_hit_shape(ix):
     res = ix.search("宪法")
     assert set(res) >= {"query", "total", "hits", "facets"}
     hit = res["hits"][0]
-    assert set(hit) >= {"kind", "id", "text", "highlight", "document", "page", "heading",
-                        "source", "date", "topics", "score"}
-    assert hit["document"] == {"id": 4, "title": "法治宣讲讲义", "filename": "a.docx",
-                               "kind": "handout"}
+    assert set(hit) >= {
+        "kind",
+        "id",
+        "text",
+        "highlight",
+        "document",
+        "page",
+        "heading",
+        "source",
+        "date",
+        "topics",
+        "score",
+    }
+    assert hit["document"] == {
+        "id": 4,
+        "title": "法治宣讲讲义",
+        "filename": "a.docx",
+        "kind": "handout",
+    }
     assert hit["page"] == 1 and hit["heading"] == "二、宪法宣传"
     assert set(res["facets"]) == {"topic", "kind", "doc_kind", "audience", "year", "speaker"}
 
@@ -429,10 +696,10 @@ def test_large_result_sets_report_estimates(ix, monkeypatch):
 
     monkeypatch.setattr(searching, "MAX_CANDIDATES", 5)
     monkeypatch.setattr(searching, "FACET_SAMPLE", 10)
-    res = ix.search("奋斗", limit=2)            # one bigram: the candidate count is exact
+    res = ix.search("奋斗", limit=2)  # one bigram: the candidate count is exact
     assert len(res["hits"]) == 2
     assert res["total"] == 23 and res["total_is_estimate"] is False
     assert res["facets_are_estimate"] is True
-    res = ix.search("青春最亮丽", limit=2)       # longer: verified on a sample, estimated
+    res = ix.search("青春最亮丽", limit=2)  # longer: verified on a sample, estimated
     assert len(res["hits"]) == 2
     assert res["total_is_estimate"] is True and 10 <= res["total"] <= 60

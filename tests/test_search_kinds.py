@@ -5,27 +5,33 @@ facets count them."""
 from __future__ import annotations
 
 import pytest
+from test_search_golden import rec
 
 from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
-
-from test_search_golden import rec
 
 RECORDS = [
     rec("q:1", "乡村振兴要靠人才。", kind="quote", source="讲话", doc=1, doc_kind="quotes"),
     rec("p:1", "乡村振兴的理论讲义第一节。", doc=2, doc_kind="handout"),
     rec("p:2", "某村发展特色产业、推进乡村振兴的案例。", doc=3, doc_kind="case"),
     rec("p:3", "乡村振兴宣讲稿的开头。", doc=4, doc_kind="script"),
-    rec("qa:1", "乡村振兴补贴怎么申请？到镇政府办理。", kind="qa", question="补贴怎么申请？", doc=5,
-        doc_kind="qa"),
+    rec(
+        "qa:1",
+        "乡村振兴补贴怎么申请？到镇政府办理。",
+        kind="qa",
+        question="补贴怎么申请？",
+        doc=5,
+        doc_kind="qa",
+    ),
 ]
 
 
 @pytest.fixture(scope="module", params=WRITERS)
 def ix(tmp_path_factory, request):
-    index = open_engine(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None),
-                        writer=request.param)
+    index = open_engine(
+        tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None), writer=request.param
+    )
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()
@@ -50,7 +56,9 @@ def test_script_is_a_kind_not_an_error(ix):
 
 def test_record_kinds_still_work_and_combine(ix):
     assert found(ix.search("乡村振兴 kind:金句")) == ["q:1"]
-    assert found(ix.search("乡村振兴", kind=["quote", "案例"])) == []   # a quote that is a case: none
+    assert (
+        found(ix.search("乡村振兴", kind=["quote", "案例"])) == []
+    )  # a quote that is a case: none
     assert found(ix.search("乡村振兴", doc_kind=["case", "handout"])) == ["p:1", "p:2"]
 
 
@@ -68,10 +76,22 @@ def test_unknown_kind_names_both_lists(ix):
 
 def test_speaker_is_a_facet_and_a_query_field(tmp_path):
     records = [
-        rec("q:1", "江山就是人民，人民就是江山。", kind="quote", speaker="习近平", doc=1,
-            doc_kind="quotes"),
-        rec("q:2", "人民群众是真正的英雄。", kind="quote", speaker="毛泽东", doc=1,
-            doc_kind="quotes"),
+        rec(
+            "q:1",
+            "江山就是人民，人民就是江山。",
+            kind="quote",
+            speaker="习近平",
+            doc=1,
+            doc_kind="quotes",
+        ),
+        rec(
+            "q:2",
+            "人民群众是真正的英雄。",
+            kind="quote",
+            speaker="毛泽东",
+            doc=1,
+            doc_kind="quotes",
+        ),
         rec("p:1", "人民至上的讲义段落。", doc=2),
     ]
     index = open_engine(tmp_path / "index", Vocabulary.load(None))

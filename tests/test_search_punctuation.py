@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_search_golden import rec
 
 from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
-
-from test_search_golden import rec
 
 RECORDS = [
     rec("p:1", "培育一批“雄鹰”企业和专精特新“小巨人”企业。", doc=1, seq=1),
@@ -27,8 +26,9 @@ RECORDS = [
 
 @pytest.fixture(scope="module", params=WRITERS)
 def ix(tmp_path_factory, request):
-    index = open_engine(tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None),
-                        writer=request.param)
+    index = open_engine(
+        tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None), writer=request.param
+    )
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()
@@ -38,11 +38,19 @@ def found(ix, q):
     return [h["id"] for h in ix.search(q, limit=50)["hits"]]
 
 
-@pytest.mark.parametrize("q, rid", [
-    ("雄鹰企业", "p:1"), ("两重建设", "p:2"), ("4567现代化产业体系", "p:3"),
-    ("四个全面战略布局", "p:4"), ("“雄鹰”企业", "p:1"), ("「两重」建设", "p:2"),
-    ("初心牢记", "q:1"), ("雄鹰企业梯度", "p:5"),
-])
+@pytest.mark.parametrize(
+    "q, rid",
+    [
+        ("雄鹰企业", "p:1"),
+        ("两重建设", "p:2"),
+        ("4567现代化产业体系", "p:3"),
+        ("四个全面战略布局", "p:4"),
+        ("“雄鹰”企业", "p:1"),
+        ("「两重」建设", "p:2"),
+        ("初心牢记", "q:1"),
+        ("雄鹰企业梯度", "p:5"),
+    ],
+)
 def test_query_finds_text_with_punctuation_between(ix, q, rid):
     assert rid in found(ix, q)
 

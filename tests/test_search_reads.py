@@ -9,18 +9,29 @@ import os
 import sys
 
 import pytest
+from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 from indexer.app.service import LibraryService
 from indexer.search import open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import SearchIndexError
 
-from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
-
-_WATCH: list = []          # [root, events] while a block is watched; audit hooks stay forever
+_WATCH: list = []  # [root, events] while a block is watched; audit hooks stay forever
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_CHANGES = {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.truncate", "os.chmod",
-            "os.link", "os.symlink", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile"}
+_CHANGES = {
+    "os.rename",
+    "os.remove",
+    "os.rmdir",
+    "os.mkdir",
+    "os.truncate",
+    "os.chmod",
+    "os.link",
+    "os.symlink",
+    "os.utime",
+    "shutil.rmtree",
+    "shutil.move",
+    "shutil.copyfile",
+}
 
 
 def _hook(event, args):
@@ -29,8 +40,9 @@ def _hook(event, args):
     root, events = _WATCH
     if event == "open":
         path, mode, flags = args
-        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-            (isinstance(flags, int) and flags & _WRITE_FLAGS)
+        writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS
+        )
         if writing and str(path).startswith(root):
             events.append((event, str(path)))
     elif event in _CHANGES and any(str(a).startswith(root) for a in args if a is not None):
@@ -53,8 +65,11 @@ class _Watch:
 
 
 def _files(path):
-    return {p.relative_to(path): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(path): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -71,15 +86,20 @@ def test_no_search_drains_the_outbox_or_writes(library):
     svc = library
     assert svc.search("金山银山")["total"] >= 1
     doc = next(d for d in svc.store.list_documents() if d["kind"] == "quotes")
-    svc.store.set_status(doc["id"], "trashed", actor="t")     # committed, not yet applied
+    svc.store.set_status(doc["id"], "trashed", actor="t")  # committed, not yet applied
     pending = svc.store.pending_index()
     assert pending[1]
     before = _files(svc.home.index_path)
-    fresh = open_engine(svc.home.index_path, svc.vocab)        # a cold reader too
+    fresh = open_engine(svc.home.index_path, svc.vocab)  # a cold reader too
     with _Watch(svc.home.path) as watch:
         for engine in (svc.index, fresh):
-            for q in ("金山银山", "乡村振兴 kind:passage", "没有的词语组合", "绿水清山",
-                      "的 了 是"):
+            for q in (
+                "金山银山",
+                "乡村振兴 kind:passage",
+                "没有的词语组合",
+                "绿水清山",
+                "的 了 是",
+            ):
                 engine.search(q)
                 engine.search(q, sort="date", page=2, limit=3)
             engine.facets("乡村振兴")
@@ -95,17 +115,17 @@ def test_no_search_drains_the_outbox_or_writes(library):
     fresh.close()
     assert watch.events == []
     assert _files(svc.home.index_path) == before
-    assert svc.store.pending_index() == pending              # still waiting for a writer
-    assert svc.search("金山银山")["total"] >= 1                # the trash is not seen yet ...
+    assert svc.store.pending_index() == pending  # still waiting for a writer
+    assert svc.search("金山银山")["total"] >= 1  # the trash is not seen yet ...
     svc.ready()
-    assert svc.search("金山银山")["total"] == 0                # ... until a writer applies it
+    assert svc.search("金山银山")["total"] == 0  # ... until a writer applies it
 
 
 def test_a_stale_index_is_reported_not_rebuilt_by_a_search(library, tmp_path):
     svc = library
     path = svc.home.index_path
     edited = Vocabulary.load(tmp_path / "elsewhere")
-    edited.add_terms(["星湖绿道"])                             # another vocabulary: stale
+    edited.add_terms(["星湖绿道"])  # another vocabulary: stale
     engine = open_engine(path, edited)
     before = _files(path)
     with _Watch(svc.home.path) as watch:

@@ -17,7 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 pytest.importorskip("gunicorn", reason="gunicorn 未安装（仅 Linux/macOS），跳过多进程测试")
@@ -47,12 +46,20 @@ def test_two_processes_serve_one_library(tmp_path):
     src = tmp_path / "src"
     make_docx(src / "q.docx", QUOTES_DOC)
     home = tmp_path / "home"
-    subprocess.run([*CLI, "--home", str(home), "ingest", str(src), "-q"], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*CLI, "--home", str(home), "ingest", str(src), "-q"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
-    proc = subprocess.Popen([*CLI, "--home", str(home), "serve", "--port", str(port),
-                             "--processes", "2"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*CLI, "--home", str(home), "serve", "--port", str(port), "--processes", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert "2 个进程" in line, line
@@ -64,8 +71,10 @@ def test_two_processes_serve_one_library(tmp_path):
         assert len(workers) >= 2
         # twenty concurrent searches, all answered
         results: list[int] = []
-        threads = [threading.Thread(target=lambda: results.append(_get(port, "绿水青山")["total"]))
-                   for _ in range(20)]
+        threads = [
+            threading.Thread(target=lambda: results.append(_get(port, "绿水青山")["total"]))
+            for _ in range(20)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -75,8 +84,12 @@ def test_two_processes_serve_one_library(tmp_path):
         word = "乡村振兴"
         assert all(_get(port, word)["total"] == 0 for _ in range(4))
         make_docx(tmp_path / "new" / "讲义.docx", HANDOUT_DOC)
-        subprocess.run([*CLI, "--home", str(home), "ingest", str(tmp_path / "new"), "-q"],
-                       cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(
+            [*CLI, "--home", str(home), "ingest", str(tmp_path / "new"), "-q"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         assert all(_get(port, word)["total"] >= 1 for _ in range(8))
     finally:
         kids = _children(proc.pid)

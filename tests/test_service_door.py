@@ -8,17 +8,24 @@ from conftest import HANDOUT, QUOTES, make_docx
 
 def test_upload_preview_and_publish_through_the_service(library_factory, tmp_path):
     from indexer.app.publish import Corrections
+
     svc = library_factory()
-    svc.ready()                                                  # as the web and CLI do
+    svc.ready()  # as the web and CLI do
     data = make_docx(tmp_path / "金句.docx", QUOTES).read_bytes()
     res = svc.upload(data, "金句.docx", actor="编辑甲")
     assert res["status"] in ("ok", "warning") and res["draft_id"]
-    assert svc.search("绿水青山")["total"] == 0                  # a draft is not published
+    assert svc.search("绿水青山")["total"] == 0  # a draft is not published
     draft = svc.draft(res["draft_id"])
     assert draft.prefill["kind"] == "quotes" and len(draft.prefill["quotes"]) == 3
-    c = Corrections(title="生态金句（修订）", kind="quotes", date="2017-10", source=None,
-                    topics=[], audiences=["rural"])
-    c.rejected.add(2)                                            # 不忘初心 … is left out
+    c = Corrections(
+        title="生态金句（修订）",
+        kind="quotes",
+        date="2017-10",
+        source=None,
+        topics=[],
+        audiences=["rural"],
+    )
+    c.rejected.add(2)  # 不忘初心 … is left out
     result = svc.publish(res["draft_id"], c, actor="编辑甲")
     assert result.status in ("ok", "warning")
     doc = svc.document(result.document_id)
@@ -33,8 +40,9 @@ def test_upload_preview_and_publish_through_the_service(library_factory, tmp_pat
 
 def test_a_discarded_draft_is_gone_and_audited(library_factory, tmp_path):
     svc = library_factory()
-    res = svc.upload(make_docx(tmp_path / "讲义.docx", HANDOUT).read_bytes(), "讲义.docx",
-                     actor="编辑甲")
+    res = svc.upload(
+        make_docx(tmp_path / "讲义.docx", HANDOUT).read_bytes(), "讲义.docx", actor="编辑甲"
+    )
     row = svc.discard_draft(res["draft_id"], actor="编辑甲")
     assert row["filename"] == "讲义.docx" and svc.drafts() == []
     assert any(e.row["action"] == "discard_upload" for e in svc.audit_entries())
@@ -43,19 +51,25 @@ def test_a_discarded_draft_is_gone_and_audited(library_factory, tmp_path):
 def test_a_search_never_applies_the_outbox(library_factory, tmp_path):
     svc = library_factory(files=[make_docx(tmp_path / "q.docx", QUOTES)])
     doc = svc.list_documents()[0]
-    svc.store.set_status(doc["id"], "trashed", actor="test")     # written, not yet applied
+    svc.store.set_status(doc["id"], "trashed", actor="test")  # written, not yet applied
     before = svc.store.outbox.pending()
     assert before[1]
-    assert svc.search("绿水青山")["total"] >= 1                   # the committed snapshot
-    assert svc.store.outbox.pending() == before                  # the search wrote nothing
+    assert svc.search("绿水青山")["total"] >= 1  # the committed snapshot
+    assert svc.store.outbox.pending() == before  # the search wrote nothing
     svc.sync()
     assert svc.search("绿水青山")["total"] == 0
 
 
 def test_search_filters_resolve_chinese_names(library_factory):
     svc = library_factory()
-    out = svc.resolve_filters({"audience": ["进农村", "rural"], "kind": ["讲义", "金句"],
-                               "year": ["２０２３年"], "topic": ["生态文明建设"]})
+    out = svc.resolve_filters(
+        {
+            "audience": ["进农村", "rural"],
+            "kind": ["讲义", "金句"],
+            "year": ["２０２３年"],
+            "topic": ["生态文明建设"],
+        }
+    )
     assert out["audience"] == ["rural"]
     assert out["doc_kind"] == ["handout"] and out["kind"] == ["quote"]
     assert out["year"] == ["2023"] and out["topic"] == ["ecology"]
@@ -63,12 +77,14 @@ def test_search_filters_resolve_chinese_names(library_factory):
 
 def test_dictionary_changes_from_the_command_line_are_audited(library_factory, capsys):
     from cli import main as cli
+
     svc = library_factory()
     home = str(svc.home.path)
     svc.close()
     assert cli.main(["--home", home, "dict", "add", "砂糖橘产业"]) == 0
     assert "已添加 1 个词" in capsys.readouterr().out
     from indexer.app.service import LibraryService
+
     svc = LibraryService(home)
     try:
         assert "砂糖橘产业" in svc.terms()

@@ -9,7 +9,6 @@ import time
 import zlib
 
 import pytest
-
 from conftest import ADMIN, EDITOR, login, post, with_csrf
 
 COOKIE = "lecturelib_session"
@@ -44,6 +43,7 @@ def _store(app):
 
 # -- finding 6: ending sessions -----------------------------------------------------------------
 
+
 def test_a_cookie_copied_before_logout_no_longer_opens_the_editor(app):
     c = app.test_client()
     login(c)
@@ -51,8 +51,8 @@ def test_a_cookie_copied_before_logout_no_longer_opens_the_editor(app):
     assert _signed_in(copy)
     assert post(c, "/logout").status_code == 302
     assert not _signed_in(c)
-    assert not _signed_in(copy)                  # the copy is over too
-    login(c)                                     # and signing in again works
+    assert not _signed_in(copy)  # the copy is over too
+    login(c)  # and signing in again works
     assert _signed_in(c) and not _signed_in(copy)
 
 
@@ -62,19 +62,21 @@ def test_a_password_reset_by_an_admin_ends_every_copy(app):
     copy = _copy(app, c)
     admin = app.test_client()
     login(admin, ADMIN)
-    r = post(admin, "/admin/users", {"action": "passwd", "name": EDITOR[0],
-                                     "password": "brand-new-pass"})
+    r = post(
+        admin, "/admin/users", {"action": "passwd", "name": EDITOR[0], "password": "brand-new-pass"}
+    )
     assert r.status_code == 302
     assert not _signed_in(c) and not _signed_in(copy)
-    assert _signed_in(admin)                     # other accounts are not touched
+    assert _signed_in(admin)  # other accounts are not touched
 
 
 def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
     c = app.test_client()
     login(c, ADMIN)
     copy = _copy(app, c)
-    r = post(c, "/admin/users", {"action": "passwd", "name": ADMIN[0],
-                                 "password": "brand-new-pass"})
+    r = post(
+        c, "/admin/users", {"action": "passwd", "name": ADMIN[0], "password": "brand-new-pass"}
+    )
     assert r.status_code == 302
     assert _signed_in(c)
     assert not _signed_in(copy)
@@ -82,6 +84,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app):
 
 def test_a_password_change_from_the_command_line_ends_every_session(app, monkeypatch):
     from cli.main import main
+
     c = app.test_client()
     login(c)
     copy = _copy(app, c)
@@ -95,6 +98,7 @@ def test_a_password_change_from_the_command_line_ends_every_session(app, monkeyp
 
 def test_disabling_an_account_ends_every_copy_and_enabling_does_not_revive_them(app):
     from library.users import Users
+
     c = app.test_client()
     login(c)
     copy = _copy(app, c)
@@ -106,6 +110,7 @@ def test_disabling_an_account_ends_every_copy_and_enabling_does_not_revive_them(
 
 def test_a_role_change_does_not_end_the_session(app):
     from library.users import Users
+
     c = app.test_client()
     login(c)
     Users(_store(app)).set_role(EDITOR[0], "admin", actor="test")
@@ -114,10 +119,12 @@ def test_a_role_change_does_not_end_the_session(app):
 
 # -- idle timeout and absolute lifetime --------------------------------------------------------
 
+
 @pytest.fixture
 def clock(monkeypatch):
     """The server's clock, moved by the test."""
     import web.security as security
+
     now = [time.time()]
     monkeypatch.setattr(security, "_now", lambda: now[0])
     return now
@@ -128,7 +135,7 @@ def test_an_idle_session_ends(make_app, clock):
     c = app.test_client()
     login(c)
     clock[0] += 29 * 60
-    assert _signed_in(c)                         # activity renews the idle timer
+    assert _signed_in(c)  # activity renews the idle timer
     clock[0] += 29 * 60
     assert _signed_in(c)
     clock[0] += 31 * 60
@@ -139,10 +146,10 @@ def test_a_busy_session_still_ends_after_its_absolute_lifetime(make_app, clock):
     app = make_app(settings={"session_idle_minutes": 30, "session_max_hours": 2})
     c = app.test_client()
     login(c)
-    for _ in range(6):                           # active every 19 minutes for 1 h 54 min
+    for _ in range(6):  # active every 19 minutes for 1 h 54 min
         clock[0] += 19 * 60
         assert _signed_in(c)
-    clock[0] += 19 * 60                          # 2 h 13 min after signing in
+    clock[0] += 19 * 60  # 2 h 13 min after signing in
     assert not _signed_in(c)
 
 
@@ -166,11 +173,12 @@ def test_the_cookie_expiry_does_not_renew_with_every_request(app):
 
 # -- finding 12: what the cookie holds ----------------------------------------------------------
 
+
 def _payload(app, cookie: str) -> tuple[dict, str]:
     """The session as the server reads it, and the cookie's readable payload text."""
     data = app.session_interface.get_signing_serializer(app).loads(cookie)
     raw = cookie.split(".")
-    if cookie.startswith("."):                   # itsdangerous: compressed payload
+    if cookie.startswith("."):  # itsdangerous: compressed payload
         blob = base64.urlsafe_b64decode(raw[1] + "=" * (-len(raw[1]) % 4))
         text = zlib.decompress(blob).decode()
     else:
@@ -180,16 +188,24 @@ def _payload(app, cookie: str) -> tuple[dict, str]:
 
 def test_the_cookie_carries_no_password_hash_material(app):
     from library.users import Users
+
     c = app.test_client()
     login(c)
     data, readable = _payload(app, _cookie(c))
     pw_hash = Users(_store(app)).get(EDITOR[0])["password_hash"]
-    pieces = {pw_hash[i:i + 8] for i in range(len(pw_hash) - 8)}
+    pieces = {pw_hash[i : i + 8] for i in range(len(pw_hash) - 8)}
     assert not any(p in readable for p in pieces), data
     assert "pw" not in data
     # what it does hold: the account, its session generation, times and the CSRF token
-    assert set(data) <= {"uid", "gen", "login_at", "seen_at", "csrf_token", "_flashes",
-                         "_permanent"}, data
+    assert set(data) <= {
+        "uid",
+        "gen",
+        "login_at",
+        "seen_at",
+        "csrf_token",
+        "_flashes",
+        "_permanent",
+    }, data
 
 
 def test_the_csrf_token_changes_at_login_and_logout(app):
@@ -198,10 +214,10 @@ def test_the_csrf_token_changes_at_login_and_logout(app):
     before = _payload(app, _cookie(c))[0]["csrf_token"]
     login(c)
     with c.session_transaction() as s:
-        s.pop("csrf_token")                      # drop the test token: the server makes one
+        s.pop("csrf_token")  # drop the test token: the server makes one
     c.get("/editor/")
     during = _payload(app, _cookie(c))[0]["csrf_token"]
-    post(c, "/logout")                           # with the server's token
+    post(c, "/logout")  # with the server's token
     c.get("/login")
     after = _payload(app, _cookie(c))[0]["csrf_token"]
     assert len({before, during, after}) == 3
@@ -209,6 +225,7 @@ def test_the_csrf_token_changes_at_login_and_logout(app):
 
 def test_an_old_style_cookie_with_a_hash_fragment_is_not_a_session(app):
     from library.users import Users
+
     row = Users(_store(app)).get(EDITOR[0])
     c = app.test_client()
     with c.session_transaction() as s:

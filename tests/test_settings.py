@@ -36,9 +36,17 @@ def test_a_home_without_settings_has_every_default(tmp_path, monkeypatch):
 
 def test_values_are_typed_from_the_file(tmp_path, monkeypatch):
     monkeypatch.delenv("LECTURELIB_MAX_FILE_MB", raising=False)
-    home = home_with(tmp_path, {"library_name": " 肇庆宣讲素材库 ", "max_file_mb": "2.5",
-                                "ingest_workers": 3, "require_login": True,
-                                "public_export": "false", "search_writer": "Public"})
+    home = home_with(
+        tmp_path,
+        {
+            "library_name": " 肇庆宣讲素材库 ",
+            "max_file_mb": "2.5",
+            "ingest_workers": 3,
+            "require_login": True,
+            "public_export": "false",
+            "search_writer": "Public",
+        },
+    )
     c = home.config
     assert c.library_name == "肇庆宣讲素材库"
     assert c.max_file_mb == 2.5 and home.max_file_bytes == int(2.5 * 1024 * 1024)
@@ -49,14 +57,17 @@ def test_values_are_typed_from_the_file(tmp_path, monkeypatch):
         c.require_login = False
 
 
-@pytest.mark.parametrize("key, value, says", [
-    ("max_file_mb", "很大", "应为数字"),
-    ("max_file_mb", 0, "应大于 0"),
-    ("ingest_workers", 1.5, "应为整数"),
-    ("require_login", "也许", "应为布尔值（true 或 false）"),
-    ("library_name", 12, "应为文字"),
-    ("search_writer", "quick", "无效"),
-])
+@pytest.mark.parametrize(
+    "key, value, says",
+    [
+        ("max_file_mb", "很大", "应为数字"),
+        ("max_file_mb", 0, "应大于 0"),
+        ("ingest_workers", 1.5, "应为整数"),
+        ("require_login", "也许", "应为布尔值（true 或 false）"),
+        ("library_name", 12, "应为文字"),
+        ("search_writer", "quick", "无效"),
+    ],
+)
 def test_a_wrong_value_names_the_key_and_the_file(tmp_path, key, value, says):
     with pytest.raises(UsageError) as e:
         home_with(tmp_path, {key: value})

@@ -17,16 +17,28 @@ from library.users import Users
 
 
 def make_item(data: bytes, title: str, quotes=(), passages=(), kind="handout", topics=()):
-    s = Structured(kind=kind, title=title,
-                   quotes=[Quote(text=t, source=src, date=d, seq=i)
-                           for i, (t, src, d) in enumerate(quotes)],
-                   passages=[Passage(text=t, heading_path=["一、总论"], page=1, seq=i)
-                             for i, t in enumerate(passages)],
-                   headings=[(1, "一、总论", 1)])
-    return IngestItem(data=data, sha256=sha256_bytes(data), filename=f"{title}.docx",
-                      format="docx", structured=s, title_key=title,
-                      quote_keys=[t for t, _, _ in quotes], doc_topics=[(t, 0.8) for t in topics],
-                      quote_topics=[[] for _ in quotes], audiences=["rural"])
+    s = Structured(
+        kind=kind,
+        title=title,
+        quotes=[Quote(text=t, source=src, date=d, seq=i) for i, (t, src, d) in enumerate(quotes)],
+        passages=[
+            Passage(text=t, heading_path=["一、总论"], page=1, seq=i)
+            for i, t in enumerate(passages)
+        ],
+        headings=[(1, "一、总论", 1)],
+    )
+    return IngestItem(
+        data=data,
+        sha256=sha256_bytes(data),
+        filename=f"{title}.docx",
+        format="docx",
+        structured=s,
+        title_key=title,
+        quote_keys=[t for t, _, _ in quotes],
+        doc_topics=[(t, 0.8) for t in topics],
+        quote_topics=[[] for _ in quotes],
+        audiences=["rural"],
+    )
 
 
 @pytest.fixture
@@ -48,6 +60,7 @@ def test_old_schema_is_upgraded_in_place_keeping_data(tmp_path):
     path = tmp_path / "old.sqlite3"
     engine = connect(path)
     from library import db
+
     saved = db.MIGRATIONS
     try:
         db.MIGRATIONS = saved[:1]
@@ -55,8 +68,10 @@ def test_old_schema_is_upgraded_in_place_keeping_data(tmp_path):
     finally:
         db.MIGRATIONS = saved
     con = sqlite3.connect(path)
-    con.execute("INSERT INTO documents (title, title_key, kind, created_at, updated_at) "
-                "VALUES ('旧材料', '旧材料', 'handout', 0, 0)")
+    con.execute(
+        "INSERT INTO documents (title, title_key, kind, created_at, updated_at) "
+        "VALUES ('旧材料', '旧材料', 'handout', 0, 0)"
+    )
     con.commit()
     con.close()
     assert migrate(engine) == [v for v, _, _ in saved[1:]]
@@ -66,9 +81,13 @@ def test_old_schema_is_upgraded_in_place_keeping_data(tmp_path):
 
 
 def test_store_file_keeps_original_and_content(store):
-    item = make_item(b"file-one", "乡村振兴讲义", passages=["第一段内容", "第二段内容"],
-                     quotes=[("绿水青山就是金山银山", "在浙江安吉余村考察时", "2005-08-15")],
-                     topics=["rural-revitalization"])
+    item = make_item(
+        b"file-one",
+        "乡村振兴讲义",
+        passages=["第一段内容", "第二段内容"],
+        quotes=[("绿水青山就是金山银山", "在浙江安吉余村考察时", "2005-08-15")],
+        topics=["rural-revitalization"],
+    )
     r = store.store_file(item)
     doc = store.get_document(r.document_id)
     assert doc["title"] == "乡村振兴讲义"
@@ -102,7 +121,7 @@ def test_changed_file_with_same_title_becomes_new_version_old_kept(store):
     assert [p["text"] for p in doc["passages"]] == ["新的内容"]
     texts = [r["text"] for r in store.records()]
     assert "新的内容" in texts and "旧的内容" not in texts
-    assert store.originals.has(sha256_bytes(b"v1"))   # the old file is kept
+    assert store.originals.has(sha256_bytes(b"v1"))  # the old file is kept
 
 
 def test_records_follow_trash_and_restore(store):
@@ -175,8 +194,9 @@ def test_users_hash_passwords_and_count_failures(store):
 
 
 def test_repositories_share_one_unit_of_work_that_rolls_back_as_one(store):
-    r = store.store_file(make_item(b"uow", "单元讲义", passages=["第一段内容"],
-                                   quotes=[("民生无小事", None, None)]))
+    r = store.store_file(
+        make_item(b"uow", "单元讲义", passages=["第一段内容"], quotes=[("民生无小事", None, None)])
+    )
     qid = store.get_document(r.document_id)["quotes"][0]["id"]
     head, audits = store.queue_head(), len(store.audit_log(1000))
 
@@ -205,21 +225,35 @@ def test_repositories_share_one_unit_of_work_that_rolls_back_as_one(store):
 
 def test_a_unit_of_work_belongs_to_its_thread(store):
     import threading
+
     r = store.store_file(make_item(b"thread", "线程讲义", passages=["一段"]))
     seen = []
     with store.db.transaction():
         store.update_document(r.document_id, actor="t", title="未提交的标题")
-        t = threading.Thread(target=lambda: seen.append(
-            store.documents.row(r.document_id)["title"]))
+        t = threading.Thread(
+            target=lambda: seen.append(store.documents.row(r.document_id)["title"])
+        )
         t.start()
         t.join()
-    assert seen == ["线程讲义"]          # another thread reads committed data only
+    assert seen == ["线程讲义"]  # another thread reads committed data only
     assert store.documents.row(r.document_id)["title"] == "未提交的标题"
 
 
 def test_the_facade_exposes_one_repository_per_concern(store):
     from library.store.database import Database
-    for name in ("documents", "quotes", "topics", "drafts", "trash", "audit_trail", "outbox",
-                 "index_records", "stored_values", "consistency", "users"):
+
+    for name in (
+        "documents",
+        "quotes",
+        "topics",
+        "drafts",
+        "trash",
+        "audit_trail",
+        "outbox",
+        "index_records",
+        "stored_values",
+        "consistency",
+        "users",
+    ):
         assert getattr(store, name).db is store.db, name
     assert isinstance(store.db, Database)

@@ -15,6 +15,7 @@ def vocab():
 
 # --- relaxations ---------------------------------------------------------------------------
 
+
 def test_nothing_to_relax_in_a_single_word():
     assert relaxations(parse("生态")) == []
     assert relaxations(parse("")) == []
@@ -53,8 +54,9 @@ def test_negated_terms_are_dropped():
 
 
 def test_long_words_are_split_into_dictionary_words(vocab):
-    out = relaxations(parse("新质生产力发展报告"),
-                      split_words=lambda word: dictionary_words(word, vocab))
+    out = relaxations(
+        parse("新质生产力发展报告"), split_words=lambda word: dictionary_words(word, vocab)
+    )
     assert "新质生产力 发展 报告" in out
 
 
@@ -65,7 +67,7 @@ def test_everything_relaxed_at_once_comes_last():
 
 
 def test_relaxations_are_parseable_and_differ_from_the_query():
-    q = '“不忘初心” 生态 OR 环保 -污染 专题:生态文明建设 year:2019-2021'
+    q = "“不忘初心” 生态 OR 环保 -污染 专题:生态文明建设 year:2019-2021"
     original = parse(q)
     out = relaxations(original)
     assert out
@@ -83,14 +85,18 @@ def test_limit():
 
 # --- close terms -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("typed,expected", [
-    ("新智生产力", "新质生产力"),       # one character typed wrong (homophone)
-    ("乡村振新", "乡村振兴"),
-    ("依法治过", "依法治国"),
-    ("两个确力", "两个确立"),
-    ("绿水青山", "绿水青山就是金山银山"),  # a term containing the word
-    ("百千万", "百千万工程"),
-])
+
+@pytest.mark.parametrize(
+    "typed,expected",
+    [
+        ("新智生产力", "新质生产力"),  # one character typed wrong (homophone)
+        ("乡村振新", "乡村振兴"),
+        ("依法治过", "依法治国"),
+        ("两个确力", "两个确立"),
+        ("绿水青山", "绿水青山就是金山银山"),  # a term containing the word
+        ("百千万", "百千万工程"),
+    ],
+)
 def test_close_terms_finds_the_intended_term_first(vocab, typed, expected):
     assert close_terms(typed, vocab)[0] == expected
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
+from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
 
 from indexer.app import sync
-from indexer.search import WRITERS
 from indexer.app.service import LibraryService
-
-from builders import HANDOUT_DOC, QUOTES_DOC, make_docx
+from indexer.search import WRITERS
 
 
 def test_changes_left_in_the_outbox_are_applied_on_next_start_not_by_a_search(tmp_path):
@@ -23,11 +22,11 @@ def test_changes_left_in_the_outbox_are_applied_on_next_start_not_by_a_search(tm
         doc = svc.store.list_documents()[0]
         svc.store.set_status(doc["id"], "trashed", actor="t")
         assert svc.store.pending_index()[1]
-        assert "3 条" not in str(svc.check())         # check reports the pending change
+        assert "3 条" not in str(svc.check())  # check reports the pending change
         assert any("尚未写入索引" in p for p in svc.check())
-        svc.search("金山银山")                           # a search only reads ...
+        svc.search("金山银山")  # a search only reads ...
         assert svc.store.pending_index()[1]
-        svc.ready()                                      # ... the next start applies it
+        svc.ready()  # ... the next start applies it
         assert svc.search("金山银山")["total"] == 0
         assert svc.store.pending_index() == (0, [])
         assert svc.check() == []
@@ -44,7 +43,7 @@ def test_segment_names_do_not_depend_on_the_global_random_state(tmp_path, writer
     try:
         random.seed(7)
         svc.ingest([tmp_path / "a"])
-        random.seed(7)                 # the same state again: whoosh would reuse the name
+        random.seed(7)  # the same state again: whoosh would reuse the name
         svc.ingest([tmp_path / "b"])
         assert svc.search("金山银山")["total"] >= 1
         assert svc.search("产业兴旺")["total"] >= 1

@@ -32,6 +32,7 @@ def _split_inside(tokens, start, end):
 
 # --- packaged data -------------------------------------------------------------------------
 
+
 def test_packaged_dictionary_is_large_clean_and_unique(packaged):
     assert len(packaged.terms) >= 300
     assert packaged.warnings == []
@@ -41,11 +42,32 @@ def test_packaged_dictionary_is_large_clean_and_unique(packaged):
         assert re.fullmatch(r"[\u4e00-\u9fd5A-Za-z0-9+#&._%\-]+", t), t
 
 
-@pytest.mark.parametrize("term", ["新时代中国特色社会主义思想", "两个确立", "四个意识", "四个自信",
-                                  "两个维护", "六进", "党史学习教育", "中国式现代化", "新质生产力",
-                                  "百千万工程", "高质量发展", "全过程人民民主", "理论宣讲", "百姓宣讲",
-                                  "微宣讲", "枫桥经验", "绿水青山就是金山银山", "七星岩", "鼎湖山",
-                                  "端砚", "肇庆"])
+@pytest.mark.parametrize(
+    "term",
+    [
+        "新时代中国特色社会主义思想",
+        "两个确立",
+        "四个意识",
+        "四个自信",
+        "两个维护",
+        "六进",
+        "党史学习教育",
+        "中国式现代化",
+        "新质生产力",
+        "百千万工程",
+        "高质量发展",
+        "全过程人民民主",
+        "理论宣讲",
+        "百姓宣讲",
+        "微宣讲",
+        "枫桥经验",
+        "绿水青山就是金山银山",
+        "七星岩",
+        "鼎湖山",
+        "端砚",
+        "肇庆",
+    ],
+)
 def test_packaged_dictionary_has_the_core_vocabulary(packaged, term):
     assert term in packaged
 
@@ -60,9 +82,15 @@ def test_packaged_synonyms(packaged):
 
 
 def test_expand_gives_every_form_with_the_typed_one_first(packaged):
-    assert packaged.expand("十九大") == ["十九大", "党的十九大", "19大", "党的第十九次全国代表大会",
-                                       "中共十九大", "中国共产党第十九次全国代表大会",
-                                       "中共第十九次全国代表大会"]
+    assert packaged.expand("十九大") == [
+        "十九大",
+        "党的十九大",
+        "19大",
+        "党的第十九次全国代表大会",
+        "中共十九大",
+        "中国共产党第十九次全国代表大会",
+        "中共第十九次全国代表大会",
+    ]
     forms = packaged.expand("20大")
     assert forms[0] == "20大"
     assert {"二十大", "党的二十大", "党的第二十次全国代表大会"} <= set(forms)
@@ -98,7 +126,12 @@ def test_prefix_terms_shortest_first(packaged):
 
 # --- the tokenizer -----------------------------------------------------------------------------
 
-_CONTEXTS = ["我们要深入学习{t}的重要意义", "关于{t}，大家认真讨论", "全面推进{t}工作", "人民{t}学习"]
+_CONTEXTS = [
+    "我们要深入学习{t}的重要意义",
+    "关于{t}，大家认真讨论",
+    "全面推进{t}工作",
+    "人民{t}学习",
+]
 
 
 def test_every_dictionary_term_stays_one_token_inside_sentences(packaged, tokenizer):
@@ -114,19 +147,23 @@ def test_every_dictionary_term_stays_one_token_inside_sentences(packaged, tokeni
     assert broken == []
 
 
-@pytest.mark.parametrize("sentence,token", [
-    ("我们要加快发展新质生产力", "新质生产力"),
-    ("深刻领悟两个确立的决定性意义", "两个确立"),
-    ("推动宣讲六进活动", "六进"),
-    ("周末去七星岩看看", "七星岩"),
-    ("实施百千万工程", "百千万工程"),
-])
+@pytest.mark.parametrize(
+    "sentence,token",
+    [
+        ("我们要加快发展新质生产力", "新质生产力"),
+        ("深刻领悟两个确立的决定性意义", "两个确立"),
+        ("推动宣讲六进活动", "六进"),
+        ("周末去七星岩看看", "七星岩"),
+        ("实施百千万工程", "百千万工程"),
+    ],
+)
 def test_terms_come_out_whole(tokenizer, sentence, token):
     assert token in list(tokenizer.cut(sentence, HMM=False))
 
 
 def test_ordinary_text_is_cut_as_jieba_would(tokenizer):
     import jieba
+
     plain = jieba.Tokenizer()
     for s in ["这是一个非常重要的问题", "十六进制数字", "人民群众的生活水平不断提高"]:
         assert list(tokenizer.cut(s, HMM=False)) == list(plain.cut(s, HMM=False))
@@ -134,9 +171,12 @@ def test_ordinary_text_is_cut_as_jieba_would(tokenizer):
 
 def test_tokenizer_is_private_and_cached_per_version(packaged, tokenizer, tmp_path):
     import jieba
+
     assert tokenizer is not jieba.dt
-    assert "新质生产力" not in jieba.dt.FREQ or jieba.dt.FREQ["新质生产力"] != \
-        tokenizer.FREQ["新质生产力"]
+    assert (
+        "新质生产力" not in jieba.dt.FREQ
+        or jieba.dt.FREQ["新质生产力"] != tokenizer.FREQ["新质生产力"]
+    )
     assert tokenizer_for(Vocabulary.load()) is tokenizer
     edited = Vocabulary.load(tmp_path)
     edited.add_terms(["星湖绿道"])
@@ -156,6 +196,7 @@ def test_vocabulary_pickles_without_a_tokenizer(packaged, tokenizer):
 
 # --- editor changes ------------------------------------------------------------------------------
 
+
 def test_home_without_editor_files_is_the_packaged_vocabulary(packaged, tmp_path):
     assert Vocabulary.load(tmp_path).version == packaged.version
     assert Vocabulary.load(None).version == packaged.version
@@ -163,7 +204,7 @@ def test_home_without_editor_files_is_the_packaged_vocabulary(packaged, tmp_path
 
 def test_add_and_remove_terms_persist_and_change_the_version(packaged, tmp_path):
     v = Vocabulary.load(tmp_path)
-    assert v.add_terms(["星湖绿道", "新质生产力"]) == ["星湖绿道"]   # the second is packaged
+    assert v.add_terms(["星湖绿道", "新质生产力"]) == ["星湖绿道"]  # the second is packaged
     assert (tmp_path / "dictionary.txt").is_file()
     v1 = v.version
     assert v1 != packaged.version
@@ -172,7 +213,7 @@ def test_add_and_remove_terms_persist_and_change_the_version(packaged, tmp_path)
     assert "星湖绿道" in again.terms
     assert again.version == v1
 
-    assert again.remove_terms(["端砚", "没有这个词"]) == ["端砚"]       # packaged term removed
+    assert again.remove_terms(["端砚", "没有这个词"]) == ["端砚"]  # packaged term removed
     assert "端砚" not in again.terms
     assert again.version != v1
     third = Vocabulary.load(tmp_path)
@@ -186,11 +227,12 @@ def test_add_and_remove_terms_persist_and_change_the_version(packaged, tmp_path)
 
 def test_editor_file_written_by_hand(tmp_path):
     (tmp_path / "dictionary.txt").write_text(
-        "# 注释\n+鼎湖山泉\n-端砚\n宋城墙夜游 90000\n+坏 词\n+\n+不是数字 x\n", encoding="utf-8")
+        "# 注释\n+鼎湖山泉\n-端砚\n宋城墙夜游 90000\n+坏 词\n+\n+不是数字 x\n", encoding="utf-8"
+    )
     v = Vocabulary.load(tmp_path)
     assert "鼎湖山泉" in v.terms and "宋城墙夜游" in v.terms and "端砚" not in v.terms
     assert v.word_freqs()["宋城墙夜游"] == 90000
-    assert len(v.warnings) == 3                             # "+坏 词", "+", "+不是数字 x"
+    assert len(v.warnings) == 3  # "+坏 词", "+", "+不是数字 x"
     for n, w in zip((5, 6, 7), v.warnings):
         assert w.startswith(f"dictionary.txt 第 {n} 行无法使用")
     assert "词频" in v.warnings[0]
@@ -258,7 +300,7 @@ def test_remove_synonym_group(packaged, tmp_path):
     v.remove_synonym_group("星湖")
     assert v.expand("星湖") == ["星湖"]
     lines = (tmp_path / "synonyms.txt").read_text(encoding="utf-8").splitlines()
-    assert not any("肇庆星湖" in line for line in lines)       # no dead entries left behind
+    assert not any("肇庆星湖" in line for line in lines)  # no dead entries left behind
 
     v.add_synonyms(["习近平总书记", "习总书记"])
     assert Vocabulary.load(tmp_path).version == packaged.version
@@ -266,7 +308,8 @@ def test_remove_synonym_group(packaged, tmp_path):
 
 def test_synonym_file_written_by_hand(tmp_path):
     (tmp_path / "synonyms.txt").write_text(
-        "星湖 = 肇庆星湖\n+端砚＝端溪砚\n-双碳\n只有一个\n", encoding="utf-8")
+        "星湖 = 肇庆星湖\n+端砚＝端溪砚\n-双碳\n只有一个\n", encoding="utf-8"
+    )
     v = Vocabulary.load(tmp_path)
     assert v.expand("端溪砚") == ["端溪砚", "端砚"]
     assert v.expand("星湖") == ["星湖", "肇庆星湖"]
@@ -274,8 +317,9 @@ def test_synonym_file_written_by_hand(tmp_path):
     assert len(v.warnings) == 1 and "synonyms.txt" in v.warnings[0]
 
 
-@pytest.mark.parametrize("group", [["二十大"], ["二十大", "２０大".replace("２０", "二十")],
-                                   ["a=b", "c"], ["", "x"]])
+@pytest.mark.parametrize(
+    "group", [["二十大"], ["二十大", "２０大".replace("２０", "二十")], ["a=b", "c"], ["", "x"]]
+)
 def test_invalid_synonym_groups_are_refused(tmp_path, group):
     v = Vocabulary.load(tmp_path)
     with pytest.raises(UsageError):

@@ -6,8 +6,8 @@ import html
 import re
 
 import pytest
+from conftest import ADMIN, EDITOR, login, post, text, with_csrf
 
-from conftest import ADMIN, EDITOR, login, post, with_csrf, text
 from library.users import Users
 
 
@@ -29,8 +29,17 @@ def test_users_page_lists_accounts(admin):
 
 
 def test_create_editor_who_can_then_log_in(admin, app):
-    r = post(admin, "/admin/users", {"action": "add", "name": "xinbianji", "role": "editor",
-                                     "password": "new-pass-123", "password2": "new-pass-123"})
+    r = post(
+        admin,
+        "/admin/users",
+        {
+            "action": "add",
+            "name": "xinbianji",
+            "role": "editor",
+            "password": "new-pass-123",
+            "password2": "new-pass-123",
+        },
+    )
     assert r.status_code == 302
     assert "已创建账号“xinbianji”" in text(admin.get("/admin/users"))
     c = app.test_client()
@@ -39,14 +48,27 @@ def test_create_editor_who_can_then_log_in(admin, app):
     assert c.get("/admin/users").status_code == 403
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"name": "a b", "password": "long-enough", "password2": "long-enough"}, "不能含空格"),
-    ({"name": "short", "password": "123", "password2": "123"}, "至少需要 8 个字符"),
-    ({"name": "mismatch", "password": "long-enough", "password2": "other-pass"}, "两次输入的密码不一致"),
-    ({"name": EDITOR[0], "password": "long-enough", "password2": "long-enough"}, "已存在"),
-    ({"name": "badrole", "password": "long-enough", "password2": "long-enough",
-      "role": "king"}, "未知的角色"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"name": "a b", "password": "long-enough", "password2": "long-enough"}, "不能含空格"),
+        ({"name": "short", "password": "123", "password2": "123"}, "至少需要 8 个字符"),
+        (
+            {"name": "mismatch", "password": "long-enough", "password2": "other-pass"},
+            "两次输入的密码不一致",
+        ),
+        ({"name": EDITOR[0], "password": "long-enough", "password2": "long-enough"}, "已存在"),
+        (
+            {
+                "name": "badrole",
+                "password": "long-enough",
+                "password2": "long-enough",
+                "role": "king",
+            },
+            "未知的角色",
+        ),
+    ],
+)
 def test_create_account_errors(admin, form, message):
     r = post(admin, "/admin/users", {"action": "add", "role": "editor", **form})
     assert r.status_code == 400 and message in text(r)
@@ -57,10 +79,11 @@ def test_reset_password_logs_out_old_sessions(admin, app):
     login(editor, EDITOR)
     r = post(admin, "/admin/users", {"action": "passwd", "name": EDITOR[0], "password": "short"})
     assert r.status_code == 400 and "至少需要 8 个字符" in text(r)
-    r = post(admin, "/admin/users", {"action": "passwd", "name": EDITOR[0],
-                                     "password": "brand-new-pass"})
+    r = post(
+        admin, "/admin/users", {"action": "passwd", "name": EDITOR[0], "password": "brand-new-pass"}
+    )
     assert r.status_code == 302
-    assert editor.get("/editor/").status_code == 302          # old session is over
+    assert editor.get("/editor/").status_code == 302  # old session is over
     login(editor, (EDITOR[0], "brand-new-pass"))
 
 
@@ -69,8 +92,12 @@ def test_disable_enable_and_role(admin, app):
     assert r.status_code == 302 and "已停用" in text(admin.get("/admin/users"))
     c = app.test_client()
     tok = with_csrf(c)
-    assert c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1],
-                                  "csrf_token": tok}).status_code == 401
+    assert (
+        c.post(
+            "/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok}
+        ).status_code
+        == 401
+    )
     post(admin, "/admin/users", {"action": "enable", "name": EDITOR[0]})
     post(admin, "/admin/users", {"action": "role", "name": EDITOR[0], "role": "admin"})
     login(c, EDITOR)
@@ -82,15 +109,26 @@ def test_admin_cannot_lock_themselves_out(admin):
     assert r.status_code == 400 and "不能停用自己的账号" in text(r)
     r = post(admin, "/admin/users", {"action": "role", "name": ADMIN[0], "role": "editor"})
     assert r.status_code == 400 and "不能修改自己的角色" in text(r)
-    r = post(admin, "/admin/users", {"action": "passwd", "name": "ghost", "password": "long-enough"})
+    r = post(
+        admin, "/admin/users", {"action": "passwd", "name": "ghost", "password": "long-enough"}
+    )
     assert r.status_code == 400 and "不存在" in text(r)
     r = post(admin, "/admin/users", {"action": "explode", "name": "x"})
     assert r.status_code == 400 and "未知的操作" in text(r)
 
 
 def test_audit_log_shows_who_changed_what(admin):
-    post(admin, "/admin/users", {"action": "add", "name": "laozhang", "role": "editor",
-                                 "password": "new-pass-123", "password2": "new-pass-123"})
+    post(
+        admin,
+        "/admin/users",
+        {
+            "action": "add",
+            "name": "laozhang",
+            "role": "editor",
+            "password": "new-pass-123",
+            "password2": "new-pass-123",
+        },
+    )
     post(admin, "/admin/users", {"action": "disable", "name": "laozhang"})
     page = text(admin.get("/admin/audit"))
     assert "操作记录" in page
@@ -105,14 +143,17 @@ RAW = re.compile(r"\{'|': |\[\]|\{\}|/tmp/|\\\\|document:\d|quote:\d|topic:|sha2
 
 
 def sentences(page: str) -> list[str]:
-    items = re.findall(r'<li class="doc-row audit-log__item"[^>]*>\s*<span>(.*?)</span>', page, re.S)
+    items = re.findall(
+        r'<li class="doc-row audit-log__item"[^>]*>\s*<span>(.*?)</span>', page, re.S
+    )
     return [html.unescape(x) for x in items]
 
 
 def test_web_export_by_an_editor_is_logged_under_their_name(make_app, sample_dir):
     app = make_app(files=sorted(sample_dir.iterdir()))
-    Users(app.extensions["lecturelib"].svc.store).add("编辑甲", "jia-pass-123", role="editor",
-                                                      actor="test")
+    Users(app.extensions["lecturelib"].svc.store).add(
+        "编辑甲", "jia-pass-123", role="editor", actor="test"
+    )
     c = app.test_client()
     login(c, ("编辑甲", "jia-pass-123"))
     assert c.get("/topics/ecology/pack.zip").status_code == 200
@@ -121,8 +162,11 @@ def test_web_export_by_an_editor_is_logged_under_their_name(make_app, sample_dir
     rows = sentences(text(a.get("/admin/audit")))
     export = [s for s in rows if "导出了专题包" in s]
     assert len(export) == 1
-    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d，编辑甲导出了专题包“生态文明建设”"
-                        r"（\d+ 份材料、\d+ 条金句、\d+ 个段落）。", export[0]), export[0]
+    assert re.fullmatch(
+        r"\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d，编辑甲导出了专题包“生态文明建设”"
+        r"（\d+ 份材料、\d+ 条金句、\d+ 个段落）。",
+        export[0],
+    ), export[0]
     assert "cli" not in export[0] and "pack-" not in export[0] and ".zip" not in export[0]
 
 
@@ -131,10 +175,19 @@ def test_every_row_is_a_sentence_never_a_raw_dict(make_app, sample_dir):
     store = app.extensions["lecturelib"].svc.store
     doc = next(d for d in store.list_documents() if d["kind"] == "handout")
     c = app.test_client()
-    login(c)                                             # the editor
-    post(c, f"/editor/documents/{doc['id']}/edit",
-         {"title": "乡村振兴专题讲义（修订）", "kind": "handout", "date": "2024-03-18",
-          "source": "市委宣传部", "topics": ["rural-revitalization"], "audiences": ["rural"]})
+    login(c)  # the editor
+    post(
+        c,
+        f"/editor/documents/{doc['id']}/edit",
+        {
+            "title": "乡村振兴专题讲义（修订）",
+            "kind": "handout",
+            "date": "2024-03-18",
+            "source": "市委宣传部",
+            "topics": ["rural-revitalization"],
+            "audiences": ["rural"],
+        },
+    )
     post(c, f"/editor/documents/{doc['id']}/trash")
     post(c, f"/editor/documents/{doc['id']}/restore")
     post(c, "/editor/dictionary", {"action": "add", "words": "雄鹰企业 两重建设"})
@@ -159,12 +212,26 @@ def test_every_row_is_a_sentence_never_a_raw_dict(make_app, sample_dir):
 
 def test_cli_actions_name_the_command_line():
     from web.formatting import audit_sentence
-    row = {"at": 1736900000, "actor": "cli", "action": "export", "target": "topic:ecology",
-           "detail": {"title": "生态文明建设", "file": "/tmp/pack-abc.zip",
-                      "counts": {"documents": 7, "quotes": 53, "passages": 12, "sources": 0}}}
+
+    row = {
+        "at": 1736900000,
+        "actor": "cli",
+        "action": "export",
+        "target": "topic:ecology",
+        "detail": {
+            "title": "生态文明建设",
+            "file": "/tmp/pack-abc.zip",
+            "counts": {"documents": 7, "quotes": 53, "passages": 12, "sources": 0},
+        },
+    }
     s = audit_sentence(row)
     assert s.endswith("命令行用户导出了专题包“生态文明建设”（7 份材料、53 条金句、12 个段落）。")
     assert "/tmp" not in s
-    odd = {"at": 1736900000, "actor": "guanli", "action": "rebuild", "target": "index",
-           "detail": {"reason": {"words": ["甲", "乙"]}}}
+    odd = {
+        "at": 1736900000,
+        "actor": "guanli",
+        "action": "rebuild",
+        "target": "index",
+        "detail": {"reason": {"words": ["甲", "乙"]}},
+    }
     assert not RAW.search(audit_sentence(odd)) and "{" not in audit_sentence(odd)

@@ -11,11 +11,10 @@ import threading
 from urllib.parse import unquote
 
 import pytest
+from conftest import EDITOR, QUOTES, login, make_docx, text, with_csrf
 from sqlalchemy import text as sql
 
-from conftest import EDITOR, QUOTES, login, make_docx, with_csrf, text
-
-BIG = "99999999999999999999"            # > 2**63: SQLite cannot bind it
+BIG = "99999999999999999999"  # > 2**63: SQLite cannot bind it
 
 
 @pytest.fixture
@@ -29,11 +28,20 @@ def app(make_app, tmp_path):
 
 # -- finding 9: malformed ids and parameters ----------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    f"/documents/{BIG}", f"/documents/{BIG}/download", f"/api/documents/{BIG}",
-    f"/quotes/{BIG}", f"/api/quotes/{BIG}", "/documents/9223372036854775808",
-    "/documents/" + "9" * 5000, "/quotes/00000000000000000000000001",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/documents/{BIG}",
+        f"/documents/{BIG}/download",
+        f"/api/documents/{BIG}",
+        f"/quotes/{BIG}",
+        f"/api/quotes/{BIG}",
+        "/documents/9223372036854775808",
+        "/documents/" + "9" * 5000,
+        "/quotes/00000000000000000000000001",
+    ],
+)
 def test_ids_too_large_for_the_store_are_404(app, url):
     r = app.test_client().get(url)
     assert r.status_code == 404, (url, r.status_code)
@@ -62,13 +70,16 @@ def test_every_id_route_refuses_an_oversized_id_without_a_500(app):
             assert r.status_code in (302, 400, 404), (method, url, r.status_code)
 
 
-@pytest.mark.parametrize("nxt", ["/\r\nX-Injected: 1", "/%0D%0AX-Injected:%201", "/\x00",
-                                 "/editor/\x1b[31m", "/\u2028x"])
+@pytest.mark.parametrize(
+    "nxt", ["/\r\nX-Injected: 1", "/%0D%0AX-Injected:%201", "/\x00", "/editor/\x1b[31m", "/\u2028x"]
+)
 def test_a_next_parameter_with_control_characters_is_ignored(app, nxt):
     c = app.test_client()
     tok = with_csrf(c)
-    r = c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok,
-                               "next": unquote(nxt)})
+    r = c.post(
+        "/login",
+        data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok, "next": unquote(nxt)},
+    )
     assert r.status_code == 302 and r.headers["Location"] == "/editor/"
     assert "X-Injected" not in r.headers
     # already signed in: GET /login sends the visitor on, to the same safe place
@@ -79,19 +90,29 @@ def test_a_next_parameter_with_control_characters_is_ignored(app, nxt):
 def test_the_login_page_keeps_a_plain_next(app):
     c = app.test_client()
     tok = with_csrf(c)
-    r = c.post("/login", data={"name": EDITOR[0], "password": EDITOR[1], "csrf_token": tok,
-                               "next": "/editor/upload?replace=1"})
+    r = c.post(
+        "/login",
+        data={
+            "name": EDITOR[0],
+            "password": EDITOR[1],
+            "csrf_token": tok,
+            "next": "/editor/upload?replace=1",
+        },
+    )
     assert r.headers["Location"] == "/editor/upload?replace=1"
 
 
 # -- finding 10 (headers): Content-Disposition ---------------------------------------------------
 
+
 def _rename(app, filename: str) -> int:
     store = app.extensions["lecturelib"].svc.store
     doc = store.list_documents()[0]
     with store.engine.begin() as conn:
-        conn.execute(sql("UPDATE versions SET filename = :f WHERE document_id = :d"),
-                     {"f": filename, "d": doc["id"]})
+        conn.execute(
+            sql("UPDATE versions SET filename = :f WHERE document_id = :d"),
+            {"f": filename, "d": doc["id"]},
+        )
     return doc["id"]
 
 
@@ -106,14 +127,18 @@ def _disposition(r) -> tuple[str, str | None]:
     return plain.group(1), (unquote(star.group(1)) if star else None)
 
 
-@pytest.mark.parametrize("stored, shown", [
-    ("a\x00b\x1bc.docx", "abc.docx"),
-    ("evil\r\nX-Injected: 1.docx", "evil X-Injected_ 1.docx"),
-    ("tab\there\x7f\x85.docx", "tab here.docx"),
-    ("\u202excod.exe", "xcod.exe.docx"),
-    ('quo"te\\back;semi.docx', "back;semi.docx"), ('say "hi" | <b>?.docx', "say _hi_ _ _b__.docx"),
-    ("../../etc/passwd", "passwd.docx"),
-])
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        ("a\x00b\x1bc.docx", "abc.docx"),
+        ("evil\r\nX-Injected: 1.docx", "evil X-Injected_ 1.docx"),
+        ("tab\there\x7f\x85.docx", "tab here.docx"),
+        ("\u202excod.exe", "xcod.exe.docx"),
+        ('quo"te\\back;semi.docx', "back;semi.docx"),
+        ('say "hi" | <b>?.docx', "say _hi_ _ _b__.docx"),
+        ("../../etc/passwd", "passwd.docx"),
+    ],
+)
 def test_control_characters_never_reach_the_download_header(app, stored, shown):
     doc_id = _rename(app, stored)
     r = app.test_client().get(f"/documents/{doc_id}/download")
@@ -139,20 +164,25 @@ def test_a_long_name_keeps_its_extension(app):
 
 
 def test_a_name_that_lost_its_extension_gets_the_format_back(app):
-    doc_id = _rename(app, "讲" * 200)          # what a 200-character cut leaves behind
+    doc_id = _rename(app, "讲" * 200)  # what a 200-character cut leaves behind
     plain, star = _disposition(app.test_client().get(f"/documents/{doc_id}/download"))
     assert star.endswith(".docx") and plain.endswith(".docx")
 
 
 def test_every_attachment_response_is_made_safe(app):
     """Downloads built elsewhere (basket, packs) go through the same header."""
-    from flask import send_file
     import io
+
+    from flask import send_file
 
     @app.get("/_test_attachment")
     def _attachment():
-        return send_file(io.BytesIO(b"x"), as_attachment=True,
-                         download_name="报告\x1b[31m.docx", mimetype="text/plain")
+        return send_file(
+            io.BytesIO(b"x"),
+            as_attachment=True,
+            download_name="报告\x1b[31m.docx",
+            mimetype="text/plain",
+        )
 
     plain, star = _disposition(app.test_client().get("/_test_attachment"))
     assert star == "报告[31m.docx" and plain.endswith(".docx")
@@ -160,12 +190,20 @@ def test_every_attachment_response_is_made_safe(app):
 
 # -- finding 8: 413 at any size ------------------------------------------------------------------
 
+
 def _serve(app):
     from waitress import create_server
 
     from web import install_waitress_errors
-    server = create_server(app, host="127.0.0.1", port=0, threads=2, ident="lecturelib",
-                           max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024)
+
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=0,
+        threads=2,
+        ident="lecturelib",
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024,
+    )
     install_waitress_errors(server, app)
     threading.Thread(target=server.run, daemon=True).start()
     return server
@@ -189,7 +227,7 @@ def _raw_post(port: int, length: int, headers: dict, send: int = 0):
     return r, body
 
 
-@pytest.mark.parametrize("size", [3 * 1024 * 1024, 1024 ** 3, 50 * 1024 ** 3])
+@pytest.mark.parametrize("size", [3 * 1024 * 1024, 1024**3, 50 * 1024**3])
 def test_the_real_server_answers_any_oversized_upload_in_chinese(make_app, size):
     app = make_app(settings={"max_file_mb": 1})
     server = _serve(app)
@@ -198,8 +236,9 @@ def test_the_real_server_answers_any_oversized_upload_in_chinese(make_app, size)
         assert r.status == 413
         assert r.getheader("Content-Type").startswith("text/html")
         assert "超过了大小上限" in body and "1 MB" in body and "generated by" not in body
-        r, body = _raw_post(server.effective_port, size,
-                            {"X-Requested-With": "fetch", "Accept": "application/json"})
+        r, body = _raw_post(
+            server.effective_port, size, {"X-Requested-With": "fetch", "Accept": "application/json"}
+        )
         assert r.status == 413 and r.getheader("Content-Type") == "application/json"
         assert "超过了大小上限" in body
     finally:
@@ -215,9 +254,15 @@ def test_a_browser_still_uploading_reads_the_413_instead_of_a_reset(make_app):
     try:
         for size in (3 * 1024 * 1024, 40 * 1024 * 1024):
             conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
-            conn.request("POST", "/editor/upload", body=b"x" * size,
-                         headers={"Content-Type": "multipart/form-data; boundary=xyz",
-                                  "X-Requested-With": "fetch"})
+            conn.request(
+                "POST",
+                "/editor/upload",
+                body=b"x" * size,
+                headers={
+                    "Content-Type": "multipart/form-data; boundary=xyz",
+                    "X-Requested-With": "fetch",
+                },
+            )
             r = conn.getresponse()
             assert r.status == 413, size
             assert "超过了大小上限" in r.read().decode("utf-8")
@@ -249,8 +294,11 @@ def test_the_real_server_still_serves_ordinary_requests_and_other_errors(make_ap
 def test_the_413_flag_cannot_be_sent_by_a_client(app):
     c = app.test_client()
     tok = login(c)
-    r = c.post("/editor/upload", data={"csrf_token": tok},
-               headers={"X-Lecturelib-Body-Too-Large": "1", "X-Requested-With": "fetch"})
+    r = c.post(
+        "/editor/upload",
+        data={"csrf_token": tok},
+        headers={"X-Lecturelib-Body-Too-Large": "1", "X-Requested-With": "fetch"},
+    )
     assert r.status_code != 413
 
 
@@ -259,8 +307,11 @@ def test_flask_413_is_chinese_for_the_upload_script(make_app):
     c = app.test_client()
     tok = login(c)
     import io
-    r = c.post("/editor/upload", data={"csrf_token": tok,
-                                        "files": (io.BytesIO(b"x" * 1_200_000), "a.txt")},
-               content_type="multipart/form-data",
-               headers={"X-Requested-With": "fetch", "Accept": "application/json"})
+
+    r = c.post(
+        "/editor/upload",
+        data={"csrf_token": tok, "files": (io.BytesIO(b"x" * 1_200_000), "a.txt")},
+        content_type="multipart/form-data",
+        headers={"X-Requested-With": "fetch", "Accept": "application/json"},
+    )
     assert r.status_code == 413 and "超过了大小上限" in r.get_json()["error"]["message"]

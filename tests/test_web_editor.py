@@ -7,8 +7,18 @@ import io
 import re
 
 import pytest
-
-from conftest import ADMIN, EDITOR, HANDOUT, PDF_PAGES, QUOTES, login, make_docx, make_pdf, post, text
+from conftest import (
+    ADMIN,
+    EDITOR,
+    HANDOUT,
+    PDF_PAGES,
+    QUOTES,
+    login,
+    make_docx,
+    make_pdf,
+    post,
+    text,
+)
 
 
 @pytest.fixture
@@ -36,8 +46,15 @@ def docx_bytes(tmp_path, blocks, name="f.docx") -> bytes:
 def test_upload_several_files_gives_a_result_per_file(editor, tmp_path):
     q = docx_bytes(tmp_path, QUOTES, "q.docx")
     pdf = make_pdf(tmp_path / "p.pdf", PDF_PAGES).read_bytes()
-    r = upload(editor, [("金句.docx", q), ("提纲.pdf", pdf), ("空文件.docx", b""),
-                        ("乱码.docx", b"this is not a docx at all")])
+    r = upload(
+        editor,
+        [
+            ("金句.docx", q),
+            ("提纲.pdf", pdf),
+            ("空文件.docx", b""),
+            ("乱码.docx", b"this is not a docx at all"),
+        ],
+    )
     assert r.status_code == 200
     res = {x["filename"]: x for x in r.get_json()["results"]}
     assert res["金句.docx"]["status"] == "ok" and res["金句.docx"]["quotes"] == 3
@@ -62,8 +79,13 @@ def test_upload_without_files_is_an_error(editor):
     r = post(editor, "/editor/upload", {}, content_type="multipart/form-data")
     assert r.status_code == 302
     assert "请选择要上传的文件" in text(editor.get("/editor/upload"))
-    r = post(editor, "/editor/upload", {}, headers={"X-Requested-With": "fetch"},
-             content_type="multipart/form-data")
+    r = post(
+        editor,
+        "/editor/upload",
+        {},
+        headers={"X-Requested-With": "fetch"},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 400 and "请选择" in r.get_json()["error"]["message"]
 
 
@@ -95,7 +117,9 @@ def test_preview_shows_quotes_with_parsed_sources_and_passages(editor, tmp_path)
     assert 'value="在浙江安吉余村考察时的讲话"' in page and 'value="2005-08-15"' in page
     assert "绿水青山就是金山银山" in page
     assert re.search(r'name="topics" value="ecology" checked', page)
-    res = upload(editor, [("h.docx", docx_bytes(tmp_path, HANDOUT, "h.docx"))]).get_json()["results"][0]
+    res = upload(editor, [("h.docx", docx_bytes(tmp_path, HANDOUT, "h.docx"))]).get_json()[
+        "results"
+    ][0]
     page = text(editor.get(res["preview_url"]))
     assert "一、为什么要推进乡村振兴 › （一）产业兴旺是重点" in page
     assert editor.get("/editor/drafts/99999").status_code == 404
@@ -115,8 +139,12 @@ def publish_form(page: str) -> dict:
 def test_publish_with_corrected_topic_and_source_makes_it_searchable(editor, app, tmp_path):
     res = upload(editor, [("q.docx", docx_bytes(tmp_path, QUOTES))]).get_json()["results"][0]
     form = publish_form(text(editor.get(res["preview_url"])))
-    form.update(topics=["new-zhaoqing"], q0_source="在浙江安吉考察时的讲话（修订）",
-                title="生态金句（修订版）", source="市委宣传部")
+    form.update(
+        topics=["new-zhaoqing"],
+        q0_source="在浙江安吉考察时的讲话（修订）",
+        title="生态金句（修订版）",
+        source="市委宣传部",
+    )
     r = post(editor, f"/editor/drafts/{res['draft_id']}/publish", form)
     assert r.status_code == 302
     page = text(editor.get(r.headers["Location"]))
@@ -139,7 +167,7 @@ def test_publish_form_errors_are_shown_in_chinese(editor, tmp_path):
     page = text(r)
     assert "标题不能为空" in page and "第 2 条金句的日期" in page and "材料日期" in page
     assert "未知的材料类型" in page
-    assert 'value="去年某天"' in page              # what the editor typed is kept
+    assert 'value="去年某天"' in page  # what the editor typed is kept
 
 
 def test_discard_draft(editor, tmp_path):
@@ -152,13 +180,17 @@ def test_discard_draft(editor, tmp_path):
 
 @pytest.fixture
 def library_app(make_app, tmp_path):
-    return make_app(files=[make_docx(tmp_path / "q.docx", QUOTES),
-                           make_docx(tmp_path / "h.docx", HANDOUT)])
+    return make_app(
+        files=[make_docx(tmp_path / "q.docx", QUOTES), make_docx(tmp_path / "h.docx", HANDOUT)]
+    )
 
 
 def _doc(app, part):
-    return next(d["id"] for d in app.extensions["lecturelib"].svc.store.list_documents()
-                if part in d["title"])
+    return next(
+        d["id"]
+        for d in app.extensions["lecturelib"].svc.store.list_documents()
+        if part in d["title"]
+    )
 
 
 def test_edit_document_metadata(library_app):
@@ -170,10 +202,18 @@ def test_edit_document_metadata(library_app):
     r = post(c, f"/editor/documents/{d}/edit", {"title": "", "kind": "bogus", "date": "x年"})
     assert r.status_code == 400
     assert "标题不能为空" in text(r) and "请选择材料类型" in text(r) and "日期" in text(r)
-    r = post(c, f"/editor/documents/{d}/edit",
-             {"title": "乡村振兴辅导讲义", "kind": "script", "date": "2024年3月",
-              "source": "市委讲师团", "topics": ["rural-revitalization", "new-zhaoqing"],
-              "audiences": ["rural", "community"]})
+    r = post(
+        c,
+        f"/editor/documents/{d}/edit",
+        {
+            "title": "乡村振兴辅导讲义",
+            "kind": "script",
+            "date": "2024年3月",
+            "source": "市委讲师团",
+            "topics": ["rural-revitalization", "new-zhaoqing"],
+            "audiences": ["rural", "community"],
+        },
+    )
     assert r.status_code == 302
     page = text(c.get(f"/documents/{d}"))
     assert "乡村振兴辅导讲义" in page and "2024年3月" in page and "进社区" in page
@@ -188,9 +228,17 @@ def test_edit_quote(library_app):
     assert "编辑金句" in text(c.get(f"/editor/quotes/{qid}/edit"))
     r = post(c, f"/editor/quotes/{qid}/edit", {"text": "", "date": "bad"})
     assert r.status_code == 400 and "金句内容不能为空" in text(r)
-    r = post(c, f"/editor/quotes/{qid}/edit", {"text": "绿水青山就是金山银山。",
-                                               "source": "在安吉的讲话", "date": "2005-08-15",
-                                               "speaker": "习近平", "topics": ["ecology"]})
+    r = post(
+        c,
+        f"/editor/quotes/{qid}/edit",
+        {
+            "text": "绿水青山就是金山银山。",
+            "source": "在安吉的讲话",
+            "date": "2005-08-15",
+            "speaker": "习近平",
+            "topics": ["ecology"],
+        },
+    )
     assert r.status_code == 302
     assert c.get(f"/api/quotes/{qid}").get_json()["source"] == "在安吉的讲话"
 
@@ -209,7 +257,7 @@ def test_trash_restore_and_purge(library_app):
     assert post(c, f"/editor/documents/{d}/restore").status_code == 302
     assert c.get("/api/search?q=合作社").get_json()["total"] >= 1
     post(c, f"/editor/documents/{d}/trash")
-    assert post(c, f"/editor/documents/{d}/purge").status_code == 403     # editors cannot
+    assert post(c, f"/editor/documents/{d}/purge").status_code == 403  # editors cannot
     admin = library_app.test_client()
     login(admin, ADMIN)
     assert post(admin, f"/editor/documents/{d}/purge").status_code == 302
@@ -224,9 +272,12 @@ def test_replace_file_with_new_version(library_app, tmp_path):
     login(c)
     d = _doc(library_app, "乡村振兴")
     assert "的新版本" in text(c.get(f"/editor/upload?replace={d}"))
-    new = HANDOUT + [("p", "三、新增的一节：数字乡村建设让村民足不出户办成事，电商直播带火了土特产。")]
-    res = upload(c, [("新版讲义.docx", docx_bytes(tmp_path, new, "n.docx"))],
-                 replace=str(d)).get_json()["results"][0]
+    new = HANDOUT + [
+        ("p", "三、新增的一节：数字乡村建设让村民足不出户办成事，电商直播带火了土特产。")
+    ]
+    res = upload(
+        c, [("新版讲义.docx", docx_bytes(tmp_path, new, "n.docx"))], replace=str(d)
+    ).get_json()["results"][0]
     page = text(c.get(res["preview_url"]))
     assert "的新版本，旧版本保留" in page
     r = post(c, f"/editor/drafts/{res['draft_id']}/publish", publish_form(page))
@@ -238,8 +289,11 @@ def test_replace_file_with_new_version(library_app, tmp_path):
 
 
 def test_edit_pages_of_missing_things_are_404(editor):
-    for url in ("/editor/documents/999/edit", "/editor/quotes/999/edit",
-                "/editor/upload?replace=999"):
+    for url in (
+        "/editor/documents/999/edit",
+        "/editor/quotes/999/edit",
+        "/editor/upload?replace=999",
+    ):
         assert editor.get(url).status_code == 404, url
 
 
@@ -272,6 +326,7 @@ def test_dictionary_change_rebuilds_index_in_background(library_app):
 def test_search_during_a_rebuild_answers_from_the_old_index(library_app):
     # the rebuild builds a new index beside the live one: searches never wait or fail (503)
     from web.library import Job
+
     lib = library_app.extensions["lecturelib"]
     lib.jobs[99] = Job(99, "按新词典重建索引", "test", done=5, total=10)
     try:
@@ -294,7 +349,7 @@ def test_synonyms_add_and_remove(library_app):
     assert r.status_code == 302
     lib.wait_for_jobs()
     assert "砂糖橘 = 肇庆柑橘" in text(c.get("/editor/synonyms?q=砂糖橘"))
-    assert c.get("/api/search?q=肇庆柑橘").get_json()["total"] >= 1      # found via 砂糖橘
+    assert c.get("/api/search?q=肇庆柑橘").get_json()["total"] >= 1  # found via 砂糖橘
     r = post(c, "/editor/synonyms", {"action": "add", "group": "孤词"})
     assert r.status_code == 400 and "至少需要两个词" in text(r)
     r = post(c, "/editor/synonyms", {"action": "remove", "word": "肇庆柑橘"})
@@ -309,6 +364,7 @@ def test_synonyms_add_and_remove(library_app):
 def test_scanned_pdf_is_reported_as_needing_ocr(editor, tmp_path):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
+
     path = tmp_path / "scan.pdf"
     c = canvas.Canvas(str(path), pagesize=A4)
     c.rect(100, 100, 300, 400, fill=1)

@@ -25,7 +25,10 @@ def test_export_button_and_download_for_editors_only(make_app, sample_dir):
     assert "导出离线专题包" in page
     r = c.get(f"/topics/{slug}/pack.zip")
     assert r.status_code == 200 and r.mimetype == "application/zip"
-    assert "专题包.zip" in r.headers["Content-Disposition"] or "filename*" in r.headers["Content-Disposition"]
+    assert (
+        "专题包.zip" in r.headers["Content-Disposition"]
+        or "filename*" in r.headers["Content-Disposition"]
+    )
     names = zipfile.ZipFile(io.BytesIO(r.data)).namelist()
     assert "manifest.json" in names and "index.html" in names and "compilation.docx" in names
     assert c.get("/topics/no-such-topic/pack.zip").status_code == 404
@@ -48,17 +51,25 @@ def test_import_page_imports_once_and_refuses_a_tampered_pack(make_app, sample_d
 
     target = make_app()
     c = target.test_client()
-    assert c.get("/editor/import").status_code == 302          # anonymous → login
+    assert c.get("/editor/import").status_code == 302  # anonymous → login
     login(c)
     assert "导入专题包" in c.get("/editor/import").get_data(as_text=True)
-    r = post(c, "/editor/import", {"pack": (io.BytesIO(pack), "pack.zip")},
-             content_type="multipart/form-data")
+    r = post(
+        c,
+        "/editor/import",
+        {"pack": (io.BytesIO(pack), "pack.zip")},
+        content_type="multipart/form-data",
+    )
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "新增材料" in body
     docs = target.extensions["lecturelib"].svc.store.counts()["documents"]
     assert docs >= 1
-    r = post(c, "/editor/import", {"pack": (io.BytesIO(pack), "pack.zip")},
-             content_type="multipart/form-data")
+    r = post(
+        c,
+        "/editor/import",
+        {"pack": (io.BytesIO(pack), "pack.zip")},
+        content_type="multipart/form-data",
+    )
     assert "新增材料：0 份" in r.get_data(as_text=True)
     assert target.extensions["lecturelib"].svc.store.counts()["documents"] == docs
 
@@ -69,8 +80,12 @@ def test_import_page_imports_once_and_refuses_a_tampered_pack(make_app, sample_d
             if info.filename == "data/documents.jsonl":
                 data = data.replace("。".encode(), "！".encode(), 1)
             w.writestr(info.filename, data)
-    r = post(c, "/editor/import", {"pack": (io.BytesIO(bad.getvalue()), "篡改.zip")},
-             content_type="multipart/form-data")
+    r = post(
+        c,
+        "/editor/import",
+        {"pack": (io.BytesIO(bad.getvalue()), "篡改.zip")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 400 and "篡改.zip" in r.get_data(as_text=True)
     assert "校验和不符" in r.get_data(as_text=True)
     r = post(c, "/editor/import", {}, content_type="multipart/form-data")

@@ -7,8 +7,7 @@ import io
 import re
 
 import docx
-
-from conftest import post, with_csrf, text
+from conftest import post, text, with_csrf
 
 
 def doc_id(app, title_part: str) -> int:
@@ -29,9 +28,9 @@ def test_home_shows_search_box_topic_tiles_latest_and_quote_of_the_day(client, s
     for name in ("形势政策教育", "新时代新肇庆", "干部素质能力提升", "全面依法治国", "乡村振兴"):
         assert name in page
     assert len(re.findall(r'class="tile"', page)) == 10
-    assert "1 份材料" in page                         # 乡村振兴 tile counts its handout
+    assert "1 份材料" in page  # 乡村振兴 tile counts its handout
     assert "每日金句" in page
-    assert "乡村振兴专题讲义" in page                 # latest material
+    assert "乡村振兴专题讲义" in page  # latest material
     assert "3 份材料 · 3 条金句" in page
 
 
@@ -41,10 +40,11 @@ def test_search_shows_highlighted_quote_with_source_and_copy_citation(client):
     assert r.status_code == 200
     assert "<mark>绿水青山</mark>就是金山银山" in page
     assert "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in page
-    assert ('data-copy="“绿水青山就是金山银山。” ——习近平在浙江安吉余村考察时的讲话'
-            '（2005年8月15日）"') in page
+    assert (
+        'data-copy="“绿水青山就是金山银山。” ——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"'
+    ) in page
     assert "1 条结果" in page
-    assert "引号" in page                             # the query syntax in one line
+    assert "引号" in page  # the query syntax in one line
 
 
 def test_search_facets_have_counts_and_toggle_links(client):
@@ -93,7 +93,7 @@ def test_search_empty_query_asks_for_words(client):
 
 
 def test_search_escapes_the_query_everywhere(client):
-    page = text(client.get('/search?q=<script>alert(1)</script>'))
+    page = text(client.get("/search?q=<script>alert(1)</script>"))
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
 
@@ -113,7 +113,7 @@ def test_document_page_shows_outline_passages_pages_and_download(client, sample_
     assert "目录" in page and "（一）产业兴旺是重点" in page
     assert 'href="#h-（一）产业兴旺是重点"' in page and 'id="h-（一）产业兴旺是重点"' in page
     assert "合作社带动村民增收致富" in page
-    assert f'/documents/{d}/download' in page
+    assert f"/documents/{d}/download" in page
     pdf = doc_id(sample_app, "法治")
     page = text(client.get(f"/documents/{pdf}"))
     assert "第 2 页" in page and "枫桥经验" in page
@@ -148,20 +148,23 @@ def test_basket_page_renders_for_script(client):
 def test_basket_export_writes_docx_with_sources(client, sample_app):
     q = quote_id(sample_app, "绿水青山")
     pid = app_passage_id(sample_app, "枫桥")
-    r = post(client, "/basket/export",
-             {"items": f'["p:{pid}", "q:{q}", "q:{q}", "bogus"]', "title": "我的讲稿"})
+    r = post(
+        client,
+        "/basket/export",
+        {"items": f'["p:{pid}", "q:{q}", "q:{q}", "bogus"]', "title": "我的讲稿"},
+    )
     assert r.status_code == 200
     assert r.mimetype.endswith("wordprocessingml.document")
     d = docx.Document(io.BytesIO(r.data))
     paras = [p.text for p in d.paragraphs]
     body = "\n".join(paras)
     assert paras[0] == "我的讲稿"
-    assert body.index("枫桥经验") < body.index("绿水青山就是金山银山")     # basket order kept
+    assert body.index("枫桥经验") < body.index("绿水青山就是金山银山")  # basket order kept
     assert "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）" in body
     assert "第 2 页" in body
-    tail = body[body.index("参考来源"):]
+    tail = body[body.index("参考来源") :]
     assert "《生态文明与初心使命金句汇编》" in tail
-    assert body.count("绿水青山就是金山银山") == 1                          # de-duplicated
+    assert body.count("绿水青山就是金山银山") == 1  # de-duplicated
 
 
 def app_passage_id(app, text_part: str) -> int:
@@ -192,11 +195,19 @@ def test_unknown_page_is_a_chinese_404(client):
 
 def test_user_text_is_escaped_on_every_page(make_app, tmp_path):
     from conftest import make_docx
-    f = make_docx(tmp_path / "x.docx", [
-        ("t", "<b>标题</b>测试材料"),
-        ("p", "一、<script>alert('x')</script>危险的段落"),
-        ("p", "这是一段包含<img src=x onerror=alert(1)>标记与枫桥经验的正文内容，用来检查转义。" * 2),
-    ])
+
+    f = make_docx(
+        tmp_path / "x.docx",
+        [
+            ("t", "<b>标题</b>测试材料"),
+            ("p", "一、<script>alert('x')</script>危险的段落"),
+            (
+                "p",
+                "这是一段包含<img src=x onerror=alert(1)>标记与枫桥经验的正文内容，用来检查转义。"
+                * 2,
+            ),
+        ],
+    )
     app = make_app(files=[f])
     c = app.test_client()
     for url in ("/search?q=枫桥经验", "/", f"/documents/{doc_id(app, '测试材料')}"):
@@ -213,6 +224,7 @@ def test_require_login_setting_closes_the_public_side(make_app, sample_dir):
     assert c.get("/api/search?q=绿水").status_code == 401
     assert c.get("/login").status_code == 200
     from conftest import login
+
     login(c)
     assert "绿水青山" in text(c.get("/search?q=绿水"))
 

@@ -32,7 +32,7 @@ def test_material_kinds_are_facets_and_filters(client):
     r = client.get("/search?q=乡村振兴&kind=讲义")
     assert r.status_code == 200 and "这种类型" not in r.get_data(as_text=True)
     r = client.get("/api/search?q=乡村振兴&kind=script")
-    assert r.status_code == 200 and r.get_json()["total"] == 0      # no script in the sample
+    assert r.status_code == 200 and r.get_json()["total"] == 0  # no script in the sample
     r = client.get("/api/search?q=乡村振兴&kind=handout").get_json()
     assert r["total"] > 0 and all(h["document"]["kind"] == "handout" for h in r["hits"])
     r = client.get("/api/search?q=乡村振兴 kind:讲义").get_json()

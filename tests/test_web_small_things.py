@@ -13,7 +13,6 @@ from urllib.parse import unquote
 
 import docx
 import pytest
-
 from conftest import ADMIN, EDITOR, login, post, text
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "WEB.md"
@@ -35,8 +34,9 @@ def test_an_editor_whose_password_was_reset_is_told_why(app):
     login(editor, EDITOR)
     admin = app.test_client()
     login(admin, ADMIN)
-    post(admin, "/admin/users", {"action": "passwd", "name": EDITOR[0],
-                                 "password": "brand-new-pass"})
+    post(
+        admin, "/admin/users", {"action": "passwd", "name": EDITOR[0], "password": "brand-new-pass"}
+    )
     page = follow_to_login(editor)
     assert "您的密码已被重置" in page and "请用新密码重新登录" in page
     # told once
@@ -54,6 +54,7 @@ def test_an_editor_whose_account_was_disabled_is_told_why(app):
 
 def test_signing_out_elsewhere_and_idling_say_so_too(app):
     from web import security
+
     laptop, phone = app.test_client(), app.test_client()
     login(laptop, EDITOR)
     login(phone, EDITOR)
@@ -99,7 +100,7 @@ def test_a_skip_link_leads_past_the_filters_to_the_results(app):
     m = re.search(r'<a class="skip" href="#([\w-]+)"[^>]*>跳到检索结果</a>', page)
     assert m and f'id="{m.group(1)}"' in page
     # it comes before the facet links and the results in the page
-    assert page.index("跳到检索结果") < page.index('class="facets"') < page.index('data-hit=')
+    assert page.index("跳到检索结果") < page.index('class="facets"') < page.index("data-hit=")
     none = text(app.test_client().get("/search?q=没有这样的内容啊啊"))
     assert "跳到检索结果" not in none
     assert "跳到检索结果" not in text(app.test_client().get("/"))
@@ -121,6 +122,7 @@ def test_favicon_does_not_404(make_app, settings):
     assert r.mimetype in ("image/vnd.microsoft.icon", "image/x-icon", "image/svg+xml")
     assert r.data[:4] == b"\x00\x00\x01\x00" and b"PNG" in r.data[:40]
     from PIL import Image
+
     assert Image.open(io.BytesIO(r.data)).size == (32, 32)
     assert 'rel="icon"' in text(c.get("/login"))
 
@@ -128,7 +130,7 @@ def test_favicon_does_not_404(make_app, settings):
 def test_docs_describe_roles_and_rebuilds():
     doc = DOCS.read_text(encoding="utf-8")
     assert "读者" in doc and "reader" in doc
-    roles = doc[doc.index("## Roles"):]
+    roles = doc[doc.index("## Roles") :]
     for role in ("reader", "editor", "admin"):
         assert role in roles
     assert "searches answer 503" not in doc

@@ -25,7 +25,7 @@ from werkzeug.routing import IntegerConverter
 from .config import load_config
 
 # the largest rowid SQLite can hold
-MAX_ID = 2 ** 63 - 1
+MAX_ID = 2**63 - 1
 # WSGI environ key set by the waitress hook (a client cannot set it: headers become HTTP_*)
 BODY_TOO_LARGE = "lecturelib.body_too_large"
 # after answering a too-large upload, what is still read and thrown away before closing
@@ -38,10 +38,10 @@ _SESSION_SETTINGS = (
     ("SESSION_MAX_AGE", "session_max_hours", 12, 3600),
 )
 _LOGIN_DEFAULTS = {
-    "LOGIN_ADDRESS_MAX_FAILURES": 5,    # failures from one address before it has to wait
-    "LOGIN_ADDRESS_BASE_DELAY": 2,      # seconds after the 5th failure; doubles with each one
+    "LOGIN_ADDRESS_MAX_FAILURES": 5,  # failures from one address before it has to wait
+    "LOGIN_ADDRESS_BASE_DELAY": 2,  # seconds after the 5th failure; doubles with each one
     "LOGIN_ADDRESS_MAX_DELAY": 900,
-    "LOGIN_FORGET_AFTER": 3600,         # failures are forgotten an hour after the last one
+    "LOGIN_FORGET_AFTER": 3600,  # failures are forgotten an hour after the last one
 }
 
 
@@ -93,30 +93,42 @@ def favicon_ico(size: int = 32) -> bytes:
     import zlib
 
     accent, white, clear = (0xB7, 0x1C, 0x1C, 255), (255, 255, 255, 255), (0, 0, 0, 0)
-    radius, lines = size // 6, [(size * 5 // 16, 0.72), (size * 15 // 32, 0.72),
-                                (size * 5 // 8, 0.5)]
+    radius, lines = (
+        size // 6,
+        [(size * 5 // 16, 0.72), (size * 15 // 32, 0.72), (size * 5 // 8, 0.5)],
+    )
     rows = []
     for y in range(size):
-        row = bytearray([0])                     # filter: none
+        row = bytearray([0])  # filter: none
         for x in range(size):
             dx = max(radius - x, x - (size - 1 - radius), 0)
             dy = max(radius - y, y - (size - 1 - radius), 0)
             px = accent if dx * dx + dy * dy <= radius * radius else clear
             for top, share in lines:
                 left = size // 4
-                if px is accent and top <= y < top + max(2, size // 16) \
-                        and left <= x < left + int((size - 2 * left) * share / 0.72):
+                if (
+                    px is accent
+                    and top <= y < top + max(2, size // 16)
+                    and left <= x < left + int((size - 2 * left) * share / 0.72)
+                ):
                     px = white
             row += bytes(px)
         rows.append(bytes(row))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    png = (b"\x89PNG\r\n\x1a\n"
-           + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
     header = struct.pack("<HHH", 0, 1, 1)
     entry = struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(png), 6 + 16)
     return header + entry + png
@@ -131,8 +143,11 @@ def _favicon_route(app: Flask) -> None:
 
     @app.get("/favicon.ico", endpoint="favicon")
     def favicon():
-        return Response(icon, mimetype="image/vnd.microsoft.icon",
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            icon,
+            mimetype="image/vnd.microsoft.icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -151,12 +166,13 @@ def create_app(test_config: dict | None = None) -> Flask:
             abort(413)
 
     WebLibrary.init_app(app)
-    CSRFProtect(app)              # checked in security's before_request (after the account)
+    CSRFProtect(app)  # checked in security's before_request (after the account)
     security.init_app(app)
     formatting.init_app(app)
     errors.init_app(app)
 
     from .views import admin, api, auth, editor, packs, public
+
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
@@ -206,7 +222,7 @@ def waitress_channel(app: Flask):
 
     class Channel(HTTPChannel):
         error_task_class = staticmethod(error_task)
-        linger = False              # set by TooLargeTask: drain the upload before closing
+        linger = False  # set by TooLargeTask: drain the upload before closing
         draining = False
         drain_started = 0.0
         drained = 0
@@ -218,7 +234,7 @@ def waitress_channel(app: Flask):
         def handle_close(self):
             if not self.linger or self.draining or not self.connected:
                 return self._close_now()
-            try:                    # the answer is out: no more writing, keep reading
+            try:  # the answer is out: no more writing, keep reading
                 self.socket.shutdown(socket.SHUT_WR)
             except OSError:
                 return self._close_now()
@@ -246,8 +262,11 @@ def waitress_channel(app: Flask):
                 return self._close_now()
             self.drained += len(data)
             self.last_activity = time.time()
-            if (not data or self.drained > LINGER_BYTES
-                    or self.last_activity - self.drain_started > LINGER_SECONDS):
+            if (
+                not data
+                or self.drained > LINGER_BYTES
+                or self.last_activity - self.drain_started > LINGER_SECONDS
+            ):
                 self._close_now()
 
     return Channel
@@ -257,8 +276,9 @@ def install_waitress_errors(server, app: Flask) -> None:
     """Make ``server`` (from ``waitress.create_server``, one or several listening sockets)
     answer oversized requests through ``app`` (see :func:`waitress_channel`)."""
     channel = waitress_channel(app)
-    servers = [server] + [s for s in getattr(server, "map", {}).values()
-                          if hasattr(s, "channel_class")]
+    servers = [server] + [
+        s for s in getattr(server, "map", {}).values() if hasattr(s, "channel_class")
+    ]
     for s in servers:
         if hasattr(s, "channel_class"):
             s.channel_class = channel

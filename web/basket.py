@@ -14,7 +14,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -44,10 +44,11 @@ def clean(text: str | None) -> str:
 class Entry:
     """One basket item as the client posts it: its record id, and the kind and short name the
     client saw (only used to name the item when it is no longer in the library)."""
+
     id: str
     kind: str = ""
     name: str = ""
-    purged: bool = False            # set by resolve(): the library deleted it for good
+    purged: bool = False  # set by resolve(): the library deleted it for good
 
     @property
     def label(self) -> str:
@@ -109,8 +110,11 @@ def item_view(rec: dict) -> dict:
     title = rec.get("document_title") or ""
     if rec["kind"] == "quote":
         text = quote_with_citation(rec["text"])
-        cite = citation_line(rec.get("source") or (f"《{title}》" if title else None),
-                             rec.get("date"), rec.get("speaker"))
+        cite = citation_line(
+            rec.get("source") or (f"《{title}》" if title else None),
+            rec.get("date"),
+            rec.get("speaker"),
+        )
         where = []
     else:
         text = rec["text"]
@@ -154,6 +158,7 @@ class Basket:
     """The basket as the library sees it now: the items still there (in the basket's order,
     each with the number of its document's reference), the references (one per source
     document, in order of first use), and the entries that are gone."""
+
     items: list[dict]
     references: list[Reference]
     missing: list[Entry]
@@ -193,6 +198,7 @@ def resolve(svc, entries: list[Entry]) -> Basket:
 
 
 # -- the .docx ------------------------------------------------------------------------------
+
 
 def _font(run, size: float, *, bold=False, color: RGBColor | None = None) -> None:
     run.font.size = Pt(size)
@@ -239,7 +245,7 @@ def _title_style(doc) -> None:
 
 
 def _properties(doc, title: str, library_name: str, count: int) -> None:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     cp = doc.core_properties
     cp.author = library_name
     cp.last_modified_by = library_name
@@ -253,8 +259,9 @@ def _properties(doc, title: str, library_name: str, count: int) -> None:
     cp.revision = 1
 
 
-def export_docx(basket: Basket, title: str = "讲稿素材", *,
-                library_name: str = "宣讲素材库") -> tuple[io.BytesIO, str]:
+def export_docx(
+    basket: Basket, title: str = "讲稿素材", *, library_name: str = "宣讲素材库"
+) -> tuple[io.BytesIO, str]:
     """The basket as a Word document: title (Word's Title style), count and date, the note on
     deleted items, each item numbered once (a Q&A with its question) with its citation and
     reference number, then the references. A4, the library named in the document properties.
@@ -273,8 +280,13 @@ def export_docx(basket: Basket, title: str = "讲稿素材", *,
     _font(h.add_run(title), 18, bold=True, color=RGBColor(0, 0, 0))
     sub = doc.add_paragraph()
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(sub.add_run(f"共 {len(basket.items)} 条 · 整理于 {time.strftime('%Y年%m月%d日')}"
-                      f" · {library_name}"), 10.5, color=RGBColor(0x66, 0x66, 0x66))
+    _font(
+        sub.add_run(
+            f"共 {len(basket.items)} 条 · 整理于 {time.strftime('%Y年%m月%d日')} · {library_name}"
+        ),
+        10.5,
+        color=RGBColor(0x66, 0x66, 0x66),
+    )
     note = basket.missing_note()
     if note:
         p = doc.add_paragraph()

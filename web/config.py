@@ -34,7 +34,9 @@ def _secret_key(home: Path) -> str:
 
 def load_config(app: Flask, test_config: dict | None = None) -> None:
     test_config = dict(test_config or {})
-    home = LibraryService.open_home(test_config.pop("LECTURELIB_HOME", None) or os.environ.get("LECTURELIB_HOME"))
+    home = LibraryService.open_home(
+        test_config.pop("LECTURELIB_HOME", None) or os.environ.get("LECTURELIB_HOME")
+    )
     settings = dict(home.settings)
     settings.update(test_config.pop("SETTINGS", {}))
     home.settings = settings
@@ -62,13 +64,13 @@ def load_config(app: Flask, test_config: dict | None = None) -> None:
         SESSION_COOKIE_NAME="lecturelib_session",
         PERMANENT_SESSION_LIFETIME=12 * 3600,
         JSON_AS_ASCII=False,
-        LOGIN_MAX_FAILURES=5,          # failures before the growing delay starts
-        LOGIN_BASE_DELAY=30,           # seconds after the 5th failure; doubles with each one
+        LOGIN_MAX_FAILURES=5,  # failures before the growing delay starts
+        LOGIN_BASE_DELAY=30,  # seconds after the 5th failure; doubles with each one
         LOGIN_MAX_DELAY=3600,
         SEARCH_PAGE_SIZE=10,
     )
     app.json.ensure_ascii = False
-    app.json.sort_keys = False        # /api/search keeps the CLI's key order
+    app.json.sort_keys = False  # /api/search keeps the CLI's key order
     key = os.environ.get("LECTURELIB_SECRET_KEY") or test_config.get("SECRET_KEY")
     app.config["SECRET_KEY"] = key or _secret_key(home.path)
     app.config.update(test_config)

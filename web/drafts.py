@@ -10,12 +10,14 @@ from indexer.app.publish import Corrections
 from library.content import AUDIENCES, KINDS
 from library.errors import UsageError
 
-_DATE = re.compile(r"^\s*(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*(?:[-./月]\s*(\d{1,2})\s*[日号]?)?"
-                   r"\s*月?)?\s*年?\s*$")
+_DATE = re.compile(
+    r"^\s*(\d{4})\s*(?:[-./年]\s*(\d{1,2})\s*(?:[-./月]\s*(\d{1,2})\s*[日号]?)?"
+    r"\s*月?)?\s*年?\s*$"
+)
 
 
 def parse_date(raw: str) -> str | None:
-    """"2022-10-16", "2022年10月16日", "2022.10", "2022" → ISO; "" → None; else UsageError."""
+    """ "2022-10-16", "2022年10月16日", "2022.10", "2022" → ISO; "" → None; else UsageError."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -53,14 +55,20 @@ def read_corrections(form, prepared, taxonomy) -> tuple[Corrections, list[str]]:
     except UsageError as e:
         errors.append(f"材料日期：{e}")
         doc_date = prepared.structured.date
-    c = Corrections(title=title or prepared.structured.title, kind=kind, date=doc_date,
-                    source=(form.get("source") or "").strip()[:300] or None,
-                    topics=list(dict.fromkeys(topics)), audiences=list(dict.fromkeys(audiences)))
-    listed = form.get("quotes_listed") == "1"      # the form showed keep boxes
-    no_cited = form.get("no_cited_quotes") == "1"   # the document-level switch
+    c = Corrections(
+        title=title or prepared.structured.title,
+        kind=kind,
+        date=doc_date,
+        source=(form.get("source") or "").strip()[:300] or None,
+        topics=list(dict.fromkeys(topics)),
+        audiences=list(dict.fromkeys(audiences)),
+    )
+    listed = form.get("quotes_listed") == "1"  # the form showed keep boxes
+    no_cited = form.get("no_cited_quotes") == "1"  # the document-level switch
     for i, _q in enumerate(prepared.structured.quotes):
-        if (listed and not form.get(f"q{i}_keep")) or \
-                (no_cited and prepared.structured.kind != "quotes"):
+        if (listed and not form.get(f"q{i}_keep")) or (
+            no_cited and prepared.structured.kind != "quotes"
+        ):
             c.rejected.add(i)
         if f"q{i}_speaker" in form:
             c.quote_speakers[i] = form.get(f"q{i}_speaker", "").strip()[:60] or None

@@ -23,9 +23,11 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
-    return (request.path.startswith("/api/")
-            or request.headers.get("X-Requested-With") == "fetch"
-            or request.accept_mimetypes.best == "application/json")
+    return (
+        request.path.startswith("/api/")
+        or request.headers.get("X-Requested-With") == "fetch"
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def render_error(status: int, title: str, message: str, hint: str = "", **extra):
@@ -33,8 +35,9 @@ def render_error(status: int, title: str, message: str, hint: str = "", **extra)
         body = {"error": {"status": status, "message": message, "hint": hint}}
         body["error"].update(extra)
         return jsonify(body), status
-    return render_template("error.html", status=status, title=title, message=message,
-                           hint=hint, **extra), status
+    return render_template(
+        "error.html", status=status, title=title, message=message, hint=hint, **extra
+    ), status
 
 
 def init_app(app) -> None:
@@ -48,7 +51,9 @@ def init_app(app) -> None:
         elif e.code == 413:
             mb = app.config["LECTURELIB_HOME_OBJ"].settings.get("max_file_mb")
             message = f"上传的文件超过了大小上限（每个文件最多 {mb} MB）。"
-            hint = "请拆分文件或压缩其中的图片后再上传；管理员可在 settings.json 中调整 max_file_mb。"
+            hint = (
+                "请拆分文件或压缩其中的图片后再上传；管理员可在 settings.json 中调整 max_file_mb。"
+            )
         elif e.code == 404 and isinstance(e.description, str) and e.description.startswith("找"):
             message = e.description
         return render_error(e.code or 500, title, message, hint)

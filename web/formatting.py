@@ -9,32 +9,59 @@ from datetime import date as _date
 
 from markupsafe import Markup, escape
 
-from library.content import AUDIENCES, HIT_KINDS, KINDS, citation_line, quote_with_citation
 from indexer.app.accounts import ROLES
+from library.content import AUDIENCES, HIT_KINDS, KINDS, citation_line, quote_with_citation
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 _MARK = re.compile(r"(</?mark>)")
 
 
 ACTIONS = {
-    "ingest": "导入材料", "new_version": "上传新版本", "edit_document": "编辑材料",
-    "edit_quote": "编辑金句", "trash": "移入回收站", "restore": "从回收站恢复", "purge": "彻底删除",
-    "user_add": "新建账号", "user_password": "重置密码", "user_enable": "启用账号",
-    "user_disable": "停用账号", "user_role": "修改角色", "dict_add": "添加词条",
-    "dict_remove": "删除词条", "synonyms_add": "添加同义词", "synonyms_remove": "删除同义词",
-    "speakers_add": "添加说话人", "speakers_remove": "删除说话人",
-    "discard_upload": "放弃上传", "export": "导出专题包", "import": "导入专题包",
-    "login_failed": "登录失败", "login_throttled": "登录受限（失败次数过多）",
+    "ingest": "导入材料",
+    "new_version": "上传新版本",
+    "edit_document": "编辑材料",
+    "edit_quote": "编辑金句",
+    "trash": "移入回收站",
+    "restore": "从回收站恢复",
+    "purge": "彻底删除",
+    "user_add": "新建账号",
+    "user_password": "重置密码",
+    "user_enable": "启用账号",
+    "user_disable": "停用账号",
+    "user_role": "修改角色",
+    "dict_add": "添加词条",
+    "dict_remove": "删除词条",
+    "synonyms_add": "添加同义词",
+    "synonyms_remove": "删除同义词",
+    "speakers_add": "添加说话人",
+    "speakers_remove": "删除说话人",
+    "discard_upload": "放弃上传",
+    "export": "导出专题包",
+    "import": "导入专题包",
+    "login_failed": "登录失败",
+    "login_throttled": "登录受限（失败次数过多）",
 }
 
 # -- the audit log as sentences ----------------------------------------------------------------
 
 # operators that are not accounts
 _ACTORS = {"cli": "命令行用户", "web": "未登录的访客", "": "未知用户"}
-_DOC_FIELDS = {"title": "标题", "kind": "类型", "date": "日期", "source": "来源",
-               "topics": "专题", "audiences": "宣讲对象"}
-_QUOTE_FIELDS = {"text": "内容", "source": "出处", "date": "日期", "speaker": "讲话人",
-                 "theme": "主题", "topics": "专题"}
+_DOC_FIELDS = {
+    "title": "标题",
+    "kind": "类型",
+    "date": "日期",
+    "source": "来源",
+    "topics": "专题",
+    "audiences": "宣讲对象",
+}
+_QUOTE_FIELDS = {
+    "text": "内容",
+    "source": "出处",
+    "date": "日期",
+    "speaker": "讲话人",
+    "theme": "主题",
+    "topics": "专题",
+}
 _PACK_COUNTS = (("documents", "份材料"), ("quotes", "条金句"), ("passages", "个段落"))
 
 
@@ -94,15 +121,18 @@ def audit_sentence(row: dict, *, names: dict | None = None, topic_name=None) -> 
     d = row.get("detail") if isinstance(row.get("detail"), dict) else {}
     kind, _, ident = target.partition(":")
     who = audit_actor(row.get("actor"))
-    if who[-1:].isascii():                      # “guanli 新建了…”, not “guanli新建了…”
+    if who[-1:].isascii():  # “guanli 新建了…”, not “guanli新建了…”
         who += " "
     at = ""
     if row.get("at"):
         t = time.localtime(row["at"])
         at = f"{t.tm_year}年{t.tm_mon}月{t.tm_mday}日 {t.tm_hour:02d}:{t.tm_min:02d}"
     # an edit's detail holds the *new* title; the store's (current) name comes first for it
-    title = (names.get(target) or d.get("title")) if action == "edit_document" \
+    title = (
+        (names.get(target) or d.get("title"))
+        if action == "edit_document"
         else (d.get("title") or names.get(target))
+    )
     doc = f"《{title}》" if title else (f"编号为 {ident} 的材料" if ident else "一份材料")
     file = f"（文件“{d['file']}”）" if d.get("file") else ""
     if action == "ingest":
@@ -127,10 +157,13 @@ def audit_sentence(row: dict, *, names: dict | None = None, topic_name=None) -> 
     elif action.startswith("user_"):
         account = f"账号“{ident or target}”"
         role = ROLES.get(d.get("role"), d.get("role") or "")
-        what = {"user_add": f"新建了{account}" + (f"（{role}）" if role else ""),
-                "user_password": f"重置了{account}的密码",
-                "user_enable": f"启用了{account}", "user_disable": f"停用了{account}",
-                "user_role": f"把{account}设为{role or '新角色'}"}.get(action, f"修改了{account}")
+        what = {
+            "user_add": f"新建了{account}" + (f"（{role}）" if role else ""),
+            "user_password": f"重置了{account}的密码",
+            "user_enable": f"启用了{account}",
+            "user_disable": f"停用了{account}",
+            "user_role": f"把{account}设为{role or '新角色'}",
+        }.get(action, f"修改了{account}")
     elif action in ("dict_add", "dict_remove"):
         words = d.get("words") or []
         verb = "向词典添加了" if action == "dict_add" else "从词典删除了"
@@ -157,13 +190,16 @@ def audit_sentence(row: dict, *, names: dict | None = None, topic_name=None) -> 
     else:
         label = ACTIONS.get(action, action or "操作")
         rest = "；".join(f"{k}：{_plain(v)}" for k, v in d.items() if _plain(v))
-        what = f"执行了“{label}”" + (f"，对象：{target}" if target else "") \
+        what = (
+            f"执行了“{label}”"
+            + (f"，对象：{target}" if target else "")
             + (f"（{rest}）" if rest else "")
+        )
     return (f"{at}，" if at else "") + f"{who}{what}。"
 
 
 def date_cn(value: str | None) -> str:
-    """"2022-10-16" → "2022年10月16日" ("2022-10" → "2022年10月"); other text unchanged."""
+    """ "2022-10-16" → "2022年10月16日" ("2022-10" → "2022年10月"); other text unchanged."""
     if not value:
         return ""
     m = _ISO.match(str(value).strip())
@@ -178,8 +214,9 @@ def date_cn(value: str | None) -> str:
     return out
 
 
-def citation(text: str, source: str | None = None, date: str | None = None,
-             speaker: str | None = None) -> str:
+def citation(
+    text: str, source: str | None = None, date: str | None = None, speaker: str | None = None
+) -> str:
     """What 复制 puts on the clipboard: “quote” ——speaker source（date）
     (``library.content.quote_with_citation``, the one house style)."""
     return quote_with_citation(text, source, date, speaker)
@@ -237,21 +274,40 @@ def init_app(app) -> None:
     def topic_name(slug: str) -> str:
         return get_library().svc.taxonomy.name_of(slug)
 
-    app.jinja_env.filters.update(date_cn=date_cn, anchor=anchor, mark_only=mark_only, when=when,
-                                 filesize=filesize, topic_name=topic_name,
-                                 kind_label=lambda k: KINDS.get(k, k or ""),
-                                 hit_label=lambda k: HIT_KINDS.get(k, k or ""),
-                                 audience_label=lambda a: AUDIENCES.get(a, a or ""),
-                                 role_label=lambda r: ROLES.get(r, r or ""),
-                                 action_label=lambda a: ACTIONS.get(a, a or ""))
-    app.jinja_env.globals.update(citation=citation, citation_line=citation_line, KINDS=KINDS, HIT_KINDS=HIT_KINDS,
-                                 AUDIENCES=AUDIENCES)
+    app.jinja_env.filters.update(
+        date_cn=date_cn,
+        anchor=anchor,
+        mark_only=mark_only,
+        when=when,
+        filesize=filesize,
+        topic_name=topic_name,
+        kind_label=lambda k: KINDS.get(k, k or ""),
+        hit_label=lambda k: HIT_KINDS.get(k, k or ""),
+        audience_label=lambda a: AUDIENCES.get(a, a or ""),
+        role_label=lambda r: ROLES.get(r, r or ""),
+        action_label=lambda a: ACTIONS.get(a, a or ""),
+    )
+    app.jinja_env.globals.update(
+        citation=citation,
+        citation_line=citation_line,
+        KINDS=KINDS,
+        HIT_KINDS=HIT_KINDS,
+        AUDIENCES=AUDIENCES,
+    )
 
     @app.context_processor
     def _globals():
-        return {"library_name": app.config["LIBRARY_NAME"],
-                "taxonomy": get_library().svc.taxonomy}
+        return {"library_name": app.config["LIBRARY_NAME"], "taxonomy": get_library().svc.taxonomy}
 
 
-__all__ = ["date_cn", "citation", "mark_only", "when", "filesize", "init_app", "ACTIONS",
-           "audit_sentence", "audit_actor"]
+__all__ = [
+    "date_cn",
+    "citation",
+    "mark_only",
+    "when",
+    "filesize",
+    "init_app",
+    "ACTIONS",
+    "audit_sentence",
+    "audit_actor",
+]

@@ -23,8 +23,10 @@ class SearchBusy(LecturelibError):
     taking a request thread from everybody else."""
 
     def __init__(self):
-        super().__init__("检索繁忙：同时有很多范围很大的查询在运行，这个查询没有执行。",
-                         "请稍等几秒再试，或输入更具体的词语（少用单个字、少用很长的检索串）。")
+        super().__init__(
+            "检索繁忙：同时有很多范围很大的查询在运行，这个查询没有执行。",
+            "请稍等几秒再试，或输入更具体的词语（少用单个字、少用很长的检索串）。",
+        )
 
 
 class IndexBusy(SearchIndexError):
@@ -32,25 +34,27 @@ class IndexBusy(SearchIndexError):
 
     def __init__(self, job: Job):
         pct = job.percent
-        super().__init__(f"检索索引正在按新的词典重建（{pct}%），请稍候再试。",
-                         "重建通常只需要几十秒，完成后页面会自动恢复。")
+        super().__init__(
+            f"检索索引正在按新的词典重建（{pct}%），请稍候再试。",
+            "重建通常只需要几十秒，完成后页面会自动恢复。",
+        )
         self.job = job
 
 
-BROAD_SEARCHES = 1     # broad queries running at once per process
-BROAD_WAIT_S = 0.1     # how long a broad query waits for its turn before being told
+BROAD_SEARCHES = 1  # broad queries running at once per process
+BROAD_WAIT_S = 0.1  # how long a broad query waits for its turn before being told
 
 
 class WebLibrary:
     def __init__(self, home):
         self.svc = LibraryService(home)
-        self.svc.ready()               # once, before serving: reads never rebuild or drain
+        self.svc.ready()  # once, before serving: reads never rebuild or drain
         self._broad = threading.BoundedSemaphore(BROAD_SEARCHES)
-        self.generation = 0            # bumped on every write; keys small caches
+        self.generation = 0  # bumped on every write; keys small caches
         self._cache: dict = {}
 
     @classmethod
-    def init_app(cls, app: Flask) -> "WebLibrary":
+    def init_app(cls, app: Flask) -> WebLibrary:
         lib = cls(app.config["LECTURELIB_HOME_OBJ"])
         app.extensions["lecturelib"] = lib
         return lib

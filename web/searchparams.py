@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 FACETS = ("topic", "doc_kind", "kind", "speaker", "audience", "year")
-FACET_LABELS = {"topic": "专题", "doc_kind": "材料类型", "kind": "内容形式", "speaker": "讲话人",
-                "audience": "宣讲对象", "year": "年份"}
+FACET_LABELS = {
+    "topic": "专题",
+    "doc_kind": "材料类型",
+    "kind": "内容形式",
+    "speaker": "讲话人",
+    "audience": "宣讲对象",
+    "year": "年份",
+}
 SORTS = {"relevance": "相关度", "date": "日期"}
-MAX_QUERY = 200           # characters of a typed query that are searched
+MAX_QUERY = 200  # characters of a typed query that are searched
 
 
 @dataclass
@@ -19,9 +25,10 @@ class SearchParams:
     filters: dict[str, list[str]] = field(default_factory=dict)
     page: int = 1
     sort: str = "relevance"
-    cut: bool = False         # the typed query was longer than MAX_QUERY and was cut
+    cut: bool = False  # the typed query was longer than MAX_QUERY and was cut
+
     @classmethod
-    def from_args(cls, args) -> "SearchParams":
+    def from_args(cls, args) -> SearchParams:
         filters = {}
         for name in FACETS:
             vals = [v.strip() for v in args.getlist(name) if v.strip()]
@@ -39,7 +46,7 @@ class SearchParams:
         out.cut = len(q) > MAX_QUERY
         return out
 
-    def normalize(self, svc) -> "SearchParams":
+    def normalize(self, svc) -> SearchParams:
         """Filter values as the engine's slugs, whatever the link said (进农村 → rural,
         生态文明建设 → ecology, kind=讲义 → doc_kind=handout), so that a Chinese value behaves
         exactly like its slug: one facet entry, selected, toggled off by the same link.
@@ -51,8 +58,14 @@ class SearchParams:
     def search_kwargs(self) -> dict:
         return {name: vals for name, vals in self.filters.items()}
 
-    def pairs(self, *, page: int | None = None, filters=None, sort: str | None = None,
-              q: str | None = None) -> list:
+    def pairs(
+        self,
+        *,
+        page: int | None = None,
+        filters=None,
+        sort: str | None = None,
+        q: str | None = None,
+    ) -> list:
         q = self.q if q is None else q
         out = [("q", q)] if q else []
         for name, vals in (filters if filters is not None else self.filters).items():
@@ -92,11 +105,18 @@ def facet_groups(params: SearchParams, facets: dict, labels: dict) -> list[dict]
     groups = []
     for name in FACETS:
         counts = dict(facets.get(name) or {})
-        for v in params.filters.get(name, []):       # a selected value stays visible
+        for v in params.filters.get(name, []):  # a selected value stays visible
             counts.setdefault(v, 0)
-        values = [{"value": v, "label": labels[name](v), "count": n,
-                   "url": params.toggle_url(name, v), "selected": params.selected(name, v)}
-                  for v, n in counts.items()]
+        values = [
+            {
+                "value": v,
+                "label": labels[name](v),
+                "count": n,
+                "url": params.toggle_url(name, v),
+                "selected": params.selected(name, v),
+            }
+            for v, n in counts.items()
+        ]
         if name == "year":
             values.sort(key=lambda x: x["value"], reverse=True)
         if values:

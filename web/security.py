@@ -38,7 +38,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
@@ -47,13 +47,13 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_options_header
 
-from library.content import name_chars
 from indexer.app.accounts import Accounts, has_role
+from library.content import name_chars
 
 from .library import get_library
 
 SESSION_KEYS = ("uid", "gen", "login_at", "seen_at")
-SEEN_EVERY = 60          # seconds: how often the last-activity time in the cookie is renewed
+SEEN_EVERY = 60  # seconds: how often the last-activity time in the cookie is renewed
 
 
 def _now() -> float:
@@ -66,6 +66,7 @@ def now() -> float:
 
 
 # -- CSRF ---------------------------------------------------------------------------------------
+
 
 def csrf_token() -> str:
     """The session's CSRF token, signed, as forms and ``fetch`` calls send it back."""
@@ -81,6 +82,7 @@ def _check_csrf() -> None:
 
 # -- sessions -----------------------------------------------------------------------------------
 
+
 def users() -> Accounts:
     return get_library().svc.accounts
 
@@ -92,8 +94,7 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_expiration_time(self, app, session):
         login_at = session.get("login_at")
         if session.permanent and isinstance(login_at, (int, float)):
-            return datetime.fromtimestamp(login_at + app.config["SESSION_MAX_AGE"],
-                                          tz=timezone.utc)
+            return datetime.fromtimestamp(login_at + app.config["SESSION_MAX_AGE"], tz=UTC)
         return super().get_expiration_time(app, session)
 
 
@@ -116,7 +117,7 @@ def end_message(reason: str | None) -> str:
     hours_text = f"{hours:.0f}" if hours >= 1 else f"{hours:.1f}"
     return {
         "password": "您的密码已被重置，原来的登录已失效。请用新密码重新登录；"
-                    "如果不是您本人操作，请联系管理员。",
+        "如果不是您本人操作，请联系管理员。",
         "disabled": "您的账号已被管理员停用，已退出登录。如有疑问，请联系管理员。",
         "logout": "您已在其他设备或浏览器窗口退出登录，请重新登录。",
         "idle": f"超过 {idle} 分钟没有操作，已自动退出登录，请重新登录。",
@@ -126,7 +127,7 @@ def end_message(reason: str | None) -> str:
 
 def _load_user() -> None:
     g.user = None
-    if "pw" in session:                       # a cookie from before session generations
+    if "pw" in session:  # a cookie from before session generations
         _end_session()
     uid = session.get("uid")
     if uid is None:
@@ -135,8 +136,11 @@ def _load_user() -> None:
     now = _now()
     login_at, seen_at = session.get("login_at"), session.get("seen_at")
     row = users().by_id(uid) if isinstance(uid, int) else None
-    if (row is None or not isinstance(login_at, (int, float))
-            or not isinstance(seen_at, (int, float))):
+    if (
+        row is None
+        or not isinstance(login_at, (int, float))
+        or not isinstance(seen_at, (int, float))
+    ):
         _end_session()
         return
     if not row["active"]:
@@ -189,7 +193,9 @@ def role_required(role: str = "editor"):
             if not has_role(g.user["role"], role):
                 abort(403)
             return view(*a, **kw)
+
         return wrapped
+
     return deco
 
 
@@ -198,8 +204,7 @@ def login_user(row: dict) -> None:
     page makes a fresh one)."""
     session.clear()
     now = int(_now())
-    session.update({"uid": row["id"], "gen": row["session_gen"], "login_at": now,
-                    "seen_at": now})
+    session.update({"uid": row["id"], "gen": row["session_gen"], "login_at": now, "seen_at": now})
     session.permanent = True
 
 
@@ -222,11 +227,12 @@ def keep_session_after_own_change() -> None:
 
 # -- login throttling ---------------------------------------------------------------------------
 
+
 @dataclass
 class _Failures:
     count: int
     last: float
-    logged: bool = False          # the refusal since the last failure is in the audit log
+    logged: bool = False  # the refusal since the last failure is in the audit log
 
 
 class LoginThrottle:
@@ -246,9 +252,18 @@ class LoginThrottle:
       over, if that is later); each table keeps at most ``capacity`` records.
     """
 
-    def __init__(self, *, account_free=5, account_base=30, account_max=3600,
-                 address_free=5, address_base=2, address_max=900, forget=3600,
-                 capacity=50_000):
+    def __init__(
+        self,
+        *,
+        account_free=5,
+        account_base=30,
+        account_max=3600,
+        address_free=5,
+        address_base=2,
+        address_max=900,
+        forget=3600,
+        capacity=50_000,
+    ):
         self.account = (account_free, account_base, account_max)
         self.address = (address_free, address_base, address_max)
         self.forget = forget
@@ -281,8 +296,7 @@ class LoginThrottle:
             if a is None:
                 return 0
             n = self._get(self._names, name, self.account, now)
-            left = max(self._remaining(a, self.address, now),
-                       self._remaining(n, self.account, now))
+            left = max(self._remaining(a, self.address, now), self._remaining(n, self.account, now))
             return max(0, math.ceil(left))
 
     def first_refusal(self, address: str) -> bool:
@@ -296,8 +310,10 @@ class LoginThrottle:
 
     def failed(self, address: str, name: str, now: float) -> None:
         with self._lock:
-            for table, key, params in ((self._addresses, address, self.address),
-                                       (self._names, name, self.account)):
+            for table, key, params in (
+                (self._addresses, address, self.address),
+                (self._names, name, self.account),
+            ):
                 rec = self._get(table, key, params, now)
                 if rec is None:
                     table[key] = _Failures(1, now)
@@ -339,10 +355,15 @@ def throttle_key(name: str) -> str:
 
 # what a saved file may be called for each stored format; anything else gets the format's
 # extension appended, so that the file opens with the right program
-_EXTENSIONS = {"pdf": ("pdf",), "docx": ("docx", "docm", "dotx", "wps"),
-               "doc": ("doc", "wps", "dot"), "pptx": ("pptx", "pptm", "dps"),
-               "html": ("html", "htm", "xhtml"), "md": ("md", "markdown"),
-               "txt": ("txt", "text")}
+_EXTENSIONS = {
+    "pdf": ("pdf",),
+    "docx": ("docx", "docm", "dotx", "wps"),
+    "doc": ("doc", "wps", "dot"),
+    "pptx": ("pptx", "pptm", "dps"),
+    "html": ("html", "htm", "xhtml"),
+    "md": ("md", "markdown"),
+    "txt": ("txt", "text"),
+}
 _EXT = re.compile(r"^(.*?)\.([A-Za-z0-9]{1,8})$")
 _MAX_STEM = 120
 _ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\[\]+,=!#$&^{}~@'-]")
@@ -353,7 +374,7 @@ def download_name(name: str | None, fmt: str | None = None) -> str:
     invisible formatting characters (tab and line breaks become spaces), no folder part, none
     of ``<>:"|?*``, no leading dots, at most 120 characters before the extension, and an
     extension that fits the stored format ``fmt`` (kept when the name is cut)."""
-    text = name_chars(name).lstrip(".").strip()     # the one cleaning of names (library)
+    text = name_chars(name).lstrip(".").strip()  # the one cleaning of names (library)
     m = _EXT.match(text)
     stem, ext = (m.group(1), m.group(2)) if m else (text, "")
     allowed = _EXTENSIONS.get(fmt or "")
@@ -387,17 +408,20 @@ def _safe_content_disposition(resp) -> None:
         return
     kind = kind.lower() if kind.lower() in ("attachment", "inline") else "attachment"
     resp.headers["Content-Disposition"] = content_disposition(
-        download_name(params["filename"]), kind)
+        download_name(params["filename"]), kind
+    )
 
 
 # -- wiring ---------------------------------------------------------------------------------------
+
 
 def _require_login_for_public():
     """With ``require_login`` set, the public side is for signed-in accounts only."""
     if not current_app.config.get("REQUIRE_LOGIN") or g.get("user"):
         return None
-    if request.endpoint in (None, "static", "favicon") \
-            or (request.endpoint or "").startswith("auth."):
+    if request.endpoint in (None, "static", "favicon") or (request.endpoint or "").startswith(
+        "auth."
+    ):
         return None
     if request.blueprint == "api":
         abort(401)
@@ -408,10 +432,14 @@ def init_app(app) -> None:
     cfg = app.config
     app.session_interface = SessionInterface()
     app.extensions["lecturelib_throttle"] = LoginThrottle(
-        account_free=cfg["LOGIN_MAX_FAILURES"], account_base=cfg["LOGIN_BASE_DELAY"],
-        account_max=cfg["LOGIN_MAX_DELAY"], address_free=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
+        account_free=cfg["LOGIN_MAX_FAILURES"],
+        account_base=cfg["LOGIN_BASE_DELAY"],
+        account_max=cfg["LOGIN_MAX_DELAY"],
+        address_free=cfg["LOGIN_ADDRESS_MAX_FAILURES"],
         address_base=cfg["LOGIN_ADDRESS_BASE_DELAY"],
-        address_max=cfg["LOGIN_ADDRESS_MAX_DELAY"], forget=cfg["LOGIN_FORGET_AFTER"])
+        address_max=cfg["LOGIN_ADDRESS_MAX_DELAY"],
+        forget=cfg["LOGIN_FORGET_AFTER"],
+    )
 
     @app.before_request
     def _before():
@@ -432,17 +460,36 @@ def init_app(app) -> None:
         resp.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
         if g.get("user"):
             resp.headers.setdefault("Cache-Control", "private, no-store")
         _safe_content_disposition(resp)
         return resp
 
-    app.jinja_env.globals.update(csrf_token=csrf_token, is_editor=is_editor, is_admin=is_admin,
-                                 signed_in=signed_in)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, is_editor=is_editor, is_admin=is_admin, signed_in=signed_in
+    )
 
 
-__all__ = ["csrf_token", "role_required", "login_user", "logout_user", "users", "is_editor",
-           "is_admin", "signed_in", "end_message", "actor", "init_app", "LoginThrottle",
-           "throttle", "client_address", "throttle_key", "keep_session_after_own_change", "now",
-           "download_name", "content_disposition"]
+__all__ = [
+    "csrf_token",
+    "role_required",
+    "login_user",
+    "logout_user",
+    "users",
+    "is_editor",
+    "is_admin",
+    "signed_in",
+    "end_message",
+    "actor",
+    "init_app",
+    "LoginThrottle",
+    "throttle",
+    "client_address",
+    "throttle_key",
+    "keep_session_after_own_change",
+    "now",
+    "download_name",
+    "content_disposition",
+]

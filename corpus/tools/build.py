@@ -51,7 +51,7 @@ class SourceError(ValueError):
 
 @dataclass
 class Element:
-    kind: str                    # heading para list table page slide notes
+    kind: str  # heading para list table page slide notes
     text: str = ""
     level: int = 0
     rows: list[list[str]] = field(default_factory=list)
@@ -107,8 +107,8 @@ def parse_front_matter(text: str, path: Path) -> tuple[dict, str]:
         if not sep:
             raise SourceError(f"{path}: bad front-matter line: {line!r}")
         meta[key.strip()] = _parse_value(value)
-    body = text[end + 4:]
-    body = body[body.find("\n") + 1:] if "\n" in body else ""
+    body = text[end + 4 :]
+    body = body[body.find("\n") + 1 :] if "\n" in body else ""
     return meta, body
 
 
@@ -150,7 +150,7 @@ def parse_body(body: str) -> tuple[list[Element], dict[str, str]]:
             continue
         if stripped.startswith("> notes:"):
             flush()
-            elements.append(Element("notes", stripped[len("> notes:"):].strip()))
+            elements.append(Element("notes", stripped[len("> notes:") :].strip()))
             continue
         if stripped.startswith("- "):
             flush()
@@ -263,31 +263,32 @@ def _set_core(props, src: Source) -> None:
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 FOOTNOTES_CT = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
-FOOTNOTES_RT = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes")
+FOOTNOTES_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes"
 
 WPS_APP = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
-    'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-    "<Template>Normal</Template><Pages>1</Pages><Words>0</Words><Characters>0</Characters>"
-    "<Lines>0</Lines><Paragraphs>0</Paragraphs><TotalTime>0</TotalTime><ScaleCrop>false</ScaleCrop>"
-    "<LinksUpToDate>false</LinksUpToDate><CharactersWithSpaces>0</CharactersWithSpaces>"
-    "<Application>WPS Office_12.1.0.16929_F1E327BC-269C-435d-A152-05C5408002CA</Application>"
-    "<DocSecurity>0</DocSecurity></Properties>"
-).encode("utf-8")
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+    b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    b"<Template>Normal</Template><Pages>1</Pages><Words>0</Words><Characters>0</Characters>"
+    b"<Lines>0</Lines><Paragraphs>0</Paragraphs><TotalTime>0</TotalTime><ScaleCrop>false</ScaleCrop>"
+    b"<LinksUpToDate>false</LinksUpToDate><CharactersWithSpaces>0</CharactersWithSpaces>"
+    b"<Application>WPS Office_12.1.0.16929_F1E327BC-269C-435d-A152-05C5408002CA</Application>"
+    b"<DocSecurity>0</DocSecurity></Properties>"
+)
 WPS_CUSTOM = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
-    'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
-    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="KSOProductBuildVer">'
-    "<vt:lpwstr>2052-12.1.0.16929</vt:lpwstr></property>"
-    '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="3" name="ICV">'
-    "<vt:lpwstr>5A1C3E0B7D2F4E6A9B8C0D1E2F3A4B5C_12</vt:lpwstr></property></Properties>"
-).encode("utf-8")
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+    b'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    b'<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="KSOProductBuildVer">'
+    b"<vt:lpwstr>2052-12.1.0.16929</vt:lpwstr></property>"
+    b'<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="3" name="ICV">'
+    b"<vt:lpwstr>5A1C3E0B7D2F4E6A9B8C0D1E2F3A4B5C_12</vt:lpwstr></property></Properties>"
+)
 
 
 def _east_asian_font(style_or_run, name: str) -> None:
     from docx.oxml.ns import qn
+
     rpr = style_or_run.element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
@@ -303,27 +304,30 @@ class _Footnotes:
         from docx.opc.packuri import PackURI
         from docx.opc.part import XmlPart
         from docx.oxml import parse_xml
+
         xml = (
             f'<w:footnotes xmlns:w="{W_NS}">'
             '<w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p>'
-            '</w:footnote>'
+            "</w:footnote>"
             '<w:footnote w:type="continuationSeparator" w:id="0"><w:p><w:r>'
-            '<w:continuationSeparator/></w:r></w:p></w:footnote></w:footnotes>'
+            "<w:continuationSeparator/></w:r></w:p></w:footnote></w:footnotes>"
         )
-        self.part = XmlPart(PackURI("/word/footnotes.xml"), FOOTNOTES_CT, parse_xml(xml),
-                            document.part.package)
+        self.part = XmlPart(
+            PackURI("/word/footnotes.xml"), FOOTNOTES_CT, parse_xml(xml), document.part.package
+        )
         document.part.relate_to(self.part, FOOTNOTES_RT)
         self.next_id = 1
 
     def add(self, paragraph, text: str) -> None:
         from docx.oxml import parse_xml
+
         fid = self.next_id
         self.next_id += 1
         note = parse_xml(
             f'<w:footnote xmlns:w="{W_NS}" w:id="{fid}"><w:p><w:pPr><w:pStyle w:val="FootnoteText"/>'
             '</w:pPr><w:r><w:rPr><w:vertAlign w:val="superscript"/></w:rPr><w:footnoteRef/></w:r>'
             f'<w:r><w:t xml:space="preserve"> {html.escape(text, quote=False)}</w:t></w:r></w:p>'
-            '</w:footnote>'
+            "</w:footnote>"
         )
         self.part.element.append(note)
         ref = parse_xml(
@@ -333,7 +337,7 @@ class _Footnotes:
         paragraph._p.append(ref)
 
 
-def _docx_runs(paragraph, text: str, src: Source, notes: "_Footnotes | None") -> None:
+def _docx_runs(paragraph, text: str, src: Source, notes: _Footnotes | None) -> None:
     """Add text with **bold**, line breaks and footnote references to a paragraph."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
@@ -405,11 +409,13 @@ def _as_wps(parts: dict[str, bytes]) -> None:
     parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
         b"</Types>",
         b'<Override PartName="/docProps/custom.xml" ContentType='
-        b'"application/vnd.openxmlformats-officedocument.custom-properties+xml"/></Types>')
+        b'"application/vnd.openxmlformats-officedocument.custom-properties+xml"/></Types>',
+    )
     parts["_rels/.rels"] = parts["_rels/.rels"].replace(
         b"</Relationships>",
         b'<Relationship Id="rIdWps1" Type="http://schemas.openxmlformats.org/officeDocument/'
-        b'2006/relationships/custom-properties" Target="docProps/custom.xml"/></Relationships>')
+        b'2006/relationships/custom-properties" Target="docProps/custom.xml"/></Relationships>',
+    )
     parts["docProps/custom.xml"] = WPS_CUSTOM
 
 
@@ -434,8 +440,14 @@ def build_pdf_reportlab(src: Source, out: Path) -> None:
     from reportlab.lib.units import mm
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import (PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table,
-                                    TableStyle)
+    from reportlab.platypus import (
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     font = "STSong-Light"
     if font not in pdfmetrics.getRegisteredFontNames():
@@ -444,19 +456,34 @@ def build_pdf_reportlab(src: Source, out: Path) -> None:
     lead = size * 1.75
     base = dict(fontName=font, wordWrap="CJK", fontSize=size, leading=lead)
     body = ParagraphStyle("body", firstLineIndent=size * 2, spaceAfter=size * 0.3, **base)
-    title_style = ParagraphStyle("title", **{**base, "fontSize": size * 1.6,
-                                              "leading": size * 2.4}, alignment=TA_CENTER,
-                                 spaceAfter=size * 1.2)
+    title_style = ParagraphStyle(
+        "title",
+        **{**base, "fontSize": size * 1.6, "leading": size * 2.4},
+        alignment=TA_CENTER,
+        spaceAfter=size * 1.2,
+    )
     heads = {
-        1: ParagraphStyle("h1", **{**base, "fontSize": size * 1.3, "leading": size * 2},
-                          spaceBefore=size * 0.8, spaceAfter=size * 0.4),
-        2: ParagraphStyle("h2", **{**base, "fontSize": size * 1.15, "leading": size * 1.9},
-                          spaceBefore=size * 0.5, spaceAfter=size * 0.3),
-        3: ParagraphStyle("h3", **{**base, "fontSize": size * 1.05, "leading": size * 1.8},
-                          firstLineIndent=size * 2),
+        1: ParagraphStyle(
+            "h1",
+            **{**base, "fontSize": size * 1.3, "leading": size * 2},
+            spaceBefore=size * 0.8,
+            spaceAfter=size * 0.4,
+        ),
+        2: ParagraphStyle(
+            "h2",
+            **{**base, "fontSize": size * 1.15, "leading": size * 1.9},
+            spaceBefore=size * 0.5,
+            spaceAfter=size * 0.3,
+        ),
+        3: ParagraphStyle(
+            "h3",
+            **{**base, "fontSize": size * 1.05, "leading": size * 1.8},
+            firstLineIndent=size * 2,
+        ),
     }
-    bullet = ParagraphStyle("li", leftIndent=size * 2, bulletIndent=size * 0.8, bulletFontName=font,
-                            **base)
+    bullet = ParagraphStyle(
+        "li", leftIndent=size * 2, bulletIndent=size * 0.8, bulletFontName=font, **base
+    )
     cell = ParagraphStyle("cell", **{**base, "fontSize": size * 0.9, "leading": size * 1.4})
     note = ParagraphStyle("fn", **{**base, "fontSize": size * 0.8, "leading": size * 1.3})
 
@@ -470,12 +497,20 @@ def build_pdf_reportlab(src: Source, out: Path) -> None:
             story.append(Paragraph(_rl_markup(el.text), bullet, bulletText="●"))
         elif el.kind == "table":
             width = max(len(r) for r in el.rows)
-            data = [[Paragraph(_rl_markup(c), cell) for c in r] + [""] * (width - len(r))
-                    for r in el.rows]
+            data = [
+                [Paragraph(_rl_markup(c), cell) for c in r] + [""] * (width - len(r))
+                for r in el.rows
+            ]
             avail = A4[0] - 50 * mm
             t = Table(data, colWidths=[avail / width] * width, repeatRows=1)
-            t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "#555555"),
-                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            t.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.5, "#555555"),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ]
+                )
+            )
             story += [Spacer(1, size * 0.4), t, Spacer(1, size * 0.6)]
         elif el.kind == "page":
             story.append(PageBreak())
@@ -500,9 +535,17 @@ def build_pdf_reportlab(src: Source, out: Path) -> None:
 
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = SimpleDocTemplate(
-        str(out), pagesize=A4, leftMargin=25 * mm, rightMargin=25 * mm, topMargin=25 * mm,
-        bottomMargin=22 * mm, title=src.title, author=AUTHOR,
-        creator="lecturelib corpus build", invariant=1)
+        str(out),
+        pagesize=A4,
+        leftMargin=25 * mm,
+        rightMargin=25 * mm,
+        topMargin=25 * mm,
+        bottomMargin=22 * mm,
+        title=src.title,
+        author=AUTHOR,
+        creator="lecturelib corpus build",
+        invariant=1,
+    )
     doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
 
 
@@ -535,8 +578,9 @@ def build_pdf_scan(src: Source, out: Path, dpi: int = 200) -> None:
         pages = []
         for i in range(len(pdf)):
             img = pdf[i].render(scale=dpi / 72, grayscale=True).to_pil().convert("L")
-            img = img.rotate(0.6 if i % 2 == 0 else -0.4, resample=Image.BICUBIC,
-                             fillcolor=255).filter(ImageFilter.GaussianBlur(0.6))
+            img = img.rotate(
+                0.6 if i % 2 == 0 else -0.4, resample=Image.BICUBIC, fillcolor=255
+            ).filter(ImageFilter.GaussianBlur(0.6))
             rng = random.Random(1000 + i)
             px = img.load()
             for _ in range(int(img.width * img.height * 0.004)):
@@ -544,10 +588,18 @@ def build_pdf_scan(src: Source, out: Path, dpi: int = 200) -> None:
             pages.append(img)
         pdf.close()
     out.parent.mkdir(parents=True, exist_ok=True)
-    pages[0].save(out, "PDF", resolution=dpi, save_all=True, append_images=pages[1:],
-                  title=src.title, author=AUTHOR, creator="lecturelib corpus build (scan)",
-                  creationDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"),
-                  modDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"))
+    pages[0].save(
+        out,
+        "PDF",
+        resolution=dpi,
+        save_all=True,
+        append_images=pages[1:],
+        title=src.title,
+        author=AUTHOR,
+        creator="lecturelib corpus build (scan)",
+        creationDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"),
+        modDate=FIXED_DATE.strftime("D:%Y%m%d%H%M%S"),
+    )
 
 
 def build_pdf_chromium(src: Source, out: Path, chromium: str) -> None:
@@ -555,16 +607,28 @@ def build_pdf_chromium(src: Source, out: Path, chromium: str) -> None:
         page = Path(tmp) / "page.html"
         page.write_text(render_html(src, print_only=True), encoding="utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
-               f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer",
-               f"--print-to-pdf={out}", page.as_uri()]
+        cmd = [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp}/profile",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={out}",
+            page.as_uri(),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     if not out.is_file():
         raise SourceError(f"{src.path}: chromium produced no pdf")
     # Chromium stamps the print time; a same-length fixed date keeps the xref offsets valid.
     fixed = FIXED_DATE.strftime("D:%Y%m%d%H%M%S").encode("ascii")
-    out.write_bytes(re.sub(rb"(/(?:CreationDate|ModDate) ?\()D:\d{14}",
-                           lambda m: m.group(1) + fixed, out.read_bytes()))
+    out.write_bytes(
+        re.sub(
+            rb"(/(?:CreationDate|ModDate) ?\()D:\d{14}",
+            lambda m: m.group(1) + fixed,
+            out.read_bytes(),
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,14 +638,23 @@ def build_pdf_chromium(src: Source, out: Path, chromium: str) -> None:
 def build_doc(src: Source, out: Path) -> None:
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
-        raise SourceError(f"{src.path}: .doc needs LibreOffice (apt-get install "
-                          "libreoffice-writer-nogui)")
+        raise SourceError(
+            f"{src.path}: .doc needs LibreOffice (apt-get install libreoffice-writer-nogui)"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         tmpdir = Path(tmp)
         docx = tmpdir / (Path(src.file).stem + ".docx")
         build_docx(src, docx)
-        cmd = [soffice, f"-env:UserInstallation={(tmpdir / 'profile').as_uri()}", "--headless",
-               "--convert-to", "doc", "--outdir", str(tmpdir), str(docx)]
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={(tmpdir / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "doc",
+            "--outdir",
+            str(tmpdir),
+            str(docx),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=180)
         made = tmpdir / (Path(src.file).stem + ".doc")
         if not made.is_file():
@@ -619,8 +692,12 @@ def build_pptx(src: Source, out: Path) -> None:
         heads = [e for e in content if e.kind == "heading"]
         slide.shapes.title.text = plain(heads[0].text) if heads else src.title
         frame = slide.placeholders[1].text_frame
-        items = [e for e in content if e.kind in ("para", "list", "table")
-                 or (e.kind == "heading" and heads and e is not heads[0])]
+        items = [
+            e
+            for e in content
+            if e.kind in ("para", "list", "table")
+            or (e.kind == "heading" and heads and e is not heads[0])
+        ]
         lines: list[tuple[str, int]] = []
         for e in items:
             if e.kind == "table":
@@ -705,7 +782,8 @@ def _html_inline(text: str, src: Source) -> str:
     text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
     text = FOOTNOTE_REF.sub(
         lambda m: f'<sup><a href="#fn{m.group(1)}" id="ref{m.group(1)}">[{m.group(1)}]</a></sup>',
-        text)
+        text,
+    )
     return text.replace("\n", "<br>\n")
 
 
@@ -730,8 +808,11 @@ def _article_html(src: Source) -> str:
             rows = []
             for i, row in enumerate(el.rows):
                 tag = "th" if i == 0 else "td"
-                rows.append("<tr>" + "".join(f"<{tag}>{_html_inline(c, src)}</{tag}>"
-                                             for c in row) + "</tr>")
+                rows.append(
+                    "<tr>"
+                    + "".join(f"<{tag}>{_html_inline(c, src)}</{tag}>" for c in row)
+                    + "</tr>"
+                )
             parts.append("<table>\n" + "\n".join(rows) + "\n</table>")
         elif el.kind == "page":
             parts.append('<div class="page-break"></div>')
@@ -775,15 +856,18 @@ def render_html(src: Source, print_only: bool = False) -> str:
     title = html.escape(src.title)
     article = _article_html(src)
     if print_only:
-        return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
-                f"<title>{title}</title><style>{PRINT_CSS.replace('__TITLE__', title)}</style></head>\n<body>\n"
-                f"<h1>{title}</h1>\n{article}\n</body></html>\n")
+        return (
+            f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+            f"<title>{title}</title><style>{PRINT_CSS.replace('__TITLE__', title)}</style></head>\n<body>\n"
+            f"<h1>{title}</h1>\n{article}\n</body></html>\n"
+        )
     site = src.meta.get("site", "肇庆宣讲在线")
     date = src.meta.get("date", "2025-03-01")
     topics = {t.slug: t.name for t in Taxonomy.default()}
     topic_links = "\n".join(
         f'<li><a href="/topic/{slug}/">{html.escape(name)}</a></li>'
-        for slug, name in topics.items())
+        for slug, name in topics.items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -845,8 +929,15 @@ def build_html(src: Source, out: Path) -> None:
     out.write_text(render_html(src), encoding="utf-8")
 
 
-RENDERERS = {"docx": build_docx, "pdf": build_pdf, "doc": build_doc, "pptx": build_pptx,
-             "txt": build_txt, "md": build_md, "html": build_html}
+RENDERERS = {
+    "docx": build_docx,
+    "pdf": build_pdf,
+    "doc": build_doc,
+    "pptx": build_pptx,
+    "txt": build_txt,
+    "md": build_md,
+    "html": build_html,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -854,16 +945,19 @@ RENDERERS = {"docx": build_docx, "pdf": build_pdf, "doc": build_doc, "pptx": bui
 
 
 def manifest(sources: list[Source]) -> dict:
-    docs = [{
-        "path": s.out_rel,
-        "title": s.title,
-        "kind": s.meta["kind"],
-        "topics": s.meta["topics"],
-        "audiences": s.meta["audiences"],
-        "format": s.fmt,
-        "exercises": s.meta.get("exercises", ""),
-        "source": f"src/{s.group}/{s.path.name}",
-    } for s in sources]
+    docs = [
+        {
+            "path": s.out_rel,
+            "title": s.title,
+            "kind": s.meta["kind"],
+            "topics": s.meta["topics"],
+            "audiences": s.meta["audiences"],
+            "format": s.fmt,
+            "exercises": s.meta.get("exercises", ""),
+            "source": f"src/{s.group}/{s.path.name}",
+        }
+        for s in sources
+    ]
     return {"documents": sorted(docs, key=lambda d: d["path"])}
 
 
@@ -872,9 +966,18 @@ def readme_table(sources: list[Source], taxonomy: Taxonomy) -> str:
     rows = ["| 文件 | 类型 | 选题 | 格式 | 检验要点 |", "|---|---|---|---|---|"]
     for s in sorted(sources, key=lambda s: s.out_rel):
         fmt = s.fmt + ("（GB18030）" if s.meta.get("encoding", "").lower() == "gb18030" else "")
-        rows.append(" | ".join([
-            f"| `{s.out_rel}`", KINDS[s.meta["kind"]], "、".join(names[t] for t in s.meta["topics"]),
-            fmt, s.meta.get("exercises", "").replace("|", "/")]) + " |")
+        rows.append(
+            " | ".join(
+                [
+                    f"| `{s.out_rel}`",
+                    KINDS[s.meta["kind"]],
+                    "、".join(names[t] for t in s.meta["topics"]),
+                    fmt,
+                    s.meta.get("exercises", "").replace("|", "/"),
+                ]
+            )
+            + " |"
+        )
     return "\n".join(rows)
 
 
@@ -912,15 +1015,20 @@ def build(corpus_dir: Path, only: str | None = None, log=print) -> list[Source]:
         RENDERERS[s.fmt](s, out)
         log(f"  {s.out_rel}")
     (corpus_dir / "manifest.json").write_text(
-        json.dumps(manifest(sources), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        json.dumps(manifest(sources), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     update_readme(corpus_dir / "README.md", readme_table(sources, taxonomy))
     return sources
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the sample corpus from corpus/src.")
-    parser.add_argument("--corpus", type=Path, default=CORPUS_DIR,
-                        help="corpus folder holding src/ (default: this corpus)")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS_DIR,
+        help="corpus folder holding src/ (default: this corpus)",
+    )
     parser.add_argument("--only", help="render only files whose name matches this glob")
     args = parser.parse_args(argv)
     try:

@@ -10,12 +10,12 @@ from library.errors import NotFoundError
 
 @dataclass
 class AuditEntry:
-    row: dict             # the stored row, its detail without the kept name
-    kind: str             # "document", "quote", … (the target's prefix) or ""
-    ident: str            # the target's id, or ""
-    name: str | None      # what the target is called (when written, now, or when purged)
-    purged: bool          # the target was purged after this row was written
-    exists: bool          # the target is still in the library (a link can point at it)
+    row: dict  # the stored row, its detail without the kept name
+    kind: str  # "document", "quote", … (the target's prefix) or ""
+    ident: str  # the target's id, or ""
+    name: str | None  # what the target is called (when written, now, or when purged)
+    purged: bool  # the target was purged after this row was written
+    exists: bool  # the target is still in the library (a link can point at it)
 
 
 def _current_names(store, rows) -> dict[str, str]:
@@ -44,8 +44,9 @@ def entries(store, limit: int = 300) -> list[AuditEntry]:
     older than the purge is about the purged one)."""
     rows = store.audit_log(limit=limit)
     current = _current_names(store, rows)
-    graves = store.tombstones(r["target"] for r in rows
-                              if (r.get("target") or "").startswith(("document:", "quote:")))
+    graves = store.tombstones(
+        r["target"] for r in rows if (r.get("target") or "").startswith(("document:", "quote:"))
+    )
     out = []
     for r in rows:
         target = r.get("target") or ""
@@ -55,8 +56,11 @@ def entries(store, limit: int = 300) -> list[AuditEntry]:
         grave = graves.get(target)
         purged = grave is not None and r["at"] <= grave["at"]
         name = kept or (grave.get("title") if purged else current.get(target))
-        out.append(AuditEntry(dict(r, detail=detail), kind, ident, name, purged,
-                              target in current and not purged))
+        out.append(
+            AuditEntry(
+                dict(r, detail=detail), kind, ident, name, purged, target in current and not purged
+            )
+        )
     return out
 
 

@@ -16,17 +16,23 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from indexer.ingest.normalize import for_search
+from indexer.ingest.pipeline import text_key
+from indexer.search import segment_texts
 from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, clean_data
 from library.errors import UsageError
 from library.pack import PackWriter
 from library.store import SECONDARY_TOPIC_MIN
 
-from indexer.search import segment_texts
-from indexer.ingest.normalize import for_search
-from indexer.ingest.pipeline import text_key
-
-_EXT = {"docx": "docx", "pdf": "pdf", "doc": "doc", "pptx": "pptx", "txt": "txt", "md": "md",
-        "html": "html"}
+_EXT = {
+    "docx": "docx",
+    "pdf": "pdf",
+    "doc": "doc",
+    "pptx": "pptx",
+    "txt": "txt",
+    "md": "md",
+    "html": "html",
+}
 
 
 @dataclass
@@ -38,15 +44,17 @@ class ExportReport:
     passages: int
     bytes: int
     seconds: float
-    sources: int = 0          # documents present only as the source of some of the quotes
+    sources: int = 0  # documents present only as the source of some of the quotes
 
 
 def _cite(q: dict) -> str:
     return citation(q.get("source"), q.get("date"), q.get("speaker"))
 
 
-_ENUM = re.compile(r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[）)]|"
-                   r"\d+[、.．)）]|第[一二三四五六七八九十百\d]+[章节部分篇]\s*)\s*")
+_ENUM = re.compile(
+    r"^\s*(?:[一二三四五六七八九十百]+[、.．]|[（(][一二三四五六七八九十百\d]+[）)]|"
+    r"\d+[、.．)）]|第[一二三四五六七八九十百\d]+[章节部分篇]\s*)\s*"
+)
 _CN_NUM = "一二三四五六七八九十"
 
 
@@ -86,9 +94,17 @@ def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict],
         occ_docs = [o["document_id"] for o in q["occurrences"] if o["status"] == "active"]
         if kinds and not any(store.get_document_row(d)["kind"] in kinds for d in occ_docs):
             continue
-        quotes[qid] = {"key": text_key(q["text"]), "text": q["text"], "source": q["source"],
-                       "date": q["date"], "speaker": q["speaker"], "theme": q["theme"],
-                       "note": q["note"], "topics": [], "citation": None}
+        quotes[qid] = {
+            "key": text_key(q["text"]),
+            "text": q["text"],
+            "source": q["source"],
+            "date": q["date"],
+            "speaker": q["speaker"],
+            "theme": q["theme"],
+            "note": q["note"],
+            "topics": [],
+            "citation": None,
+        }
         quotes[qid]["citation"] = _cite(quotes[qid])
         for d in occ_docs:
             if d not in members and d not in source_docs:
@@ -98,20 +114,45 @@ def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict],
         d = store.get_document(doc_id)
         v = d["version"]
         is_member = doc_id in members
-        occ = [{"key": quotes[q["id"]]["key"], "seq": q["seq"], "page": q["page"],
-                "theme": q["theme"]} for q in d["quotes"] if q["id"] in quotes]
-        docs.append({
-            "id": doc_id, "title": d["title"], "kind": d["kind"], "date": d["date"],
-            "source": d["source"], "topics": d["topics"], "audiences": d["audiences"],
-            "role": "member" if is_member else "source",
-            "version": {k: v[k] for k in ("sha256", "filename", "format", "pages", "chars",
-                                          "status", "warnings")},
-            "headings": [[h["level"], h["text"], h["page"]] for h in d["headings"]]
-            if is_member else [],
-            "passages": [{k: p[k] for k in ("seq", "kind", "text", "question", "heading_path",
-                                            "page")} for p in d["passages"]] if is_member else [],
-            "quotes": occ,
-        })
+        occ = [
+            {"key": quotes[q["id"]]["key"], "seq": q["seq"], "page": q["page"], "theme": q["theme"]}
+            for q in d["quotes"]
+            if q["id"] in quotes
+        ]
+        docs.append(
+            {
+                "id": doc_id,
+                "title": d["title"],
+                "kind": d["kind"],
+                "date": d["date"],
+                "source": d["source"],
+                "topics": d["topics"],
+                "audiences": d["audiences"],
+                "role": "member" if is_member else "source",
+                "version": {
+                    k: v[k]
+                    for k in (
+                        "sha256",
+                        "filename",
+                        "format",
+                        "pages",
+                        "chars",
+                        "status",
+                        "warnings",
+                    )
+                },
+                "headings": [[h["level"], h["text"], h["page"]] for h in d["headings"]]
+                if is_member
+                else [],
+                "passages": [
+                    {k: p[k] for k in ("seq", "kind", "text", "question", "heading_path", "page")}
+                    for p in d["passages"]
+                ]
+                if is_member
+                else [],
+                "quotes": occ,
+            }
+        )
     for qid, topics in store.quote_topics(quotes).items():
         quotes[qid]["topics"] = topics
     return docs, list(quotes.values())
@@ -120,9 +161,12 @@ def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict],
 def counts(docs: list[dict], quotes: list[dict]) -> dict:
     """The pack's figures, the same everywhere (manifest, CLI, offline page, Word)."""
     members = [d for d in docs if d.get("role", "member") == "member"]
-    return {"documents": len(members), "quotes": len(quotes),
-            "passages": sum(len(d["passages"]) for d in members),
-            "sources": len(docs) - len(members)}
+    return {
+        "documents": len(members),
+        "quotes": len(quotes),
+        "passages": sum(len(d["passages"]) for d in members),
+        "sources": len(docs) - len(members),
+    }
 
 
 def _quote_sources(docs: list[dict]) -> dict[str, list[int]]:
@@ -142,7 +186,7 @@ def _themes(docs: list[dict], quotes: list[dict]) -> list[tuple[str, list[dict]]
     theme_of: dict[str, str] = {}
     for d in docs:
         for o in d["quotes"]:
-            if o.get("theme"):              # a compilation's theme, not a handout's "none"
+            if o.get("theme"):  # a compilation's theme, not a handout's "none"
                 theme_of.setdefault(o["key"], _theme(o["theme"]))
     groups: dict[str, list[dict]] = {}
     for q in quotes:
@@ -160,39 +204,74 @@ def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict])
         for q in qs:
             src = sources.get(q["key"], [])
             quote_record[q["key"]] = len(records)
-            records.append({"k": "quote", "t": q["text"], "s": q.get("citation") or _cite(q),
-                            "h": theme, "d": src[0] if src else 0, "src": src, "p": None})
+            records.append(
+                {
+                    "k": "quote",
+                    "t": q["text"],
+                    "s": q.get("citation") or _cite(q),
+                    "h": theme,
+                    "d": src[0] if src else 0,
+                    "src": src,
+                    "p": None,
+                }
+            )
     for n, d in enumerate(docs):
         items = [quote_record[o["key"]] for o in d["quotes"] if o["key"] in quote_record]
         for p in d["passages"]:
             items.append(len(records))
             text = p["text"] if p["kind"] != "qa" else f"问：{p['question']}\n答：{p['text']}"
-            records.append({"k": "qa" if p["kind"] == "qa" else "passage", "t": text, "s": "",
-                            "h": " › ".join(p["heading_path"]), "d": n, "src": [n],
-                            "p": p["page"]})
-        documents.append({"title": d["title"], "kind": d["kind"], "date": d["date"],
-                          "role": d.get("role", "member"),
-                          "file": f"originals/{d['version']['sha256']}."
-                                  f"{_EXT.get(d['version']['format'], 'bin')}",
-                          "filename": d["version"]["filename"],
-                          "headings": d["headings"], "items": list(dict.fromkeys(items))})
+            records.append(
+                {
+                    "k": "qa" if p["kind"] == "qa" else "passage",
+                    "t": text,
+                    "s": "",
+                    "h": " › ".join(p["heading_path"]),
+                    "d": n,
+                    "src": [n],
+                    "p": p["page"],
+                }
+            )
+        documents.append(
+            {
+                "title": d["title"],
+                "kind": d["kind"],
+                "date": d["date"],
+                "role": d.get("role", "member"),
+                "file": f"originals/{d['version']['sha256']}."
+                f"{_EXT.get(d['version']['format'], 'bin')}",
+                "filename": d["version"]["filename"],
+                "headings": d["headings"],
+                "items": list(dict.fromkeys(items)),
+            }
+        )
     norm, grams = [], {}
     for i, r in enumerate(records):
         # punctuation-blind like the library: letters and digits, a space only between two
         # Latin letters/digits that something separated (app.js strip() does the same)
-        n = "\n".join(" ".join(segment_texts(for_search(part)))
-                      for part in (r["t"], r["s"], r["h"],
-                                   documents[r["d"]]["title"] if documents else ""))
+        n = "\n".join(
+            " ".join(segment_texts(for_search(part)))
+            for part in (r["t"], r["s"], r["h"], documents[r["d"]]["title"] if documents else "")
+        )
         norm.append(n)
-        for g in {n[j:j + 2] for j in range(len(n) - 1)}:
+        for g in {n[j : j + 2] for j in range(len(n) - 1)}:
             grams.setdefault(g, []).append(i)
-    return {"title": title, "topic": topic_name, "kinds": KINDS, "hitKinds": HIT_KINDS,
-            "audiences": AUDIENCES, "documents": documents, "records": records, "norm": norm,
-            "bigrams": grams, "counts": counts(docs, quotes)}
+    return {
+        "title": title,
+        "topic": topic_name,
+        "kinds": KINDS,
+        "hitKinds": HIT_KINDS,
+        "audiences": AUDIENCES,
+        "documents": documents,
+        "records": records,
+        "norm": norm,
+        "bigrams": grams,
+        "counts": counts(docs, quotes),
+    }
 
 
 def _a4(d) -> None:
     from docx.shared import Mm
+
     for sec in d.sections:
         sec.page_width, sec.page_height = Mm(210), Mm(297)
         sec.left_margin = sec.right_margin = Mm(28)
@@ -226,13 +305,19 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
     head = d.add_heading(f"{topic_name}专题宣讲素材汇编", level=0)
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
     c = counts(docs, quotes)
-    d.add_paragraph(f"{title} · 导出于 {time.strftime('%Y年%m月%d日')} · "
-                    f"{c['quotes']} 条金句、{c['documents']} 份材料").alignment = \
-        WD_ALIGN_PARAGRAPH.CENTER
+    d.add_paragraph(
+        f"{title} · 导出于 {time.strftime('%Y年%m月%d日')} · "
+        f"{c['quotes']} 条金句、{c['documents']} 份材料"
+    ).alignment = WD_ALIGN_PARAGRAPH.CENTER
     d.add_heading("目录", level=1)
     p = d.add_paragraph()
-    for tag, text_ in (("begin", None), (None, 'TOC \\o "1-3" \\h \\z \\u'), ("separate", None),
-                       (None, None), ("end", None)):
+    for tag, text_ in (
+        ("begin", None),
+        (None, 'TOC \\o "1-3" \\h \\z \\u'),
+        ("separate", None),
+        (None, None),
+        ("end", None),
+    ):
         if tag:
             el = OxmlElement("w:fldChar")
             el.set(qn("w:fldCharType"), tag)
@@ -244,7 +329,7 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
             p.add_run()._r.append(el)
         else:
             p.add_run("（在 Word 中右键“更新域”可生成页码目录）")
-    settings = d.settings.element          # Word refreshes the table of contents on opening
+    settings = d.settings.element  # Word refreshes the table of contents on opening
     upd = OxmlElement("w:updateFields")
     upd.set(qn("w:val"), "true")
     settings.append(upd)
@@ -297,8 +382,9 @@ def _asset(name: str) -> str:
     return resources.files("indexer").joinpath(f"data/pack_site/{name}").read_text("utf-8")
 
 
-def export_topic(svc, topic: str, out: Path, *, kinds: list[str] | None = None,
-                 actor: str = "cli") -> ExportReport:
+def export_topic(
+    svc, topic: str, out: Path, *, kinds: list[str] | None = None, actor: str = "cli"
+) -> ExportReport:
     t0 = time.perf_counter()
     t = svc.taxonomy.resolve(topic)
     for k in kinds or []:
@@ -311,34 +397,56 @@ def export_topic(svc, topic: str, out: Path, *, kinds: list[str] | None = None,
     w = PackWriter()
     for d in docs:
         v = d["version"]
-        w.add(f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}",
-              svc.store.originals.read(v["sha256"]))
+        w.add(
+            f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}",
+            svc.store.originals.read(v["sha256"]),
+        )
     w.add_jsonl("data/documents.jsonl", docs)
     w.add_jsonl("data/quotes.jsonl", quotes)
     w.add("compilation.docx", compilation_docx(library_name, t.name, docs, quotes))
     data = site_data(library_name, t.name, docs, quotes)
-    w.add("assets/data.js", "window.PACK = " + json.dumps(data, ensure_ascii=False,
-                                                           separators=(",", ":")) + ";\n")
+    w.add(
+        "assets/data.js",
+        "window.PACK = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n",
+    )
     w.add("assets/app.js", _asset("app.js"))
     w.add("assets/style.css", _asset("style.css"))
     w.add("index.html", _asset("index.html").replace("{{TITLE}}", f"{t.name} · 专题包"))
     figures = counts(docs, quotes)
-    manifest = w.write(out, {
-        "library": library_name,
-        "topic": {"slug": t.slug, "name": t.name},
-        "kinds": kinds or [],
-        "membership": {"secondary_topic_min": SECONDARY_TOPIC_MIN,
-                       "rule": "编辑指定的专题、得分最高的专题，或得分不低于 "
-                               f"{SECONDARY_TOPIC_MIN:.0%} 的其他专题"},
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "counts": figures,
-        "dictionary_version": svc.vocab.version,
-    })
-    svc.store.audit(actor, "export", f"topic:{t.slug}", title=t.name, file=Path(out).name,
-                    counts=manifest["counts"])
-    return ExportReport(Path(out), t.name, figures["documents"], figures["quotes"],
-                        figures["passages"], Path(out).stat().st_size, time.perf_counter() - t0,
-                        figures["sources"])
+    manifest = w.write(
+        out,
+        {
+            "library": library_name,
+            "topic": {"slug": t.slug, "name": t.name},
+            "kinds": kinds or [],
+            "membership": {
+                "secondary_topic_min": SECONDARY_TOPIC_MIN,
+                "rule": "编辑指定的专题、得分最高的专题，或得分不低于 "
+                f"{SECONDARY_TOPIC_MIN:.0%} 的其他专题",
+            },
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "counts": figures,
+            "dictionary_version": svc.vocab.version,
+        },
+    )
+    svc.store.audit(
+        actor,
+        "export",
+        f"topic:{t.slug}",
+        title=t.name,
+        file=Path(out).name,
+        counts=manifest["counts"],
+    )
+    return ExportReport(
+        Path(out),
+        t.name,
+        figures["documents"],
+        figures["quotes"],
+        figures["passages"],
+        Path(out).stat().st_size,
+        time.perf_counter() - t0,
+        figures["sources"],
+    )
 
 
 __all__ = ["export_topic", "collect", "counts", "site_data", "compilation_docx", "ExportReport"]

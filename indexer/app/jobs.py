@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass
@@ -15,7 +15,7 @@ class Job:
     id: int
     label: str
     actor: str
-    state: str = "running"            # running | done | error
+    state: str = "running"  # running | done | error
     done: int = 0
     total: int = 0
     message: str = ""
@@ -29,8 +29,15 @@ class Job:
         return int(self.done * 100 / self.total) if self.total else 0
 
     def to_json(self) -> dict:
-        return {"id": self.id, "label": self.label, "state": self.state, "done": self.done,
-                "total": self.total, "percent": self.percent, "message": self.message}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "percent": self.percent,
+            "message": self.message,
+        }
 
 
 # work(job) does the job, updating job.done/total, and returns the message shown when done
@@ -53,16 +60,21 @@ class Jobs:
     def get(self, job_id: int) -> Job | None:
         return self.all.get(job_id)
 
-    def start(self, label: str, actor: str, work: Work,
-              on_done: Callable[[], None] | None = None) -> Job:
+    def start(
+        self, label: str, actor: str, work: Work, on_done: Callable[[], None] | None = None
+    ) -> Job:
         with self._start:
             job = self.running()
             if job is not None:
                 return job
             job = Job(next(self._ids), label, actor)
             self.all[job.id] = job
-            t = threading.Thread(target=self._run, args=(job, work, on_done), daemon=True,
-                                 name=f"lecturelib-job-{job.id}")
+            t = threading.Thread(
+                target=self._run,
+                args=(job, work, on_done),
+                daemon=True,
+                name=f"lecturelib-job-{job.id}",
+            )
             self._threads[job.id] = t
             t.start()
             return job
@@ -74,7 +86,7 @@ class Jobs:
             job.state = "done"
             if on_done is not None:
                 on_done()
-        except Exception as e:   # the thread boundary: the page shows what went wrong
+        except Exception as e:  # the thread boundary: the page shows what went wrong
             job.state = "error"
             job.message = f"重建失败：{e}"
         finally:

@@ -12,20 +12,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from indexer.ingest.pipeline import text_key
 from library.content import AUDIENCES, KINDS, Passage, Quote, Structured
 from library.errors import PackError
 from library.originals import sha256_bytes
 from library.pack import read_pack
 from library.store import IngestItem
 
-from indexer.ingest.pipeline import text_key
-
 
 @dataclass
 class ImportReport:
     path: Path
     topic: str
-    added: list[str] = field(default_factory=list)        # titles
+    added: list[str] = field(default_factory=list)  # titles
     duplicates: list[str] = field(default_factory=list)
     quotes_added: int = 0
     quotes_merged: int = 0
@@ -33,12 +32,19 @@ class ImportReport:
     seconds: float = 0.0
 
 
-_EXT = {"docx": "docx", "pdf": "pdf", "doc": "doc", "pptx": "pptx", "txt": "txt", "md": "md",
-        "html": "html"}
+_EXT = {
+    "docx": "docx",
+    "pdf": "pdf",
+    "doc": "doc",
+    "pptx": "pptx",
+    "txt": "txt",
+    "md": "md",
+    "html": "html",
+}
 
 
 _FIX = "该文件可能被篡改，或由不兼容的程序生成；请向发送方重新获取专题包。"
-_MAX_INT = 2 ** 31
+_MAX_INT = 2**31
 
 
 class _Bad(Exception):
@@ -52,7 +58,7 @@ def _str(value, what: str, *, optional: bool = False, empty: bool = True) -> Non
         raise _Bad(what)
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:       # a lone surrogate (a "\\ud800" escape in the JSON)
+    except UnicodeEncodeError:  # a lone surrogate (a "\\ud800" escape in the JSON)
         raise _Bad(what) from None
 
 
@@ -77,8 +83,12 @@ def _topics(value, what: str) -> None:
             raise _Bad(what)
         _str(t.get("topic"), what)
         score = t.get("score")
-        if isinstance(score, bool) or not isinstance(score, (int, float)) \
-                or not math.isfinite(score) or abs(score) > 1e6:
+        if (
+            isinstance(score, bool)
+            or not isinstance(score, (int, float))
+            or not math.isfinite(score)
+            or abs(score) > 1e6
+        ):
             raise _Bad(what)
         _str(t.get("origin"), what, optional=True)
 
@@ -150,8 +160,7 @@ def _check_document(d, quotes: dict, members: dict) -> None:
             raise _Bad("段落类型")
         _str(p.get("question"), "问答的问题", optional=True)
     for o in _list(d.get("quotes"), "金句引用", optional=False):
-        if not isinstance(o, dict) or not isinstance(o.get("key"), str) \
-                or o["key"] not in quotes:
+        if not isinstance(o, dict) or not isinstance(o.get("key"), str) or o["key"] not in quotes:
             raise _Bad("金句引用（引用了不存在的金句）")
         _int(o.get("page"), "金句页码", optional=True, low=-_MAX_INT)
         _int(o.get("seq"), "金句序号", optional=True, low=-_MAX_INT)
@@ -163,13 +172,21 @@ def _check_document(d, quotes: dict, members: dict) -> None:
 
 
 # formats that ingest itself may record for content sniffed as the first one
-_SAME_FORMAT = {"doc": {"doc"}, "docx": {"docx"}, "pptx": {"pptx"}, "pdf": {"pdf"},
-                "html": {"html"}, "md": {"md", "txt"}, "txt": {"txt", "md"}}
+_SAME_FORMAT = {
+    "doc": {"doc"},
+    "docx": {"docx"},
+    "pptx": {"pptx"},
+    "pdf": {"pdf"},
+    "html": {"html"},
+    "md": {"md", "txt"},
+    "txt": {"txt", "md"},
+}
 
 
 def _format_matches(data: bytes, declared: str, filename: str) -> bool:
     """Sniff an original the way ingest does: a pack cannot declare HTML bytes to be a PDF."""
     from indexer.ingest.extract.registry import sniff
+
     try:
         found = sniff(data, filename)
     except Exception:
@@ -191,8 +208,9 @@ def _validated(pack) -> tuple[list[dict], dict[str, dict], str]:
         try:
             _check_document(d, quotes, pack.members)
         except _Bad as e:
-            title = d.get("title") if isinstance(d, dict) and isinstance(d.get("title"), str) \
-                else ""
+            title = (
+                d.get("title") if isinstance(d, dict) and isinstance(d.get("title"), str) else ""
+            )
             name = f"材料《{title[:60]}》的" if title and not _has_surrogate(title) else ""
             raise PackError(f"专题包数据格式错误：{name}{e}不正确，已拒绝导入。", _FIX) from None
     topic = pack.manifest.get("topic")
@@ -219,7 +237,7 @@ def _known(topics, known: set[str]) -> list[tuple[str, float]]:
 
 def import_pack(svc, path: Path, *, actor: str = "cli") -> ImportReport:
     t0 = time.perf_counter()
-    pack = read_pack(Path(path))            # raises PackError before anything is written
+    pack = read_pack(Path(path))  # raises PackError before anything is written
     docs, quotes, topic = _validated(pack)  # every row checked before the first write
     report = ImportReport(Path(path), topic)
     known_topics = set(svc.taxonomy.slugs)
@@ -231,36 +249,73 @@ def import_pack(svc, path: Path, *, actor: str = "cli") -> ImportReport:
         qs, qkeys, qtopics = [], [], []
         for o in d["quotes"]:
             q = quotes[o["key"]]
-            qs.append(Quote(text=q["text"], source=q.get("source"), date=q.get("date"),
-                            speaker=q.get("speaker"), theme=o.get("theme") or q.get("theme"),
-                            note=q.get("note"), page=o.get("page"), seq=o.get("seq") or 0))
+            qs.append(
+                Quote(
+                    text=q["text"],
+                    source=q.get("source"),
+                    date=q.get("date"),
+                    speaker=q.get("speaker"),
+                    theme=o.get("theme") or q.get("theme"),
+                    note=q.get("note"),
+                    page=o.get("page"),
+                    seq=o.get("seq") or 0,
+                )
+            )
             qkeys.append(text_key(q["text"]))
             qtopics.append(_known(q.get("topics"), known_topics))
-        existing = sum(1 for k in qkeys if svc.store._one(
-            "SELECT 1 AS x FROM quotes WHERE text_key = :k", k=k))
+        existing = sum(
+            1 for k in qkeys if svc.store._one("SELECT 1 AS x FROM quotes WHERE text_key = :k", k=k)
+        )
         s = Structured(
-            kind=d["kind"], title=d["title"], quotes=qs, date=d.get("date"),
-            passages=[Passage(text=p["text"], heading_path=p.get("heading_path") or [],
-                              page=p.get("page"), seq=p.get("seq") or 0,
-                              kind=p.get("kind") or "passage",
-                              question=p.get("question")) for p in d["passages"]],
-            headings=[tuple(h) for h in d.get("headings") or []])
+            kind=d["kind"],
+            title=d["title"],
+            quotes=qs,
+            date=d.get("date"),
+            passages=[
+                Passage(
+                    text=p["text"],
+                    heading_path=p.get("heading_path") or [],
+                    page=p.get("page"),
+                    seq=p.get("seq") or 0,
+                    kind=p.get("kind") or "passage",
+                    question=p.get("question"),
+                )
+                for p in d["passages"]
+            ],
+            headings=[tuple(h) for h in d.get("headings") or []],
+        )
         doc_topics = _known(d.get("topics"), known_topics)
         member = f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}"
         item = IngestItem(
-            data=pack.members[member], sha256=v["sha256"], filename=_base_name(v["filename"]),
-            format=v["format"], structured=s, title_key=text_key(d["title"]) or v["sha256"],
-            quote_keys=qkeys, status=v.get("status") or "ok", warnings=v.get("warnings") or [],
-            pages=v.get("pages"), chars=v.get("chars") or 0, doc_topics=doc_topics,
+            data=pack.members[member],
+            sha256=v["sha256"],
+            filename=_base_name(v["filename"]),
+            format=v["format"],
+            structured=s,
+            title_key=text_key(d["title"]) or v["sha256"],
+            quote_keys=qkeys,
+            status=v.get("status") or "ok",
+            warnings=v.get("warnings") or [],
+            pages=v.get("pages"),
+            chars=v.get("chars") or 0,
+            doc_topics=doc_topics,
             topics_manual=any(t.get("origin") == "manual" for t in d.get("topics") or []),
-            quote_topics=qtopics, audiences=list(dict.fromkeys(d.get("audiences") or [])))
+            quote_topics=qtopics,
+            audiences=list(dict.fromkeys(d.get("audiences") or [])),
+        )
         svc.store.store_file(item, actor=actor)
         report.added.append(d["title"])
         report.quotes_added += len(set(qkeys)) - existing
         report.quotes_merged += existing
         report.passages += len(s.passages)
-    svc.store.audit(actor, "import", f"pack:{Path(path).name}", topic=topic,
-                    added=len(report.added), duplicates=len(report.duplicates))
+    svc.store.audit(
+        actor,
+        "import",
+        f"pack:{Path(path).name}",
+        topic=topic,
+        added=len(report.added),
+        duplicates=len(report.duplicates),
+    )
     svc.sync()
     report.seconds = time.perf_counter() - t0
     return report

@@ -14,16 +14,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from library.errors import LecturelibError, NotFoundError
-from library.originals import sha256_bytes
-
 from indexer.ingest.pipeline import FileResult, Options, Pipeline, Prepared, text_key
 from indexer.ingest.structure import document_source
+from library.errors import LecturelibError, NotFoundError
+from library.originals import sha256_bytes
 
 
 @dataclass
 class Corrections:
     """What the editor set on the preview form (validated by the delivery layer)."""
+
     title: str
     kind: str
     date: str | None
@@ -33,13 +33,14 @@ class Corrections:
     quote_sources: dict[int, str | None] = field(default_factory=dict)
     quote_dates: dict[int, str | None] = field(default_factory=dict)
     quote_speakers: dict[int, str | None] = field(default_factory=dict)
-    rejected: set[int] = field(default_factory=set)   # quotes the editor did not keep
+    rejected: set[int] = field(default_factory=set)  # quotes the editor did not keep
 
 
 @dataclass
 class Draft:
     """A draft as the preview page shows it: the stored row (filename, payload …), what was
     extracted, the document it replaces (if any, and still there) and the form's start."""
+
     row: dict
     prepared: Prepared
     target: dict | None = None
@@ -59,43 +60,71 @@ def _options(svc, actor: str, **kw) -> Options:
     """Pipeline options for one web upload: one worker, the home's budgets."""
     home = svc.home
     kw.setdefault("speakers", svc.speakers)
-    return Options(max_bytes=home.max_file_bytes, workers=1, actor=actor,
-                   timeout_s=int(home.settings.get("file_timeout_s", 600)),
-                   seconds_per_mb=float(home.settings.get("file_seconds_per_mb", 20)),
-                   **kw)
+    return Options(
+        max_bytes=home.max_file_bytes,
+        workers=1,
+        actor=actor,
+        timeout_s=int(home.settings.get("file_timeout_s", 600)),
+        seconds_per_mb=float(home.settings.get("file_seconds_per_mb", 20)),
+        **kw,
+    )
 
 
 def upload(svc, data: bytes, filename: str, actor: str, replace_of: int | None = None) -> dict:
     """Prepare one uploaded file and keep it as a draft. Returns a per-file result."""
     filename = safe_filename(filename)
-    out = {"filename": filename, "status": "error", "message": "", "draft_id": None,
-           "document_id": None, "title": None, "kind": None, "quotes": 0, "passages": 0,
-           "pages": None}
+    out = {
+        "filename": filename,
+        "status": "error",
+        "message": "",
+        "draft_id": None,
+        "document_id": None,
+        "title": None,
+        "kind": None,
+        "quotes": 0,
+        "passages": 0,
+        "pages": None,
+    }
     store = svc.store
     if data:
         dup = store.version_by_sha(sha256_bytes(data))
         if dup:
             where = "（在回收站中）" if dup["status"] == "trashed" else ""
-            out.update(status="duplicate", document_id=dup["document_id"], title=dup["title"],
-                       kind=dup["kind"],
-                       message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。")
+            out.update(
+                status="duplicate",
+                document_id=dup["document_id"],
+                title=dup["title"],
+                kind=dup["kind"],
+                message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。",
+            )
             return out
     try:
-        prepared = Pipeline(store, svc.taxonomy).prepare_upload(data, filename,
-                                                                _options(svc, actor))
+        prepared = Pipeline(store, svc.taxonomy).prepare_upload(
+            data, filename, _options(svc, actor)
+        )
     except LecturelibError as e:
         out["message"] = str(e)
         return out
-    except Exception as e:     # the boundary: one bad file never breaks the page
-        out["message"] = (f"处理时发生内部错误（{type(e).__name__}）。"
-                          "请把该文件反馈给管理员；其余文件不受影响。")
+    except Exception as e:  # the boundary: one bad file never breaks the page
+        out["message"] = (
+            f"处理时发生内部错误（{type(e).__name__}）。请把该文件反馈给管理员；其余文件不受影响。"
+        )
         return out
     s = prepared.structured
-    out.update(title=s.title, kind=s.kind, quotes=len(s.quotes), passages=len(s.passages),
-               pages=prepared.pages, message="；".join(prepared.warnings))
+    out.update(
+        title=s.title,
+        kind=s.kind,
+        quotes=len(s.quotes),
+        passages=len(s.passages),
+        pages=prepared.pages,
+        message="；".join(prepared.warnings),
+    )
     if prepared.status == "needs_ocr":
-        out.update(status="needs_ocr", message=(out["message"] or
-                   "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。") + " 该文件未入库。")
+        out.update(
+            status="needs_ocr",
+            message=(out["message"] or "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。")
+            + " 该文件未入库。",
+        )
         return out
     payload = {"prepared": prepared.to_json(), "replace_of": replace_of}
     out["draft_id"] = store.save_draft(actor, filename, prepared.sha256, data, payload)
@@ -157,25 +186,48 @@ def prefill(prepared: Prepared, target: dict | None = None, store=None) -> dict:
     s = prepared.structured
     found = document_source(s)
     suggested = [slug for slug, _ in prepared.doc_topics]
-    out = {"title": s.title, "kind": s.kind, "date": s.date or "", "source": found or "",
-           "topics": suggested, "audiences": list(prepared.audiences),
-           "date_found": bool(s.date), "source_found": bool(found), "suggest": None}
+    out = {
+        "title": s.title,
+        "kind": s.kind,
+        "date": s.date or "",
+        "source": found or "",
+        "topics": suggested,
+        "audiences": list(prepared.audiences),
+        "date_found": bool(s.date),
+        "source_found": bool(found),
+        "suggest": None,
+    }
     if target:
-        out.update(title=target["title"], kind=target["kind"], date=target.get("date") or "",
-                   source=target.get("source") or "", date_found=False, source_found=False)
+        out.update(
+            title=target["title"],
+            kind=target["kind"],
+            date=target.get("date") or "",
+            source=target.get("source") or "",
+            date_found=False,
+            source_found=False,
+        )
         if store is not None:
             out["topics"] = _member_topics(store, target["id"])
             out["audiences"] = store.document_audiences(target["id"])
-        out["suggest"] = {"title": s.title, "kind": s.kind, "date": s.date or "",
-                          "source": found or "", "topics": list(prepared.doc_topics)}
+        out["suggest"] = {
+            "title": s.title,
+            "kind": s.kind,
+            "date": s.date or "",
+            "source": found or "",
+            "topics": list(prepared.doc_topics),
+        }
     known = stored_quotes(store, prepared) if store is not None else {}
     quotes = []
     for i, q in enumerate(s.quotes):
         row = known.get(i) or {}
-        quotes.append({"source": row.get("source") or q.source or "",
-                       "date": row.get("date") or q.date or "",
-                       "speaker": row.get("speaker") or q.speaker or "",
-                       "stored": bool(row)})
+        quotes.append(
+            {
+                "source": row.get("source") or q.source or "",
+                "date": row.get("date") or q.date or "",
+                "speaker": row.get("speaker") or q.speaker or "",
+                "stored": bool(row),
+            }
+        )
     out["quotes"] = quotes
     out["warnings"] = missing_source_warnings(list(prepared.warnings), quotes, kind=s.kind)
     return out
@@ -248,13 +300,13 @@ def publish(svc, draft_id: int, c: Corrections, actor: str) -> FileResult:
     wanted_title = c.title
     if replace_of:
         target = store.get_document_row(int(replace_of))
-        c.title = target["title"]         # same title key → a new version of that document
+        c.title = target["title"]  # same title key → a new version of that document
     manual = apply_corrections(prepared, c)
     data = store.originals.read(draft["sha256"])
-    opts = _options(svc, actor, kind=c.kind, topics=c.topics if manual else [],
-                    audiences=c.audiences)
-    result = Pipeline(store, svc.taxonomy).store_prepared(data, draft["filename"], prepared,
-                                                          opts)
+    opts = _options(
+        svc, actor, kind=c.kind, topics=c.topics if manual else [], audiences=c.audiences
+    )
+    result = Pipeline(store, svc.taxonomy).store_prepared(data, draft["filename"], prepared, opts)
     if result.status in ("ok", "warning", "duplicate"):
         store.delete_draft(draft_id)
     if result.document_id and result.status in ("ok", "warning"):
@@ -262,14 +314,17 @@ def publish(svc, draft_id: int, c: Corrections, actor: str) -> FileResult:
         c.title = wanted_title
         now = store.get_document_row(doc_id)
         changes: dict = {}
-        for key, want in (("title", c.title), ("kind", c.kind), ("date", c.date or ""),
-                          ("source", c.source or "")):
+        for key, want in (
+            ("title", c.title),
+            ("kind", c.kind),
+            ("date", c.date or ""),
+            ("source", c.source or ""),
+        ):
             if (now.get(key) or "") != want:
                 changes[key] = want
         if sorted(store.document_audiences(doc_id)) != sorted(c.audiences):
             changes["audiences"] = c.audiences
-        if (replace_of or manual) and \
-                sorted(_member_topics(store, doc_id)) != sorted(c.topics):
+        if (replace_of or manual) and sorted(_member_topics(store, doc_id)) != sorted(c.topics):
             changes["topics"] = c.topics
         if changes:
             svc.update_document(doc_id, actor=actor, **changes)
@@ -297,5 +352,14 @@ def _store_quote_corrections(svc, prepared: Prepared, c: Corrections, actor: str
             svc.update_quote(row["id"], actor=actor, **changes)
 
 
-__all__ = ["Corrections", "Draft", "upload", "load_draft", "discard", "publish", "prefill",
-           "missing_source_warnings", "safe_filename"]
+__all__ = [
+    "Corrections",
+    "Draft",
+    "upload",
+    "load_draft",
+    "discard",
+    "publish",
+    "prefill",
+    "missing_source_warnings",
+    "safe_filename",
+]

@@ -4,19 +4,26 @@ library answered with "nothing found"."""
 
 from __future__ import annotations
 
-from library.taxonomy import Taxonomy
-
 from indexer.ingest.normalize import for_search
 from indexer.search import is_expensive
 from indexer.search.query import resolve_any_kind, resolve_audience, resolve_doc_kind
+from library.taxonomy import Taxonomy
 
 FACET_NAMES = ("topic", "kind", "doc_kind", "audience", "year", "speaker")
 
 
 def empty_result(query: str) -> dict:
     """What a search of an empty library answers."""
-    return {"query": query, "total": 0, "total_is_estimate": False, "page": 1, "pages": 0,
-            "hits": [], "facets": {k: {} for k in FACET_NAMES}, "suggestions": []}
+    return {
+        "query": query,
+        "total": 0,
+        "total_is_estimate": False,
+        "page": 1,
+        "pages": 0,
+        "hits": [],
+        "facets": {k: {} for k in FACET_NAMES},
+        "suggestions": [],
+    }
 
 
 def read(svc, fn, empty):

@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable
-
-from library.content import AUDIENCES, clean_text
-from library.errors import UsageError
-from library.home import Home
-from library.store import Store
-from library.taxonomy import Taxonomy
 
 from indexer.app import auditlog, publish, searching, sync
 from indexer.app.accounts import Accounts
 from indexer.app.jobs import Job, Jobs
 from indexer.ingest.pipeline import FileResult, Options, Pipeline
+from library.content import AUDIENCES, clean_text
+from library.errors import UsageError
+from library.home import Home
+from library.store import Store
+from library.taxonomy import Taxonomy
 
 
 class LibraryService:
@@ -53,6 +52,7 @@ class LibraryService:
     def backup(home: str | os.PathLike | None, out: Path, *, no_secrets: bool = False):
         """Back the library up into ``out`` (safe while the server runs)."""
         from library.backup import backup
+
         return backup(Home.open(home, create=False), Path(out), no_secrets=no_secrets)
 
     @classmethod
@@ -60,6 +60,7 @@ class LibraryService:
         """Restore a backup into an empty home and rebuild its index. Returns the backup's
         manifest and the number of searchable records."""
         from library.backup import restore
+
         manifest = restore(Path(archive), Home.open(home))
         svc = cls(home)
         try:
@@ -71,6 +72,7 @@ class LibraryService:
     def stop_workers() -> None:
         """Stop the ingest worker processes this process started (server shutdown)."""
         from indexer.ingest.pipeline import shutdown_workers
+
         shutdown_workers()
 
     @contextmanager
@@ -82,23 +84,27 @@ class LibraryService:
     @cached_property
     def vocab(self):
         from indexer.search.vocab import Vocabulary
+
         return Vocabulary.load(self.home.path)
 
     @cached_property
     def packaged_terms(self) -> frozenset[str]:
         from indexer.search.vocab import Vocabulary
+
         return frozenset(Vocabulary.load(None).terms)
 
     @cached_property
     def speakers(self):
         """The speaker alias table: packaged, plus the home's ``speakers.txt``."""
         from indexer.ingest.structure.sources import SpeakerTable
+
         return SpeakerTable.load(self.home.path)
 
     def edit_speakers(self, line: str, *, actor: str) -> list[str]:
         """Add a speaker group (``习近平 = 习近平总书记``) or remove one (``-甲``) in the home's
         ``speakers.txt``; applies to quotes ingested from now on. Returns the group."""
         from indexer.ingest.structure.sources import SPEAKERS_FILE, _split_forms
+
         line = clean_text(line or "").strip().replace("＝", "=")
         if not line:
             raise UsageError("请输入说话人及其别名。", "例如：习近平 = 习近平总书记 = 习近平同志")
@@ -117,8 +123,12 @@ class LibraryService:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
             self.__dict__.pop("speakers", None)
-            self.store.audit(actor, "speakers_" + ("remove" if line[0] in "-－" else "add"),
-                             "speakers", group=group)
+            self.store.audit(
+                actor,
+                "speakers_" + ("remove" if line[0] in "-－" else "add"),
+                "speakers",
+                group=group,
+            )
         return group
 
     def speaker_groups(self) -> list[list[str]]:
@@ -127,6 +137,7 @@ class LibraryService:
     @cached_property
     def index(self):
         from indexer.search import open_engine
+
         return open_engine(self.home.index_path, self.vocab)
 
     def close(self) -> None:
@@ -148,25 +159,39 @@ class LibraryService:
             n = n.strip()
             slug = n if n in AUDIENCES else by_label.get(n) or by_label.get("进" + n)
             if slug is None:
-                raise UsageError(f"未知的宣讲对象“{n}”。",
-                                 "可用：" + "、".join(f"{v}（{k}）" for k, v in AUDIENCES.items()))
+                raise UsageError(
+                    f"未知的宣讲对象“{n}”。",
+                    "可用：" + "、".join(f"{v}（{k}）" for k, v in AUDIENCES.items()),
+                )
             out.append(slug)
         return out
 
     # -- ingest --------------------------------------------------------------------------
 
-    def ingest(self, paths: Iterable[str | os.PathLike], *, kind: str | None = None,
-               topics: Iterable[str] | None = None, audiences: Iterable[str] | None = None,
-               actor: str = "cli", extract_quotes: bool = True,
-               progress: Callable[[FileResult, int, int], None] | None = None) -> list[FileResult]:
-        opts = Options(kind=kind, topics=self.resolve_topics(topics),
-                       audiences=self.resolve_audiences(audiences),
-                       max_bytes=self.home.max_file_bytes,
-                       workers=int(self.home.settings.get("ingest_workers", 2)), actor=actor,
-                       timeout_s=int(self.home.settings.get("file_timeout_s", 600)),
-                       seconds_per_mb=float(self.home.settings.get("file_seconds_per_mb", 20)),
-                       memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)),
-                       extract_quotes=extract_quotes, speakers=self.speakers)
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike],
+        *,
+        kind: str | None = None,
+        topics: Iterable[str] | None = None,
+        audiences: Iterable[str] | None = None,
+        actor: str = "cli",
+        extract_quotes: bool = True,
+        progress: Callable[[FileResult, int, int], None] | None = None,
+    ) -> list[FileResult]:
+        opts = Options(
+            kind=kind,
+            topics=self.resolve_topics(topics),
+            audiences=self.resolve_audiences(audiences),
+            max_bytes=self.home.max_file_bytes,
+            workers=int(self.home.settings.get("ingest_workers", 2)),
+            actor=actor,
+            timeout_s=int(self.home.settings.get("file_timeout_s", 600)),
+            seconds_per_mb=float(self.home.settings.get("file_seconds_per_mb", 20)),
+            memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)),
+            extract_quotes=extract_quotes,
+            speakers=self.speakers,
+        )
         pipeline = Pipeline(self.store, self.taxonomy, after_store=self.sync)
         return pipeline.ingest(paths, opts, progress)
 
@@ -181,26 +206,31 @@ class LibraryService:
         with self._write_lock:
             return sync.rebuild(self.store, self.index, progress=progress)
 
-    def check(self, repair: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> list[str]:
+    def check(
+        self, repair: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> list[str]:
         with self._write_lock:
             return sync.check(self.store, self.index, repair=repair, progress=progress)
 
     def index_status(self) -> str:
         return self.index.status()
 
-    def start_rebuild(self, label: str, actor: str,
-                      on_done: Callable[[], None] | None = None) -> Job:
+    def start_rebuild(
+        self, label: str, actor: str, on_done: Callable[[], None] | None = None
+    ) -> Job:
         """Rebuild the index in a background thread (after a vocabulary change); writes wait
         for it, searches do not. Returns the running job if one is already running."""
+
         def work(job: Job) -> str:
             def progress(done: int, total: int) -> None:
                 job.done, job.total = done, total
+
             with self._write_lock:
                 job.total = self.store.count_records()
                 n = self.reindex(progress=progress)
                 job.done = job.total = n
             return f"索引已重建：{n} 条可检索内容。"
+
         return self.jobs.start(label, actor, work, on_done)
 
     def running_job(self) -> Job | None:
@@ -231,8 +261,9 @@ class LibraryService:
     def search(self, query: str, **kw) -> dict:
         """Read only: the newest committed index snapshot, no outbox, no lock. An empty
         library answers "nothing found"."""
-        return searching.read(self, lambda: self.index.search(query, **kw),
-                              searching.empty_result(query))
+        return searching.read(
+            self, lambda: self.index.search(query, **kw), searching.empty_result(query)
+        )
 
     def explain(self, query: str) -> dict:
         return self.index.explain(query)
@@ -287,11 +318,12 @@ class LibraryService:
 
     # -- drafts, preview, publish -------------------------------------------------------------
 
-    def upload(self, data: bytes, filename: str, *, actor: str,
-               replace_of: int | None = None) -> dict:
+    def upload(
+        self, data: bytes, filename: str, *, actor: str, replace_of: int | None = None
+    ) -> dict:
         """Prepare an uploaded file and keep it as a draft (nothing published yet)."""
         if replace_of:
-            self.store.get_document_row(replace_of)      # NotFoundError when it is gone
+            self.store.get_document_row(replace_of)  # NotFoundError when it is gone
         return publish.upload(self, data, filename, actor, replace_of)
 
     def drafts(self) -> list[dict]:
@@ -301,8 +333,7 @@ class LibraryService:
         """A draft with what its preview shows (the form's starting values)."""
         return publish.load_draft(self, draft_id)
 
-    def publish(self, draft_id: int, corrections: publish.Corrections, *,
-                actor: str) -> FileResult:
+    def publish(self, draft_id: int, corrections: publish.Corrections, *, actor: str) -> FileResult:
         with self._write_lock:
             return publish.publish(self, draft_id, corrections, actor)
 
@@ -327,8 +358,9 @@ class LibraryService:
         if action not in ("add", "remove"):
             raise UsageError("未知的操作。")
         with self._write_lock:
-            changed = (self.vocab.add_terms(words) if action == "add"
-                       else self.vocab.remove_terms(words))
+            changed = (
+                self.vocab.add_terms(words) if action == "add" else self.vocab.remove_terms(words)
+            )
             if changed:
                 self.store.audit(actor, "dict_" + action, "dictionary", words=changed)
         return changed
@@ -366,14 +398,17 @@ class LibraryService:
 
     # -- topic packs -------------------------------------------------------------------------
 
-    def export_topic(self, topic: str, out: Path, *, kinds: list[str] | None = None,
-                     actor: str = "cli"):
+    def export_topic(
+        self, topic: str, out: Path, *, kinds: list[str] | None = None, actor: str = "cli"
+    ):
         from indexer.app.export import export_topic
+
         with self._write_lock:
             return export_topic(self, topic, Path(out), kinds=kinds, actor=actor)
 
     def import_pack(self, path: Path, *, actor: str = "cli"):
         from indexer.app.packimport import import_pack
+
         with self._write_lock:
             return import_pack(self, Path(path), actor=actor)
 
@@ -386,6 +421,7 @@ class LibraryService:
             changes["audiences"] = self.resolve_audiences(changes["audiences"])
         if changes.get("title"):
             from indexer.ingest.pipeline import text_key
+
             changes["title_key"] = text_key(changes["title"])
         with self._write_lock:
             self.store.update_document(doc_id, actor=actor, **changes)

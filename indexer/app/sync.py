@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
-
-from library.store import Store
+from collections.abc import Callable, Iterable, Iterator
 
 from indexer.search import IndexRecord, SearchEngine
+from library.store import Store
 
 
 def records(store: Store, ids: Iterable[str] | None = None) -> Iterator[IndexRecord]:
@@ -40,8 +39,13 @@ def drain(store: Store, index: SearchEngine, *, batch: int = 5000) -> int:
         applied += len(ids)
 
 
-def rebuild(store: Store, index: SearchEngine, *,
-            progress: Callable[[int, int], None] | None = None, procs: int = 2) -> int:
+def rebuild(
+    store: Store,
+    index: SearchEngine,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    procs: int = 2,
+) -> int:
     """Rebuild the whole index from the store. Changes queued before the rebuild started are
     covered by it; later ones stay queued and are drained after."""
     head = store.queue_head()
@@ -53,8 +57,9 @@ def rebuild(store: Store, index: SearchEngine, *,
     return total
 
 
-def ensure(store: Store, index: SearchEngine, *,
-           progress: Callable[[int, int], None] | None = None) -> str:
+def ensure(
+    store: Store, index: SearchEngine, *, progress: Callable[[int, int], None] | None = None
+) -> str:
     """Make the index usable; returns what was done: "ok", "drained" or the rebuild reason."""
     status = index.status()
     if status != "ok":
@@ -63,8 +68,13 @@ def ensure(store: Store, index: SearchEngine, *,
     return "drained" if drain(store, index) else "ok"
 
 
-def check(store: Store, index: SearchEngine, *, repair: bool = False,
-          progress: Callable[[int, int], None] | None = None) -> list[str]:
+def check(
+    store: Store,
+    index: SearchEngine,
+    *,
+    repair: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
     """Problems found (Chinese, one per line); with ``repair`` they are fixed and the returned
     list says what was done. An empty list means store, originals and index agree."""
     problems: list[str] = list(store.integrity_problems())
@@ -72,8 +82,10 @@ def check(store: Store, index: SearchEngine, *, repair: bool = False,
     on_disk = store.originals.all()
     missing = sorted(referenced - on_disk)
     for sha in missing:
-        problems.append(f"原始文件缺失：{sha[:12]}…（该材料仍可检索，但无法下载原文件；"
-                        "请从备份恢复或重新导入该文件）")
+        problems.append(
+            f"原始文件缺失：{sha[:12]}…（该材料仍可检索，但无法下载原文件；"
+            "请从备份恢复或重新导入该文件）"
+        )
     for sha in sorted(referenced & on_disk):
         if not store.originals.verify(sha):
             problems.append(f"原始文件已损坏（校验和不符）：{sha[:12]}…（请从备份恢复或重新导入）")
@@ -85,8 +97,11 @@ def check(store: Store, index: SearchEngine, *, repair: bool = False,
                 store.originals.remove(sha)
     status = index.status()
     if status != "ok":
-        label = {"missing": "不存在", "stale": "已过期（结构或词典有变化）",
-                 "corrupt": "已损坏"}.get(status, status)
+        label = {
+            "missing": "不存在",
+            "stale": "已过期（结构或词典有变化）",
+            "corrupt": "已损坏",
+        }.get(status, status)
         problems.append(f"检索索引{label}，需要重建。")
         if repair:
             rebuild(store, index, progress=progress)

@@ -28,7 +28,7 @@ import math
 import re
 import weakref
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from library.content import TopicSuggestion
 from library.taxonomy import Taxonomy
@@ -38,11 +38,12 @@ NAME_WEIGHT = 3.0
 SATURATION = 4.0
 SECOND_RATIO = 0.5
 MIN_SCORE = 0.05
-NB_CHARS = 20000            # naive Bayes reads at most this many characters of a text
+NB_CHARS = 20000  # naive Bayes reads at most this many characters of a text
 NB_WEIGHT = 0.5
 
-_lexicons: "weakref.WeakKeyDictionary[Taxonomy, list[tuple[str, list[tuple[str, float]]]]]" = \
+_lexicons: weakref.WeakKeyDictionary[Taxonomy, list[tuple[str, list[tuple[str, float]]]]] = (
     weakref.WeakKeyDictionary()
+)
 
 
 def _weight(word: str) -> float:
@@ -96,7 +97,8 @@ _TOKEN_OK = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 def _segmenter():
     global _jieba
     if _jieba is None:
-        import jieba                      # loaded on first use: importing indexer stays cheap
+        import jieba  # loaded on first use: importing indexer stays cheap
+
         jieba.setLogLevel(60)
         _jieba = jieba
     return _jieba
@@ -112,8 +114,8 @@ class TopicModel:
     """Multinomial naive Bayes over jieba tokens, Laplace-smoothed."""
 
     def __init__(self, counts: dict[str, dict[str, int]], docs: dict[str, int]):
-        self.counts = counts                        # slug -> token -> count
-        self.docs = docs                            # slug -> number of training texts
+        self.counts = counts  # slug -> token -> count
+        self.docs = docs  # slug -> number of training texts
         self.totals = {s: sum(c.values()) for s, c in counts.items()}
         vocab: set[str] = set()
         for c in counts.values():
@@ -121,7 +123,7 @@ class TopicModel:
         self.vocab_size = max(1, len(vocab))
 
     @classmethod
-    def fit(cls, examples: Iterable[tuple[str, str]]) -> "TopicModel":
+    def fit(cls, examples: Iterable[tuple[str, str]]) -> TopicModel:
         counts: dict[str, Counter] = {}
         docs: Counter = Counter()
         for text, slug in examples:
@@ -153,34 +155,45 @@ class TopicModel:
         return {s: v / z for s, v in exp.items()}
 
     def to_json(self) -> str:
-        return json.dumps({"type": "multinomial-nb", "version": 1, "docs": self.docs,
-                           "counts": self.counts}, ensure_ascii=False, sort_keys=True)
+        return json.dumps(
+            {"type": "multinomial-nb", "version": 1, "docs": self.docs, "counts": self.counts},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
 
     @classmethod
-    def from_json(cls, text: str) -> "TopicModel":
+    def from_json(cls, text: str) -> TopicModel:
         raw = json.loads(text)
         if raw.get("type") != "multinomial-nb":
             raise ValueError("not a TopicModel")
-        return cls({s: {w: int(n) for w, n in c.items()} for s, c in raw["counts"].items()},
-                   {s: int(n) for s, n in raw["docs"].items()})
+        return cls(
+            {s: {w: int(n) for w, n in c.items()} for s, c in raw["counts"].items()},
+            {s: int(n) for s, n in raw["docs"].items()},
+        )
 
 
 # -- suggestion ----------------------------------------------------------------------------
 
-def suggest(text: str, taxonomy: Taxonomy, *, title: str = "", k: int = 2,
-            model: TopicModel | None = None) -> list[TopicSuggestion]:
+
+def suggest(
+    text: str, taxonomy: Taxonomy, *, title: str = "", k: int = 2, model: TopicModel | None = None
+) -> list[TopicSuggestion]:
     """Up to ``k`` suggested topics, best first, scores in 0..1; each after the first only if
     it scores at least half as much as the first."""
     scores = lexicon_scores(text, taxonomy, title)
     if model is not None:
         known = set(taxonomy.slugs)
         nb = {s: p for s, p in model.predict_proba(f"{title}\n{text}").items() if s in known}
-        scores = {s: (1 - NB_WEIGHT) * scores.get(s, 0.0) + NB_WEIGHT * nb.get(s, 0.0)
-                  for s in set(scores) | set(nb)}
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], taxonomy.slugs.index(kv[0])
-                                                     if kv[0] in taxonomy.slugs else 99))
+        scores = {
+            s: (1 - NB_WEIGHT) * scores.get(s, 0.0) + NB_WEIGHT * nb.get(s, 0.0)
+            for s in set(scores) | set(nb)
+        }
+    ranked = sorted(
+        scores.items(),
+        key=lambda kv: (-kv[1], taxonomy.slugs.index(kv[0]) if kv[0] in taxonomy.slugs else 99),
+    )
     out: list[TopicSuggestion] = []
-    for slug, score in ranked[:max(0, k)]:
+    for slug, score in ranked[: max(0, k)]:
         if score < MIN_SCORE or (out and score < SECOND_RATIO * out[0].score):
             break
         out.append(TopicSuggestion(slug=slug, score=round(min(1.0, score), 4)))

@@ -17,23 +17,43 @@ import multiprocessing
 import os
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
+from indexer.ingest.audience import suggest_audiences
+from indexer.ingest.normalize import for_search
 from library.content import KINDS, Passage, Quote, Structured
-from library.errors import (EmptyFileError, FileTooLargeError, InputError, LecturelibError,
-                            UsageError)
+from library.errors import (
+    EmptyFileError,
+    FileTooLargeError,
+    InputError,
+    LecturelibError,
+    UsageError,
+)
 from library.originals import sha256_bytes
 from library.store import IngestItem, Store
 from library.taxonomy import Taxonomy
 
-from indexer.ingest.audience import suggest_audiences
-from indexer.ingest.normalize import for_search
-
 # Extensions a folder walk picks up. Files named explicitly are always tried (by content).
-DOCUMENT_SUFFIXES = {".docx", ".doc", ".wps", ".pdf", ".pptx", ".txt", ".md", ".markdown",
-                     ".html", ".htm", ".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+DOCUMENT_SUFFIXES = {
+    ".docx",
+    ".doc",
+    ".wps",
+    ".pdf",
+    ".pptx",
+    ".txt",
+    ".md",
+    ".markdown",
+    ".html",
+    ".htm",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".tif",
+    ".tiff",
+    ".bmp",
+}
 
 STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error", "skipped")
 
@@ -41,8 +61,8 @@ STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error", "skipped")
 @dataclass
 class FileResult:
     path: str
-    status: str                       # one of STATUSES ("skipped": not a document type; never
-                                      # tried, not a failure)
+    status: str  # one of STATUSES ("skipped": not a document type; never
+    # tried, not a failure)
     document_id: int | None = None
     kind: str | None = None
     quotes: int = 0
@@ -54,8 +74,19 @@ class FileResult:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        return {k: d[k] for k in ("path", "status", "document_id", "kind", "quotes", "passages",
-                                  "pages", "message")}
+        return {
+            k: d[k]
+            for k in (
+                "path",
+                "status",
+                "document_id",
+                "kind",
+                "quotes",
+                "passages",
+                "pages",
+                "message",
+            )
+        }
 
     @property
     def failed(self) -> bool:
@@ -82,7 +113,7 @@ class Prepared:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict) -> "Prepared":
+    def from_json(cls, d: dict) -> Prepared:
         s = dict(d["structured"])
         s["quotes"] = [Quote(**q) for q in s.get("quotes", [])]
         s["passages"] = [Passage(**p) for p in s.get("passages", [])]
@@ -96,24 +127,24 @@ class Prepared:
 @dataclass
 class Options:
     kind: str | None = None
-    topics: list[str] = field(default_factory=list)        # slugs, already resolved
+    topics: list[str] = field(default_factory=list)  # slugs, already resolved
     audiences: list[str] = field(default_factory=list)
     max_bytes: int = 100 * 1024 * 1024
     workers: int = 2
     actor: str = "cli"
-    timeout_s: int = 600                  # per file at most, extraction + structuring ...
-    seconds_per_mb: float = 20.0          # ... and otherwise this much per MB of the file
-    timeout_floor_s: int = 30             # ... with this floor (see file_budget)
-    memory_mb: int = 3072                 # address-space cap of a worker process
-    extract_quotes: bool = True           # quote records of attributed quotations in prose
-    speakers: object = None               # the library's SpeakerTable (None: the packaged one)
-    ocr: str = "auto"                     # OCR engine for scans: auto | rapidocr | tesseract | off
-    ocr_page_timeout_s: int = 120         # each OCR'd page may take this long (the file's own
-                                          # budget covers the rest)
-    progress: object = None               # progress(stage, done, total) inside the worker
+    timeout_s: int = 600  # per file at most, extraction + structuring ...
+    seconds_per_mb: float = 20.0  # ... and otherwise this much per MB of the file
+    timeout_floor_s: int = 30  # ... with this floor (see file_budget)
+    memory_mb: int = 3072  # address-space cap of a worker process
+    extract_quotes: bool = True  # quote records of attributed quotations in prose
+    speakers: object = None  # the library's SpeakerTable (None: the packaged one)
+    ocr: str = "auto"  # OCR engine for scans: auto | rapidocr | tesseract | off
+    ocr_page_timeout_s: int = 120  # each OCR'd page may take this long (the file's own
+    # budget covers the rest)
+    progress: object = None  # progress(stage, done, total) inside the worker
 
 
-def file_budget(size: int, opts: "Options") -> int:
+def file_budget(size: int, opts: Options) -> int:
     """Seconds one file may take: its size's share (``seconds_per_mb``), at least
     ``timeout_floor_s``, at most ``timeout_s``. A 571-byte hostile PDF held a worker for the
     flat 600 s of old; real files take 0.5–3 s per MB here (pdfplumber ≤ 260 ms a page)."""
@@ -135,13 +166,16 @@ def text_key(text: str) -> str:
 def _skip_message(path: Path) -> str:
     suffix = path.suffix.lower()
     what = f"（{suffix}）" if suffix else "（没有扩展名）"
-    return (f"不支持的文件类型{what}，已跳过。可导入：Word（.docx/.doc/.wps）、PDF、PowerPoint（.pptx）、"
-            "文本（.txt/.md）、网页（.html）、扫描页图片（.jpg/.png/.tif，自动文字识别）。如是文档，请另存为其中一种格式后再导入；"
-            "如只是扩展名有误，可单独指定该文件导入（按内容识别格式）。")
+    return (
+        f"不支持的文件类型{what}，已跳过。可导入：Word（.docx/.doc/.wps）、PDF、PowerPoint（.pptx）、"
+        "文本（.txt/.md）、网页（.html）、扫描页图片（.jpg/.png/.tif，自动文字识别）。如是文档，请另存为其中一种格式后再导入；"
+        "如只是扩展名有误，可单独指定该文件导入（按内容识别格式）。"
+    )
 
 
-def _collect(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[FileResult],
-                                                          dict[str, int]]:
+def _collect(
+    paths: Iterable[str | os.PathLike],
+) -> tuple[list[Path], list[FileResult], dict[str, int]]:
     """Files to ingest, results for the paths not taken, and the walk order of both."""
     files: list[Path] = []
     others: list[FileResult] = []
@@ -184,11 +218,14 @@ def collect_files(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
 def _error_message(err: Exception) -> str:
     if isinstance(err, LecturelibError):
         return str(err)
-    return (f"处理时发生内部错误（{type(err).__name__}: {err}）。"
-            "请把该文件反馈给管理员；其余文件不受影响。")
+    return (
+        f"处理时发生内部错误（{type(err).__name__}: {err}）。"
+        "请把该文件反馈给管理员；其余文件不受影响。"
+    )
 
 
 # -- the pure steps (run in worker processes) ---------------------------------------------
+
 
 def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Prepared:
     """sniff + extract → structure → classify. Raises InputError on bad input."""
@@ -197,19 +234,32 @@ def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Pr
     from indexer.ingest.structure import structure
 
     sha = sha256_bytes(data)
-    ex = extract(data, filename, Limits(max_bytes=opts.max_bytes, ocr=opts.ocr,
-                                        progress=opts.progress))
+    ex = extract(
+        data, filename, Limits(max_bytes=opts.max_bytes, ocr=opts.ocr, progress=opts.progress)
+    )
     if ex.status == "needs_ocr":
         s = Structured(kind=opts.kind or "handout", title=ex.title or Path(filename).stem)
-        return Prepared(sha, filename, ex.format, s, "needs_ocr", ex.warnings, ex.pages, 0,
-                        [], [], [])
-    s = structure(ex, kind=opts.kind, filename=filename, extract_quotes=opts.extract_quotes,
-                  speakers=opts.speakers)
+        return Prepared(
+            sha, filename, ex.format, s, "needs_ocr", ex.warnings, ex.pages, 0, [], [], []
+        )
+    s = structure(
+        ex,
+        kind=opts.kind,
+        filename=filename,
+        extract_quotes=opts.extract_quotes,
+        speakers=opts.speakers,
+    )
     if not s.quotes and not s.passages:
-        raise EmptyFileError("文件中没有提取到任何文字内容。",
-                             "请确认文件不是空白文档或纯图片；如是扫描件请先做文字识别（OCR）。")
-    body = "\n".join([s.title] + [h for _, h, _ in s.headings]
-                     + [q.text for q in s.quotes] + [p.text for p in s.passages])
+        raise EmptyFileError(
+            "文件中没有提取到任何文字内容。",
+            "请确认文件不是空白文档或纯图片；如是扫描件请先做文字识别（OCR）。",
+        )
+    body = "\n".join(
+        [s.title]
+        + [h for _, h, _ in s.headings]
+        + [q.text for q in s.quotes]
+        + [p.text for p in s.passages]
+    )
     if opts.topics:
         doc_topics = [(slug, 1.0) for slug in opts.topics]
         quote_topics = [list(doc_topics) for _ in s.quotes]
@@ -217,13 +267,25 @@ def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Pr
         doc_topics = [(t.slug, t.score) for t in suggest(body, taxonomy, title=s.title)]
         quote_topics = []
         for q in s.quotes:
-            sug = suggest(" ".join(filter(None, [q.text, q.theme, q.source])), taxonomy,
-                          title=s.title)
+            sug = suggest(
+                " ".join(filter(None, [q.text, q.theme, q.source])), taxonomy, title=s.title
+            )
             quote_topics.append([(t.slug, t.score) for t in sug] or list(doc_topics))
     audiences = list(opts.audiences) or suggest_audiences(body)
     warnings = list(ex.warnings) + list(s.warnings)
-    return Prepared(sha, filename, ex.format, s, "warning" if warnings else "ok", warnings,
-                    ex.pages, ex.char_count, doc_topics, quote_topics, audiences)
+    return Prepared(
+        sha,
+        filename,
+        ex.format,
+        s,
+        "warning" if warnings else "ok",
+        warnings,
+        ex.pages,
+        ex.char_count,
+        doc_topics,
+        quote_topics,
+        audiences,
+    )
 
 
 def _prepare_path(path: str, opts: Options, taxonomy: Taxonomy) -> Prepared:
@@ -245,6 +307,7 @@ def _init_worker(memory_mb: int) -> None:
     whole process group) and die quietly on SIGTERM (a forked worker would otherwise inherit the
     command's own SIGTERM handler): the parent process stops them, and none prints a traceback."""
     import signal
+
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -252,6 +315,7 @@ def _init_worker(memory_mb: int) -> None:
         pass
     try:
         import resource
+
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ImportError, ValueError, OSError):
@@ -263,6 +327,7 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     ``path`` is a file path, or the file's bytes (uploads) with ``filename``.
     Bounded in time (SIGALRM) and, through _init_worker, in memory."""
     import signal
+
     use_alarm = hasattr(signal, "SIGALRM")
     try:
         size = len(path) if isinstance(path, bytes) else Path(path).stat().st_size
@@ -287,11 +352,15 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
             return prepare(path, filename, opts, taxonomy), None
         return _prepare_path(path, opts, taxonomy), None
     except _Timeout:
-        return None, (f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多处理 {budget} 秒），已停止。"
-                      "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。")
+        return None, (
+            f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多处理 {budget} 秒），已停止。"
+            "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。"
+        )
     except MemoryError:
-        return None, ("处理该文件所需内存超出限制，已跳过。"
-                      "文件可能已损坏或内容异常，请另存为新文件或拆分后再导入。")
+        return None, (
+            "处理该文件所需内存超出限制，已跳过。"
+            "文件可能已损坏或内容异常，请另存为新文件或拆分后再导入。"
+        )
     except Exception as e:  # the boundary: every failure becomes a per-file message
         return None, _error_message(e)
     finally:
@@ -345,10 +414,13 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
             ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
             # a worker is replaced after a few files: memory a large file made it take is
             # given back instead of being kept for the life of the server
-            _upload_pool = cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx,
-                                                  initializer=_init_worker,
-                                                  initargs=(opts.memory_mb,),
-                                                  max_tasks_per_child=UPLOAD_TASKS_PER_WORKER)
+            _upload_pool = cf.ProcessPoolExecutor(
+                max_workers=2,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(opts.memory_mb,),
+                max_tasks_per_child=UPLOAD_TASKS_PER_WORKER,
+            )
             atexit.register(_upload_pool.shutdown, wait=True, cancel_futures=True)
         pool = _upload_pool
     try:
@@ -357,23 +429,28 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
         with _upload_lock:
             if _upload_pool is pool:
                 _upload_pool = None
-        return None, ("处理该文件时程序异常退出（可能内存不足或文件损坏）。"
-                      "请另存为新文件后再上传。")
+        return None, (
+            "处理该文件时程序异常退出（可能内存不足或文件损坏）。请另存为新文件后再上传。"
+        )
 
 
 # -- the batch ----------------------------------------------------------------------------
 
+
 class Pipeline:
-    def __init__(self, store: Store, taxonomy: Taxonomy, *,
-                 after_store: Callable[[], None] | None = None):
+    def __init__(
+        self, store: Store, taxonomy: Taxonomy, *, after_store: Callable[[], None] | None = None
+    ):
         self.store = store
         self.taxonomy = taxonomy
-        self.after_store = after_store     # e.g. drain the index outbox
+        self.after_store = after_store  # e.g. drain the index outbox
 
     def validate(self, opts: Options) -> None:
         if opts.kind is not None and opts.kind not in KINDS:
-            raise UsageError(f"未知的材料类型“{opts.kind}”。",
-                             "可用类型：" + "、".join(f"{k}（{v}）" for k, v in KINDS.items()))
+            raise UsageError(
+                f"未知的材料类型“{opts.kind}”。",
+                "可用类型：" + "、".join(f"{k}（{v}）" for k, v in KINDS.items()),
+            )
 
     def _precheck(self, path: Path, opts: Options) -> FileResult | tuple[str, int]:
         """Size, emptiness and duplicate checks that need no extraction."""
@@ -381,29 +458,43 @@ class Pipeline:
         try:
             size = path.stat().st_size
             if size == 0:
-                raise EmptyFileError("文件为空（0 字节）。", "请检查文件是否完整，重新导出后再导入。")
+                raise EmptyFileError(
+                    "文件为空（0 字节）。", "请检查文件是否完整，重新导出后再导入。"
+                )
             if size > opts.max_bytes:
                 mb = opts.max_bytes / 1024 / 1024
                 raise FileTooLargeError(
                     f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {mb:.0f} MB）。",
-                    "请拆分文件或压缩图片后再导入；管理员可在 settings.json 中调整 max_file_mb。")
+                    "请拆分文件或压缩图片后再导入；管理员可在 settings.json 中调整 max_file_mb。",
+                )
             data = path.read_bytes()
         except InputError as e:
             return FileResult(name, "error", message=str(e))
         except OSError as e:
-            return FileResult(name, "error", message=f"无法读取文件：{e.strerror or e}。"
-                              "请检查文件权限或路径。")
+            return FileResult(
+                name, "error", message=f"无法读取文件：{e.strerror or e}。请检查文件权限或路径。"
+            )
         sha = sha256_bytes(data)
         dup = self.store.version_by_sha(sha)
         if dup:
             where = "（在回收站中）" if dup["status"] == "trashed" else ""
-            return FileResult(name, "duplicate", document_id=dup["document_id"], kind=dup["kind"],
-                              title=dup["title"], version=dup["number"],
-                              message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。")
+            return FileResult(
+                name,
+                "duplicate",
+                document_id=dup["document_id"],
+                kind=dup["kind"],
+                title=dup["title"],
+                version=dup["number"],
+                message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。",
+            )
         return sha, size
 
-    def ingest(self, paths: Iterable[str | os.PathLike], opts: Options | None = None,
-               progress: Callable[[FileResult, int, int], None] | None = None) -> list[FileResult]:
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike],
+        opts: Options | None = None,
+        progress: Callable[[FileResult, int, int], None] | None = None,
+    ) -> list[FileResult]:
         opts = opts or Options()
         self.validate(opts)
         files, results, order = _collect(paths)
@@ -434,7 +525,7 @@ class Pipeline:
             finish(path, sha, prepared, err)
         if self.after_store:
             self.after_store()
-        results.sort(key=lambda r: order.get(r.path, -1))     # in the order of the walk
+        results.sort(key=lambda r: order.get(r.path, -1))  # in the order of the walk
         return results
 
     def _prepare_all(self, todo: list[tuple[Path, str]], opts: Options):
@@ -444,8 +535,9 @@ class Pipeline:
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
 
         def pool(n):
-            return cf.ProcessPoolExecutor(max_workers=n, mp_context=ctx,
-                                          initializer=_init_worker, initargs=(opts.memory_mb,))
+            return cf.ProcessPoolExecutor(
+                max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(opts.memory_mb,)
+            )
 
         pending = list(todo)
         if not pending:
@@ -475,16 +567,22 @@ class Pipeline:
             try:
                 prepared, err = ex.submit(_worker, str(path), opts, self.taxonomy).result()
             except cf.process.BrokenProcessPool:
-                prepared, err = None, ("处理该文件时程序异常退出（可能内存不足或文件损坏），已跳过。"
-                                       "请另存为新文件后再导入；其余文件不受影响。")
+                prepared, err = (
+                    None,
+                    (
+                        "处理该文件时程序异常退出（可能内存不足或文件损坏），已跳过。"
+                        "请另存为新文件后再导入；其余文件不受影响。"
+                    ),
+                )
             except BaseException:
                 _stop_pool(ex)
                 raise
             ex.shutdown(wait=True)
             yield path, sha, prepared, err
 
-    def _store(self, path: Path, sha: str, prepared: Prepared | None, err: str | None,
-               opts: Options) -> FileResult:
+    def _store(
+        self, path: Path, sha: str, prepared: Prepared | None, err: str | None, opts: Options
+    ) -> FileResult:
         name = str(path)
         if prepared is None:
             return FileResult(name, "error", message=err or "未知错误。")
@@ -505,36 +603,62 @@ class Pipeline:
         if len(data) > opts.max_bytes:
             raise FileTooLargeError(
                 f"文件过大（{len(data) / 1024 / 1024:.1f} MB，上限 "
-                f"{opts.max_bytes / 1024 / 1024:.0f} MB）。", "请拆分文件或压缩图片后再上传。")
+                f"{opts.max_bytes / 1024 / 1024:.0f} MB）。",
+                "请拆分文件或压缩图片后再上传。",
+            )
         prepared, err = _bounded_upload(data, filename, opts, self.taxonomy)
         if prepared is None:
             raise InputError(err or "未知错误。")
         return prepared
 
-    def store_prepared(self, data: bytes, name: str, prepared: Prepared,
-                       opts: Options) -> FileResult:
+    def store_prepared(
+        self, data: bytes, name: str, prepared: Prepared, opts: Options
+    ) -> FileResult:
         """Store a prepared file (one transaction) and report it as a FileResult."""
         s = prepared.structured
         if prepared.status == "needs_ocr":
-            msg = "；".join(prepared.warnings) or "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。"
-            return FileResult(name, "needs_ocr", kind=s.kind, pages=prepared.pages,
-                              message=msg + " 该文件未入库。", title=s.title)
+            msg = (
+                "；".join(prepared.warnings)
+                or "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。"
+            )
+            return FileResult(
+                name,
+                "needs_ocr",
+                kind=s.kind,
+                pages=prepared.pages,
+                message=msg + " 该文件未入库。",
+                title=s.title,
+            )
         try:
             if sha256_bytes(data) != prepared.sha256:
                 raise InputError("文件在导入过程中被修改。", "请等文件保存完成后重新导入。")
             dup = self.store.version_by_sha(prepared.sha256)
-            if dup:   # e.g. the same file twice in one batch
-                return FileResult(name, "duplicate", document_id=dup["document_id"],
-                                  kind=dup["kind"], title=dup["title"],
-                                  message=f"资料库中已有相同文件：《{dup['title']}》，未做改动。")
+            if dup:  # e.g. the same file twice in one batch
+                return FileResult(
+                    name,
+                    "duplicate",
+                    document_id=dup["document_id"],
+                    kind=dup["kind"],
+                    title=dup["title"],
+                    message=f"资料库中已有相同文件：《{dup['title']}》，未做改动。",
+                )
             item = IngestItem(
-                data=data, sha256=prepared.sha256, filename=Path(prepared.filename).name,
-                format=prepared.format, structured=s,
+                data=data,
+                sha256=prepared.sha256,
+                filename=Path(prepared.filename).name,
+                format=prepared.format,
+                structured=s,
                 title_key=text_key(s.title) or prepared.sha256,
-                quote_keys=[text_key(q.text) for q in s.quotes], status=prepared.status,
-                warnings=prepared.warnings, pages=prepared.pages, chars=prepared.chars,
-                doc_topics=prepared.doc_topics, topics_manual=bool(opts.topics),
-                quote_topics=prepared.quote_topics, audiences=prepared.audiences)
+                quote_keys=[text_key(q.text) for q in s.quotes],
+                status=prepared.status,
+                warnings=prepared.warnings,
+                pages=prepared.pages,
+                chars=prepared.chars,
+                doc_topics=prepared.doc_topics,
+                topics_manual=bool(opts.topics),
+                quote_topics=prepared.quote_topics,
+                audiences=prepared.audiences,
+            )
             stored = self.store.store_file(item, actor=opts.actor)
         except LecturelibError as e:
             return FileResult(name, "error", message=str(e))
@@ -542,12 +666,33 @@ class Pipeline:
             return FileResult(name, "error", message=f"无法保存文件：{e}。")
         msg = "；".join(prepared.warnings)
         if stored.version_number > 1:
-            msg = (f"《{s.title}》已有旧版本，已保存为第 {stored.version_number} 版，旧版本保留。"
-                   + (" " + msg if msg else ""))
-        return FileResult(name, prepared.status, document_id=stored.document_id, kind=s.kind,
-                          quotes=len(s.quotes), passages=len(s.passages), pages=prepared.pages,
-                          message=msg, title=s.title, version=stored.version_number)
+            msg = (
+                f"《{s.title}》已有旧版本，已保存为第 {stored.version_number} 版，旧版本保留。"
+                + (" " + msg if msg else "")
+            )
+        return FileResult(
+            name,
+            prepared.status,
+            document_id=stored.document_id,
+            kind=s.kind,
+            quotes=len(s.quotes),
+            passages=len(s.passages),
+            pages=prepared.pages,
+            message=msg,
+            title=s.title,
+            version=stored.version_number,
+        )
 
 
-__all__ = ["Pipeline", "Options", "FileResult", "Prepared", "prepare", "text_key",
-           "collect_files", "shutdown_workers", "DOCUMENT_SUFFIXES", "STATUSES"]
+__all__ = [
+    "Pipeline",
+    "Options",
+    "FileResult",
+    "Prepared",
+    "prepare",
+    "text_key",
+    "collect_files",
+    "shutdown_workers",
+    "DOCUMENT_SUFFIXES",
+    "STATUSES",
+]

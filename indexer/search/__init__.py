@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
-
-from library.errors import UsageError
 
 from indexer.search.engine import SearchEngine, SearchFilters, SearchRequest
 from indexer.search.query import ParsedQuery, is_expensive, parse
 from indexer.search.records import IndexRecord
 from indexer.search.text import segment_texts
+from library.errors import UsageError
 
-WRITER_SETTING = "search_writer"          # settings.json key
-WRITER_ENV = "LECTURELIB_SEARCH_WRITER"   # overrides it
+WRITER_SETTING = "search_writer"  # settings.json key
+WRITER_ENV = "LECTURELIB_SEARCH_WRITER"  # overrides it
 WRITERS = ("bulk", "public")
 
 
@@ -42,8 +41,10 @@ def search_writer(settings: Mapping | None = None, *, home: Path | None = None) 
         where = f"设置 {WRITER_SETTING}"
     value = value.lower()
     if value not in WRITERS:
-        raise UsageError(f"{where} 的值“{value}”无效。",
-                         "可用：bulk（默认，批量写入，较快）、public（Whoosh 公开的写入接口）")
+        raise UsageError(
+            f"{where} 的值“{value}”无效。",
+            "可用：bulk（默认，批量写入，较快）、public（Whoosh 公开的写入接口）",
+        )
     return value
 
 
@@ -51,16 +52,18 @@ def _home_settings(home: Path) -> dict:
     try:
         data = json.loads((home / "settings.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}          # missing, or unreadable (the home itself reports that)
+        return {}  # missing, or unreadable (the home itself reports that)
     return data if isinstance(data, dict) else {}
 
 
-def open_engine(path: Path, vocab, taxonomy=None, *, writer: str | None = None,
-                settings: Mapping | None = None) -> SearchEngine:
+def open_engine(
+    path: Path, vocab, taxonomy=None, *, writer: str | None = None, settings: Mapping | None = None
+) -> SearchEngine:
     """The embedded engine (Whoosh + jieba) on ``path`` (a library home's ``index/``).
     ``writer`` ("bulk" | "public") defaults to :func:`search_writer` of ``settings``, else of
     the settings.json beside ``path``."""
     from indexer.search.whoosh.index import SearchIndex
+
     if writer is None:
         writer = search_writer(settings, home=Path(path).parent)
     elif writer not in WRITERS:
@@ -68,5 +71,16 @@ def open_engine(path: Path, vocab, taxonomy=None, *, writer: str | None = None,
     return SearchIndex(path, vocab, taxonomy, writer=writer)
 
 
-__all__ = ["open_engine", "search_writer", "SearchEngine", "SearchRequest", "SearchFilters",
-           "IndexRecord", "ParsedQuery", "parse", "is_expensive", "segment_texts", "WRITERS"]
+__all__ = [
+    "open_engine",
+    "search_writer",
+    "SearchEngine",
+    "SearchRequest",
+    "SearchFilters",
+    "IndexRecord",
+    "ParsedQuery",
+    "parse",
+    "is_expensive",
+    "segment_texts",
+    "WRITERS",
+]

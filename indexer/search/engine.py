@@ -21,9 +21,14 @@ Contract of every backend:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import (Callable, Iterable, Literal, Mapping, Protocol, Sequence, TypedDict,
-                    runtime_checkable)
+from typing import (
+    Literal,
+    Protocol,
+    TypedDict,
+    runtime_checkable,
+)
 
 from indexer.search.query import ParsedQuery
 from indexer.search.records import IndexRecord
@@ -35,6 +40,7 @@ FILTER_NAMES = ("topic", "kind", "doc_kind", "audience", "year", "speaker")
 
 # ---------------------------------------------------------------------------------------------
 # requests
+
 
 @dataclass(frozen=True)
 class SearchFilters:
@@ -50,7 +56,7 @@ class SearchFilters:
     speaker: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, **values) -> "SearchFilters":
+    def of(cls, **values) -> SearchFilters:
         """From keyword values that may each be None, one value or several."""
         unknown = set(values) - set(FILTER_NAMES)
         if unknown:
@@ -78,22 +84,35 @@ class SearchRequest:
 
     query: str | ParsedQuery = ""
     filters: SearchFilters = field(default_factory=SearchFilters)
-    limit: int = 10                   # hits per page (1–100)
+    limit: int = 10  # hits per page (1–100)
     page: int = 1
-    sort: Sort = "relevance"          # or "date": newest first
-    budget_s: float | None = None     # seconds this search may take; None: the engine's default
+    sort: Sort = "relevance"  # or "date": newest first
+    budget_s: float | None = None  # seconds this search may take; None: the engine's default
 
     @classmethod
-    def of(cls, query: "str | ParsedQuery | SearchRequest | None" = "", *, limit: int = 10,
-           page: int = 1, sort: str = "relevance", budget_s: float | None = None,
-           **filters) -> "SearchRequest":
+    def of(
+        cls,
+        query: str | ParsedQuery | SearchRequest | None = "",
+        *,
+        limit: int = 10,
+        page: int = 1,
+        sort: str = "relevance",
+        budget_s: float | None = None,
+        **filters,
+    ) -> SearchRequest:
         """The request for the keyword form ``engine.search("绿水青山", topic=…, limit=…)``."""
         if isinstance(query, SearchRequest):
             if filters or (limit, page, sort, budget_s) != (10, 1, "relevance", None):
                 raise TypeError("pass either a SearchRequest or keyword options, not both")
             return query
-        return cls(query="" if query is None else query, filters=SearchFilters.of(**filters),
-                   limit=limit, page=page, sort=sort, budget_s=budget_s)
+        return cls(
+            query="" if query is None else query,
+            filters=SearchFilters.of(**filters),
+            limit=limit,
+            page=page,
+            sort=sort,
+            budget_s=budget_s,
+        )
 
     @property
     def text(self) -> str:
@@ -102,6 +121,7 @@ class SearchRequest:
 
 # ---------------------------------------------------------------------------------------------
 # answers (JSON-ready dicts; these keys are read by the web templates and the API)
+
 
 class DocumentRef(TypedDict):
     id: int | None
@@ -114,7 +134,7 @@ class _HitBase(TypedDict):
     kind: str
     id: str
     text: str
-    highlight: str             # HTML: the text escaped, matches in <mark>, a snippet if long
+    highlight: str  # HTML: the text escaped, matches in <mark>, a snippet if long
     document: DocumentRef
     page: int | None
     heading: str
@@ -124,26 +144,26 @@ class _HitBase(TypedDict):
     topics: list[str]
     audiences: list[str]
     score: float
-    more_in_document: int      # further matching hits of the same document (collapsed)
+    more_in_document: int  # further matching hits of the same document (collapsed)
 
 
 class Hit(_HitBase, total=False):
-    citation: str              # quotes: 出处, date and speaker as one line
-    question: str              # Q&A pairs
+    citation: str  # quotes: 出处, date and speaker as one line
+    question: str  # Q&A pairs
     question_highlight: str
 
 
 class Suggestion(TypedDict):
     kind: Literal["query", "term", "homophone"]
-    query: str                 # a query to run instead
-    total: int                 # what it finds
+    query: str  # a query to run instead
+    total: int  # what it finds
 
 
 # nothing was found for "from"; the results shown are those of "to"
 Correction = TypedDict("Correction", {"from": str, "to": str, "original_total": int})
 
 
-Facets = dict[str, dict[str, int]]   # filter name -> value -> count, largest first
+Facets = dict[str, dict[str, int]]  # filter name -> value -> count, largest first
 
 
 class _ResultBase(TypedDict):
@@ -154,9 +174,9 @@ class _ResultBase(TypedDict):
     page: int
     pages: int
     hits: list[Hit]
-    facets: Facets             # keys: FILTER_NAMES
-    partial: bool              # the budget ran out: what was found by then
-    notices: list[str]         # what the engine did to the query (Chinese)
+    facets: Facets  # keys: FILTER_NAMES
+    partial: bool  # the budget ran out: what was found by then
+    notices: list[str]  # what the engine did to the query (Chinese)
     suggestions: list[Suggestion]
 
 
@@ -172,12 +192,12 @@ class Completion(TypedDict):
 class Explanation(TypedDict, total=False):
     query: str
     normalized: str
-    parsed: dict               # clauses (text, phrase, negated) and filters as parsed
-    tokens: dict               # how the backend cuts the query
+    parsed: dict  # clauses (text, phrase, negated) and filters as parsed
+    tokens: dict  # how the backend cuts the query
     clauses: list
     negated: list[str]
     filters: dict[str, list[str]]
-    compiled: dict | None      # backend-specific: how the plan runs (None without an index)
+    compiled: dict | None  # backend-specific: how the plan runs (None without an index)
 
 
 Progress = Callable[[int], None]
@@ -186,16 +206,23 @@ Progress = Callable[[int], None]
 # ---------------------------------------------------------------------------------------------
 # the interface
 
+
 @runtime_checkable
 class SearchEngine(Protocol):
     """A search backend over one index. Open one with :func:`indexer.search.open_engine`."""
 
-    budget_s: float            # default time budget of a search, in seconds
+    budget_s: float  # default time budget of a search, in seconds
 
     # -- writing ---------------------------------------------------------------------------
 
-    def rebuild(self, records: Iterable[IndexRecord], *, total: int | None = None,
-                progress: Progress | None = None, procs: int = 2) -> None:
+    def rebuild(
+        self,
+        records: Iterable[IndexRecord],
+        *,
+        total: int | None = None,
+        progress: Progress | None = None,
+        procs: int = 2,
+    ) -> None:
         """Build the whole index anew from ``records`` and swap it in at the end; searches
         keep answering from the old index meanwhile. ``progress(n)`` is called now and then
         with the number of records indexed; ``procs`` worker processes may be used."""
@@ -225,8 +252,7 @@ class SearchEngine(Protocol):
     def facets(self, query: str | ParsedQuery | SearchRequest, /, **options) -> Facets:
         """Facet counts of everything ``query`` finds."""
 
-    def suggest(self, query: str | ParsedQuery | SearchRequest, /,
-                **options) -> list[Suggestion]:
+    def suggest(self, query: str | ParsedQuery | SearchRequest, /, **options) -> list[Suggestion]:
         """Looser queries and close dictionary terms that do find something."""
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[Completion]:
@@ -247,6 +273,20 @@ def as_request(query, options: Mapping) -> SearchRequest:
     return SearchRequest.of(query, **options)
 
 
-__all__ = ["SearchEngine", "SearchRequest", "SearchFilters", "IndexRecord", "IndexStatus",
-           "SearchResult", "Hit", "DocumentRef", "Suggestion", "Completion", "Explanation",
-           "Facets", "Correction", "FILTER_NAMES", "as_request"]
+__all__ = [
+    "SearchEngine",
+    "SearchRequest",
+    "SearchFilters",
+    "IndexRecord",
+    "IndexStatus",
+    "SearchResult",
+    "Hit",
+    "DocumentRef",
+    "Suggestion",
+    "Completion",
+    "Explanation",
+    "Facets",
+    "Correction",
+    "FILTER_NAMES",
+    "as_request",
+]

@@ -13,7 +13,7 @@ import re
 
 from indexer.ingest.normalize import for_search_with_map
 
-SNIPPET_CHARS = 160          # texts longer than this are shown as a window of this size
+SNIPPET_CHARS = 160  # texts longer than this are shown as a window of this size
 
 
 def match_spans(text: str, patterns: list[re.Pattern]) -> list[tuple[int, int]]:
@@ -40,7 +40,7 @@ def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, in
     if not spans:
         return 0, size
     best, best_n = spans[0][0], 0
-    for i, (s, _) in enumerate(spans):        # the start covering the most spans
+    for i, (s, _) in enumerate(spans):  # the start covering the most spans
         n = sum(1 for s2, e2 in spans[i:] if e2 <= s + size)
         if n > best_n:
             best, best_n = s, n
@@ -48,8 +48,9 @@ def _window(text: str, spans: list[tuple[int, int]], size: int) -> tuple[int, in
     return start, start + size
 
 
-def highlight(text: str, patterns: list[re.Pattern], *, snippet: bool = True,
-              size: int = SNIPPET_CHARS) -> str:
+def highlight(
+    text: str, patterns: list[re.Pattern], *, snippet: bool = True, size: int = SNIPPET_CHARS
+) -> str:
     """Escaped HTML of ``text`` with matches in ``<mark>``; a window if the text is long."""
     text = text or ""
     spans = match_spans(text, patterns)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_VARIANTS = 12
@@ -31,6 +31,7 @@ def _tables() -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
     """(character -> toneless readings, reading -> the common characters read so). Common
     characters are those of GB2312 (6,763 hanzi): an input method offers these first."""
     from pypinyin.pinyin_dict import pinyin_dict
+
     readings: dict[str, tuple[str, ...]] = {}
     by_reading: dict[str, list[str]] = {}
     for code, value in pinyin_dict.items():
@@ -71,12 +72,12 @@ def variants(text: str, doc_freq: Callable[[str], int], limit: int = MAX_VARIANT
         left = text[i - 1] if i > 0 and _CJK.match(text[i - 1]) else ""
         right = text[i + 1] if i + 1 < len(text) and _CJK.match(text[i + 1]) else ""
         if not left and not right:
-            continue                      # a lone character: nothing to tell a slip by
+            continue  # a lone character: nothing to tell a slip by
         for alt in same_sound(ch):
             freqs = [doc_freq(b) for b in (left and left + alt, right and alt + right) if b]
             support = min(freqs)
             if support > 0:
-                v = text[:i] + alt + text[i + 1:]
+                v = text[:i] + alt + text[i + 1 :]
                 scored[v] = max(scored.get(v, 0), support)
     return sorted(scored, key=lambda v: (-scored[v], v))[:limit]
 

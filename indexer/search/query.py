@@ -40,9 +40,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from library.content import AUDIENCES, HIT_KINDS, KINDS
-
 from indexer.ingest.normalize import display, for_search
+from library.content import AUDIENCES, HIT_KINDS, KINDS
 
 # Phrase syntax is the ASCII double quote (and its full-width twin ＂) only. Chinese quotation
 # marks typed or pasted with the words (“雄鹰”企业, 「…」) are text: matching is
@@ -63,40 +62,63 @@ _YEAR = re.compile(r"^(\d{4})年?$")
 _MAX_RANGE = 200
 
 FILTER_KEYS = {
-    "topic": "topic", "专题": "topic", "主题": "topic", "选题": "topic",
-    "kind": "kind", "类型": "kind",
-    "audience": "audience", "对象": "audience",
-    "year": "year", "年份": "year",
-    "speaker": "speaker", "讲话人": "speaker", "说话人": "speaker",
+    "topic": "topic",
+    "专题": "topic",
+    "主题": "topic",
+    "选题": "topic",
+    "kind": "kind",
+    "类型": "kind",
+    "audience": "audience",
+    "对象": "audience",
+    "year": "year",
+    "年份": "year",
+    "speaker": "speaker",
+    "讲话人": "speaker",
+    "说话人": "speaker",
 }
 
 # kind: values a user may type -> hit kind slug (see library.content.HIT_KINDS).
 _KIND_ALIASES = {
-    "quote": "quote", "quotes": "quote", "金句": "quote",
-    "passage": "passage", "passages": "passage", "段落": "passage",
-    "qa": "qa", "q&a": "qa", "问答": "qa", "热点问答": "qa",
+    "quote": "quote",
+    "quotes": "quote",
+    "金句": "quote",
+    "passage": "passage",
+    "passages": "passage",
+    "段落": "passage",
+    "qa": "qa",
+    "q&a": "qa",
+    "问答": "qa",
+    "热点问答": "qa",
 }
 
 
 # material kinds people type besides the slugs and labels of library.content.KINDS
 _DOC_KIND_ALIASES = {
-"汇编": "quotes", "金句摘编": "quotes", "compilation": "quotes",
-    "讲稿/党课": "script", "党课": "script", "宣讲稿": "script", "讲话稿": "script",
-    "讲义/课件": "handout", "课件": "handout", "教案": "handout", "案例集": "case",
+    "汇编": "quotes",
+    "金句摘编": "quotes",
+    "compilation": "quotes",
+    "讲稿/党课": "script",
+    "党课": "script",
+    "宣讲稿": "script",
+    "讲话稿": "script",
+    "讲义/课件": "handout",
+    "课件": "handout",
+    "教案": "handout",
+    "案例集": "case",
 }
 
 
 @dataclass(frozen=True)
 class Term:
-    text: str                 # as typed (display form), never empty
-    phrase: bool = False      # typed inside "…" or “…”
-    negated: bool = False     # -word / -"phrase"
+    text: str  # as typed (display form), never empty
+    phrase: bool = False  # typed inside "…" or “…”
+    negated: bool = False  # -word / -"phrase"
 
 
 @dataclass
 class ParsedQuery:
     raw: str
-    clauses: list[list[Term]] = field(default_factory=list)   # AND over clauses, OR inside
+    clauses: list[list[Term]] = field(default_factory=list)  # AND over clauses, OR inside
     filters: dict[str, list[str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
@@ -119,12 +141,13 @@ class ParsedQuery:
 
 # --- tokenizing -------------------------------------------------------------------------
 
+
 @dataclass
 class _Token:
     text: str
-    quoted: bool = False      # the whole token was a quoted phrase
+    quoted: bool = False  # the whole token was a quoted phrase
     negated: bool = False
-    key: str | None = None    # filter key as typed, when the token is key:value
+    key: str | None = None  # filter key as typed, when the token is key:value
 
 
 def _read_quoted(s: str, i: int, quotes: dict = _QUOTES) -> tuple[str, int]:
@@ -134,7 +157,7 @@ def _read_quoted(s: str, i: int, quotes: dict = _QUOTES) -> tuple[str, int]:
     j = i + 1
     while j < len(s) and s[j] not in closers:
         j += 1
-    return s[i + 1:j], min(j + 1, len(s))
+    return s[i + 1 : j], min(j + 1, len(s))
 
 
 def _tokens(s: str) -> list[_Token | str]:
@@ -156,7 +179,7 @@ def _tokens(s: str) -> list[_Token | str]:
             while j < n and s[j] in _MINUS:
                 j += 1
             if j >= n or s[j].isspace() or s[j] in _OR_BARS:
-                i = j          # a lone minus: ignore it
+                i = j  # a lone minus: ignore it
                 continue
             negated, i = True, j
             ch = s[i]
@@ -173,7 +196,7 @@ def _tokens(s: str) -> list[_Token | str]:
         key = _filter_key(word)
         if key is not None and not negated:
             name, value = key
-            if not value and i < n and s[i] in _VALUE_QUOTES:   # topic:"生态 文明"
+            if not value and i < n and s[i] in _VALUE_QUOTES:  # topic:"生态 文明"
                 value, i = _read_quoted(s, i, _VALUE_QUOTES)
             out.append(_Token(value, key=name))
             continue
@@ -189,7 +212,7 @@ def _filter_key(word: str) -> tuple[str, str] | None:
     for k, c in enumerate(word):
         if c in _COLONS:
             name = FILTER_KEYS.get(word[:k].casefold())
-            return (name, word[k + 1:]) if name else None
+            return (name, word[k + 1 :]) if name else None
     return None
 
 
@@ -198,6 +221,7 @@ def _has_content(text: str) -> bool:
 
 
 # --- filters ---------------------------------------------------------------------------
+
 
 def _year_values(value: str) -> list[str]:
     v = unicodedata.normalize("NFKC", value).strip()
@@ -225,6 +249,7 @@ def _add_filter(filters: dict[str, list[str]], key: str, value: str) -> None:
 
 # --- parse ------------------------------------------------------------------------------
 
+
 def parse(q: str) -> ParsedQuery:
     """Parse what a user typed. Never raises on user input."""
     raw = q if isinstance(q, str) else ("" if q is None else str(q))
@@ -232,7 +257,7 @@ def parse(q: str) -> ParsedQuery:
     clauses: list[list[Term]] = []
     filters: dict[str, list[str]] = {}
     pending_or = False
-    last_positive: list[Term] | None = None    # the clause an OR would extend
+    last_positive: list[Term] | None = None  # the clause an OR would extend
 
     for tok in _tokens(text):
         if tok == "OR":
@@ -269,6 +294,7 @@ def parse(q: str) -> ParsedQuery:
 
 # --- writing a query back ---------------------------------------------------------------
 
+
 def _quote(text: str) -> str:
     """Wrap text in ASCII quotes (the only phrase syntax); quotes inside it cannot be kept."""
     return '"' + "".join(c for c in text if c not in _QUOTES) + '"'
@@ -280,8 +306,7 @@ def _format_term(t: Term) -> str:
 
 
 def _format_value(v: str) -> str:
-    if any(c.isspace() or c in _QUOTES or c in _OR_BARS for c in v) \
-            or _VALUE_SEPARATORS.search(v):
+    if any(c.isspace() or c in _QUOTES or c in _OR_BARS for c in v) or _VALUE_SEPARATORS.search(v):
         return _quote(v)
     return v
 
@@ -301,6 +326,7 @@ def format_query(pq: ParsedQuery) -> str:
 
 
 # --- filter values ----------------------------------------------------------------------
+
 
 def resolve_kind(value: str) -> str | None:
     """A hit kind slug ("quote" | "passage" | "qa") for a typed kind value, or None."""
@@ -346,7 +372,8 @@ def resolve_audience(value: str) -> str | None:
 
 # --- cost ---------------------------------------------------------------------------------
 
-def is_expensive(query: "str | ParsedQuery") -> bool:
+
+def is_expensive(query: str | ParsedQuery) -> bool:
     """A query that may need its whole time budget, whatever the engine: many terms, several
     single characters (each stands for every text holding that character), or very long terms.
     The web serves such queries one at a time per process, so that they cannot take every
@@ -354,10 +381,20 @@ def is_expensive(query: "str | ParsedQuery") -> bool:
     pq = query if isinstance(query, ParsedQuery) else parse(query or "")
     terms = [t for c in pq.clauses for t in c]
     singles = sum(1 for t in terms if len(for_search(t.text).strip()) == 1)
-    return (len(terms) > 6 or singles >= 3 or len(pq.raw) > 80
-            or any(len(t.text) > 40 for t in terms))
+    return (
+        len(terms) > 6 or singles >= 3 or len(pq.raw) > 80 or any(len(t.text) > 40 for t in terms)
+    )
 
 
-__all__ = ["Term", "ParsedQuery", "parse", "format_query", "resolve_kind", "resolve_doc_kind",
-           "resolve_any_kind", "resolve_audience", "is_expensive",
-           "FILTER_KEYS"]
+__all__ = [
+    "Term",
+    "ParsedQuery",
+    "parse",
+    "format_query",
+    "resolve_kind",
+    "resolve_doc_kind",
+    "resolve_any_kind",
+    "resolve_audience",
+    "is_expensive",
+    "FILTER_KEYS",
+]

@@ -5,13 +5,30 @@ every backend indexes and stores exactly these fields, nothing of its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 # the fields a hit shows (and a backend stores for display), in this order
-DISPLAY_FIELDS = ("id", "kind", "text", "question", "heading", "source", "speaker", "date",
-                  "topics", "audiences", "doc_kind", "document_id", "document_title",
-                  "filename", "page", "updated", "seq")
+DISPLAY_FIELDS = (
+    "id",
+    "kind",
+    "text",
+    "question",
+    "heading",
+    "source",
+    "speaker",
+    "date",
+    "topics",
+    "audiences",
+    "doc_kind",
+    "document_id",
+    "document_title",
+    "filename",
+    "page",
+    "updated",
+    "seq",
+)
 
 
 @dataclass(frozen=True)
@@ -19,23 +36,23 @@ class IndexRecord:
     """One searchable unit. ``id`` is ``q:<quote id>`` or ``p:<passage id>``."""
 
     id: str
-    kind: str = "passage"            # "quote" | "passage" | "qa"
+    kind: str = "passage"  # "quote" | "passage" | "qa"
     text: str = ""
-    question: str | None = None      # a Q&A pair's question
-    heading: str = ""                # a passage's heading path (" › "), a quote's theme
-    source: str = ""                 # a quote's 出处
-    speaker: str = ""                # a quote's speaker (canonical name)
-    date: str | None = None          # ISO date, or a prefix of one (2021, 2021-07)
-    year: int | str | None = None    # from the date when not given
-    topics: tuple[str, ...] = ()     # topic slugs
+    question: str | None = None  # a Q&A pair's question
+    heading: str = ""  # a passage's heading path (" › "), a quote's theme
+    source: str = ""  # a quote's 出处
+    speaker: str = ""  # a quote's speaker (canonical name)
+    date: str | None = None  # ISO date, or a prefix of one (2021, 2021-07)
+    year: int | str | None = None  # from the date when not given
+    topics: tuple[str, ...] = ()  # topic slugs
     audiences: tuple[str, ...] = ()  # audience slugs
-    doc_kind: str = ""               # the material kind of the record's document
+    doc_kind: str = ""  # the material kind of the record's document
     document_id: int | None = None
     document_title: str = ""
     filename: str = ""
     page: int | None = None
-    updated: float = 0.0             # when the document last changed (newer ranks first on ties)
-    seq: int = 0                     # order inside the document
+    updated: float = 0.0  # when the document last changed (newer ranks first on ties)
+    seq: int = 0  # order inside the document
 
     def __post_init__(self):
         # lists from a store row become tuples: a record is a value
@@ -45,7 +62,7 @@ class IndexRecord:
                 object.__setattr__(self, name, tuple(v or ()))
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "IndexRecord":
+    def from_row(cls, row: Mapping[str, Any]) -> IndexRecord:
         """A record from a mapping with these keys (a store row); None stands for the default.
         Unknown keys are an error: a misspelt field must not vanish silently."""
         unknown = set(row) - _NAMES
@@ -54,7 +71,7 @@ class IndexRecord:
         return cls(**{k: v for k, v in row.items() if v is not None or k in _NULLABLE})
 
     @classmethod
-    def coerce(cls, rec: "IndexRecord | Mapping[str, Any]") -> "IndexRecord":
+    def coerce(cls, rec: IndexRecord | Mapping[str, Any]) -> IndexRecord:
         return rec if isinstance(rec, IndexRecord) else cls.from_row(rec)
 
     @property

@@ -21,20 +21,22 @@ shared characters.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from indexer.search.query import ParsedQuery, Term, format_query
-from indexer.search.vocab import Vocabulary, search_key as _key
+from indexer.search.vocab import Vocabulary
+from indexer.search.vocab import search_key as _key
 
-_SPLIT_MIN = 4            # words shorter than this are not split into dictionary words
-_MAX_EDIT_LEN = 20        # longer words are compared by containment only
+_SPLIT_MIN = 4  # words shorter than this are not split into dictionary words
+_MAX_EDIT_LEN = 20  # longer words are compared by containment only
 
 
 def _copy(pq: ParsedQuery, clauses=None, filters=None) -> ParsedQuery:
-    return ParsedQuery(raw=pq.raw,
-                       clauses=[list(c) for c in (pq.clauses if clauses is None else clauses)],
-                       filters={k: list(v) for k, v in
-                                (pq.filters if filters is None else filters).items()})
+    return ParsedQuery(
+        raw=pq.raw,
+        clauses=[list(c) for c in (pq.clauses if clauses is None else clauses)],
+        filters={k: list(v) for k, v in (pq.filters if filters is None else filters).items()},
+    )
 
 
 def _unphrase(clauses: list[list[Term]]) -> list[list[Term]]:
@@ -47,8 +49,9 @@ def _unphrase(clauses: list[list[Term]]) -> list[list[Term]]:
     return out
 
 
-def _split_words(clauses: list[list[Term]],
-                 split_words: Callable[[str], list[str]]) -> list[list[Term]]:
+def _split_words(
+    clauses: list[list[Term]], split_words: Callable[[str], list[str]]
+) -> list[list[Term]]:
     out: list[list[Term]] = []
     for c in clauses:
         t = c[0]
@@ -61,8 +64,7 @@ def _split_words(clauses: list[list[Term]],
     return out
 
 
-def _rarity_order(clauses: list[list[Term]],
-                  doc_freq: Callable[[str], int] | None) -> list[int]:
+def _rarity_order(clauses: list[list[Term]], doc_freq: Callable[[str], int] | None) -> list[int]:
     """Indexes of positive clauses, rarest first."""
     positive = [i for i, c in enumerate(clauses) if not c[0].negated]
 
@@ -82,9 +84,13 @@ def _without_rarest(clauses, doc_freq) -> list[list[list[Term]]]:
     return [[c for j, c in enumerate(clauses) if j != i] for i in order]
 
 
-def relaxations(pq: ParsedQuery, *, doc_freq: Callable[[str], int] | None = None,
-                split_words: Callable[[str], list[str]] | None = None,
-                limit: int = 8) -> list[str]:
+def relaxations(
+    pq: ParsedQuery,
+    *,
+    doc_freq: Callable[[str], int] | None = None,
+    split_words: Callable[[str], list[str]] | None = None,
+    limit: int = 8,
+) -> list[str]:
     """Looser forms of ``pq`` as query strings, most faithful first (see the module text).
 
     ``doc_freq(term_text)`` (optional) gives how many records contain a term, so that the

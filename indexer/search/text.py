@@ -74,7 +74,7 @@ def gram_terms(norm: str) -> list[str]:
     out: list[str] = []
     lasts = []
     for s in segment_texts(norm):
-        out.extend([s[i:i + 2] for i in range(len(s) - 1)])
+        out.extend([s[i : i + 2] for i in range(len(s) - 1)])
         lasts.append(s[-1])
     firsts = {g[0] for g in out}
     out.extend(c for c in dict.fromkeys(lasts) if c not in firsts)
@@ -109,5 +109,14 @@ def term_pattern(text: str) -> re.Pattern | None:
     return re.compile(segments_regex(segs)) if segs else None
 
 
-__all__ = ["SEP", "is_latin", "runs", "segments", "segment_texts", "gram_terms", "run_regex",
-           "segments_regex", "term_pattern"]
+__all__ = [
+    "SEP",
+    "is_latin",
+    "runs",
+    "segments",
+    "segment_texts",
+    "gram_terms",
+    "run_regex",
+    "segments_regex",
+    "term_pattern",
+]

@@ -30,17 +30,16 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
-
-from library.errors import UsageError
 
 from indexer.ingest.normalize import display_line, for_search
+from library.errors import UsageError
 
 DICTIONARY_FILE = "dictionary.txt"
 SYNONYMS_FILE = "synonyms.txt"
-_FORMAT = "lecturelib-vocab/1"     # bump when the way terms reach jieba changes
+_FORMAT = "lecturelib-vocab/1"  # bump when the way terms reach jieba changes
 _SEP = re.compile(r"\s+=\s+|\s*＝\s*|(?<=\S)=(?=\S)")
 # Characters jieba keeps inside one block (its re_han_default); a term with anything else
 # could never come out of the tokenizer as one token.
@@ -74,8 +73,10 @@ def _clean_term(word: str) -> str:
     if len(term) > _MAX_TERM:
         raise UsageError(f"词条“{term[:12]}…”太长。", f"词条最多 {_MAX_TERM} 个字。")
     if not _TERM_CHARS.match(for_search(term)):
-        raise UsageError(f"词条“{term}”含有空格或标点。",
-                         "词条只能由汉字、字母和数字组成；带标点的说法请加为同义词。")
+        raise UsageError(
+            f"词条“{term}”含有空格或标点。",
+            "词条只能由汉字、字母和数字组成；带标点的说法请加为同义词。",
+        )
     return term
 
 
@@ -94,7 +95,9 @@ def _clean_form(word: str) -> str:
     if not form:
         raise UsageError("同义词不能为空。", "每组同义词至少要有两个不同的说法。")
     if "=" in form or "＝" in form:
-        raise UsageError(f"同义词“{form}”含有等号。", "同义词之间用“ = ”分隔，单个说法里不能有等号。")
+        raise UsageError(
+            f"同义词“{form}”含有等号。", "同义词之间用“ = ”分隔，单个说法里不能有等号。"
+        )
     return form
 
 
@@ -127,42 +130,62 @@ def party_meeting_groups() -> list[list[str]]:
     “中国共产党第二十届中央委员会第三次全体会议” (and the other way round)."""
     groups = []
     for n in _ORDINALS:
-        groups.append([f"{n}大", f"党的{n}大", f"中共{n}大", f"党的第{n}次全国代表大会",
-                       f"中国共产党第{n}次全国代表大会", f"中共第{n}次全国代表大会"])
+        groups.append(
+            [
+                f"{n}大",
+                f"党的{n}大",
+                f"中共{n}大",
+                f"党的第{n}次全国代表大会",
+                f"中国共产党第{n}次全国代表大会",
+                f"中共第{n}次全国代表大会",
+            ]
+        )
         for k in _PLENARY:
-            groups.append([f"{n}届{k}中全会", f"党的{n}届{k}中全会", f"中共{n}届{k}中全会",
-                           f"{n}届中央委员会第{k}次全体会议",
-                           f"党的第{n}届中央委员会第{k}次全体会议",
-                           f"中国共产党第{n}届中央委员会第{k}次全体会议"])
+            groups.append(
+                [
+                    f"{n}届{k}中全会",
+                    f"党的{n}届{k}中全会",
+                    f"中共{n}届{k}中全会",
+                    f"{n}届中央委员会第{k}次全体会议",
+                    f"党的第{n}届中央委员会第{k}次全体会议",
+                    f"中国共产党第{n}届中央委员会第{k}次全体会议",
+                ]
+            )
     return groups
 
 
 class Vocabulary:
     """Dictionary terms and synonym groups: packaged data plus one library home's edits."""
 
-    def __init__(self, packaged_terms: dict[str, int | None], packaged_groups: list[list[str]],
-                 home: Path | None = None):
+    def __init__(
+        self,
+        packaged_terms: dict[str, int | None],
+        packaged_groups: list[list[str]],
+        home: Path | None = None,
+    ):
         self.home = Path(home) if home is not None else None
         self.warnings: list[str] = []
         self._packaged_terms = packaged_terms
         self._packaged_groups = packaged_groups
         self._added: dict[str, int | None] = {}
-        self._removed: dict[str, str] = {}                 # key -> term as typed
-        self._syn_ops: list[tuple[str, list[str]]] = []    # ("+", forms) | ("-", [word])
+        self._removed: dict[str, str] = {}  # key -> term as typed
+        self._syn_ops: list[tuple[str, list[str]]] = []  # ("+", forms) | ("-", [word])
         self._read_home()
         self._refresh()
 
     # --- loading ------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, home: Path | None = None) -> "Vocabulary":
+    def load(cls, home: Path | None = None) -> Vocabulary:
         """The packaged vocabulary plus the editor files of ``home`` (when given)."""
         data = resources.files("indexer").joinpath("data")
         warnings: list[str] = []
-        terms = _parse_terms(data.joinpath(DICTIONARY_FILE).read_text(encoding="utf-8"),
-                             DICTIONARY_FILE, warnings)
-        groups = _parse_groups(data.joinpath(SYNONYMS_FILE).read_text(encoding="utf-8"),
-                               SYNONYMS_FILE, warnings)
+        terms = _parse_terms(
+            data.joinpath(DICTIONARY_FILE).read_text(encoding="utf-8"), DICTIONARY_FILE, warnings
+        )
+        groups = _parse_groups(
+            data.joinpath(SYNONYMS_FILE).read_text(encoding="utf-8"), SYNONYMS_FILE, warnings
+        )
         groups += party_meeting_groups()
         vocab = cls(terms, groups, home)
         vocab.warnings[:0] = warnings
@@ -300,7 +323,8 @@ class Vocabulary:
                 continue
             current.add(k)
             if self._removed.pop(k, None) is None or not any(
-                    _key(t) == k for t in self._packaged_terms):
+                _key(t) == k for t in self._packaged_terms
+            ):
                 self._added[term] = None
             added.append(term)
         if added:
@@ -347,10 +371,11 @@ class Vocabulary:
         if not group:
             return []
         keys = {_key(f) for f in group}
-        self._syn_ops = [(op, fs) for op, fs in self._syn_ops
-                         if not (op == "+" and keys & {_key(f) for f in fs})]
+        self._syn_ops = [
+            (op, fs) for op, fs in self._syn_ops if not (op == "+" and keys & {_key(f) for f in fs})
+        ]
         self._refresh()
-        if k in self._group_of:          # packaged data still defines it
+        if k in self._group_of:  # packaged data still defines it
             self._syn_ops.append(("-", [display_line(str(word))]))
             self._refresh()
         self._save_synonyms()
@@ -375,6 +400,7 @@ class Vocabulary:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
 
 def _as_list(words) -> list[str]:
     return [words] if isinstance(words, str) else list(words)

@@ -54,6 +54,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _tables(conn: Connection) -> set[str]:
     from sqlalchemy import inspect
+
     return set(inspect(conn).get_table_names())
 
 
@@ -64,7 +65,7 @@ def _legacy_version(conn: Connection) -> int:
 def upgrade(engine: Engine) -> list[str]:
     """Bring the store's database to the newest revision; returns the revisions applied."""
     if db.stored_revision(engine) is None and db.legacy_version(engine) > 0:
-        db.migrate(engine)                      # a library from before Alembic: to schema 5
+        db.migrate(engine)  # a library from before Alembic: to schema 5
     sqlite = engine.dialect.name == "sqlite"
     mig = create_engine(engine.url, poolclass=pool.NullPool)
     if sqlite:
@@ -72,7 +73,7 @@ def upgrade(engine: Engine) -> list[str]:
     try:
         with mig.connect() as conn:
             if sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")      # the write lock, held to the end
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, held to the end
                 broken = len(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
             else:
                 # issue 12 adds a lock for PostgreSQL (pg_advisory_xact_lock)
@@ -83,8 +84,10 @@ def upgrade(engine: Engine) -> list[str]:
                 if sqlite:
                     after = len(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
                     if after > broken:
-                        raise StoreError(f"数据库结构升级会破坏 {after - broken} 处引用，已撤销。",
-                                         "请保留资料库原样并报告此问题。")
+                        raise StoreError(
+                            f"数据库结构升级会破坏 {after - broken} 处引用，已撤销。",
+                            "请保留资料库原样并报告此问题。",
+                        )
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -104,13 +107,16 @@ def _under_lock(conn: Connection) -> str | None:
     if "schema_migrations" in tables:
         have = _legacy_version(conn)
         if have != db.LEGACY_VERSION:
-            raise StoreError(f"资料库的数据库结构（第 {have} 版）无法升级。",
-                             "请用创建它的 lecturelib 版本打开一次，或从备份恢复。")
+            raise StoreError(
+                f"资料库的数据库结构（第 {have} 版）无法升级。",
+                "请用创建它的 lecturelib 版本打开一次，或从备份恢复。",
+            )
         command.stamp(config(conn), BASELINE)
         return BASELINE
     if tables - {"sqlite_sequence"}:
-        raise StoreError("该数据库文件不是 lecturelib 资料库（缺少版本记录）。",
-                         "请检查 --home 指定的目录。")
+        raise StoreError(
+            "该数据库文件不是 lecturelib 资料库（缺少版本记录）。", "请检查 --home 指定的目录。"
+        )
     return None
 
 

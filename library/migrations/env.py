@@ -25,8 +25,9 @@ def _options() -> dict:
 
 
 def run_offline() -> None:
-    url = context.get_x_argument(as_dictionary=True).get("url") or \
-        config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
     context.configure(url=url, literal_binds=True, **_options())
     with context.begin_transaction():
         context.run_migrations()
@@ -39,8 +40,9 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = context.get_x_argument(as_dictionary=True).get("url") or \
-        config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
+        "sqlalchemy.url"
+    )
     if not url:
         raise SystemExit("给出数据库：alembic -x url=sqlite:///路径/library.sqlite3 …")
     engine = create_engine(url, poolclass=pool.NullPool)

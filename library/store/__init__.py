@@ -17,10 +17,10 @@ The same ids go to the index outbox in that transaction.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..content import AUDIENCES, KINDS, Structured, clean_text, safe_filename
 from ..db import connect, upgrade
@@ -49,9 +49,9 @@ class IngestItem:
     filename: str
     format: str
     structured: Structured
-    title_key: str                          # normalized title, for version matching
-    quote_keys: list[str]                   # normalized text per structured quote (dedup key)
-    status: str = "ok"                      # ok | warning | needs_ocr
+    title_key: str  # normalized title, for version matching
+    quote_keys: list[str]  # normalized text per structured quote (dedup key)
+    status: str = "ok"  # ok | warning | needs_ocr
     warnings: list[str] = field(default_factory=list)
     pages: int | None = None
     chars: int = 0
@@ -121,10 +121,11 @@ class Store:
     def users(self):
         """Accounts (``library.users.Users``) on this store."""
         from ..users import Users
+
         return Users(self)
 
     @classmethod
-    def open(cls, home: str | Path | Home | None = None) -> "Store":
+    def open(cls, home: str | Path | Home | None = None) -> Store:
         return cls(home if isinstance(home, Home) else Home.open(home))
 
     def close(self) -> None:
@@ -155,7 +156,7 @@ class Store:
         """Store a new file: a new document, or a new version of the active document with the
         same title. Atomic: either everything is stored or nothing is."""
         s = item.structured
-        _clean_item(item)                 # the store's door: no control characters get in
+        _clean_item(item)  # the store's door: no control characters get in
         _check_kind(s.kind)
         _check_audiences(item.audiences)
         # The original goes to disk first: content-addressed and idempotent, so a crash before
@@ -168,52 +169,85 @@ class Store:
             new_document = doc is None
             if new_document:
                 doc_id = self.documents.create(
-                    title=s.title, title_key=item.title_key, kind=s.kind, date=s.date,
-                    source=s.source, topics_manual=item.topics_manual, now=now)
+                    title=s.title,
+                    title_key=item.title_key,
+                    kind=s.kind,
+                    date=s.date,
+                    source=s.source,
+                    topics_manual=item.topics_manual,
+                    now=now,
+                )
                 number = 1
             else:
                 doc_id = doc["id"]
                 touched |= self.documents.version_record_ids(doc["current_version_id"])
                 number = self.documents.refresh_for_new_version(
-                    doc_id, kind=s.kind, date=s.date, source=s.source, now=now)
+                    doc_id, kind=s.kind, date=s.date, source=s.source, now=now
+                )
             vid = self.documents.add_version(
-                doc_id, number, sha256=item.sha256, filename=item.filename, format=item.format,
-                size=len(item.data), pages=item.pages, chars=item.chars, status=item.status,
-                warnings=item.warnings, headings=s.headings, passages=s.passages, now=now)
+                doc_id,
+                number,
+                sha256=item.sha256,
+                filename=item.filename,
+                format=item.format,
+                size=len(item.data),
+                pages=item.pages,
+                chars=item.chars,
+                status=item.status,
+                warnings=item.warnings,
+                headings=s.headings,
+                passages=s.passages,
+                now=now,
+            )
             # topics and audiences of the document: manual choices survive a new version
             keep_manual = (not new_document) and doc["topics_manual"] and not item.topics_manual
             if not keep_manual:
-                self.topics.set_document_topics(doc_id, item.doc_topics,
-                                                manual=item.topics_manual)
+                self.topics.set_document_topics(doc_id, item.doc_topics, manual=item.topics_manual)
             if item.audiences or new_document:
                 self.topics.set_audiences(doc_id, item.audiences)
-            touched |= self.quotes.attach(vid, s.quotes, item.quote_keys,
-                                          cited=s.kind != "quotes",
-                                          quote_topics=item.quote_topics,
-                                          topics_manual=item.topics_manual, now=now)
+            touched |= self.quotes.attach(
+                vid,
+                s.quotes,
+                item.quote_keys,
+                cited=s.kind != "quotes",
+                quote_topics=item.quote_topics,
+                topics_manual=item.topics_manual,
+                now=now,
+            )
             touched |= self.documents.version_record_ids(vid)
             self.outbox.enqueue(touched)
-            self.audit_trail.write(actor, "ingest" if new_document else "new_version",
-                                   f"document:{doc_id}",
-                                   {"file": item.filename, "sha256": item.sha256,
-                                    "version": number})
+            self.audit_trail.write(
+                actor,
+                "ingest" if new_document else "new_version",
+                f"document:{doc_id}",
+                {"file": item.filename, "sha256": item.sha256, "version": number},
+            )
         return Stored(doc_id, vid, number, new_document, touched)
 
     # -- editing ---------------------------------------------------------------------------
 
-    def update_document(self, doc_id: int, *, actor: str, title: str | None = None,
-                        title_key: str | None = None, kind: str | None = None,
-                        date: str | None = None, source: str | None = None,
-                        topics: list[str] | None = None, audiences: list[str] | None = None
-                        ) -> set[str]:
+    def update_document(
+        self,
+        doc_id: int,
+        *,
+        actor: str,
+        title: str | None = None,
+        title_key: str | None = None,
+        kind: str | None = None,
+        date: str | None = None,
+        source: str | None = None,
+        topics: list[str] | None = None,
+        audiences: list[str] | None = None,
+    ) -> set[str]:
         self.documents.row(doc_id)
         if kind is not None:
             _check_kind(kind)
         if audiences is not None:
             _check_audiences(audiences)
         with self.db.transaction():
-            changes = self.documents.update_fields(doc_id, title=title, title_key=title_key,
-                                                   kind=kind, date=date, source=source)
+            changes = self.documents.update_fields(
+                doc_id, title=title, title_key=title_key, kind=kind, date=date, source=source
+            )
             if topics is not None:
                 self.topics.set_document_topics(doc_id, [(t, 1.0) for t in topics], manual=True)
                 changes["topics"] = topics
@@ -221,20 +255,29 @@ class Store:
                 self.topics.set_audiences(doc_id, audiences)
                 changes["audiences"] = audiences
             self.documents.touch(doc_id)
-            changes.pop("title_key", None)        # derived from the title: not an edit of its own
+            changes.pop("title_key", None)  # derived from the title: not an edit of its own
             self.audit_trail.write(actor, "edit_document", f"document:{doc_id}", changes)
             touched = self.documents.record_ids(doc_id)
             self.outbox.enqueue(touched)
         return touched
 
-    def update_quote(self, quote_id: int, *, actor: str, text_: str | None = None,
-                     source: str | None = None, date: str | None = None,
-                     speaker: str | None = None, theme: str | None = None,
-                     topics: list[str] | None = None) -> set[str]:
+    def update_quote(
+        self,
+        quote_id: int,
+        *,
+        actor: str,
+        text_: str | None = None,
+        source: str | None = None,
+        date: str | None = None,
+        speaker: str | None = None,
+        theme: str | None = None,
+        topics: list[str] | None = None,
+    ) -> set[str]:
         self.quotes.row(quote_id)
         with self.db.transaction():
-            changes = self.quotes.update_fields(quote_id, text=text_, source=source, date=date,
-                                                speaker=speaker, theme=theme)
+            changes = self.quotes.update_fields(
+                quote_id, text=text_, source=source, date=date, speaker=speaker, theme=theme
+            )
             if topics is not None:
                 self.topics.set_quote_topics(quote_id, topics)
                 changes["topics"] = topics
@@ -250,8 +293,9 @@ class Store:
         self.documents.row(doc_id)
         with self.db.transaction():
             self.documents.set_status(doc_id, status)
-            self.audit_trail.write(actor, "trash" if status == "trashed" else "restore",
-                                   f"document:{doc_id}", {})
+            self.audit_trail.write(
+                actor, "trash" if status == "trashed" else "restore", f"document:{doc_id}", {}
+            )
             touched = self.documents.record_ids(doc_id)
             self.outbox.enqueue(touched)
         return touched
@@ -270,8 +314,13 @@ class Store:
             graves += [(f"passage:{pid}", row["title"]) for pid in passage_ids]
             graves += [(f"quote:{qid}", qtext) for qid, qtext in self.quotes.delete_orphans()]
             self.trash.bury(graves, at=now, actor=actor)
-            self.audit_trail.write(actor, "purge", f"document:{doc_id}",
-                                   {"title": row["title"], "_name": row["title"]}, at=now)
+            self.audit_trail.write(
+                actor,
+                "purge",
+                f"document:{doc_id}",
+                {"title": row["title"], "_name": row["title"]},
+                at=now,
+            )
             self.outbox.enqueue(touched)
         for sha in shas:
             if not self.documents.sha_in_use(sha):
@@ -312,11 +361,18 @@ class Store:
     def get_quote(self, quote_id: int) -> dict:
         return self.quotes.get(quote_id)
 
-    def list_documents(self, *, status: str = "active", kind: str | None = None,
-                       topic: str | None = None, limit: int | None = None,
-                       offset: int = 0) -> list[dict]:
-        return self.documents.list(status=status, kind=kind, topic=topic, limit=limit,
-                                   offset=offset)
+    def list_documents(
+        self,
+        *,
+        status: str = "active",
+        kind: str | None = None,
+        topic: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        return self.documents.list(
+            status=status, kind=kind, topic=topic, limit=limit, offset=offset
+        )
 
     def counts(self) -> dict:
         return {**self.documents.counts(), "quotes": len(self.quotes.visible_ids())}

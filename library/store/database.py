@@ -17,8 +17,8 @@ that opened it: the web app shares one store between its threads.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine

@@ -21,17 +21,24 @@ class DocumentRepository:
     def row(self, doc_id: int) -> dict:
         row = self.db.one("SELECT * FROM documents WHERE id = :d", d=doc_id)
         if row is None:
-            raise NotFoundError(f"找不到编号为 {doc_id} 的材料。", "用 lecturelib list 查看已有材料。")
+            raise NotFoundError(
+                f"找不到编号为 {doc_id} 的材料。", "用 lecturelib list 查看已有材料。"
+            )
         return row
 
     def version_by_sha(self, sha: str) -> dict | None:
         return self.db.one(
             "SELECT v.id AS version_id, v.number, v.document_id, d.title, d.status, d.kind "
-            "FROM versions v JOIN documents d ON d.id = v.document_id WHERE v.sha256 = :s", s=sha)
+            "FROM versions v JOIN documents d ON d.id = v.document_id WHERE v.sha256 = :s",
+            s=sha,
+        )
 
     def active_by_title_key(self, key: str) -> dict | None:
-        return self.db.one("SELECT * FROM documents WHERE title_key = :k AND status = 'active' "
-                           "ORDER BY id LIMIT 1", k=key)
+        return self.db.one(
+            "SELECT * FROM documents WHERE title_key = :k AND status = 'active' "
+            "ORDER BY id LIMIT 1",
+            k=key,
+        )
 
     def sha_in_use(self, sha: str) -> bool:
         return self.db.one("SELECT 1 AS x FROM versions WHERE sha256 = :s", s=sha) is not None
@@ -42,10 +49,16 @@ class DocumentRepository:
         """Index record ids of a version: its passages and the quotes it cites."""
         if version_id is None:
             return set()
-        ids = {f"p:{r['id']}" for r in self.db.rows(
-            "SELECT id FROM passages WHERE version_id = :v", v=version_id)}
-        ids |= {f"q:{r['quote_id']}" for r in self.db.rows(
-            "SELECT DISTINCT quote_id FROM occurrences WHERE version_id = :v", v=version_id)}
+        ids = {
+            f"p:{r['id']}"
+            for r in self.db.rows("SELECT id FROM passages WHERE version_id = :v", v=version_id)
+        }
+        ids |= {
+            f"q:{r['quote_id']}"
+            for r in self.db.rows(
+                "SELECT DISTINCT quote_id FROM occurrences WHERE version_id = :v", v=version_id
+            )
+        }
         return ids
 
     def record_ids(self, doc_id: int) -> set[str]:
@@ -55,52 +68,115 @@ class DocumentRepository:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def create(self, *, title: str, title_key: str, kind: str, date: str | None,
-               source: str | None, topics_manual: bool, now: float) -> int:
+    def create(
+        self,
+        *,
+        title: str,
+        title_key: str,
+        kind: str,
+        date: str | None,
+        source: str | None,
+        topics_manual: bool,
+        now: float,
+    ) -> int:
         return self.db.execute(
             "INSERT INTO documents (title, title_key, kind, status, date, source, topics_manual, "
             "created_at, updated_at) VALUES (:t, :k, :kind, 'active', :date, :src, :tm, :now, "
-            ":now)", {"t": title, "k": title_key, "kind": kind, "date": date, "src": source,
-                      "tm": int(topics_manual), "now": now}).lastrowid
+            ":now)",
+            {
+                "t": title,
+                "k": title_key,
+                "kind": kind,
+                "date": date,
+                "src": source,
+                "tm": int(topics_manual),
+                "now": now,
+            },
+        ).lastrowid
 
-    def refresh_for_new_version(self, doc_id: int, *, kind: str, date: str | None,
-                                source: str | None, now: float) -> int:
+    def refresh_for_new_version(
+        self, doc_id: int, *, kind: str, date: str | None, source: str | None, now: float
+    ) -> int:
         """A new version of an existing document: its kind follows the file, its date and
         source fill what was missing. Returns the new version's number."""
         with self.db.transaction():
-            number = self.db.scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM versions "
-                                    "WHERE document_id = :d", d=doc_id)
-            self.db.execute("UPDATE documents SET kind = :kind, date = COALESCE(:date, date), "
-                            "source = COALESCE(source, :src), updated_at = :now WHERE id = :d",
-                            {"kind": kind, "date": date, "src": source, "now": now, "d": doc_id})
+            number = self.db.scalar(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE document_id = :d", d=doc_id
+            )
+            self.db.execute(
+                "UPDATE documents SET kind = :kind, date = COALESCE(:date, date), "
+                "source = COALESCE(source, :src), updated_at = :now WHERE id = :d",
+                {"kind": kind, "date": date, "src": source, "now": now, "d": doc_id},
+            )
         return number
 
-    def add_version(self, doc_id: int, number: int, *, sha256: str, filename: str, format: str,
-                    size: int, pages: int | None, chars: int, status: str, warnings: list[str],
-                    headings: list, passages: list, now: float) -> int:
+    def add_version(
+        self,
+        doc_id: int,
+        number: int,
+        *,
+        sha256: str,
+        filename: str,
+        format: str,
+        size: int,
+        pages: int | None,
+        chars: int,
+        status: str,
+        warnings: list[str],
+        headings: list,
+        passages: list,
+        now: float,
+    ) -> int:
         """Store a version with its outline and passages and make it the current one."""
         with self.db.transaction():
             vid = self.db.execute(
                 "INSERT INTO versions (document_id, number, sha256, filename, format, size, pages, "
                 "chars, status, warnings, created_at) VALUES (:d, :n, :sha, :fn, :fmt, :size, "
                 ":pages, :chars, :st, :w, :now)",
-                {"d": doc_id, "n": number, "sha": sha256, "fn": filename, "fmt": format,
-                 "size": size, "pages": pages, "chars": chars, "st": status,
-                 "w": json.dumps(warnings, ensure_ascii=False), "now": now}).lastrowid
-            self.db.execute("UPDATE documents SET current_version_id = :v WHERE id = :d",
-                            {"v": vid, "d": doc_id})
+                {
+                    "d": doc_id,
+                    "n": number,
+                    "sha": sha256,
+                    "fn": filename,
+                    "fmt": format,
+                    "size": size,
+                    "pages": pages,
+                    "chars": chars,
+                    "st": status,
+                    "w": json.dumps(warnings, ensure_ascii=False),
+                    "now": now,
+                },
+            ).lastrowid
+            self.db.execute(
+                "UPDATE documents SET current_version_id = :v WHERE id = :d",
+                {"v": vid, "d": doc_id},
+            )
             if headings:
-                self.db.execute("INSERT INTO headings (version_id, seq, level, text, page) "
-                                "VALUES (:v, :seq, :lvl, :t, :p)",
-                                [{"v": vid, "seq": i, "lvl": lvl, "t": t, "p": p}
-                                 for i, (lvl, t, p) in enumerate(headings)])
+                self.db.execute(
+                    "INSERT INTO headings (version_id, seq, level, text, page) "
+                    "VALUES (:v, :seq, :lvl, :t, :p)",
+                    [
+                        {"v": vid, "seq": i, "lvl": lvl, "t": t, "p": p}
+                        for i, (lvl, t, p) in enumerate(headings)
+                    ],
+                )
             if passages:
-                self.db.execute("INSERT INTO passages (version_id, seq, kind, text, question, "
-                                "heading_path, page) VALUES (:v, :seq, :k, :t, :q, :h, :p)",
-                                [{"v": vid, "seq": p.seq, "k": p.kind, "t": p.text,
-                                  "q": p.question,
-                                  "h": json.dumps(p.heading_path, ensure_ascii=False),
-                                  "p": p.page} for p in passages])
+                self.db.execute(
+                    "INSERT INTO passages (version_id, seq, kind, text, question, "
+                    "heading_path, page) VALUES (:v, :seq, :k, :t, :q, :h, :p)",
+                    [
+                        {
+                            "v": vid,
+                            "seq": p.seq,
+                            "k": p.kind,
+                            "t": p.text,
+                            "q": p.question,
+                            "h": json.dumps(p.heading_path, ensure_ascii=False),
+                            "p": p.page,
+                        }
+                        for p in passages
+                    ],
+                )
         return vid
 
     def update_fields(self, doc_id: int, **fields: str | None) -> dict:
@@ -112,32 +188,44 @@ class DocumentRepository:
                 val = fields.get(col)
                 if val is not None:
                     val = clean_text(val)
-                    self.db.execute(f"UPDATE documents SET {col} = :v WHERE id = :d",
-                                    {"v": val or None, "d": doc_id})
+                    self.db.execute(
+                        f"UPDATE documents SET {col} = :v WHERE id = :d",
+                        {"v": val or None, "d": doc_id},
+                    )
                     changes[col] = val
         return changes
 
     def touch(self, doc_id: int, now: float | None = None) -> None:
-        self.db.execute("UPDATE documents SET updated_at = :now WHERE id = :d",
-                        {"now": time.time() if now is None else now, "d": doc_id})
+        self.db.execute(
+            "UPDATE documents SET updated_at = :now WHERE id = :d",
+            {"now": time.time() if now is None else now, "d": doc_id},
+        )
 
     def set_status(self, doc_id: int, status: str) -> None:
-        self.db.execute("UPDATE documents SET status = :s, updated_at = :now WHERE id = :d",
-                        {"s": status, "now": time.time(), "d": doc_id})
+        self.db.execute(
+            "UPDATE documents SET status = :s, updated_at = :now WHERE id = :d",
+            {"s": status, "now": time.time(), "d": doc_id},
+        )
 
     def delete(self, doc_id: int) -> tuple[list[str], set[str], list[int]]:
         """Delete a document with its versions (the database cascades to passages, headings,
         occurrences, topics and audiences). Returns the versions' file hashes, the index record
         ids of every version, and the ids of its passages."""
         with self.db.transaction():
-            versions = self.db.rows("SELECT id, sha256 FROM versions WHERE document_id = :d",
-                                    d=doc_id)
+            versions = self.db.rows(
+                "SELECT id, sha256 FROM versions WHERE document_id = :d", d=doc_id
+            )
             touched: set[str] = set()
             for v in versions:
                 touched |= self.version_record_ids(v["id"])
-            passages = [r["id"] for r in self.db.rows(
-                "SELECT p.id FROM passages p JOIN versions v ON v.id = p.version_id "
-                "WHERE v.document_id = :d", d=doc_id)]
+            passages = [
+                r["id"]
+                for r in self.db.rows(
+                    "SELECT p.id FROM passages p JOIN versions v ON v.id = p.version_id "
+                    "WHERE v.document_id = :d",
+                    d=doc_id,
+                )
+            ]
             self.db.execute("DELETE FROM documents WHERE id = :d", {"d": doc_id})
         return [v["sha256"] for v in versions], touched, passages
 
@@ -148,39 +236,55 @@ class DocumentRepository:
         doc = self.row(doc_id)
         doc["topics"] = self.topics.document_topics(doc_id)
         doc["audiences"] = self.topics.document_audiences(doc_id)
-        doc["versions"] = self.db.rows("SELECT * FROM versions WHERE document_id = :d "
-                                       "ORDER BY number", d=doc_id)
+        doc["versions"] = self.db.rows(
+            "SELECT * FROM versions WHERE document_id = :d ORDER BY number", d=doc_id
+        )
         for v in doc["versions"]:
             v["warnings"] = json.loads(v["warnings"] or "[]")
         vid = doc["current_version_id"]
         doc["version"] = next((v for v in doc["versions"] if v["id"] == vid), None)
-        doc["headings"] = self.db.rows("SELECT level, text, page FROM headings "
-                                       "WHERE version_id = :v ORDER BY seq", v=vid)
-        doc["passages"] = self.db.rows("SELECT * FROM passages WHERE version_id = :v "
-                                       "ORDER BY seq", v=vid)
+        doc["headings"] = self.db.rows(
+            "SELECT level, text, page FROM headings WHERE version_id = :v ORDER BY seq", v=vid
+        )
+        doc["passages"] = self.db.rows(
+            "SELECT * FROM passages WHERE version_id = :v ORDER BY seq", v=vid
+        )
         for p in doc["passages"]:
             p["heading_path"] = json.loads(p["heading_path"])
         doc["quotes"] = self.db.rows(
             "SELECT q.id, q.text, q.source, q.date, q.speaker, o.theme, o.page, o.seq "
             "FROM occurrences o JOIN quotes q ON q.id = o.quote_id WHERE o.version_id = :v "
-            "ORDER BY o.seq", v=vid)
+            "ORDER BY o.seq",
+            v=vid,
+        )
         return doc
 
-    def list(self, *, status: str = "active", kind: str | None = None, topic: str | None = None,
-             limit: int | None = None, offset: int = 0) -> list[dict]:
-        sql = ("SELECT d.*, v.filename, v.format, v.pages, v.number AS version_number, "
-               "v.status AS version_status, v.size, "
-               "(SELECT COUNT(*) FROM passages p WHERE p.version_id = v.id) AS passages, "
-               "(SELECT COUNT(*) FROM occurrences o WHERE o.version_id = v.id) AS quotes "
-               "FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
-               "WHERE d.status = :status")
+    def list(
+        self,
+        *,
+        status: str = "active",
+        kind: str | None = None,
+        topic: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[dict]:
+        sql = (
+            "SELECT d.*, v.filename, v.format, v.pages, v.number AS version_number, "
+            "v.status AS version_status, v.size, "
+            "(SELECT COUNT(*) FROM passages p WHERE p.version_id = v.id) AS passages, "
+            "(SELECT COUNT(*) FROM occurrences o WHERE o.version_id = v.id) AS quotes "
+            "FROM documents d LEFT JOIN versions v ON v.id = d.current_version_id "
+            "WHERE d.status = :status"
+        )
         params: dict = {"status": status}
         if kind:
             sql += " AND d.kind = :kind"
             params["kind"] = kind
         if topic:
-            sql += (" AND d.id IN (SELECT document_id FROM document_topics t WHERE topic = :topic "
-                    f"AND {member_sql('document_topics', 'document_id')})")
+            sql += (
+                " AND d.id IN (SELECT document_id FROM document_topics t WHERE topic = :topic "
+                f"AND {member_sql('document_topics', 'document_id')})"
+            )
             params["topic"] = topic
         sql += " ORDER BY d.updated_at DESC, d.id DESC"
         if limit is not None:
@@ -188,8 +292,7 @@ class DocumentRepository:
             params.update(limit=limit, offset=offset)
         rows = self.db.rows(sql, **params)
         for r in rows:
-            r["topics"] = [t["topic"] for t in self.topics.document_topics(r["id"])
-                           if t["member"]]
+            r["topics"] = [t["topic"] for t in self.topics.document_topics(r["id"]) if t["member"]]
         return rows
 
     def counts(self) -> dict:
@@ -199,8 +302,10 @@ class DocumentRepository:
             "documents": n("SELECT COUNT(*) FROM documents WHERE status = 'active'"),
             "trashed": n("SELECT COUNT(*) FROM documents WHERE status = 'trashed'"),
             "versions": n("SELECT COUNT(*) FROM versions"),
-            "passages": n("SELECT COUNT(*) FROM passages p JOIN documents d "
-                          "ON d.current_version_id = p.version_id WHERE d.status = 'active'"),
+            "passages": n(
+                "SELECT COUNT(*) FROM passages p JOIN documents d "
+                "ON d.current_version_id = p.version_id WHERE d.status = 'active'"
+            ),
         }
 
 

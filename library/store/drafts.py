@@ -22,8 +22,14 @@ class DraftRepository:
         return self.db.execute(
             "INSERT INTO drafts (actor, created_at, filename, sha256, payload) "
             "VALUES (:a, :t, :f, :s, :p)",
-            {"a": actor, "t": time.time(), "f": filename, "s": sha,
-             "p": json.dumps(payload, ensure_ascii=False)}).lastrowid
+            {
+                "a": actor,
+                "t": time.time(),
+                "f": filename,
+                "s": sha,
+                "p": json.dumps(payload, ensure_ascii=False),
+            },
+        ).lastrowid
 
     def get(self, draft_id: int) -> dict:
         row = self.db.one("SELECT * FROM drafts WHERE id = :i", i=draft_id)
@@ -42,8 +48,11 @@ class DraftRepository:
         """Forget a draft, and its file when no version or other draft uses it."""
         row = self.get(draft_id)
         self.db.execute("DELETE FROM drafts WHERE id = :i", {"i": draft_id})
-        still_used = self.db.one("SELECT 1 AS x FROM versions WHERE sha256 = :s UNION ALL "
-                                 "SELECT 1 FROM drafts WHERE sha256 = :s", s=row["sha256"])
+        still_used = self.db.one(
+            "SELECT 1 AS x FROM versions WHERE sha256 = :s UNION ALL "
+            "SELECT 1 FROM drafts WHERE sha256 = :s",
+            s=row["sha256"],
+        )
         if not still_used:
             self.originals.remove(row["sha256"])
 

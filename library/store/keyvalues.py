@@ -15,9 +15,11 @@ class StoredValues:
         return row["value"] if row else default
 
     def set(self, key: str, value: str) -> None:
-        self.db.execute("INSERT INTO settings (key, value) VALUES (:k, :v) "
-                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        {"k": key, "v": value})
+        self.db.execute(
+            "INSERT INTO settings (key, value) VALUES (:k, :v) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            {"k": key, "v": value},
+        )
 
 
 __all__ = ["StoredValues"]

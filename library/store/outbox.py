@@ -4,7 +4,7 @@ loses nothing (the index applies and clears them)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .database import Database
 
@@ -16,13 +16,13 @@ class Outbox:
     def enqueue(self, ids: Iterable[str]) -> None:
         ids = sorted(set(ids))
         if ids:
-            self.db.execute("INSERT INTO index_queue (record_id) VALUES (:r)",
-                            [{"r": i} for i in ids])
+            self.db.execute(
+                "INSERT INTO index_queue (record_id) VALUES (:r)", [{"r": i} for i in ids]
+            )
 
     def pending(self, limit: int = 100_000) -> tuple[int, list[str]]:
         """(highest queue seq, distinct record ids) waiting to be applied to the index."""
-        rows = self.db.rows("SELECT seq, record_id FROM index_queue ORDER BY seq LIMIT :n",
-                            n=limit)
+        rows = self.db.rows("SELECT seq, record_id FROM index_queue ORDER BY seq LIMIT :n", n=limit)
         if not rows:
             return 0, []
         return rows[-1]["seq"], list(dict.fromkeys(r["record_id"] for r in rows))

@@ -6,7 +6,7 @@ import json
 import re
 import time
 import unicodedata
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..content import clean_text
 from ..errors import NotFoundError
@@ -27,8 +27,13 @@ def _plain(text: str) -> str:
 def _pieces_of(text_: str) -> list[str]:
     """The keys of a quotation's pieces (a quotation that leaves words out with “……”)."""
     parts = re.split(r"…+|⋯+|\.{3,}", text_)
-    return [k for k in (re.sub(r"[\s\W_]+", "", unicodedata.normalize("NFKC", t).casefold())
-                        for t in parts) if k]
+    return [
+        k
+        for k in (
+            re.sub(r"[\s\W_]+", "", unicodedata.normalize("NFKC", t).casefold()) for t in parts
+        )
+        if k
+    ]
 
 
 def _holds(long_key: str, parts: list[str]) -> bool:
@@ -59,24 +64,39 @@ class QuoteRepository:
         keys = sorted({k for k in keys if k})
         out: dict[str, dict] = {}
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             marks = ",".join(f":k{n}" for n in range(len(chunk)))
-            for r in self.db.rows(f"SELECT * FROM quotes WHERE text_key IN ({marks})",
-                                  **{f"k{n}": k for n, k in enumerate(chunk)}):
+            for r in self.db.rows(
+                f"SELECT * FROM quotes WHERE text_key IN ({marks})",
+                **{f"k{n}": k for n, k in enumerate(chunk)},
+            ):
                 out[r["text_key"]] = r
         return out
 
     def visible_ids(self) -> list[int]:
         """Quotes cited by the current version of an active document."""
-        return [r["quote_id"] for r in self.db.rows(
-            "SELECT DISTINCT o.quote_id FROM occurrences o JOIN documents d "
-            "ON d.current_version_id = o.version_id WHERE d.status = 'active' "
-            "ORDER BY o.quote_id")]
+        return [
+            r["quote_id"]
+            for r in self.db.rows(
+                "SELECT DISTINCT o.quote_id FROM occurrences o JOIN documents d "
+                "ON d.current_version_id = o.version_id WHERE d.status = 'active' "
+                "ORDER BY o.quote_id"
+            )
+        ]
 
     # -- writing ---------------------------------------------------------------------------
 
-    def attach(self, version_id: int, quotes: list, keys: list[str], *, cited: bool,
-               quote_topics: list, topics_manual: bool, now: float) -> set[str]:
+    def attach(
+        self,
+        version_id: int,
+        quotes: list,
+        keys: list[str],
+        *,
+        cited: bool,
+        quote_topics: list,
+        topics_manual: bool,
+        now: float,
+    ) -> set[str]:
         """Record the quotes of a new version: one record per normalized text, one occurrence
         per appearance. A quotation cited in running text (``cited``: a handout, script, case,
         Q&A) that is part of a longer quote is another occurrence of that quote, whichever
@@ -89,25 +109,40 @@ class QuoteRepository:
         with self.db.transaction():
             for i, q in enumerate(quotes):
                 key = keys[i]
-                row = self.db.one("SELECT id, source, date, speaker, theme, note FROM quotes "
-                                  "WHERE text_key = :k", k=key)
+                row = self.db.one(
+                    "SELECT id, source, date, speaker, theme, note FROM quotes WHERE text_key = :k",
+                    k=key,
+                )
                 if row is None and cited and len(key) >= MIN_PART:
                     parts = _pieces_of(q.text) or [key]
                     probe = max(parts, key=len)
                     for cand in self.db.rows(
-                            "SELECT id, source, date, speaker, theme, note, text_key FROM quotes "
-                            "WHERE length(text_key) > :n AND instr(text_key, :p) > 0 "
-                            "ORDER BY length(text_key), id", n=len(key), p=probe):
+                        "SELECT id, source, date, speaker, theme, note, text_key FROM quotes "
+                        "WHERE length(text_key) > :n AND instr(text_key, :p) > 0 "
+                        "ORDER BY length(text_key), id",
+                        n=len(key),
+                        p=probe,
+                    ):
                         if _holds(cand["text_key"], parts):
                             row = cand
                             break
                 if row is None:
-                    qid = ex("INSERT INTO quotes (text, text_key, source, date, speaker, theme, "
-                             "note, topics_manual, created_at, updated_at) VALUES (:t, :k, :src, "
-                             ":date, :sp, :th, :note, :tm, :now, :now)",
-                             {"t": q.text, "k": key, "src": q.source, "date": q.date,
-                              "sp": q.speaker, "th": q.theme, "note": q.note,
-                              "tm": int(topics_manual), "now": now}).lastrowid
+                    qid = ex(
+                        "INSERT INTO quotes (text, text_key, source, date, speaker, theme, "
+                        "note, topics_manual, created_at, updated_at) VALUES (:t, :k, :src, "
+                        ":date, :sp, :th, :note, :tm, :now, :now)",
+                        {
+                            "t": q.text,
+                            "k": key,
+                            "src": q.source,
+                            "date": q.date,
+                            "sp": q.speaker,
+                            "th": q.theme,
+                            "note": q.note,
+                            "tm": int(topics_manual),
+                            "now": now,
+                        },
+                    ).lastrowid
                     qt = quote_topics[i] if i < len(quote_topics) else []
                     self.topics.add_quote_topics(qid, qt, manual=topics_manual)
                     if len(key) > MIN_PART:
@@ -115,15 +150,33 @@ class QuoteRepository:
                 else:
                     qid = row["id"]
                     # fill what the first occurrence did not say
-                    ex("UPDATE quotes SET source = COALESCE(source, :src), date = COALESCE(date, "
-                       ":date), speaker = COALESCE(speaker, :sp), theme = COALESCE(theme, :th), "
-                       "note = COALESCE(note, :note), updated_at = :now WHERE id = :q",
-                       {"src": q.source, "date": q.date, "sp": q.speaker, "th": q.theme,
-                        "note": q.note, "now": now, "q": qid})
-                ex("INSERT INTO occurrences (quote_id, version_id, seq, page, theme, source, date) "
-                   "VALUES (:q, :v, :seq, :p, :th, :src, :date)",
-                   {"q": qid, "v": version_id, "seq": q.seq, "p": q.page, "th": q.theme,
-                    "src": q.source, "date": q.date})
+                    ex(
+                        "UPDATE quotes SET source = COALESCE(source, :src), date = COALESCE(date, "
+                        ":date), speaker = COALESCE(speaker, :sp), theme = COALESCE(theme, :th), "
+                        "note = COALESCE(note, :note), updated_at = :now WHERE id = :q",
+                        {
+                            "src": q.source,
+                            "date": q.date,
+                            "sp": q.speaker,
+                            "th": q.theme,
+                            "note": q.note,
+                            "now": now,
+                            "q": qid,
+                        },
+                    )
+                ex(
+                    "INSERT INTO occurrences (quote_id, version_id, seq, page, theme, source, date) "
+                    "VALUES (:q, :v, :seq, :p, :th, :src, :date)",
+                    {
+                        "q": qid,
+                        "v": version_id,
+                        "seq": q.seq,
+                        "p": q.page,
+                        "th": q.theme,
+                        "src": q.source,
+                        "date": q.date,
+                    },
+                )
         return gone
 
     def _absorb_shorter(self, qid: int, key: str) -> set[str]:
@@ -140,16 +193,23 @@ class QuoteRepository:
             "WHERE o.quote_id = x.id AND d.kind = 'quotes') "
             "AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.action = "
             "'edit_quote' AND a.target = 'quote:' || x.id)",
-            q=qid, m=MIN_PART, n=len(key))
+            q=qid,
+            m=MIN_PART,
+            n=len(key),
+        )
         for sh in shorter:
             if not _holds(key, _pieces_of(sh["text"]) or [sh["text_key"]]):
                 continue
-            ex("UPDATE occurrences SET quote_id = :q WHERE quote_id = :old",
-               {"q": qid, "old": sh["id"]})
-            ex("UPDATE quotes SET source = COALESCE(source, :src), date = "
-               "COALESCE(date, :date), speaker = COALESCE(speaker, :sp) "
-               "WHERE id = :q", {"src": sh["source"], "date": sh["date"],
-                                 "sp": sh["speaker"], "q": qid})
+            ex(
+                "UPDATE occurrences SET quote_id = :q WHERE quote_id = :old",
+                {"q": qid, "old": sh["id"]},
+            )
+            ex(
+                "UPDATE quotes SET source = COALESCE(source, :src), date = "
+                "COALESCE(date, :date), speaker = COALESCE(speaker, :sp) "
+                "WHERE id = :q",
+                {"src": sh["source"], "date": sh["date"], "sp": sh["speaker"], "q": qid},
+            )
             ex("DELETE FROM quote_topics WHERE quote_id = :old", {"old": sh["id"]})
             ex("DELETE FROM quotes WHERE id = :old", {"old": sh["id"]})
             gone.add(f"q:{sh['id']}")
@@ -164,23 +224,31 @@ class QuoteRepository:
                 val = fields.get(col)
                 if val is not None:
                     val = clean_text(val)
-                    self.db.execute(f"UPDATE quotes SET {col} = :v WHERE id = :q",
-                                    {"v": val or None, "q": quote_id})
+                    self.db.execute(
+                        f"UPDATE quotes SET {col} = :v WHERE id = :q",
+                        {"v": val or None, "q": quote_id},
+                    )
                     changes[col] = val
         return changes
 
     def touch(self, quote_id: int) -> None:
-        self.db.execute("UPDATE quotes SET updated_at = :now WHERE id = :q",
-                        {"now": time.time(), "q": quote_id})
+        self.db.execute(
+            "UPDATE quotes SET updated_at = :now WHERE id = :q", {"now": time.time(), "q": quote_id}
+        )
 
     def delete_orphans(self) -> list[tuple[int, str]]:
         """Delete the quotes no occurrence cites any more; returns their (id, text)."""
         with self.db.transaction():
-            orphans = [(r["id"], r["text"]) for r in self.db.rows(
-                "SELECT id, text FROM quotes WHERE id NOT IN "
-                "(SELECT DISTINCT quote_id FROM occurrences)")]
-            self.db.execute("DELETE FROM quotes WHERE id NOT IN "
-                            "(SELECT DISTINCT quote_id FROM occurrences)")
+            orphans = [
+                (r["id"], r["text"])
+                for r in self.db.rows(
+                    "SELECT id, text FROM quotes WHERE id NOT IN "
+                    "(SELECT DISTINCT quote_id FROM occurrences)"
+                )
+            ]
+            self.db.execute(
+                "DELETE FROM quotes WHERE id NOT IN (SELECT DISTINCT quote_id FROM occurrences)"
+            )
         return orphans
 
     # -- reading ---------------------------------------------------------------------------
@@ -188,14 +256,18 @@ class QuoteRepository:
     def get(self, quote_id: int) -> dict:
         """A quote with its topics and where it is cited now (with the citing passage)."""
         q = self.row(quote_id)
-        q["topics"] = self.db.rows("SELECT topic, score, origin FROM quote_topics "
-                                   "WHERE quote_id = :q ORDER BY score DESC", q=quote_id)
+        q["topics"] = self.db.rows(
+            "SELECT topic, score, origin FROM quote_topics WHERE quote_id = :q ORDER BY score DESC",
+            q=quote_id,
+        )
         q["occurrences"] = self.db.rows(
             "SELECT d.id AS document_id, d.title, d.kind, d.status, v.filename, o.page, o.theme, "
             "o.source, o.date, v.id AS version_id FROM occurrences o "
             "JOIN versions v ON v.id = o.version_id "
             "JOIN documents d ON d.id = v.document_id AND d.current_version_id = v.id "
-            "WHERE o.quote_id = :q AND d.status = 'active' ORDER BY d.id", q=quote_id)
+            "WHERE o.quote_id = :q AND d.status = 'active' ORDER BY d.id",
+            q=quote_id,
+        )
         for o in q["occurrences"]:
             o["context"] = self.context_of(q["text"], o.pop("version_id"))
         return q
@@ -209,11 +281,16 @@ class QuoteRepository:
         probe = heads[0][:12] if heads else key[:12]
         if not probe:
             return None
-        for p in self.db.rows("SELECT text, heading_path, page, seq FROM passages "
-                              "WHERE version_id = :v ORDER BY seq", v=version_id):
+        for p in self.db.rows(
+            "SELECT text, heading_path, page, seq FROM passages WHERE version_id = :v ORDER BY seq",
+            v=version_id,
+        ):
             if probe in _plain(p["text"]):
-                return {"text": p["text"], "heading_path": json.loads(p["heading_path"]),
-                        "page": p["page"]}
+                return {
+                    "text": p["text"],
+                    "heading_path": json.loads(p["heading_path"]),
+                    "page": p["page"],
+                }
         return None
 
 

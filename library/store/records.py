@@ -4,7 +4,7 @@ current version, a quote cited by one), as the dicts the engine indexes."""
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .database import Database
 from .quotes import QuoteRepository
@@ -25,9 +25,13 @@ class IndexRecords:
 
     def ids(self) -> set[str]:
         """Ids of every unit that should be searchable now."""
-        ids = {f"p:{r['id']}" for r in self.db.rows(
-            "SELECT p.id FROM passages p JOIN documents d ON d.current_version_id = p.version_id "
-            "WHERE d.status = 'active'")}
+        ids = {
+            f"p:{r['id']}"
+            for r in self.db.rows(
+                "SELECT p.id FROM passages p JOIN documents d ON d.current_version_id = p.version_id "
+                "WHERE d.status = 'active'"
+            )
+        }
         ids |= {f"q:{q}" for q in self.quotes.visible_ids()}
         return ids
 
@@ -54,15 +58,16 @@ class IndexRecords:
         if ids is None:
             last = 0
             while True:
-                rows = self.db.rows(base + "AND x.id > :last ORDER BY x.id LIMIT :lim",
-                                    last=last, lim=batch)
+                rows = self.db.rows(
+                    base + "AND x.id > :last ORDER BY x.id LIMIT :lim", last=last, lim=batch
+                )
                 if not rows:
                     return
                 yield rows
                 last = rows[-1]["id"]
         else:
             for i in range(0, len(ids), batch):
-                marks = ",".join(str(int(x)) for x in ids[i:i + batch])
+                marks = ",".join(str(int(x)) for x in ids[i : i + batch])
                 rows = self.db.rows(base + f"AND x.id IN ({marks}) ORDER BY x.id")
                 if rows:
                     yield rows
@@ -70,10 +75,12 @@ class IndexRecords:
     def _passage_records(self, ids: list[int] | None, batch: int) -> Iterator[dict]:
         if ids is not None and not ids:
             return
-        base = ("SELECT x.*, d.id AS document_id, d.title AS document_title, d.kind AS doc_kind, "
-                "d.date AS doc_date, d.updated_at, v.filename FROM passages x "
-                "JOIN documents d ON d.current_version_id = x.version_id "
-                "JOIN versions v ON v.id = x.version_id WHERE d.status = 'active' ")
+        base = (
+            "SELECT x.*, d.id AS document_id, d.title AS document_title, d.kind AS doc_kind, "
+            "d.date AS doc_date, d.updated_at, v.filename FROM passages x "
+            "JOIN documents d ON d.current_version_id = x.version_id "
+            "JOIN versions v ON v.id = x.version_id WHERE d.status = 'active' "
+        )
         for rows in self._batches(base, ids, batch):
             doc_ids = {r["document_id"] for r in rows}
             topics = self.topics.member_topics("document_topics", "document_id", doc_ids)
@@ -104,16 +111,17 @@ class IndexRecords:
         if ids is not None and not ids:
             return
         # the first current occurrence gives the document a quote hit links to
-        base = ("SELECT x.*, o.page, o.seq AS occ_seq, d.id AS document_id, "
-                "d.title AS document_title, d.kind AS doc_kind, v.filename "
-                "FROM quotes x JOIN occurrences o ON o.id = (SELECT o2.id FROM occurrences o2 "
-                "JOIN documents d2 ON d2.current_version_id = o2.version_id "
-                "WHERE o2.quote_id = x.id AND d2.status = 'active' ORDER BY o2.id LIMIT 1) "
-                "JOIN versions v ON v.id = o.version_id JOIN documents d ON d.id = v.document_id "
-                "WHERE 1 = 1 ")
+        base = (
+            "SELECT x.*, o.page, o.seq AS occ_seq, d.id AS document_id, "
+            "d.title AS document_title, d.kind AS doc_kind, v.filename "
+            "FROM quotes x JOIN occurrences o ON o.id = (SELECT o2.id FROM occurrences o2 "
+            "JOIN documents d2 ON d2.current_version_id = o2.version_id "
+            "WHERE o2.quote_id = x.id AND d2.status = 'active' ORDER BY o2.id LIMIT 1) "
+            "JOIN versions v ON v.id = o.version_id JOIN documents d ON d.id = v.document_id "
+            "WHERE 1 = 1 "
+        )
         for rows in self._batches(base, ids, batch):
-            qtopics = self.topics.member_topics("quote_topics", "quote_id",
-                                                {r["id"] for r in rows})
+            qtopics = self.topics.member_topics("quote_topics", "quote_id", {r["id"] for r in rows})
             doc_ids = {r["document_id"] for r in rows}
             dtopics = self.topics.member_topics("document_topics", "document_id", doc_ids)
             auds = self.topics.audiences_for(doc_ids)

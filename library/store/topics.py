@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .database import Database
 
@@ -16,8 +16,10 @@ SECONDARY_TOPIC_MIN = 0.30
 def member_sql(table: str, col: str, alias: str = "t") -> str:
     """SQL condition on ``alias`` (a row of document_topics or quote_topics): the row makes its
     document/quote a member of the row's topic (see SECONDARY_TOPIC_MIN)."""
-    return (f"({alias}.origin = 'manual' OR {alias}.score >= {SECONDARY_TOPIC_MIN} OR "
-            f"{alias}.score >= (SELECT MAX(m.score) FROM {table} m WHERE m.{col} = {alias}.{col}))")
+    return (
+        f"({alias}.origin = 'manual' OR {alias}.score >= {SECONDARY_TOPIC_MIN} OR "
+        f"{alias}.score >= (SELECT MAX(m.score) FROM {table} m WHERE m.{col} = {alias}.{col}))"
+    )
 
 
 def _origin(manual: bool) -> str:
@@ -33,30 +35,40 @@ class TopicRepository:
     def document_topics(self, doc_id: int) -> list[dict]:
         """Every topic row of a document, best first, each with ``member``: whether the document
         counts under that topic (the rule above); the others are weak suggestions."""
-        return self.db.rows(f"SELECT topic, score, origin, "
-                            f"{member_sql('document_topics', 'document_id')} AS member "
-                            "FROM document_topics t WHERE document_id = :d "
-                            "ORDER BY score DESC, topic", d=doc_id)
+        return self.db.rows(
+            f"SELECT topic, score, origin, "
+            f"{member_sql('document_topics', 'document_id')} AS member "
+            "FROM document_topics t WHERE document_id = :d "
+            "ORDER BY score DESC, topic",
+            d=doc_id,
+        )
 
-    def set_document_topics(self, doc_id: int, scored: Iterable[tuple[str, float]], *,
-                            manual: bool) -> None:
+    def set_document_topics(
+        self, doc_id: int, scored: Iterable[tuple[str, float]], *, manual: bool
+    ) -> None:
         """Replace a document's topics (``manual``: an editor chose them; they survive a new
         version)."""
         with self.db.transaction():
             self.db.execute("DELETE FROM document_topics WHERE document_id = :d", {"d": doc_id})
-            rows = [{"d": doc_id, "t": slug, "s": score, "o": _origin(manual)}
-                    for slug, score in dict(scored).items()]
+            rows = [
+                {"d": doc_id, "t": slug, "s": score, "o": _origin(manual)}
+                for slug, score in dict(scored).items()
+            ]
             if rows:
                 self.db.execute("INSERT INTO document_topics VALUES (:d, :t, :s, :o)", rows)
-            self.db.execute("UPDATE documents SET topics_manual = :m WHERE id = :d",
-                            {"m": int(manual), "d": doc_id})
+            self.db.execute(
+                "UPDATE documents SET topics_manual = :m WHERE id = :d",
+                {"m": int(manual), "d": doc_id},
+            )
 
     def document_ids(self, slug: str, kinds: list[str] | None = None) -> list[int]:
         """Active documents that belong to a topic (the membership rule above)."""
         rows = self.db.rows(
             "SELECT d.id, d.kind FROM documents d WHERE d.status = 'active' AND d.id IN "
             "(SELECT document_id FROM document_topics t WHERE topic = :t AND "
-            f"{member_sql('document_topics', 'document_id')}) ORDER BY d.id", t=slug)
+            f"{member_sql('document_topics', 'document_id')}) ORDER BY d.id",
+            t=slug,
+        )
         return [r["id"] for r in rows if not kinds or r["kind"] in kinds]
 
     # -- quotes ----------------------------------------------------------------------------
@@ -65,17 +77,22 @@ class TopicRepository:
         ids = sorted(set(int(i) for i in quote_ids))
         out: dict[int, list[dict]] = {}
         for i in range(0, len(ids), 500):
-            marks = ",".join(str(x) for x in ids[i:i + 500])
-            for r in self.db.rows(f"SELECT quote_id, topic, score, origin FROM quote_topics "
-                                  f"WHERE quote_id IN ({marks}) ORDER BY score DESC, topic"):
+            marks = ",".join(str(x) for x in ids[i : i + 500])
+            for r in self.db.rows(
+                f"SELECT quote_id, topic, score, origin FROM quote_topics "
+                f"WHERE quote_id IN ({marks}) ORDER BY score DESC, topic"
+            ):
                 out.setdefault(r["quote_id"], []).append(
-                    {"topic": r["topic"], "score": r["score"], "origin": r["origin"]})
+                    {"topic": r["topic"], "score": r["score"], "origin": r["origin"]}
+                )
         return out
 
-    def add_quote_topics(self, quote_id: int, scored: Iterable[tuple[str, float]], *,
-                         manual: bool) -> None:
-        rows = [{"q": quote_id, "t": slug, "s": score, "o": _origin(manual)}
-                for slug, score in scored]
+    def add_quote_topics(
+        self, quote_id: int, scored: Iterable[tuple[str, float]], *, manual: bool
+    ) -> None:
+        rows = [
+            {"q": quote_id, "t": slug, "s": score, "o": _origin(manual)} for slug, score in scored
+        ]
         if rows:
             self.db.execute("INSERT OR IGNORE INTO quote_topics VALUES (:q, :t, :s, :o)", rows)
 
@@ -96,22 +113,27 @@ class TopicRepository:
             return {}
         marks = ",".join(str(int(i)) for i in ids)
         out: dict[int, list[str]] = {}
-        for r in self.db.rows(f"SELECT {col} AS k, topic FROM {table} t WHERE {col} IN ({marks}) "
-                              f"AND {member_sql(table, col)} ORDER BY score DESC, topic"):
+        for r in self.db.rows(
+            f"SELECT {col} AS k, topic FROM {table} t WHERE {col} IN ({marks}) "
+            f"AND {member_sql(table, col)} ORDER BY score DESC, topic"
+        ):
             out.setdefault(r["k"], []).append(r["topic"])
         return out
 
     # -- audiences -------------------------------------------------------------------------
 
     def document_audiences(self, doc_id: int) -> list[str]:
-        return [r["audience"] for r in self.db.rows(
-            "SELECT audience FROM document_audiences WHERE document_id = :d ORDER BY audience",
-            d=doc_id)]
+        return [
+            r["audience"]
+            for r in self.db.rows(
+                "SELECT audience FROM document_audiences WHERE document_id = :d ORDER BY audience",
+                d=doc_id,
+            )
+        ]
 
     def set_audiences(self, doc_id: int, audiences: Iterable[str]) -> None:
         with self.db.transaction():
-            self.db.execute("DELETE FROM document_audiences WHERE document_id = :d",
-                            {"d": doc_id})
+            self.db.execute("DELETE FROM document_audiences WHERE document_id = :d", {"d": doc_id})
             rows = [{"d": doc_id, "a": a} for a in dict.fromkeys(audiences)]
             if rows:
                 self.db.execute("INSERT INTO document_audiences VALUES (:d, :a)", rows)
@@ -121,8 +143,10 @@ class TopicRepository:
             return {}
         marks = ",".join(str(int(i)) for i in doc_ids)
         out: dict[int, list[str]] = {}
-        for r in self.db.rows(f"SELECT document_id AS k, audience FROM document_audiences "
-                              f"WHERE document_id IN ({marks}) ORDER BY audience"):
+        for r in self.db.rows(
+            f"SELECT document_id AS k, audience FROM document_audiences "
+            f"WHERE document_id IN ({marks}) ORDER BY audience"
+        ):
             out.setdefault(r["k"], []).append(r["audience"])
         return out
 

@@ -6,7 +6,7 @@ to it can say it was purged instead of showing something else or nothing."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .database import Database
 
@@ -18,9 +18,10 @@ class TrashRepository:
     def bury(self, graves: list[tuple[str, str | None]], *, at: float, actor: str) -> None:
         """Tombstones for purged records: (record, what it was called)."""
         if graves:
-            self.db.execute("INSERT INTO tombstones (record, title, at, actor) "
-                            "VALUES (:r, :t, :at, :a)",
-                            [{"r": r, "t": t, "at": at, "a": actor} for r, t in graves])
+            self.db.execute(
+                "INSERT INTO tombstones (record, title, at, actor) VALUES (:r, :t, :at, :a)",
+                [{"r": r, "t": t, "at": at, "a": actor} for r, t in graves],
+            )
 
     def tombstones(self, records: Iterable[str]) -> dict[str, dict]:
         """The purged among ``records``: record → {record, title, at, actor} of its latest
@@ -28,11 +29,13 @@ class TrashRepository:
         records = sorted(set(records))
         out: dict[str, dict] = {}
         for i in range(0, len(records), 500):
-            chunk = records[i:i + 500]
+            chunk = records[i : i + 500]
             marks = ",".join(f":r{n}" for n in range(len(chunk)))
-            for r in self.db.rows(f"SELECT record, title, at, actor FROM tombstones "
-                                  f"WHERE record IN ({marks}) ORDER BY at, id",
-                                  **{f"r{n}": x for n, x in enumerate(chunk)}):
+            for r in self.db.rows(
+                f"SELECT record, title, at, actor FROM tombstones "
+                f"WHERE record IN ({marks}) ORDER BY at, id",
+                **{f"r{n}": x for n, x in enumerate(chunk)},
+            ):
                 out[r["record"]] = r
         return out
 

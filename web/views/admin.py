@@ -16,8 +16,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _render_users(error=None, form=None, status=200, imported=None):
-    return render_template("admin/users.html", users=users().list(), roles=ROLES, error=error,
-                           form=form, imported=imported), status
+    return render_template(
+        "admin/users.html",
+        users=users().list(),
+        roles=ROLES,
+        error=error,
+        form=form,
+        imported=imported,
+    ), status
 
 
 def _csv_text(f) -> str:
@@ -98,10 +104,21 @@ def audit():
         r, target = e.row, e.row.get("target") or ""
         link = None
         if e.exists:
-            link = (url_for("public.document", doc_id=int(e.ident)) if e.kind == "document"
-                    else url_for("public.quote", quote_id=int(e.ident)))
-        entries.append({"at": r["at"], "actor": audit_actor(r.get("actor")), "link": link,
-                        "action": r.get("action"), "purged": e.purged,
-                        "sentence": audit_sentence(r, names={target: e.name} if e.name else {},
-                                                   topic_name=svc.taxonomy.name_of)})
+            link = (
+                url_for("public.document", doc_id=int(e.ident))
+                if e.kind == "document"
+                else url_for("public.quote", quote_id=int(e.ident))
+            )
+        entries.append(
+            {
+                "at": r["at"],
+                "actor": audit_actor(r.get("actor")),
+                "link": link,
+                "action": r.get("action"),
+                "purged": e.purged,
+                "sentence": audit_sentence(
+                    r, names={target: e.name} if e.name else {}, topic_name=svc.taxonomy.name_of
+                ),
+            }
+        )
     return render_template("admin/audit.html", entries=entries, purged_label=PURGED)

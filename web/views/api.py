@@ -37,10 +37,13 @@ def search():
     page = _int_arg("page", 1, 1, 10000)
     if params.empty:
         raise UsageError("请提供检索词 q 或筛选条件。", "例如 /api/search?q=绿水青山")
-    res = get_library().search(params.q, limit=limit, page=page, sort=sort,
-                               **params.search_kwargs())
+    res = get_library().search(
+        params.q, limit=limit, page=page, sort=sort, **params.search_kwargs()
+    )
     if params.cut:
-        res = dict(res, notices=["检索词过长，只使用了前 200 个字。"] + list(res.get("notices") or []))
+        res = dict(
+            res, notices=["检索词过长，只使用了前 200 个字。"] + list(res.get("notices") or [])
+        )
     return jsonify(res)
 
 
@@ -53,11 +56,21 @@ def suggest():
 
 
 def _doc_summary(d: dict) -> dict:
-    return {"id": d["id"], "title": d["title"], "kind": d["kind"],
-            "kind_label": KINDS.get(d["kind"], d["kind"]), "date": d["date"],
-            "filename": d["filename"], "format": d["format"], "pages": d["pages"],
-            "version": d["version_number"], "quotes": d["quotes"], "passages": d["passages"],
-            "topics": d["topics"], "url": f"/documents/{d['id']}"}
+    return {
+        "id": d["id"],
+        "title": d["title"],
+        "kind": d["kind"],
+        "kind_label": KINDS.get(d["kind"], d["kind"]),
+        "date": d["date"],
+        "filename": d["filename"],
+        "format": d["format"],
+        "pages": d["pages"],
+        "version": d["version_number"],
+        "quotes": d["quotes"],
+        "passages": d["passages"],
+        "topics": d["topics"],
+        "url": f"/documents/{d['id']}",
+    }
 
 
 @bp.get("/index-status")
@@ -68,8 +81,16 @@ def index_status():
         out = job.to_json()
         out.pop("id", None)
         return jsonify(out)
-    return jsonify({"label": "检索索引", "state": "done", "done": 0, "total": 0, "percent": 100,
-                    "message": "检索索引已就绪。"})
+    return jsonify(
+        {
+            "label": "检索索引",
+            "state": "done",
+            "done": 0,
+            "total": 0,
+            "percent": 100,
+            "message": "检索索引已就绪。",
+        }
+    )
 
 
 @bp.get("/documents")
@@ -83,10 +104,16 @@ def documents():
     if topic:
         topic = tax.resolve(topic).slug
     limit = _int_arg("limit", 50, 1, 500)
-    offset = _int_arg("offset", 0, 0, 10 ** 9)
+    offset = _int_arg("offset", 0, 0, 10**9)
     docs = svc.list_documents(kind=kind, topic=topic, limit=limit, offset=offset)
-    return jsonify({"counts": svc.counts(), "limit": limit, "offset": offset,
-                    "documents": [_doc_summary(d) for d in docs]})
+    return jsonify(
+        {
+            "counts": svc.counts(),
+            "limit": limit,
+            "offset": offset,
+            "documents": [_doc_summary(d) for d in docs],
+        }
+    )
 
 
 @bp.get("/documents/<int:doc_id>")
@@ -95,20 +122,48 @@ def document(doc_id: int):
     if doc["status"] != "active":
         raise NotFoundError(f"找不到编号为 {doc_id} 的材料。")
     v = doc["version"] or {}
-    return jsonify({
-        "id": doc["id"], "title": doc["title"], "kind": doc["kind"], "date": doc["date"],
-        "source": doc["source"], "topics": [t["topic"] for t in doc["topics"]],
-        "audiences": doc["audiences"],
-        "version": {"number": v.get("number"), "filename": v.get("filename"),
-                    "format": v.get("format"), "pages": v.get("pages"), "size": v.get("size")},
-        "download": f"/documents/{doc['id']}/download",
-        "headings": doc["headings"],
-        "passages": [{"id": p["id"], "kind": p["kind"], "text": p["text"],
-                      "question": p["question"], "heading_path": p["heading_path"],
-                      "page": p["page"]} for p in doc["passages"]],
-        "quotes": [{"id": q["id"], "text": q["text"], "source": q["source"], "date": q["date"],
-                    "speaker": q["speaker"], "page": q["page"]} for q in doc["quotes"]],
-    })
+    return jsonify(
+        {
+            "id": doc["id"],
+            "title": doc["title"],
+            "kind": doc["kind"],
+            "date": doc["date"],
+            "source": doc["source"],
+            "topics": [t["topic"] for t in doc["topics"]],
+            "audiences": doc["audiences"],
+            "version": {
+                "number": v.get("number"),
+                "filename": v.get("filename"),
+                "format": v.get("format"),
+                "pages": v.get("pages"),
+                "size": v.get("size"),
+            },
+            "download": f"/documents/{doc['id']}/download",
+            "headings": doc["headings"],
+            "passages": [
+                {
+                    "id": p["id"],
+                    "kind": p["kind"],
+                    "text": p["text"],
+                    "question": p["question"],
+                    "heading_path": p["heading_path"],
+                    "page": p["page"],
+                }
+                for p in doc["passages"]
+            ],
+            "quotes": [
+                {
+                    "id": q["id"],
+                    "text": q["text"],
+                    "source": q["source"],
+                    "date": q["date"],
+                    "speaker": q["speaker"],
+                    "page": q["page"],
+                }
+                for q in doc["quotes"]
+            ],
+        }
+    )
 
 
 @bp.get("/quotes/<int:quote_id>")
@@ -119,13 +174,28 @@ def quote(quote_id: int):
     from library.content import citation as house_citation
 
     from ..formatting import citation
-    return jsonify({
-        "id": q["id"], "text": q["text"], "source": q["source"], "date": q["date"],
-        "speaker": q["speaker"], "theme": q["theme"], "note": q["note"],
-        "topics": [t["topic"] for t in q["topics"]],
-        "citation": house_citation(q["source"], q["date"], q["speaker"]),
-        "copy": citation(q["text"], q["source"], q["date"], q["speaker"]),
-        "occurrences": [{"document_id": o["document_id"], "title": o["title"],
-                         "kind": o["kind"], "page": o["page"], "context": o.get("context")}
-                        for o in q["occurrences"]],
-    })
+
+    return jsonify(
+        {
+            "id": q["id"],
+            "text": q["text"],
+            "source": q["source"],
+            "date": q["date"],
+            "speaker": q["speaker"],
+            "theme": q["theme"],
+            "note": q["note"],
+            "topics": [t["topic"] for t in q["topics"]],
+            "citation": house_citation(q["source"], q["date"], q["speaker"]),
+            "copy": citation(q["text"], q["source"], q["date"], q["speaker"]),
+            "occurrences": [
+                {
+                    "document_id": o["document_id"],
+                    "title": o["title"],
+                    "kind": o["kind"],
+                    "page": o["page"],
+                    "context": o.get("context"),
+                }
+                for o in q["occurrences"]
+            ],
+        }
+    )

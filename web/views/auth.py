@@ -16,8 +16,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from indexer.app.accounts import has_role, login_detail
 
 from ..library import get_library
-from ..security import (client_address, login_user, logout_user, now, throttle, throttle_key,
-                        users)
+from ..security import client_address, login_user, logout_user, now, throttle, throttle_key, users
 
 bp = Blueprint("auth", __name__)
 
@@ -32,8 +31,13 @@ def _clean_next(target: str | None) -> str:
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in target):
         return ""
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return ""
     return target
 
@@ -49,8 +53,11 @@ def _safe_next(target: str | None, role: str | None = None) -> str:
 
 def _throttled(wait: int) -> str:
     minutes = (wait + 59) // 60
-    return (f"登录失败次数过多，请在 {wait} 秒后再试"
-            + (f"（约 {minutes} 分钟）" if wait >= 120 else "") + "。")
+    return (
+        f"登录失败次数过多，请在 {wait} 秒后再试"
+        + (f"（约 {minutes} 分钟）" if wait >= 120 else "")
+        + "。"
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -63,8 +70,7 @@ def login():
     password = request.form.get("password") or ""
     nxt = _clean_next(request.form.get("next"))
     if not name or not password:
-        return render_template("login.html", error="请输入用户名和密码。", name=name,
-                               next=nxt), 401
+        return render_template("login.html", error="请输入用户名和密码。", name=name, next=nxt), 401
     address, key = client_address(), throttle_key(name)
     wait = throttle().wait(address, key, now())
     if wait:

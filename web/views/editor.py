@@ -3,8 +3,7 @@ dictionary and synonyms (with a background rebuild), and job progress."""
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 
 from library.content import AUDIENCES, KINDS
 from library.errors import LecturelibError, UsageError
@@ -16,8 +15,13 @@ from ..security import actor, role_required
 
 bp = Blueprint("editor", __name__, url_prefix="/editor")
 
-STATUS_LABELS = {"ok": "成功", "duplicate": "重复", "warning": "有提示", "needs_ocr": "需OCR",
-                 "error": "失败"}
+STATUS_LABELS = {
+    "ok": "成功",
+    "duplicate": "重复",
+    "warning": "有提示",
+    "needs_ocr": "需OCR",
+    "error": "失败",
+}
 
 
 @bp.app_context_processor
@@ -30,13 +34,18 @@ def _labels():
 def dashboard():
     svc = get_library().svc
     kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
-    return render_template("editor/dashboard.html",
-                           documents=svc.list_documents(kind=kind),
-                           trashed=svc.list_documents(status="trashed"),
-                           drafts=svc.drafts(), counts=svc.counts(), kind=kind)
+    return render_template(
+        "editor/dashboard.html",
+        documents=svc.list_documents(kind=kind),
+        trashed=svc.list_documents(status="trashed"),
+        drafts=svc.drafts(),
+        counts=svc.counts(),
+        kind=kind,
+    )
 
 
 # -- upload, preview, publish ---------------------------------------------------------------
+
 
 @bp.get("/upload")
 @role_required()
@@ -52,20 +61,22 @@ def upload():
     svc = get_library().svc
     replace = request.form.get("replace", type=int)
     if replace:
-        svc.document_row(replace)                 # 404 before reading any file
+        svc.document_row(replace)  # 404 before reading any file
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:
         if wants_json():
             return jsonify({"error": {"status": 400, "message": "请选择要上传的文件。"}}), 400
         flash("请选择要上传的文件。", "error")
         return redirect(url_for(".upload_form"))
-    results = [svc.upload(f.read(), f.filename, actor=actor(), replace_of=replace)
-               for f in files]
+    results = [svc.upload(f.read(), f.filename, actor=actor(), replace_of=replace) for f in files]
     if wants_json():
         for r in results:
-            r["preview_url"] = url_for(".preview", draft_id=r["draft_id"]) if r["draft_id"] else None
-            r["document_url"] = (url_for("public.document", doc_id=r["document_id"])
-                                 if r["document_id"] else None)
+            r["preview_url"] = (
+                url_for(".preview", draft_id=r["draft_id"]) if r["draft_id"] else None
+            )
+            r["document_url"] = (
+                url_for("public.document", doc_id=r["document_id"]) if r["document_id"] else None
+            )
             r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
         return jsonify({"results": results})
     return render_template("editor/upload_results.html", results=results)
@@ -79,10 +90,18 @@ def preview(draft_id: int):
 
 def _render_preview(draft, errors=(), form=None, status=200):
     p = draft.prepared
-    return render_template("editor/preview.html", draft=draft.row, p=p, s=p.structured,
-                           suggested=draft.prefill["topics"], errors=list(errors), form=form,
-                           target=draft.target, scores=dict(p.doc_topics),
-                           prefill=draft.prefill), status
+    return render_template(
+        "editor/preview.html",
+        draft=draft.row,
+        p=p,
+        s=p.structured,
+        suggested=draft.prefill["topics"],
+        errors=list(errors),
+        form=form,
+        target=draft.target,
+        scores=dict(p.doc_topics),
+        prefill=draft.prefill,
+    ), status
 
 
 @bp.post("/drafts/<int:draft_id>/publish")
@@ -117,6 +136,7 @@ def discard(draft_id: int):
 
 # -- editing documents and quotes -------------------------------------------------------------
 
+
 @bp.route("/documents/<int:doc_id>/edit", methods=["GET", "POST"])
 @role_required()
 def edit_document(doc_id: int):
@@ -142,9 +162,16 @@ def edit_document(doc_id: int):
     if errors:
         return render_template("editor/edit_document.html", doc=doc, errors=errors, form=f), 400
     with lib.writing() as svc:
-        svc.update_document(doc_id, actor=actor(), title=title, kind=kind, date=date or "",
-                            source=(f.get("source") or "").strip()[:300], topics=topics,
-                            audiences=audiences)
+        svc.update_document(
+            doc_id,
+            actor=actor(),
+            title=title,
+            kind=kind,
+            date=date or "",
+            source=(f.get("source") or "").strip()[:300],
+            topics=topics,
+            audiences=audiences,
+        )
     flash("已保存修改。", "ok")
     return redirect(url_for("public.document", doc_id=doc_id))
 
@@ -170,10 +197,15 @@ def edit_quote(quote_id: int):
         return render_template("editor/edit_quote.html", q=q, errors=errors, form=f), 400
     topics = [t for t in f.getlist("topics") if lib.svc.taxonomy.get(t)]
     with lib.writing() as svc:
-        svc.update_quote(quote_id, actor=actor(), text_=text,
-                         source=(f.get("source") or "").strip()[:300],
-                         date=date or "", speaker=(f.get("speaker") or "").strip()[:60],
-                         topics=topics)
+        svc.update_quote(
+            quote_id,
+            actor=actor(),
+            text_=text,
+            source=(f.get("source") or "").strip()[:300],
+            date=date or "",
+            speaker=(f.get("speaker") or "").strip()[:60],
+            topics=topics,
+        )
     flash("已保存金句。", "ok")
     return redirect(url_for("public.quote", quote_id=quote_id))
 
@@ -207,6 +239,7 @@ def purge(doc_id: int):
 
 # -- dictionary and synonyms ---------------------------------------------------------------
 
+
 def _words(raw: str) -> list[str]:
     return [w for w in raw.replace("，", " ").replace(",", " ").replace("、", " ").split() if w]
 
@@ -220,8 +253,9 @@ def dictionary():
         action = request.form.get("action")
         try:
             with lib.writing() as svc:
-                changed = svc.change_terms(action, _words(request.form.get("words", "")),
-                                           actor=actor())
+                changed = svc.change_terms(
+                    action, _words(request.form.get("words", "")), actor=actor()
+                )
             if changed:
                 job = lib.start_rebuild("按新词典重建索引", actor())
             verb = "添加" if action == "add" else "删除"
@@ -236,9 +270,16 @@ def dictionary():
     added, removed = lib.svc.dictionary_changes()
     terms = lib.svc.terms()
     matches = [t for t in terms if q and q in t][:200]
-    return render_template("editor/dictionary.html", added=added, removed=removed, q=q,
-                           matches=matches, total=len(terms), error=error,
-                           job=_job_arg()), (400 if error else 200)
+    return render_template(
+        "editor/dictionary.html",
+        added=added,
+        removed=removed,
+        q=q,
+        matches=matches,
+        total=len(terms),
+        error=error,
+        job=_job_arg(),
+    ), (400 if error else 200)
 
 
 @bp.route("/speakers", methods=["GET", "POST"])
@@ -255,8 +296,9 @@ def speakers():
             return redirect(url_for(".speakers"))
         except LecturelibError as e:
             error = str(e)
-    return render_template("editor/speakers.html", groups=lib.svc.speaker_groups(),
-                           error=error), (400 if error else 200)
+    return render_template("editor/speakers.html", groups=lib.svc.speaker_groups(), error=error), (
+        400 if error else 200
+    )
 
 
 @bp.route("/synonyms", methods=["GET", "POST"])
@@ -269,8 +311,9 @@ def synonyms():
         try:
             with lib.writing() as svc:
                 if action == "add":
-                    forms = _words(request.form.get("group", "").replace("=", " ")
-                                   .replace("＝", " "))
+                    forms = _words(
+                        request.form.get("group", "").replace("=", " ").replace("＝", " ")
+                    )
                     group = svc.add_synonyms(forms, actor=actor())
                     msg = "已保存同义词组：" + " = ".join(group) + "。"
                 elif action == "remove":
@@ -290,8 +333,9 @@ def synonyms():
     groups = lib.svc.synonym_groups()
     if q:
         groups = [g for g in groups if any(q in f for f in g)]
-    return render_template("editor/synonyms.html", groups=groups, q=q, error=error,
-                           job=_job_arg()), (400 if error else 200)
+    return render_template(
+        "editor/synonyms.html", groups=groups, q=q, error=error, job=_job_arg()
+    ), (400 if error else 200)
 
 
 def _job_arg():

@@ -6,8 +6,16 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, abort, after_this_request, current_app, flash, render_template,
-                   request, send_file)
+from flask import (
+    Blueprint,
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    render_template,
+    request,
+    send_file,
+)
 
 from library.errors import LecturelibError
 
@@ -48,12 +56,16 @@ def export(slug: str):
         lib.svc.export_topic(t.slug, path, actor=actor())
     except LecturelibError as e:
         path.unlink(missing_ok=True)
-        return render_template("error.html", code=400, title="无法导出专题包",
-                               message=str(e)), 400
+        return render_template("error.html", code=400, title="无法导出专题包", message=str(e)), 400
     data = path.read_bytes()
     import io
-    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True,
-                     download_name=f"{t.name}专题包.zip")
+
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{t.name}专题包.zip",
+    )
 
 
 @bp.route("/editor/import", methods=["GET", "POST"])
@@ -77,4 +89,6 @@ def import_page():
                     error = f"{f.filename}：{e}"
         if error:
             flash(error, "error")
-    return render_template("editor/import.html", report=report, error=error), (400 if error else 200)
+    return render_template("editor/import.html", report=report, error=error), (
+        400 if error else 200
+    )

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, jsonify, render_template, request, send_file,
-                   url_for)
-
-from library.content import AUDIENCES, HIT_KINDS, KINDS
-from library.errors import NotFoundError, UsageError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from indexer.app.publish import missing_source_warnings
+from library.content import AUDIENCES, HIT_KINDS, KINDS
+from library.errors import NotFoundError, UsageError
 
 from .. import basket
 from ..errors import render_error
@@ -21,17 +28,23 @@ bp = Blueprint("public", __name__)
 
 PURGED = "该内容已被永久删除"
 
-QUERY_HELP = ("多个词用空格分开表示同时包含；英文半角双引号 \"…\" 内为精确短语（可含空格），"
-              "中文引号“”按普通文字处理；标点和空格不影响匹配；-词 表示排除；OR 表示任一；"
-              "可加 topic:专题 kind:讲义 audience:进社区 year:2023 筛选。")
+QUERY_HELP = (
+    '多个词用空格分开表示同时包含；英文半角双引号 "…" 内为精确短语（可含空格），'
+    "中文引号“”按普通文字处理；标点和空格不影响匹配；-词 表示排除；OR 表示任一；"
+    "可加 topic:专题 kind:讲义 audience:进社区 year:2023 筛选。"
+)
 
 
 def _facet_labels():
     tax = get_library().svc.taxonomy
-    return {"topic": tax.name_of, "kind": lambda k: HIT_KINDS.get(k, k),
-            "doc_kind": lambda k: KINDS.get(k, k),
-            "audience": lambda a: AUDIENCES.get(a, a), "year": lambda y: f"{y}年",
-            "speaker": lambda s: s}
+    return {
+        "topic": tax.name_of,
+        "kind": lambda k: HIT_KINDS.get(k, k),
+        "doc_kind": lambda k: KINDS.get(k, k),
+        "audience": lambda a: AUDIENCES.get(a, a),
+        "year": lambda y: f"{y}年",
+        "speaker": lambda s: s,
+    }
 
 
 def _topic_counts() -> dict[str, dict[str, int]]:
@@ -45,6 +58,7 @@ def _topic_counts() -> dict[str, dict[str, int]]:
             quotes = lib.search("", topic=t.slug, kind="quote", limit=1)["total"]
             out[t.slug] = {"documents": docs, "quotes": quotes}
         return out
+
     return lib.cached("topic_counts", compute)
 
 
@@ -53,13 +67,18 @@ def home():
     lib = get_library()
     counts = _topic_counts()
     latest = lib.svc.list_documents(limit=6)
-    recent_quotes = lib.cached("recent_quotes",
-                               lambda: lib.search("", kind="quote", limit=60)["hits"])
+    recent_quotes = lib.cached(
+        "recent_quotes", lambda: lib.search("", kind="quote", limit=60)["hits"]
+    )
     quote = recent_quotes[today_index(len(recent_quotes))] if recent_quotes else None
-    return render_template("home.html", counts=counts, latest=latest, quote=quote,
-                           totals=lib.svc.counts(), query_help=QUERY_HELP)
-
-
+    return render_template(
+        "home.html",
+        counts=counts,
+        latest=latest,
+        quote=quote,
+        totals=lib.svc.counts(),
+        query_help=QUERY_HELP,
+    )
 
 
 @bp.get("/search")
@@ -70,15 +89,23 @@ def search():
     result, error = None, None
     if not params.empty:
         try:
-            result = lib.search(params.q, limit=size, page=params.page, sort=params.sort,
-                                **params.search_kwargs())
+            result = lib.search(
+                params.q, limit=size, page=params.page, sort=params.sort, **params.search_kwargs()
+            )
         except UsageError as e:
             error = e
     facets = facet_groups(params, result["facets"], _facet_labels()) if result else []
-    return render_template("search.html", params=params, result=result, error=error,
-                           facets=facets, sorts=SORTS, query_help=QUERY_HELP,
-                           pages=page_links(params, result["pages"]) if result else [],
-                           page_size=size)
+    return render_template(
+        "search.html",
+        params=params,
+        result=result,
+        error=error,
+        facets=facets,
+        sorts=SORTS,
+        query_help=QUERY_HELP,
+        pages=page_links(params, result["pages"]) if result else [],
+        page_size=size,
+    )
 
 
 @bp.get("/topics/<slug>")
@@ -110,12 +137,21 @@ def _purged(e: Purged):
     title = (e.grave.get("title") or "").strip()
     if len(title) > 60:
         title = title[:60] + "…"
-    named = f"{e.what}“{title}”" if e.what == "金句" and title else (
-        f"{e.what}《{title}》" if title else f"这{'条' if e.what == '金句' else '份'}{e.what}")
+    named = (
+        f"{e.what}“{title}”"
+        if e.what == "金句" and title
+        else (
+            f"{e.what}《{title}》" if title else f"这{'条' if e.what == '金句' else '份'}{e.what}"
+        )
+    )
     # 404 like any id that is not there (clients and crawlers treat both alike), but the page
     # says what happened instead of “not found”
-    return render_error(404, PURGED, f"{named}已被管理员彻底删除，{PURGED}。",
-                        "编号不会再给别的内容使用。请用检索查找相关内容。")
+    return render_error(
+        404,
+        PURGED,
+        f"{named}已被管理员彻底删除，{PURGED}。",
+        "编号不会再给别的内容使用。请用检索查找相关内容。",
+    )
 
 
 def _not_purged(record: str, what: str) -> None:
@@ -143,13 +179,18 @@ def document(doc_id: int):
     if doc.get("version"):
         # warnings about the data are counted from what is stored now (they clear when fixed)
         doc["version"]["warnings"] = missing_source_warnings(
-            doc["version"]["warnings"], doc["quotes"], kind=doc["kind"])
+            doc["version"]["warnings"], doc["quotes"], kind=doc["kind"]
+        )
     related = []
-    seed = ([f"p:{p['id']}" for p in doc["passages"][:1]]
-            or [f"q:{q['id']}" for q in doc["quotes"][:1]])
+    seed = [f"p:{p['id']}" for p in doc["passages"][:1]] or [
+        f"q:{q['id']}" for q in doc["quotes"][:1]
+    ]
     if seed and doc["status"] == "active":
-        related = [h for h in lib.more_like_this(seed[0], limit=8)
-                   if (h.get("document") or {}).get("id") != doc_id][:5]
+        related = [
+            h
+            for h in lib.more_like_this(seed[0], limit=8)
+            if (h.get("document") or {}).get("id") != doc_id
+        ][:5]
     return render_template("document.html", doc=doc, related=related)
 
 
@@ -168,9 +209,13 @@ def download(doc_id: int):
     path = get_library().svc.original_path(version["sha256"])
     if not path.is_file():
         raise NotFoundError("原始文件不在资料库中。", "请联系管理员运行 lecturelib check。")
-    return send_file(path, as_attachment=True,
-                     download_name=download_name(version["filename"], version["format"]),
-                     max_age=0, etag=version["sha256"])
+    return send_file(
+        path,
+        as_attachment=True,
+        download_name=download_name(version["filename"], version["format"]),
+        max_age=0,
+        etag=version["sha256"],
+    )
 
 
 @bp.get("/quotes/<int:quote_id>")
@@ -199,10 +244,18 @@ def basket_items():
     ids = basket.ids_from_query(request.args.get("ids"))
     found = basket.resolve(get_library().svc, [basket.Entry(i) for i in ids])
     for it in found.items:
-        it["url"] = (url_for("public.quote", quote_id=it["id"][2:]) if it["kind"] == "quote" else
-                     url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}")
-    return jsonify({"items": found.items, "missing": [e.id for e in found.missing],
-                    "purged": [e.id for e in found.missing if e.purged]})
+        it["url"] = (
+            url_for("public.quote", quote_id=it["id"][2:])
+            if it["kind"] == "quote"
+            else url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}"
+        )
+    return jsonify(
+        {
+            "items": found.items,
+            "missing": [e.id for e in found.missing],
+            "purged": [e.id for e in found.missing if e.purged],
+        }
+    )
 
 
 @bp.post("/basket/export")
@@ -213,10 +266,17 @@ def basket_export():
     title = (request.form.get("title") or "").strip()[:80] or "讲稿素材"
     found = basket.resolve(get_library().svc, entries)
     if not found.items:
-        raise UsageError("讲稿篮中的内容已不在资料库中。",
-                         f"{found.missing_note()}。请在讲稿篮中移除这些条目后重新添加。")
-    data, filename = basket.export_docx(found, title,
-                                        library_name=current_app.config["LIBRARY_NAME"])
-    return send_file(data, as_attachment=True, download_name=filename,
-                     mimetype="application/vnd.openxmlformats-officedocument."
-                              "wordprocessingml.document", max_age=0)
+        raise UsageError(
+            "讲稿篮中的内容已不在资料库中。",
+            f"{found.missing_note()}。请在讲稿篮中移除这些条目后重新添加。",
+        )
+    data, filename = basket.export_docx(
+        found, title, library_name=current_app.config["LIBRARY_NAME"]
+    )
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=filename,
+        mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        max_age=0,
+    )

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 
-from indexer.ingest.normalize import display
-
 from indexer.ingest.extract.base import HEADING, PARA, TITLE, Block
+from indexer.ingest.normalize import display
 
 SHORT_HEADING = 40
 LEAD_HEADING = 50
@@ -54,8 +53,12 @@ def numbering_level(text: str) -> int:
 def heading_level(text: str) -> int:
     """Level if the whole (stripped) paragraph is a short numbered heading, else 0."""
     level = numbering_level(text)
-    if not level and _ENUM.match(text) and len(text) <= SHORT_HEADING \
-            and text[-1] not in TERMINAL + "，、,":
+    if (
+        not level
+        and _ENUM.match(text)
+        and len(text) <= SHORT_HEADING
+        and text[-1] not in TERMINAL + "，、,"
+    ):
         return ENUM_LEVEL
     if not level or len(text) > SHORT_HEADING or "\n" in text:
         return 0
@@ -69,7 +72,7 @@ def _numbering_body(text: str) -> str:
     for _, rx in _PATTERNS:
         m = rx.match(text)
         if m:
-            return text[m.end():].strip()
+            return text[m.end() :].strip()
     return text
 
 
@@ -102,8 +105,12 @@ def paragraph_blocks(text: str, page: int | None = None) -> list[Block]:
 
 def looks_like_title_line(text: str) -> bool:
     """A first line that can be the document's title: short, not a sentence, not numbered."""
-    return (0 < len(text) <= SHORT_HEADING and "\n" not in text
-            and text[-1] not in TERMINAL + "，、," and not numbering_level(text))
+    return (
+        0 < len(text) <= SHORT_HEADING
+        and "\n" not in text
+        and text[-1] not in TERMINAL + "，、,"
+        and not numbering_level(text)
+    )
 
 
 def promote_first_line_title(blocks: list[Block]) -> None:
@@ -121,8 +128,11 @@ def meaningful_title(value: str | None) -> str | None:
     low = t.lower()
     if low.startswith(("microsoft word -", "microsoft powerpoint -", "untitled", "无标题")):
         return None
-    if re.fullmatch(r"(?i)(document|doc|title|slide|presentation|标题|文档)\s*\d*"
-                    r"|[\w\- ]+\.(docx?|pdf|pptx?|wps|txt)", t):
+    if re.fullmatch(
+        r"(?i)(document|doc|title|slide|presentation|标题|文档)\s*\d*"
+        r"|[\w\- ]+\.(docx?|pdf|pptx?|wps|txt)",
+        t,
+    ):
         return None
     return t
 
@@ -146,6 +156,17 @@ def drop_empty(blocks: list[Block]) -> list[Block]:
     return [b for b in blocks if b.text]
 
 
-__all__ = ["clean", "numbering_level", "heading_level", "split_lead_heading",
-           "paragraph_blocks", "looks_like_title_line", "promote_first_line_title",
-           "meaningful_title", "pick_title", "drop_empty", "SHORT_HEADING", "TERMINAL"]
+__all__ = [
+    "clean",
+    "numbering_level",
+    "heading_level",
+    "split_lead_heading",
+    "paragraph_blocks",
+    "looks_like_title_line",
+    "promote_first_line_title",
+    "meaningful_title",
+    "pick_title",
+    "drop_empty",
+    "SHORT_HEADING",
+    "TERMINAL",
+]

@@ -48,8 +48,10 @@ _CJK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
 
 
 def binary_error() -> UnsupportedFormatError:
-    return UnsupportedFormatError("无法识别的文件格式：内容是二进制数据，不是文档或文本。",
-                                  "请上传 Word（.docx/.doc）、PDF、PPT（.pptx）、网页或纯文本文件。")
+    return UnsupportedFormatError(
+        "无法识别的文件格式：内容是二进制数据，不是文档或文本。",
+        "请上传 Word（.docx/.doc）、PDF、PPT（.pptx）、网页或纯文本文件。",
+    )
 
 
 def _utf16_guess(data: bytes) -> str | None:
@@ -96,8 +98,10 @@ def _chinese(data: bytes, encodings=_CHINESE) -> tuple[str, str] | None:
     return next((c for c in clean if c[1] == chosen), clean[0])
 
 
-_ORDINARY = re.compile(r"[\t\n\r\x20-\x7e\u00a0-\u024f\u2000-\u206f\u3000-\u303f"
-                       r"\u4e00-\u9fff\uff00-\uffef]")
+_ORDINARY = re.compile(
+    r"[\t\n\r\x20-\x7e\u00a0-\u024f\u2000-\u206f\u3000-\u303f"
+    r"\u4e00-\u9fff\uff00-\uffef]"
+)
 
 
 def _ordinary(data: bytes, enc: str) -> bool:
@@ -115,8 +119,11 @@ def _western_plausible(data: bytes) -> bool:
     high = [i for i, b in enumerate(data) if b >= 0x80]
     if not high:
         return True
-    isolated = sum(1 for i in high
-                   if (i == 0 or data[i - 1] < 0x80) and (i + 1 >= len(data) or data[i + 1] < 0x80))
+    isolated = sum(
+        1
+        for i in high
+        if (i == 0 or data[i - 1] < 0x80) and (i + 1 >= len(data) or data[i + 1] < 0x80)
+    )
     return isolated >= 0.7 * len(high)
 
 
@@ -138,7 +145,7 @@ def decode(data: bytes) -> tuple[str, str]:
             return _check(data.decode(enc16)), enc16
         except UnicodeDecodeError:
             pass
-    if b"\x00" in data:              # text with NULs: UTF-16 (Chinese with some ASCII) or binary
+    if b"\x00" in data:  # text with NULs: UTF-16 (Chinese with some ASCII) or binary
         found = _chinese(data, ("utf-16-le", "utf-16-be"))
         if found:
             return found

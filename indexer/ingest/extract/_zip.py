@@ -30,12 +30,15 @@ def _is_markup(name: str) -> bool:
 def _bomb(kind: str) -> CorruptFileError:
     return CorruptFileError(
         f"文件解压后体积异常巨大，疑似“压缩炸弹”，已拒绝处理（{kind} 压缩包）。",
-        "请确认文件来源可靠；如确为正常文档，请用 Word/WPS 打开后另存为新文件再上传。")
+        "请确认文件来源可靠；如确为正常文档，请用 Word/WPS 打开后另存为新文件再上传。",
+    )
 
 
 def corrupt(kind: str) -> CorruptFileError:
-    return CorruptFileError(f"文件已损坏，无法读取（{kind} 压缩包不完整）。",
-                            "请用 Word 或 WPS 打开后另存为新文件再上传。")
+    return CorruptFileError(
+        f"文件已损坏，无法读取（{kind} 压缩包不完整）。",
+        "请用 Word 或 WPS 打开后另存为新文件再上传。",
+    )
 
 
 def open_checked(data: bytes, kind: str, limits) -> zipfile.ZipFile:
@@ -44,12 +47,22 @@ def open_checked(data: bytes, kind: str, limits) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            NotImplementedError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+    ):
         raise corrupt(kind) from None
-    cap = min(limits.max_unzipped_bytes,
-              max(getattr(limits, "inflation_floor", _INFLATION_FLOOR),
-                  getattr(limits, "max_inflation", 20) * len(data)))
+    cap = min(
+        limits.max_unzipped_bytes,
+        max(
+            getattr(limits, "inflation_floor", _INFLATION_FLOOR),
+            getattr(limits, "max_inflation", 20) * len(data),
+        ),
+    )
     markup_cap = getattr(limits, "max_markup_bytes", limits.max_unzipped_bytes)
     if sum(i.file_size for i in infos) > cap:
         raise _bomb(kind)
@@ -60,8 +73,9 @@ def open_checked(data: bytes, kind: str, limits) -> zipfile.ZipFile:
         if info.is_dir():
             continue
         is_markup = _is_markup(info.filename)
-        if (info.file_size > _RATIO_EXEMPT
-                and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+        if info.file_size > _RATIO_EXEMPT and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
             raise _bomb(kind)
         produced = 0
         try:
@@ -78,13 +92,21 @@ def open_checked(data: bytes, kind: str, limits) -> zipfile.ZipFile:
                         markup += len(chunk)
                         if markup > markup_cap:
                             raise _bomb(kind)
-                    if (produced > _RATIO_EXEMPT
-                            and produced > limits.max_ratio * max(info.compress_size, 1)):
+                    if produced > _RATIO_EXEMPT and produced > limits.max_ratio * max(
+                        info.compress_size, 1
+                    ):
                         raise _bomb(kind)
         except CorruptFileError:
             raise
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError):
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ):
             raise corrupt(kind) from None
     return zf
 

@@ -27,14 +27,19 @@ from __future__ import annotations
 import bisect
 import struct
 
+from indexer.ingest.extract._common import (
+    clean,
+    paragraph_blocks,
+    pick_title,
+    promote_first_line_title,
+)
+from indexer.ingest.extract.base import FOOTNOTE, TABLE_ROW, Block, Extracted
 from library.errors import CorruptFileError, EncryptedFileError, UnsupportedFormatError
 
-from indexer.ingest.extract._common import (clean, paragraph_blocks, pick_title,
-                      promote_first_line_title)
-from indexer.ingest.extract.base import FOOTNOTE, TABLE_ROW, Block, Extracted
-
-_CORRUPT = ("Word 文档已损坏，无法读取（.doc 内部结构不完整）。",
-            "请用 Word 或 WPS 打开后另存为 .docx 再上传。")
+_CORRUPT = (
+    "Word 文档已损坏，无法读取（.doc 内部结构不完整）。",
+    "请用 Word 或 WPS 打开后另存为 .docx 再上传。",
+)
 _DROP = {chr(c) for c in (0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x1F)}
 
 
@@ -50,11 +55,14 @@ def _fib(word: bytes) -> dict:
         raise _corrupt()
     flags = struct.unpack_from("<H", word, 0x0A)[0]
     if flags & 0x0100 or flags & 0x8000:  # fEncrypted, fObfuscated
-        raise EncryptedFileError("Word 文档设置了打开密码，无法读取。",
-                                 "请在 Word/WPS 中取消密码后另存为 .docx 再上传。")
+        raise EncryptedFileError(
+            "Word 文档设置了打开密码，无法读取。", "请在 Word/WPS 中取消密码后另存为 .docx 再上传。"
+        )
     if nfib < 101:
-        raise UnsupportedFormatError("这是 Word 95 或更早版本的文档，暂不支持。",
-                                     "请用 Word 或 WPS 打开后另存为 .docx 再上传。")
+        raise UnsupportedFormatError(
+            "这是 Word 95 或更早版本的文档，暂不支持。",
+            "请用 Word 或 WPS 打开后另存为 .docx 再上传。",
+        )
     pos = 32
     csw = struct.unpack_from("<H", word, pos)[0]
     pos += 2 + 2 * csw
@@ -67,15 +75,21 @@ def _fib(word: bytes) -> dict:
     if cb <= 33 or blob + 8 * 34 > len(word):
         raise _corrupt()
     fc_clx, lcb_clx = struct.unpack_from("<II", word, blob + 8 * 33)
-    fc_papx, lcb_papx = struct.unpack_from("<II", word, blob + 8 * 13)   # PlcfBtePapx
-    return {"table": "1Table" if flags & 0x0200 else "0Table", "ccp_text": max(ccp_text, 0),
-            "ccp_ftn": max(ccp_ftn, 0), "fc_clx": fc_clx, "lcb_clx": lcb_clx,
-            "fc_papx": fc_papx, "lcb_papx": lcb_papx}
+    fc_papx, lcb_papx = struct.unpack_from("<II", word, blob + 8 * 13)  # PlcfBtePapx
+    return {
+        "table": "1Table" if flags & 0x0200 else "0Table",
+        "ccp_text": max(ccp_text, 0),
+        "ccp_ftn": max(ccp_ftn, 0),
+        "fc_clx": fc_clx,
+        "lcb_clx": lcb_clx,
+        "fc_papx": fc_papx,
+        "lcb_papx": lcb_papx,
+    }
 
 
 def _pieces(table: bytes, fc: int, lcb: int) -> list[tuple[int, int, int, bool]]:
     """(cp_start, cp_end, byte offset, compressed) for each piece."""
-    clx = table[fc: fc + lcb]
+    clx = table[fc : fc + lcb]
     if len(clx) < lcb or lcb == 0:
         raise _corrupt()
     i = 0
@@ -85,7 +99,7 @@ def _pieces(table: bytes, fc: int, lcb: int) -> list[tuple[int, int, int, bool]]
     if i >= len(clx) or clx[i] != 0x02:
         raise _corrupt()
     size = struct.unpack_from("<I", clx, i + 1)[0]
-    plc = clx[i + 5: i + 5 + size]
+    plc = clx[i + 5 : i + 5 + size]
     if len(plc) < size or (size - 4) % 12:
         raise _corrupt()
     n = (size - 4) // 12
@@ -99,7 +113,7 @@ def _pieces(table: bytes, fc: int, lcb: int) -> list[tuple[int, int, int, bool]]
     return out
 
 
-def _text(word: bytes, pieces, start: int, end: int, paras: "_Paragraphs | None" = None) -> str:
+def _text(word: bytes, pieces, start: int, end: int, paras: _Paragraphs | None = None) -> str:
     """Characters [start, end) of the document's character stream. With ``paras``, a ``\\x07``
     that ends a table row becomes ``ROW_END`` and a ``\\r`` inside a table cell a space."""
     parts: list[str] = []
@@ -110,10 +124,10 @@ def _text(word: bytes, pieces, start: int, end: int, paras: "_Paragraphs | None"
         count = hi - lo
         off += (lo - cp0) * (1 if compressed else 2)
         if compressed:
-            raw = word[off: off + count]
+            raw = word[off : off + count]
             piece = raw.decode("cp1252", errors="replace")
         else:
-            raw = word[off: off + 2 * count]
+            raw = word[off : off + 2 * count]
             piece = raw.decode("utf-16-le", errors="replace")
         if len(raw) < (count if compressed else 2 * count):
             raise _corrupt()
@@ -125,11 +139,15 @@ def _text(word: bytes, pieces, start: int, end: int, paras: "_Paragraphs | None"
 
 # -- paragraph properties: which paragraph marks belong to a table ---------------------------------
 
-ROW_END = "\x00"       # stands for a row-ending \x07 between _text and _main_blocks
+ROW_END = "\x00"  # stands for a row-ending \x07 between _text and _main_blocks
 _IN_TABLE, _ROW_END = 1, 2
-_SPRM_FLAGS = {0x2416: _IN_TABLE, 0x2417: _ROW_END, 0x244C: _ROW_END}  # PFInTable, PFTtp, PFInnerTtp
-_SPRM_ITAP = 0x6649     # table depth (≥ 1 inside a table)
-_OPERAND = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}     # operand size by spra (sprm >> 13)
+_SPRM_FLAGS = {
+    0x2416: _IN_TABLE,
+    0x2417: _ROW_END,
+    0x244C: _ROW_END,
+}  # PFInTable, PFTtp, PFInnerTtp
+_SPRM_ITAP = 0x6649  # table depth (≥ 1 inside a table)
+_OPERAND = {0: 1, 1: 1, 2: 2, 3: 4, 4: 2, 5: 2, 7: 3}  # operand size by spra (sprm >> 13)
 
 
 def _table_flags(grpprl: bytes) -> int:
@@ -139,15 +157,15 @@ def _table_flags(grpprl: bytes) -> int:
         sprm = struct.unpack_from("<H", grpprl, i)[0]
         i += 2
         spra = sprm >> 13
-        if spra == 6:                                  # variable length
-            if sprm == 0xD608:                         # sprmTDefTable: 2-byte size, plus one
+        if spra == 6:  # variable length
+            if sprm == 0xD608:  # sprmTDefTable: 2-byte size, plus one
                 if i + 2 > len(grpprl):
                     break
                 size = struct.unpack_from("<H", grpprl, i)[0] + 1
             elif i < len(grpprl) and not (sprm == 0xC615 and grpprl[i] == 255):
                 size = grpprl[i] + 1
             else:
-                break                                  # sprmPChgTabs' long form: stop here
+                break  # sprmPChgTabs' long form: stop here
         else:
             size = _OPERAND[spra]
         if i + size > len(grpprl):
@@ -168,13 +186,13 @@ class _Paragraphs:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.flags: list[int] = []
-        plc = table[fc: fc + lcb]
+        plc = table[fc : fc + lcb]
         if lcb < 12 or len(plc) < lcb or (lcb - 4) % 8:
             raise ValueError("no PlcfBtePapx")
         n = (lcb - 4) // 8
         for k in range(n):
             pn = struct.unpack_from("<I", plc, 4 * (n + 1) + 4 * k)[0] & 0x3FFFFF
-            page = word[pn * 512: pn * 512 + 512]
+            page = word[pn * 512 : pn * 512 + 512]
             if len(page) < 512:
                 raise ValueError("FKP out of range")
             crun = page[511]
@@ -185,10 +203,10 @@ class _Paragraphs:
                 if b_offset:
                     cb = page[b_offset]
                     if cb:
-                        grp = page[b_offset + 1: b_offset + 2 * cb]
+                        grp = page[b_offset + 1 : b_offset + 2 * cb]
                     else:
-                        grp = page[b_offset + 2: b_offset + 2 + 2 * page[b_offset + 1]]
-                    flags = _table_flags(grp[2:])       # after the style index
+                        grp = page[b_offset + 2 : b_offset + 2 + 2 * page[b_offset + 1]]
+                    flags = _table_flags(grp[2:])  # after the style index
                 self.starts.append(fcs[r])
                 self.ends.append(fcs[r + 1])
                 self.flags.append(flags)
@@ -260,7 +278,7 @@ def _main_blocks(text: str, marked: bool = False) -> list[Block]:
             buf.clear()
             continue
         if marked and ch == ROW_END:
-            if buf:                       # text after the last cell mark: a cell of its own
+            if buf:  # text after the last cell mark: a cell of its own
                 cells.append(clean("".join(buf)))
                 buf.clear()
             if _row(cells).strip():
@@ -312,8 +330,9 @@ def extract(data: bytes, limits) -> Extracted:
         raise _corrupt() from None
     try:
         if not ole.exists("WordDocument"):
-            raise UnsupportedFormatError("这不是 Word 文档（缺少正文数据）。",
-                                         "请用 WPS 或 Office 另存为 .docx 后再上传。")
+            raise UnsupportedFormatError(
+                "这不是 Word 文档（缺少正文数据）。", "请用 WPS 或 Office 另存为 .docx 后再上传。"
+            )
         word = ole.openstream("WordDocument").read()
         fib = _fib(word)
         if not ole.exists(fib["table"]):
@@ -347,8 +366,12 @@ def extract(data: bytes, limits) -> Extracted:
         note = clean("".join(ch for ch in note if ch not in _DROP and ch != "\x07"))
         if note:
             blocks.append(Block(note, FOOTNOTE))
-    return Extracted(format="doc", blocks=blocks, title=pick_title(meta_title, blocks),
-                     meta={"author": author} if author else {})
+    return Extracted(
+        format="doc",
+        blocks=blocks,
+        title=pick_title(meta_title, blocks),
+        meta={"author": author} if author else {},
+    )
 
 
 def _decode_meta(value) -> str | None:

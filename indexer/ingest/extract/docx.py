@@ -23,11 +23,23 @@ import re
 
 from lxml import etree
 
-from library.errors import CorruptFileError
-
 from indexer.ingest.extract import _zip
-from indexer.ingest.extract._common import (clean, looks_like_title_line, paragraph_blocks, pick_title)
-from indexer.ingest.extract.base import FOOTNOTE, HEADING, LIST_ITEM, TABLE_ROW, TITLE, Block, Extracted
+from indexer.ingest.extract._common import (
+    clean,
+    looks_like_title_line,
+    paragraph_blocks,
+    pick_title,
+)
+from indexer.ingest.extract.base import (
+    FOOTNOTE,
+    HEADING,
+    LIST_ITEM,
+    TABLE_ROW,
+    TITLE,
+    Block,
+    Extracted,
+)
+from library.errors import CorruptFileError
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -127,6 +139,7 @@ def _is_bold_or_centered(p) -> bool:
     def bold(r):
         b = r.find(f"{_w}rPr/{_w}b")
         return b is not None and b.get(_w + "val") not in ("0", "false", "off")
+
     return all(bold(r) for r in runs)
 
 
@@ -232,15 +245,19 @@ def extract(data: bytes, limits) -> Extracted:
     except CorruptFileError:
         raise
     except Exception:  # python-docx: KeyError, ValueError, XMLSyntaxError, PackageNotFoundError…
-        raise CorruptFileError("文件已损坏，无法读取（docx 内部结构不完整）。",
-                               "请用 Word 或 WPS 打开后另存为新文件再上传。") from None
+        raise CorruptFileError(
+            "文件已损坏，无法读取（docx 内部结构不完整）。",
+            "请用 Word 或 WPS 打开后另存为新文件再上传。",
+        ) from None
     walker = _Walker(styles)
     walker.body(body)
-    blocks = walker.blocks + _notes(zf, "word/footnotes.xml", "footnote") \
+    blocks = (
+        walker.blocks
+        + _notes(zf, "word/footnotes.xml", "footnote")
         + _notes(zf, "word/endnotes.xml", "endnote")
+    )
     meta = {k: v for k, v in (("author", author), ("created", created)) if v}
-    return Extracted(format="docx", blocks=blocks, title=pick_title(meta_title, blocks),
-                     meta=meta)
+    return Extracted(format="docx", blocks=blocks, title=pick_title(meta_title, blocks), meta=meta)
 
 
 __all__ = ["extract"]

@@ -22,19 +22,50 @@ from __future__ import annotations
 import codecs
 import re
 
-from library.errors import CorruptFileError
-
 from indexer.ingest.extract._common import clean, paragraph_blocks, pick_title
 from indexer.ingest.extract._decode import decode
 from indexer.ingest.extract.base import HEADING, LIST_ITEM, TABLE_ROW, Block, Extracted
+from library.errors import CorruptFileError
 
-_DROP_TAGS = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-              "button", "select", "textarea", "iframe", "svg", "template", "head"}
-_NOISE = re.compile(r"(?:^|[\s_-])(nav|navbar|menu|footer|foot|sidebar|side-bar|comment|comments|"
-                    r"share|sharing|breadcrumb|crumb|toolbar|advert|ads|related|recommend|"
-                    r"copyright|login)(?:$|[\s_-])", re.I)
-_BLOCK_TAGS = {"p", "div", "section", "article", "main", "blockquote", "pre", "td", "th",
-               "dd", "dt", "figcaption", "center", "address"}
+_DROP_TAGS = {
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "textarea",
+    "iframe",
+    "svg",
+    "template",
+    "head",
+}
+_NOISE = re.compile(
+    r"(?:^|[\s_-])(nav|navbar|menu|footer|foot|sidebar|side-bar|comment|comments|"
+    r"share|sharing|breadcrumb|crumb|toolbar|advert|ads|related|recommend|"
+    r"copyright|login)(?:$|[\s_-])",
+    re.I,
+)
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "pre",
+    "td",
+    "th",
+    "dd",
+    "dt",
+    "figcaption",
+    "center",
+    "address",
+}
 _HEADINGS = {f"h{i}": i for i in range(1, 7)}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Characters XML cannot hold: lxml parses them but refuses them when a tree is edited
@@ -105,8 +136,11 @@ class _Collector:
                 self.blocks.append(Block(t, LIST_ITEM))
         elif tag == "tr":
             self.flush()
-            cells = [clean(c.text_content()).replace("\n", " ")
-                     for c in el if isinstance(c.tag, str) and c.tag in ("td", "th")]
+            cells = [
+                clean(c.text_content()).replace("\n", " ")
+                for c in el
+                if isinstance(c.tag, str) and c.tag in ("td", "th")
+            ]
             row = "\t".join(cells).strip("\t")
             if row.strip():
                 self.blocks.append(Block(row, TABLE_ROW))
@@ -129,15 +163,37 @@ class _Collector:
             self.buf.append(el.tail)
 
 
-_SOURCE_META = ("source", "article:source", "dc.source", "contentsource", "citation_publisher",
-                "mediaid")
-_DATE_META = ("publishdate", "pubdate", "publish_date", "publishtime", "article:published_time",
-              "og:release_date", "dc.date", "dc.date.issued", "date", "ptime", "firstpublishedtime",
-              "citation_publication_date")
-_INFO_CLASS = re.compile(r"(?:^|[\s_-])(info|meta|source|time|date|pubtime|publish|author|"
-                         r"article-info|art-info|sub-title|subtitle)(?:$|[\s_-])", re.I)
-_DATE_TEXT = re.compile(r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
-                        r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?")
+_SOURCE_META = (
+    "source",
+    "article:source",
+    "dc.source",
+    "contentsource",
+    "citation_publisher",
+    "mediaid",
+)
+_DATE_META = (
+    "publishdate",
+    "pubdate",
+    "publish_date",
+    "publishtime",
+    "article:published_time",
+    "og:release_date",
+    "dc.date",
+    "dc.date.issued",
+    "date",
+    "ptime",
+    "firstpublishedtime",
+    "citation_publication_date",
+)
+_INFO_CLASS = re.compile(
+    r"(?:^|[\s_-])(info|meta|source|time|date|pubtime|publish|author|"
+    r"article-info|art-info|sub-title|subtitle)(?:$|[\s_-])",
+    re.I,
+)
+_DATE_TEXT = re.compile(
+    r"(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2})"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
+)
 _SOURCE_LABEL = re.compile(r"(?:稿件|信息|文章|新闻)?来\s*源\s*[：:]\s*([^\s|｜　]{1,30})")
 
 
@@ -173,7 +229,7 @@ def _published(doc, body) -> dict[str, str]:
             if d:
                 out["published"] = d.group(0)
                 if "source" not in out:
-                    rest = text[:d.start()].strip(" 　|｜")
+                    rest = text[: d.start()].strip(" 　|｜")
                     if rest and len(rest) <= 20 and not re.search(r"[：:，。]", rest):
                         out["source"] = rest
         if "source" in out and "published" in out:
@@ -204,7 +260,9 @@ def extract(data: bytes, limits) -> Extracted:
     try:
         doc = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError):
-        raise CorruptFileError("网页文件无法解析。", "请在浏览器中打开后另存为“网页，仅 HTML”再上传。") from None
+        raise CorruptFileError(
+            "网页文件无法解析。", "请在浏览器中打开后另存为“网页，仅 HTML”再上传。"
+        ) from None
     body = doc.find("body")
     if body is None:
         body = doc
@@ -215,10 +273,15 @@ def extract(data: bytes, limits) -> Extracted:
     collector.walk(_content_root(body))
     collector.flush()
     blocks = collector.blocks
-    title = _page_title(doc) or next((b.text for b in blocks if b.kind == HEADING and b.level == 1),
-                                     None)
-    return Extracted(format="html", blocks=blocks, title=title or pick_title(None, blocks),
-                     meta={"encoding": encoding, **published})
+    title = _page_title(doc) or next(
+        (b.text for b in blocks if b.kind == HEADING and b.level == 1), None
+    )
+    return Extracted(
+        format="html",
+        blocks=blocks,
+        title=title or pick_title(None, blocks),
+        meta={"encoding": encoding, **published},
+    )
 
 
 __all__ = ["extract"]

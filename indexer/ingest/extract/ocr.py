@@ -28,8 +28,8 @@ from functools import lru_cache
 from library.errors import UnsupportedFormatError
 
 ENGINES = ("rapidocr", "tesseract")
-DPI = 300                      # PDF pages are rendered at this resolution for OCR
-LOW_CONFIDENCE = 0.80          # a page below this is marked for an editor to check
+DPI = 300  # PDF pages are rendered at this resolution for OCR
+LOW_CONFIDENCE = 0.80  # a page below this is marked for an editor to check
 
 # Chinese OCR engines put spaces between characters (tesseract, ocrmypdf): remove them between
 # two CJK characters or punctuation marks, keep them between Latin words.
@@ -57,9 +57,9 @@ class OcrUnavailable(UnsupportedFormatError):
 @dataclass
 class OcrPage:
     number: int
-    words: list[dict] = field(default_factory=list)   # x0, x1, top, bottom, size, text (points)
-    confidence: float = 0.0                           # 0–1, weighted by text length
-    width: float = 0.0                                # points
+    words: list[dict] = field(default_factory=list)  # x0, x1, top, bottom, size, text (points)
+    confidence: float = 0.0  # 0–1, weighted by text length
+    width: float = 0.0  # points
     height: float = 0.0
 
     @property
@@ -77,6 +77,7 @@ class RapidOcr:
 
     def __init__(self):
         from rapidocr import RapidOCR
+
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         # Detection on the page scaled to at most 1600 px a side: the default (limit the
         # *shorter* side to 736 px, upscaling) missed whole lines of a 300-dpi page (89 % on a
@@ -84,27 +85,42 @@ class RapidOcr:
         # No text-direction classifier: pages are upright (photos are turned by their EXIF
         # orientation first), and the classifier turned a legible line of our scanned handout
         # upside down, reading it as "：《》" (0.65) instead of the quotation it was.
-        self._engine = RapidOCR(params={"Det.limit_side_len": 1600, "Det.limit_type": "max",
-                                        "Global.use_cls": False,
-                                        "Global.log_level": "warning"})
+        self._engine = RapidOCR(
+            params={
+                "Det.limit_side_len": 1600,
+                "Det.limit_type": "max",
+                "Global.use_cls": False,
+                "Global.log_level": "warning",
+            }
+        )
 
     def page(self, image, number: int, dpi: int) -> OcrPage:
         import numpy
+
         result = self._engine(numpy.array(image.convert("RGB")))
         k = 72.0 / dpi
         page = OcrPage(number, width=image.width * k, height=image.height * k)
         scores = []
-        for box, text, score in zip(result.boxes if result.boxes is not None else [],
-                                    result.txts or (), result.scores or ()):
+        for box, text, score in zip(
+            result.boxes if result.boxes is not None else [], result.txts or (), result.scores or ()
+        ):
             text = join_cjk(text)
             if not text:
                 continue
             xs = [p[0] for p in box]
             ys = [p[1] for p in box]
             top, bottom = min(ys) * k, max(ys) * k
-            page.words.append({"text": text, "x0": min(xs) * k, "x1": max(xs) * k, "top": top,
-                               "bottom": bottom, "size": round((bottom - top) * 0.8, 1),
-                               "conf": float(score)})
+            page.words.append(
+                {
+                    "text": text,
+                    "x0": min(xs) * k,
+                    "x1": max(xs) * k,
+                    "top": top,
+                    "bottom": bottom,
+                    "size": round((bottom - top) * 0.8, 1),
+                    "conf": float(score),
+                }
+            )
             scores.append((text, float(score)))
         page.confidence = _weighted(scores)
         return page
@@ -117,19 +133,25 @@ class Tesseract:
         self._bin = shutil.which("tesseract")
         if not self._bin:
             raise OcrUnavailable("未安装 tesseract。", INSTALL_HINT)
-        langs = subprocess.run([self._bin, "--list-langs"], capture_output=True, text=True,
-                               timeout=30).stdout.split()
+        langs = subprocess.run(
+            [self._bin, "--list-langs"], capture_output=True, text=True, timeout=30
+        ).stdout.split()
         if "chi_sim" not in langs:
-            raise OcrUnavailable("tesseract 缺少简体中文语言包（chi_sim）。",
-                                 "请安装：apt-get install tesseract-ocr-chi-sim")
+            raise OcrUnavailable(
+                "tesseract 缺少简体中文语言包（chi_sim）。",
+                "请安装：apt-get install tesseract-ocr-chi-sim",
+            )
 
     def page(self, image, number: int, dpi: int) -> OcrPage:
         with tempfile.NamedTemporaryFile(suffix=".png") as fh:
             image.save(fh, format="PNG", dpi=(dpi, dpi))
             fh.flush()
-            tsv = subprocess.run([self._bin, fh.name, "-", "-l", "chi_sim", "--psm", "6",
-                                  "--dpi", str(dpi), "tsv"], capture_output=True, text=True,
-                                 timeout=300).stdout
+            tsv = subprocess.run(
+                [self._bin, fh.name, "-", "-l", "chi_sim", "--psm", "6", "--dpi", str(dpi), "tsv"],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            ).stdout
         k = 72.0 / dpi
         page = OcrPage(number, width=image.width * k, height=image.height * k)
         lines: dict[tuple, list] = {}
@@ -137,7 +159,7 @@ class Tesseract:
             cols = row.split("\t")
             if len(cols) < 12 or cols[0] != "5" or not cols[11].strip():
                 continue
-            key = (cols[2], cols[3], cols[4])            # block, paragraph, line
+            key = (cols[2], cols[3], cols[4])  # block, paragraph, line
             lines.setdefault(key, []).append(cols)
         scores = []
         for cols in lines.values():
@@ -149,24 +171,36 @@ class Tesseract:
             top = min(int(c[7]) for c in cols) * k
             bottom = max(int(c[7]) + int(c[9]) for c in cols) * k
             conf = sum(max(0.0, float(c[10])) for c in cols) / len(cols) / 100
-            page.words.append({"text": text, "x0": x0 * k, "x1": x1 * k, "top": top,
-                               "bottom": bottom, "size": round((bottom - top) * 0.85, 1),
-                               "conf": conf})
+            page.words.append(
+                {
+                    "text": text,
+                    "x0": x0 * k,
+                    "x1": x1 * k,
+                    "top": top,
+                    "bottom": bottom,
+                    "size": round((bottom - top) * 0.85, 1),
+                    "conf": conf,
+                }
+            )
             scores.append((text, conf))
         page.confidence = _weighted(scores)
         return page
 
 
-INSTALL_HINT = ("请安装文字识别引擎：pip install rapidocr onnxruntime（推荐），"
-                "或 apt-get install tesseract-ocr tesseract-ocr-chi-sim。")
+INSTALL_HINT = (
+    "请安装文字识别引擎：pip install rapidocr onnxruntime（推荐），"
+    "或 apt-get install tesseract-ocr tesseract-ocr-chi-sim。"
+)
 
 
 @lru_cache(maxsize=4)
 def engine(name: str = "auto"):
     """The OCR engine ``name`` (``auto``: rapidocr, else tesseract). Loaded once per process."""
     if name == "off":
-        raise OcrUnavailable("文字识别（OCR）已在设置中关闭。",
-                             "如需识别扫描件，请在 settings.json 中把 ocr_engine 设为 auto。")
+        raise OcrUnavailable(
+            "文字识别（OCR）已在设置中关闭。",
+            "如需识别扫描件，请在 settings.json 中把 ocr_engine 设为 auto。",
+        )
     tried = [name] if name != "auto" else list(ENGINES)
     for n in tried:
         try:
@@ -190,6 +224,7 @@ def available(name: str = "auto") -> bool:
 def pdf_page_images(data: bytes, pages: list[int], dpi: int = DPI):
     """Render the given 1-based pages of a PDF (pdfium, which pdfplumber already ships)."""
     import pypdfium2
+
     pdf = pypdfium2.PdfDocument(data)
     try:
         for n in pages:
@@ -205,32 +240,52 @@ def pdf_page_images(data: bytes, pages: list[int], dpi: int = DPI):
 def image_pages(data: bytes):
     """The frames of an image file (a multi-page TIFF has several), with their resolution."""
     from PIL import Image, ImageOps
+
     img = Image.open(io.BytesIO(data))
     n = getattr(img, "n_frames", 1)
     for i in range(n):
         img.seek(i)
-        frame = ImageOps.exif_transpose(img.convert("RGB"))     # phone photos: upright
+        frame = ImageOps.exif_transpose(img.convert("RGB"))  # phone photos: upright
         dpi = img.info.get("dpi", (DPI, DPI))[0] or DPI
         yield i + 1, frame, int(round(float(dpi))) if 50 <= float(dpi) <= 1200 else DPI
 
 
-def describe(meta: dict, engine_name: str, confidence: dict[int, float],
-             warnings: list[str]) -> None:
+def describe(
+    meta: dict, engine_name: str, confidence: dict[int, float], warnings: list[str]
+) -> None:
     """Record what OCR did in an extraction's ``meta`` and warn about low-confidence pages."""
     if not confidence:
         return
     chars = len(confidence)
-    meta["ocr"] = {"engine": engine_name, "pages": {str(k): v for k, v in confidence.items()},
-                   "confidence": round(sum(confidence.values()) / chars, 3)}
+    meta["ocr"] = {
+        "engine": engine_name,
+        "pages": {str(k): v for k, v in confidence.items()},
+        "confidence": round(sum(confidence.values()) / chars, 3),
+    }
     low = sorted(k for k, v in confidence.items() if v < LOW_CONFIDENCE)
     meta["ocr"]["low_confidence_pages"] = low
     listed = "、".join(str(p) for p in sorted(confidence)[:20])
-    warnings.append(f"第 {listed} 页是扫描图像，文字由 OCR 识别（{engine_name}，平均置信度 "
-                    f"{meta['ocr']['confidence']:.0%}），发布前请对照原件核对。")
+    warnings.append(
+        f"第 {listed} 页是扫描图像，文字由 OCR 识别（{engine_name}，平均置信度 "
+        f"{meta['ocr']['confidence']:.0%}），发布前请对照原件核对。"
+    )
     if low:
-        warnings.append("第 " + "、".join(map(str, low)) + " 页识别置信度低于 "
-                        f"{LOW_CONFIDENCE:.0%}，请重点核对或换用更清晰的扫描件。")
+        warnings.append(
+            "第 " + "、".join(map(str, low)) + " 页识别置信度低于 "
+            f"{LOW_CONFIDENCE:.0%}，请重点核对或换用更清晰的扫描件。"
+        )
 
 
-__all__ = ["describe", "engine", "available", "OcrPage", "OcrUnavailable", "join_cjk", "pdf_page_images",
-           "image_pages", "LOW_CONFIDENCE", "ENGINES", "INSTALL_HINT"]
+__all__ = [
+    "describe",
+    "engine",
+    "available",
+    "OcrPage",
+    "OcrUnavailable",
+    "join_cjk",
+    "pdf_page_images",
+    "image_pages",
+    "LOW_CONFIDENCE",
+    "ENGINES",
+    "INSTALL_HINT",
+]

@@ -37,18 +37,24 @@ import re
 from collections import Counter
 from statistics import median
 
-from library.errors import CorruptFileError, EncryptedFileError, FileTooLargeError
-
-from indexer.ingest.extract._common import (clean, heading_level, meaningful_title, numbering_level, paragraph_blocks,
-                      pick_title)
+from indexer.ingest.extract._common import (
+    clean,
+    heading_level,
+    meaningful_title,
+    numbering_level,
+    paragraph_blocks,
+    pick_title,
+)
 from indexer.ingest.extract.base import HEADING, TITLE, Block, Extracted
+from library.errors import CorruptFileError, EncryptedFileError, FileTooLargeError
 
 BAND = 0.1
 STOPS = "。！？；：”」』…!?;:"
 _PAGE_NO = re.compile(
     r"^(?:[-—–－~·•\s]*\d{1,4}[-—–－~·•\s]*|第\s*\d{1,4}\s*页(?:\s*[/，,]?\s*共\s*\d{1,4}\s*页)?"
     r"|\d{1,4}\s*/\s*\d{1,4}|(?i:page)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?|[ivxlcdm]{1,6})$",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\u2e80-\u2fdf]"
 _CJK_END = re.compile(rf"{_CJK}$")
 _CJK_START = re.compile(rf"^{_CJK}")
@@ -58,7 +64,7 @@ _LATIN_START = re.compile(r"^[A-Za-z0-9]")
 _GARBAGE = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd\x00-\x08\x0e-\x1f]")
 
 
-def _garbage(lines: list["_Line"]) -> bool:
+def _garbage(lines: list[_Line]) -> bool:
     """A text layer that is not text: mostly unmapped glyphs or private-use characters."""
     text = "".join(ln.text for ln in lines)
     if len(text) < 20:
@@ -67,10 +73,14 @@ def _garbage(lines: list["_Line"]) -> bool:
     return bad > 0.3 * len(text)
 
 
-NO_TEXT_LAYER_AFTER_OCR = ("此 PDF 没有文字层（可能是扫描件），文字识别（OCR）也没有识别出文字（可能是图片、"
-                           "图表或空白页）。请换用更清晰的扫描件，或上传原始 Word 文件。")
-NO_TEXT_LAYER = ("此 PDF 没有文字层（可能是扫描件），无法提取文字。"
-                 "请先做文字识别（OCR）后再上传，或上传原始 Word 文件。")
+NO_TEXT_LAYER_AFTER_OCR = (
+    "此 PDF 没有文字层（可能是扫描件），文字识别（OCR）也没有识别出文字（可能是图片、"
+    "图表或空白页）。请换用更清晰的扫描件，或上传原始 Word 文件。"
+)
+NO_TEXT_LAYER = (
+    "此 PDF 没有文字层（可能是扫描件），无法提取文字。"
+    "请先做文字识别（OCR）后再上传，或上传原始 Word 文件。"
+)
 
 
 class _Line:
@@ -119,6 +129,7 @@ def _mask(text: str) -> str:
 
 def _remove_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
     """Drop running headers/footers and page numbers in place."""
+
     def in_band(ln: _Line, h: float) -> bool:
         return ln.top < BAND * h or ln.bottom > (1 - BAND) * h
 
@@ -139,9 +150,14 @@ def _remove_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
                 continue
             if (band or edge) and _PAGE_NO.match(ln.text.strip()):
                 continue
-            if (j == 0 and band and ln.top < BAND * h and len(lines) > 1
-                    and _same_text(ln.text, lines[1].text)):
-                continue      # a running header that repeats the title right below it
+            if (
+                j == 0
+                and band
+                and ln.top < BAND * h
+                and len(lines) > 1
+                and _same_text(ln.text, lines[1].text)
+            ):
+                continue  # a running header that repeats the title right below it
             keep.append(ln)
         pages[i] = keep
 
@@ -149,6 +165,7 @@ def _remove_furniture(pages: list[list[_Line]], heights: list[float]) -> None:
 def _same_text(a: str, b: str) -> bool:
     """The same line, allowing an OCR slip or two (—一 for ——)."""
     from difflib import SequenceMatcher
+
     a, b = _mask(a), _mask(b)
     return len(a) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.9
 
@@ -163,8 +180,9 @@ def _body_metrics(lines: list[_Line]) -> tuple[float, float, float]:
     lefts = Counter(round(ln.x0) for ln in body_lines)
     # the leftmost edge shared by a tenth of the lines; centred text (a poem, a poster) has
     # none, and then the leftmost edge of all
-    left = min((k for k, c in lefts.items() if c >= max(1, 0.1 * len(body_lines))),
-               default=min(lefts))
+    left = min(
+        (k for k, c in lefts.items() if c >= max(1, 0.1 * len(body_lines))), default=min(lefts)
+    )
     rights = sorted(ln.x1 for ln in body_lines)
     right = rights[int(0.9 * (len(rights) - 1))]
     return body, left, right
@@ -180,14 +198,22 @@ def _paragraphs(lines: list[_Line], body: float, left: float, right: float):
     """Group lines into (text, first line) paragraphs."""
     paras: list[tuple[str, _Line]] = []
     cur: list[_Line] = []
-    gaps = [b.top - a.bottom for a, b in zip(lines, lines[1:])
-            if a.page == b.page and abs(a.size - body) < 0.5 and abs(b.size - body) < 0.5
-            and b.top > a.bottom - 1]
+    gaps = [
+        b.top - a.bottom
+        for a, b in zip(lines, lines[1:])
+        if a.page == b.page
+        and abs(a.size - body) < 0.5
+        and abs(b.size - body) < 0.5
+        and b.top > a.bottom - 1
+    ]
     normal_gap = median(gaps) if gaps else body * 0.5
     # Does this document indent first lines? Then indentation alone marks a new paragraph,
     # and a full line ending in 。 is a sentence that happens to end at the margin.
-    after_short = [b for a, b in zip(lines, lines[1:])
-                   if a.x1 < right - 2 * a.size and abs(b.size - body) < 0.5]
+    after_short = [
+        b
+        for a, b in zip(lines, lines[1:])
+        if a.x1 < right - 2 * a.size and abs(b.size - body) < 0.5
+    ]
     indents = sum(1 for b in after_short if b.x0 > left + 0.9 * b.size)
     indent_style = len(after_short) >= 3 and indents >= 0.6 * len(after_short)
 
@@ -217,8 +243,14 @@ def _paragraphs(lines: list[_Line], body: float, left: float, right: float):
                 shape_ok = full or (half and not ends_sentence)
             else:
                 shape_ok = full and not ends_sentence
-            cont = (shape_ok and not indented and same_size and gap_ok
-                    and abs(prev.size - body) < 0.5 and not heading_level(ln.text))
+            cont = (
+                shape_ok
+                and not indented
+                and same_size
+                and gap_ok
+                and abs(prev.size - body) < 0.5
+                and not heading_level(ln.text)
+            )
             if cont:
                 cur.append(ln)
                 continue
@@ -234,8 +266,14 @@ def _heading_levels(paras, body: float) -> tuple[dict[float, int], bool]:
     left out of the ranking."""
     big = [(text, ln) for text, ln in paras if ln.size >= body * 1.15 and len(text) <= 60]
     sizes = sorted({ln.size for _, ln in big}, reverse=True)
-    title = bool(paras and big and paras[0][1] is big[0][1] and big[0][1].page == 1
-                 and big[0][1].size == sizes[0] and not numbering_level(clean(big[0][0])))
+    title = bool(
+        paras
+        and big
+        and paras[0][1] is big[0][1]
+        and big[0][1].page == 1
+        and big[0][1].size == sizes[0]
+        and not numbering_level(clean(big[0][0]))
+    )
     if title and sum(1 for _, ln in big if ln.size == sizes[0]) == 1:
         sizes = sizes[1:]
     return {s: i + 1 for i, s in enumerate(sizes[:6])}, title
@@ -267,10 +305,14 @@ def _open_error(exc: Exception) -> Exception:
         e = e.__cause__ or e.__context__
     text = " ".join(chain).lower()
     if "password" in text or "encrypt" in text or "decrypt" in text:
-        return EncryptedFileError("PDF 设置了打开密码，无法读取。",
-                                  "请在 PDF 阅读器中取消密码（或另存为无密码的副本）后再上传。")
-    return CorruptFileError("PDF 文件已损坏或不完整，无法读取。",
-                            "请重新下载或导出 PDF 后再上传，或上传原始 Word 文件。")
+        return EncryptedFileError(
+            "PDF 设置了打开密码，无法读取。",
+            "请在 PDF 阅读器中取消密码（或另存为无密码的副本）后再上传。",
+        )
+    return CorruptFileError(
+        "PDF 文件已损坏或不完整，无法读取。",
+        "请重新下载或导出 PDF 后再上传，或上传原始 Word 文件。",
+    )
 
 
 _MAX_CID = 0xFFFF
@@ -322,7 +364,7 @@ def _bound_pdfminer_widths() -> None:
     pdffont.get_widths, pdffont.get_widths2 = get_widths, get_widths2
 
 
-_CYCLES = [0]        # circular references met in this process (see below)
+_CYCLES = [0]  # circular references met in this process (see below)
 
 
 def _bound_pdfminer_references() -> None:
@@ -377,8 +419,10 @@ def extract(data: bytes, limits) -> Extracted:
         raise _open_error(exc) from None
     if n > limits.max_pages:
         pdf.close()
-        raise FileTooLargeError(f"PDF 页数太多（{n} 页），超过上限 {limits.max_pages} 页。",
-                                "请拆分成几个较小的文件后再上传。")
+        raise FileTooLargeError(
+            f"PDF 页数太多（{n} 页），超过上限 {limits.max_pages} 页。",
+            "请拆分成几个较小的文件后再上传。",
+        )
     pages: list[list[_Line]] = []
     heights: list[float] = []
     empty: list[int] = []
@@ -402,8 +446,10 @@ def extract(data: bytes, limits) -> Extracted:
     if _CYCLES[0] != cycles:
         # pdfminer skips what it cannot resolve: pages would look empty ("scanned"), but the
         # file is damaged, and saying so tells the user what to do
-        raise CorruptFileError("PDF 文件结构有误（对象之间循环引用），无法可靠读取。",
-                               "请用 PDF 阅读器“另存为”一份新的 PDF，或上传原始 Word 文件。")
+        raise CorruptFileError(
+            "PDF 文件结构有误（对象之间循环引用），无法可靠读取。",
+            "请用 PDF 阅读器“另存为”一份新的 PDF，或上传原始 Word 文件。",
+        )
     warnings = []
     meta = {}
     ocr_mode = getattr(limits, "ocr", "auto")
@@ -413,25 +459,32 @@ def extract(data: bytes, limits) -> Extracted:
     if len(empty) == n:
         first = NO_TEXT_LAYER_AFTER_OCR if meta.get("ocr_tried") else NO_TEXT_LAYER
         meta.pop("ocr_tried", None)
-        return Extracted(format="pdf", pages=n, status="needs_ocr",
-                         warnings=[first] + warnings)
+        return Extracted(format="pdf", pages=n, status="needs_ocr", warnings=[first] + warnings)
     meta.pop("ocr_tried", None)
     _remove_furniture(pages, heights)
     lines = [ln for page in pages for ln in page]
     if empty:
         listed = "、".join(str(p) for p in empty[:20]) + ("等" if len(empty) > 20 else "")
-        warnings.append(f"第 {listed} 页没有文字层（可能是扫描图片或空白页），这些页的内容未能提取；"
-                        "如有需要，请先做文字识别（OCR）。")
+        warnings.append(
+            f"第 {listed} 页没有文字层（可能是扫描图片或空白页），这些页的内容未能提取；"
+            "如有需要，请先做文字识别（OCR）。"
+        )
     if not lines:
         return Extracted(format="pdf", pages=n, warnings=warnings, meta=meta)
     body, left, right = _body_metrics(lines)
     blocks = _blocks(_paragraphs(lines, body, left, right), body)
     title = meaningful_title(meta_title if isinstance(meta_title, str) else None)
-    return Extracted(format="pdf", blocks=blocks, title=title or pick_title(None, blocks), pages=n,
-                     warnings=warnings, meta=meta)
+    return Extracted(
+        format="pdf",
+        blocks=blocks,
+        title=title or pick_title(None, blocks),
+        pages=n,
+        warnings=warnings,
+        meta=meta,
+    )
 
 
-def blocks_of(pages: list[list["_Line"]], heights: list[float]) -> list[Block]:
+def blocks_of(pages: list[list[_Line]], heights: list[float]) -> list[Block]:
     """Blocks of pages of lines (the image extractor's way into the rules above)."""
     _remove_furniture(pages, heights)
     lines = [ln for page in pages for ln in page]
@@ -448,7 +501,7 @@ def ocr_body_size(ocr_pages) -> float | None:
     return sizes[len(sizes) // 2] if sizes else None
 
 
-def ocr_lines(page, body: float | None = None) -> list["_Line"]:
+def ocr_lines(page, body: float | None = None) -> list[_Line]:
     """An OCR page's lines as the extractor's lines. OCR box heights jitter with the glyphs in
     the line (±20 %), and body size and headings are told apart by size: a line within 25 % of
     the page's median height gets the body size, others their own size on a 1-pt grid."""
@@ -457,8 +510,15 @@ def ocr_lines(page, body: float | None = None) -> list["_Line"]:
     if body is None:
         sizes = sorted(w["size"] for w in page.words)
         body = sizes[len(sizes) // 2]
-    words = [dict(w, size=float(round(body) if abs(w["size"] - body) <= 0.25 * body
-                                else max(1, round(w["size"])))) for w in page.words]
+    words = [
+        dict(
+            w,
+            size=float(
+                round(body) if abs(w["size"] - body) <= 0.25 * body else max(1, round(w["size"]))
+            ),
+        )
+        for w in page.words
+    ]
     return [_Line([w], page.number) for w in sorted(words, key=lambda w: (w["top"], w["x0"]))]
 
 
@@ -466,6 +526,7 @@ def _ocr_pages(data, numbers, pages, heights, mode, limits, warnings, meta) -> s
     """OCR the pages ``numbers`` in place; returns the pages that got text. Without an engine,
     says how to install one (the caller then reports needs_ocr / the empty pages)."""
     from indexer.ingest.extract import ocr
+
     try:
         engine = ocr.engine(mode)
     except ocr.OcrUnavailable as e:
@@ -476,7 +537,7 @@ def _ocr_pages(data, numbers, pages, heights, mode, limits, warnings, meta) -> s
     done, conf, read = set(), {}, []
     for k, (number, image) in enumerate(ocr.pdf_page_images(data, numbers)):
         if progress:
-            progress("ocr", k, len(numbers))      # before each page: its own time limit
+            progress("ocr", k, len(numbers))  # before each page: its own time limit
         read.append(engine.page(image, number, ocr.DPI))
     body = ocr_body_size(read)
     for page in read:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import io
 
-from library.errors import CorruptFileError, FileTooLargeError
-
 from indexer.ingest.extract import _zip
 from indexer.ingest.extract._common import clean, pick_title
 from indexer.ingest.extract.base import HEADING, NOTES, PARA, TABLE_ROW, Block, Extracted
+from library.errors import CorruptFileError, FileTooLargeError
 
 
 def _shapes(shapes):
@@ -70,8 +69,10 @@ def extract(data: bytes, limits) -> Extracted:
         prs = Presentation(io.BytesIO(data))
         slides = list(prs.slides)
         if len(slides) > limits.max_pages:
-            raise FileTooLargeError(f"幻灯片太多（{len(slides)} 页），超过上限 {limits.max_pages} 页。",
-                                    "请拆分成几个较小的文件后再上传。")
+            raise FileTooLargeError(
+                f"幻灯片太多（{len(slides)} 页），超过上限 {limits.max_pages} 页。",
+                "请拆分成几个较小的文件后再上传。",
+            )
         blocks: list[Block] = []
         for number, slide in enumerate(slides, start=1):
             blocks.extend(_slide_blocks(slide, number))
@@ -80,10 +81,17 @@ def extract(data: bytes, limits) -> Extracted:
     except FileTooLargeError:
         raise
     except Exception:  # python-pptx: KeyError, XMLSyntaxError, PackageNotFoundError, …
-        raise CorruptFileError("演示文稿已损坏，无法读取（pptx 内部结构不完整）。",
-                               "请用 PowerPoint 或 WPS 打开后另存为新文件再上传。") from None
-    return Extracted(format="pptx", blocks=blocks, title=pick_title(meta_title, blocks),
-                     pages=len(slides), meta={"author": author} if author else {})
+        raise CorruptFileError(
+            "演示文稿已损坏，无法读取（pptx 内部结构不完整）。",
+            "请用 PowerPoint 或 WPS 打开后另存为新文件再上传。",
+        ) from None
+    return Extracted(
+        format="pptx",
+        blocks=blocks,
+        title=pick_title(meta_title, blocks),
+        pages=len(slides),
+        meta={"author": author} if author else {},
+    )
 
 
 __all__ = ["extract"]

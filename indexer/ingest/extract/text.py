@@ -20,9 +20,22 @@ from __future__ import annotations
 
 import re
 
-from indexer.ingest.extract._common import clean, paragraph_blocks, pick_title, promote_first_line_title
+from indexer.ingest.extract._common import (
+    clean,
+    paragraph_blocks,
+    pick_title,
+    promote_first_line_title,
+)
 from indexer.ingest.extract._decode import decode
-from indexer.ingest.extract.base import FOOTNOTE, HEADING, LIST_ITEM, PARA, TABLE_ROW, Block, Extracted
+from indexer.ingest.extract.base import (
+    FOOTNOTE,
+    HEADING,
+    LIST_ITEM,
+    PARA,
+    TABLE_ROW,
+    Block,
+    Extracted,
+)
 
 WESTERN = "文本按西文编码（Windows-1252）读取，内容可能不是中文；如出现乱码，请另存为 UTF-8 编码后再上传。"
 
@@ -40,8 +53,9 @@ def extract_txt(data: bytes, limits) -> Extracted:
     for line in text.split("\n"):
         blocks.extend(paragraph_blocks(line))
     promote_first_line_title(blocks)
-    return Extracted(format="txt", blocks=blocks, title=pick_title(None, blocks), meta=meta,
-                     warnings=warnings)
+    return Extracted(
+        format="txt", blocks=blocks, title=pick_title(None, blocks), meta=meta, warnings=warnings
+    )
 
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -53,7 +67,7 @@ _MD_IMAGE_LINE = re.compile(r"^\s*(?:\[?!\[[^\]]*\]\([^)]*\)\]?(?:\([^)]*\))?\s*
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _MD_TOC = re.compile(r"^\s*\[(?:TOC|toc|目录)\]\s*$")
 _MD_HEADING_ATTR = re.compile(r"\s*\{[#.][^}]*\}\s*$")
-_SETEXT_MAX = 60            # a longer paragraph above “---” is text followed by a rule
+_SETEXT_MAX = 60  # a longer paragraph above “---” is text followed by a rule
 _MD_LIST = re.compile(r"^\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
 _MD_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
 _MD_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
@@ -62,17 +76,17 @@ _CJK_CHAR = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 
 
 def _inline(text: str) -> str:
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)                 # images: not text
-    text = re.sub(r"\[\^[^\]]+\]", "", text)                          # footnote references
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)             # links → label
-    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)            # reference links
-    text = re.sub(r"<(https?://[^>]+)>", r"\1", text)                 # autolinks
-    text = re.sub(r"`([^`]+)`", r"\1", text)                          # inline code
-    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)                   # bold
+    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)  # images: not text
+    text = re.sub(r"\[\^[^\]]+\]", "", text)  # footnote references
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # links → label
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text)  # reference links
+    text = re.sub(r"<(https?://[^>]+)>", r"\1", text)  # autolinks
+    text = re.sub(r"`([^`]+)`", r"\1", text)  # inline code
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)  # bold
     text = re.sub(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])", r"\2", text)  # italic
-    text = re.sub(r"~~(.+?)~~", r"\1", text)                          # strikethrough
-    text = re.sub(r"</?[a-zA-Z][^>]*>", "", text)                     # inline html tags
-    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>])", r"\1", text)        # escapes
+    text = re.sub(r"~~(.+?)~~", r"\1", text)  # strikethrough
+    text = re.sub(r"</?[a-zA-Z][^>]*>", "", text)  # inline html tags
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>])", r"\1", text)  # escapes
 
 
 def _join_lines(lines: list[str]) -> str:
@@ -88,8 +102,15 @@ def _join_lines(lines: list[str]) -> str:
     return out
 
 
-_FM_KEYS = {"title": "title", "标题": "title", "date": "published", "日期": "published",
-            "published": "published", "source": "source", "来源": "source"}
+_FM_KEYS = {
+    "title": "title",
+    "标题": "title",
+    "date": "published",
+    "日期": "published",
+    "published": "published",
+    "source": "source",
+    "来源": "source",
+}
 
 
 def _front_matter_fields(lines: list[str]) -> dict[str, str]:
@@ -111,11 +132,13 @@ def _front_matter_end(lines: list[str]) -> int:
         return 0
     fence = lines[first].strip()
     closers = ("---", "...") if fence == "---" else ("+++",)
-    end = next((i for i in range(first + 1, min(len(lines), first + 200))
-                if lines[i].strip() in closers), None)
+    end = next(
+        (i for i in range(first + 1, min(len(lines), first + 200)) if lines[i].strip() in closers),
+        None,
+    )
     if end is None:
         return 0
-    body = [ln for ln in lines[first + 1:end] if ln.strip()]
+    body = [ln for ln in lines[first + 1 : end] if ln.strip()]
     # front matter is key: value (or key = value) lines; a rule above a paragraph is not
     if body and all(re.match(r"^\s*(?:[\w\-\u4e00-\u9fff]+\s*[:=]|[-#]|\s)", ln) for ln in body):
         return end + 1
@@ -153,14 +176,24 @@ def extract_md(data: bytes, limits) -> Extracted:
             body = clean("\n".join(code))
             if body:
                 blocks.append(Block(body, PARA))
-        elif para and _MD_SETEXT.match(stripped) and len(_join_lines(para)) <= _SETEXT_MAX \
-                and not (stripped[0] == "-" and _join_lines(para)[-1:] in "。！？!?；;"):
+        elif (
+            para
+            and _MD_SETEXT.match(stripped)
+            and len(_join_lines(para)) <= _SETEXT_MAX
+            and not (stripped[0] == "-" and _join_lines(para)[-1:] in "。！？!?；;")
+        ):
             t = clean(_inline(_join_lines(para)))
             para.clear()
             if t:
                 blocks.append(Block(t, HEADING, 1 if stripped[0] == "=" else 2))
-        elif not stripped or _MD_RULE.match(line) or _MD_EQUALS.match(line) \
-                or _MD_TOC.match(line) or _MD_LINK_DEF.match(line) or _MD_IMAGE_LINE.match(line):
+        elif (
+            not stripped
+            or _MD_RULE.match(line)
+            or _MD_EQUALS.match(line)
+            or _MD_TOC.match(line)
+            or _MD_LINK_DEF.match(line)
+            or _MD_IMAGE_LINE.match(line)
+        ):
             flush()
         elif m := _MD_FOOTNOTE_DEF.match(line):
             flush()
@@ -195,10 +228,16 @@ def extract_md(data: bytes, limits) -> Extracted:
         i += 1
     flush()
     blocks.extend(notes)
-    title = next((b.text for b in blocks if b.kind == HEADING and b.level == 1), None) \
-        or (clean(fields["title"]) if fields.get("title") else None)
-    return Extracted(format="md", blocks=blocks, title=title or pick_title(None, blocks),
-                     meta=meta, warnings=warnings)
+    title = next((b.text for b in blocks if b.kind == HEADING and b.level == 1), None) or (
+        clean(fields["title"]) if fields.get("title") else None
+    )
+    return Extracted(
+        format="md",
+        blocks=blocks,
+        title=title or pick_title(None, blocks),
+        meta=meta,
+        warnings=warnings,
+    )
 
 
 __all__ = ["extract_txt", "extract_md"]

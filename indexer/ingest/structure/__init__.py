@@ -30,17 +30,17 @@ from __future__ import annotations
 import re
 from pathlib import PurePath
 
-from library.content import KINDS, Passage, Quote, Structured  # noqa: F401
-from library.errors import UsageError
-from indexer.ingest.structure.dates import find_dates
-from indexer.ingest.structure.outline import DASH_LINE, Line, fold, heading_rank, lines_of
-from indexer.ingest.structure.passages import pack, passages_of, qa_pairs, qa_signals
-from indexer.ingest.structure.attributed import quotes_in_passages
-from indexer.ingest.structure.quotes import demote_numbered_headings, parse_quotes, quote_signals
-from indexer.ingest.structure.sources import SpeakerTable, default_speakers, source_line
 from indexer.ingest.extract._common import numbering_level
 from indexer.ingest.extract.base import Extracted
 from indexer.ingest.normalize import display, display_line
+from indexer.ingest.structure.attributed import quotes_in_passages
+from indexer.ingest.structure.dates import find_dates
+from indexer.ingest.structure.outline import DASH_LINE, Line, fold, heading_rank, lines_of
+from indexer.ingest.structure.passages import pack, passages_of, qa_pairs, qa_signals
+from indexer.ingest.structure.quotes import demote_numbered_headings, parse_quotes, quote_signals
+from indexer.ingest.structure.sources import SpeakerTable, default_speakers, source_line
+from library.content import KINDS, Passage, Quote, Structured  # noqa: F401
+from library.errors import UsageError
 
 _TITLE_WORDS: list[tuple[str, re.Pattern]] = [
     ("qa", re.compile(r"问答|答问|百问|答疑|问与答|应知应会|热点问题")),
@@ -50,7 +50,9 @@ _TITLE_WORDS: list[tuple[str, re.Pattern]] = [
     ("script", re.compile(r"发言|致辞|讲话")),
     ("handout", re.compile(r"讲义|课件|辅导|教案|提纲|读本|教材")),
 ]
-_TALK_OPENING = re.compile(r"^(?:同志们|大家好|各位(?:同志|朋友|老师|同学|乡亲|村民|居民)|乡亲们|朋友们)")
+_TALK_OPENING = re.compile(
+    r"^(?:同志们|大家好|各位(?:同志|朋友|老师|同学|乡亲|村民|居民)|乡亲们|朋友们)"
+)
 _TALK_CLOSING = re.compile(r"谢谢大家|谢谢！$")
 # Closing sections that case studies have and handouts do not.
 _CASE_HEADING = re.compile(r"案例启示|案例点评|以案说法|讲述提示|经验启示|案例分析|^启示$|^点评$")
@@ -60,8 +62,12 @@ def display_texts(ex: Extracted) -> list[str]:
     """Every block's text in display form, line breaks kept. A table row is displayed cell by
     cell and the cells joined again by a tab: ``display`` drops the tab as a control character,
     which ran a row's cells together (“厨余垃圾正确分类每次2分…”)."""
-    return ["\t".join(display(c, keep_spaces=True) for c in b.text.split("\t"))
-            if b.kind == "table" else display(b.text) for b in ex.blocks]
+    return [
+        "\t".join(display(c, keep_spaces=True) for c in b.text.split("\t"))
+        if b.kind == "table"
+        else display(b.text)
+        for b in ex.blocks
+    ]
 
 
 def _title_kind(*texts: str) -> str | None:
@@ -79,7 +85,7 @@ def _title_of(ex: Extracted, filename: str) -> tuple[str, set[int]]:
         for i, b in enumerate(ex.blocks):
             if b.kind in ("title", "heading") and display_line(b.text):
                 if b.kind == "heading" and numbering_level(b.text):
-                    break       # "一、…" opens a section; the file name is the better title
+                    break  # "一、…" opens a section; the file name is the better title
                 title = display_line(b.text)
                 skip.add(i)
                 break
@@ -102,22 +108,25 @@ def _date_line(text: str) -> str | None:
     if len(dates) != 1:
         return None
     d = dates[0]
-    rest = (text[:d.start] + text[d.end:]).strip(" （）()〔〕[]，,。.·-—")
+    rest = (text[: d.start] + text[d.end :]).strip(" （）()〔〕[]，,。.·-—")
     if len(rest) > 12 or re.search(r"[《》【】：:（）()]", rest) or len(d.iso) < 7:
         return None
     return d.iso
 
 
 # “——2025年1月19日在……会议上”, “2025年1月14日在……上……作政府工作报告。”
-_SUBTITLE = re.compile(r"^(?:\s*[-－—―─]{1,4}\s*)?[（(]?\s*(?:\d{4}|[〇一二三四五六七八九]{4})"
-                       r".{0,80}?(?:会议|会上|讲话|报告|大会|发言|宣讲|辅导|座谈|论坛|培训|党课|致辞"
-                       r"|演讲|学习)")
+_SUBTITLE = re.compile(
+    r"^(?:\s*[-－—―─]{1,4}\s*)?[（(]?\s*(?:\d{4}|[〇一二三四五六七八九]{4})"
+    r".{0,80}?(?:会议|会上|讲话|报告|大会|发言|宣讲|辅导|座谈|论坛|培训|党课|致辞"
+    r"|演讲|学习)"
+)
 # “（2025年1月15日在全县宣讲骨干培训班上）”: a line in brackets that opens with a date
 _BRACKETED = re.compile(r"^[（(]\s*(?:\d{4}|[〇一二三四五六七八九]{4})\s*年[^（）()]{0,80}[）)]$")
 
 
-def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = ""
-                   ) -> tuple[str | None, int | None, str | None]:
+def _front_matter(
+    ex: Extracted, texts: list[str], skip: set[int], title: str = ""
+) -> tuple[str | None, int | None, str | None]:
     """The document's own date, the block that holds only that date (to leave out), and the
     source the text names (“来源：浙江日报” → 浙江日报).
 
@@ -130,9 +139,10 @@ def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = 
     or info bar, Markdown front matter), then a date in the title (“2025年浙江省政府工作报告”
     → 2025)."""
     order = [i for i in range(len(ex.blocks)) if i not in skip]
-    first_heading = next((n for n, i in enumerate(order) if ex.blocks[i].kind == "heading"),
-                         len(order))
-    head = order[:min(8, first_heading)]
+    first_heading = next(
+        (n for n, i in enumerate(order) if ex.blocks[i].kind == "heading"), len(order)
+    )
+    head = order[: min(8, first_heading)]
     candidates = head + [i for i in order[-3:] if i not in head]
     date = date_block = source = published = None
     for i in candidates:
@@ -153,8 +163,11 @@ def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = 
             iso = _date_line(text)
             if iso:
                 date, date_block = iso, (i if len(lines) == 1 else None)
-            elif i in head[:4] and len(text) <= 120 and (_SUBTITLE.match(text)
-                                                         or _BRACKETED.match(text)):
+            elif (
+                i in head[:4]
+                and len(text) <= 120
+                and (_SUBTITLE.match(text) or _BRACKETED.match(text))
+            ):
                 dates = find_dates(text)
                 if dates and len(dates[0].iso) >= 7 and dates[0].start <= 5:
                     date = dates[0].iso
@@ -163,8 +176,11 @@ def _front_matter(ex: Extracted, texts: list[str], skip: set[int], title: str = 
     meta_date = find_dates(str(ex.meta.get("published") or ""))
     if not date:
         in_title = find_dates(title)
-        date = published or (meta_date[0].iso if meta_date else None) or (
-            in_title[0].iso if len(in_title) == 1 else None)
+        date = (
+            published
+            or (meta_date[0].iso if meta_date else None)
+            or (in_title[0].iso if len(in_title) == 1 else None)
+        )
     if not source and ex.meta.get("source"):
         source = display_line(str(ex.meta["source"])).strip(" ：:") or None
     return date, date_block, source
@@ -211,12 +227,16 @@ def _kind_from_content(lines: list[Line]) -> tuple[str | None, str | None]:
         return None, "quotes"
     if pairs >= 2 and a_share >= 0.1:
         return None, "qa"
-    if any(_CASE_HEADING.search(ln.text) for ln in lines
-           if ln.kind == "heading" or (ln.kind == "para" and len(ln.text) <= 12)):
+    if any(
+        _CASE_HEADING.search(ln.text)
+        for ln in lines
+        if ln.kind == "heading" or (ln.kind == "para" and len(ln.text) <= 12)
+    ):
         return None, "case"
     paras = [ln.text for ln in lines if ln.kind == "para"]
-    if any(_TALK_OPENING.match(t) for t in paras[:3]) or \
-            any(_TALK_CLOSING.search(t) for t in paras[-2:]):
+    if any(_TALK_OPENING.match(t) for t in paras[:3]) or any(
+        _TALK_CLOSING.search(t) for t in paras[-2:]
+    ):
         return None, "script"
     return None, None
 
@@ -233,14 +253,21 @@ def detect_kind(ex: Extracted, filename: str = "", *, _texts: list[str] | None =
     return by_title or weak or "handout"
 
 
-def attributed_quotes(passages: list[Passage], table: SpeakerTable | None = None,
-                      named: set[str] | None = None) -> list[Quote]:
+def attributed_quotes(
+    passages: list[Passage], table: SpeakerTable | None = None, named: set[str] | None = None
+) -> list[Quote]:
     """Quote records for the attributed quotations in ``passages`` (see the module docstring)."""
     return [q for q, _ in quotes_in_passages(passages, table, named)]
 
 
-def structure(ex: Extracted, kind: str | None = None, filename: str = "", *,
-              extract_quotes: bool = True, speakers: SpeakerTable | None = None) -> Structured:
+def structure(
+    ex: Extracted,
+    kind: str | None = None,
+    filename: str = "",
+    *,
+    extract_quotes: bool = True,
+    speakers: SpeakerTable | None = None,
+) -> Structured:
     """Quotes, passages or Q&A pairs of an extracted document, with its title, date, outline.
     ``extract_quotes``: also make quote records of the attributed quotations in a handout,
     script, case or Q&A (compilations are always split into quotes); ``speakers``: the speaker
@@ -256,22 +283,31 @@ def structure(ex: Extracted, kind: str | None = None, filename: str = "", *,
         skip = skip | {date_block}
     lines = lines_of(ex, promote_arabic=kind != "quotes", skip_blocks=skip, texts=texts)
     # on paged documents (pdf), a paragraph that only repeats the title is a running header
-    lines = [ln for ln in lines
-             if not (ln.kind == "para" and ln.page is not None and ln.text == title)]
+    lines = [
+        ln for ln in lines if not (ln.kind == "para" and ln.page is not None and ln.text == title)
+    ]
     if kind == "quotes":
         lines = demote_numbered_headings(lines)
-    out = Structured(kind=kind, title=title, date=date,
-                     headings=[(ln.level, ln.text, ln.page) for ln in lines
-                               if ln.kind == "heading"])
+    out = Structured(
+        kind=kind,
+        title=title,
+        date=date,
+        headings=[(ln.level, ln.text, ln.page) for ln in lines if ln.kind == "heading"],
+    )
     out.source = source
     table = speakers or default_speakers()
-    named = table.named_in("\n".join([title] + texts)) if any(
-        "“" in t or "「" in t for t in texts) else set()
+    named = (
+        table.named_in("\n".join([title] + texts))
+        if any("“" in t or "「" in t for t in texts)
+        else set()
+    )
     if kind == "quotes":
         out.quotes, leftover = parse_quotes(lines, table=table, named=named)
         out.passages = pack(leftover)
         if not out.quotes:
-            out.warnings.append("按金句汇编处理，但没有识别出金句。请检查文件格式，或改按讲义导入。")
+            out.warnings.append(
+                "按金句汇编处理，但没有识别出金句。请检查文件格式，或改按讲义导入。"
+            )
         else:
             missing = sum(1 for q in out.quotes if not q.source and not q.speaker)
             if missing:

@@ -19,8 +19,22 @@ from dataclasses import dataclass
 _FULLWIDTH_DIGITS = {ord("０") + i: ord("0") + i for i in range(10)}
 _FULLWIDTH_DIGITS.update({ord("．"): ord("."), ord("／"): ord("/"), ord("－"): ord("-")})
 
-_CN_DIGIT = {"〇": 0, "○": 0, "零": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4,
-             "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGIT = {
+    "〇": 0,
+    "○": 0,
+    "零": 0,
+    "Ｏ": 0,
+    "O": 0,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_YEAR = "[〇○零Ｏ一二三四五六七八九]"
 _CN_SMALL = "[一二三四五六七八九十]{1,3}"
 
@@ -85,7 +99,7 @@ def _convert(kind: str, m: re.Match) -> str | None:
 
 def find_dates(text: str) -> list[FoundDate]:
     """Every date in ``text``, left to right, without overlaps."""
-    t = text.translate(_FULLWIDTH_DIGITS)   # same length: spans stay valid for ``text``
+    t = text.translate(_FULLWIDTH_DIGITS)  # same length: spans stay valid for ``text``
     found: list[FoundDate] = []
     for pattern, kind in _PATTERNS:
         for m in pattern.finditer(t):
@@ -111,8 +125,10 @@ def parse_date(text: str) -> str | None:
 
 # A line that ends in the middle of a date ("2019年3月" | "2019年" | "2019.") whose next line
 # carries the rest ("18日…").
-_DATE_HEAD_END = re.compile(r"(?:\d{4}\s*年\s*(?:\d{1,2}\s*月?)?|\d{4}\s*[./]\s*(?:\d{1,2}\s*[./]?)?"
-                            r"|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2})\s*$")
+_DATE_HEAD_END = re.compile(
+    r"(?:\d{4}\s*年\s*(?:\d{1,2}\s*月?)?|\d{4}\s*[./]\s*(?:\d{1,2}\s*[./]?)?"
+    r"|\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2})\s*$"
+)
 _DATE_TAIL_START = re.compile(r"^\s*(?:\d{1,2}\s*[月日号.]|\d{1,2}(?!\d)|[月日号])")
 
 

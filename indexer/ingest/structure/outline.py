@@ -21,9 +21,9 @@ from indexer.ingest.normalize import display
 # Numbering or bullet in front of a quote, a list item or a question.
 MARKER = re.compile(
     r"^\s*(?:"
-    r"\d{1,3}\s*[．.、)）](?!\d)"              # 1．  1.  1、  1)
-    r"|[（(]\s*\d{1,3}\s*[）)]"                # （1） (1)
-    r"|[①-⑳⑴-⒇⒈-⒛]"                          # ① ⑴ ⒈
+    r"\d{1,3}\s*[．.、)）](?!\d)"  # 1．  1.  1、  1)
+    r"|[（(]\s*\d{1,3}\s*[）)]"  # （1） (1)
+    r"|[①-⑳⑴-⒇⒈-⒛]"  # ① ⑴ ⒈
     r"|[◆●■★▲·•◇○□☆►▶✦❖※◎◉▪▫♦✔✓→\-*+](?![-—])"  # bullets (not a "--" dash)
     r")\s*"
 )
@@ -45,8 +45,10 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SENTENCE_END = "。！？!?；;，,：:…"
 
 # Labels that begin a structural line (quote records, Q&A).
-LABEL_WORDS = ("金句|原文|名句|语录|引文|出处|来源|出自|摘自|释义|解读|解析|阐释|译文|注释|启示|"
-               "时间|日期|作者|讲话人|问|问题|提问|答|回答|Q|A")
+LABEL_WORDS = (
+    "金句|原文|名句|语录|引文|出处|来源|出自|摘自|释义|解读|解析|阐释|译文|注释|启示|"
+    "时间|日期|作者|讲话人|问|问题|提问|答|回答|Q|A"
+)
 _LINE_START = re.compile(
     rf"^\s*(?:【\s*(?:{LABEL_WORDS})\s*】|(?:{LABEL_WORDS})\s*\d*\s*[：:]|{DASH}\S|#{{1,6}}\s)"
 )
@@ -70,11 +72,11 @@ def display_blocks(ex: Extracted) -> list[str]:
 
 @dataclass
 class Line:
-    text: str                 # display form, one line
-    kind: str                 # heading | para | table | footnote
+    text: str  # display form, one line
+    kind: str  # heading | para | table | footnote
     level: int = 0
     page: int | None = None
-    block: int = 0            # index of the source block (lines of one block share it)
+    block: int = 0  # index of the source block (lines of one block share it)
 
 
 def _starts_structure(line: str, promote_arabic: bool) -> bool:
@@ -112,7 +114,7 @@ def heading_rank(text: str, promote_arabic: bool) -> int | None:
         m = pattern.match(text)
         if not m:
             continue
-        rest = text[m.end():].strip()
+        rest = text[m.end() :].strip()
         if not rest:
             return None
         if arabic or rank >= 20:
@@ -129,13 +131,18 @@ def clean_heading(text: str) -> str:
     return m.group(2).strip() if m else text
 
 
-def lines_of(ex: Extracted, *, promote_arabic: bool = True, skip_blocks: set[int] | None = None,
-             texts: list[str] | None = None) -> list[Line]:
+def lines_of(
+    ex: Extracted,
+    *,
+    promote_arabic: bool = True,
+    skip_blocks: set[int] | None = None,
+    texts: list[str] | None = None,
+) -> list[Line]:
     """Flatten blocks to lines, promote heading-like paragraphs, assign heading levels.
     ``texts``: the blocks' texts already in display form (see :func:`display_blocks`)."""
     skip_blocks = skip_blocks or set()
     texts = texts if texts is not None else display_blocks(ex)
-    staged: list[tuple[Line, int | None]] = []   # (line, promoted rank)
+    staged: list[tuple[Line, int | None]] = []  # (line, promoted rank)
     for i, b in enumerate(ex.blocks):
         if i in skip_blocks or b.kind == "title":
             continue
@@ -143,8 +150,9 @@ def lines_of(ex: Extracted, *, promote_arabic: bool = True, skip_blocks: set[int
         if b.kind == "heading":
             t = fold(text)
             if t:
-                staged.append((Line(clean_heading(t), "heading", max(1, b.level or 1), b.page,
-                                    i), None))
+                staged.append(
+                    (Line(clean_heading(t), "heading", max(1, b.level or 1), b.page, i), None)
+                )
             continue
         kind = b.kind if b.kind in ("table", "footnote") else "para"
         if kind == "table":
@@ -169,7 +177,7 @@ def lines_of(ex: Extracted, *, promote_arabic: bool = True, skip_blocks: set[int
             base = line.level
         elif rank is not None:
             line.kind = "heading"
-            if rank < 10:                          # markdown: "#" count is the level
+            if rank < 10:  # markdown: "#" count is the level
                 line.level = rank
                 line.text = clean_heading(line.text)
             else:
@@ -194,4 +202,14 @@ class HeadingStack:
         return [t for _, t in self._stack]
 
 
-__all__ = ["Line", "lines_of", "fold", "display_blocks", "HeadingStack", "MARKER", "DASH", "DASH_LINE", "heading_rank"]
+__all__ = [
+    "Line",
+    "lines_of",
+    "fold",
+    "display_blocks",
+    "HeadingStack",
+    "MARKER",
+    "DASH",
+    "DASH_LINE",
+    "heading_rank",
+]

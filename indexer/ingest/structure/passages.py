@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from library.content import Passage
 from indexer.ingest.structure.outline import MARKER, HeadingStack, Line
+from library.content import Passage
 
 MIN, SOFT, MAX = 150, 400, 800
 FOOTNOTES = "注释"
@@ -22,7 +22,7 @@ FOOTNOTES = "注释"
 _SENTENCE = re.compile(r"[^。！？!?]*[。！？!?]+[”’」』）)]*|[^。！？!?]+$")
 _CLAUSE = re.compile(r"[^；;，,]*[；;，,]+|[^；;，,]+$")
 
-Segment = tuple[str, list[str], "int | None", str]     # (text, heading path, page, kind)
+Segment = tuple[str, list[str], "int | None", str]  # (text, heading path, page, kind)
 
 
 def _pieces(text: str, pattern: re.Pattern) -> list[str]:
@@ -53,12 +53,13 @@ def split_long(text: str, limit: int = MAX) -> list[str]:
             units.append(sentence)
             continue
         for clause in _pieces(sentence, _CLAUSE):
-            units.extend(clause[i:i + limit] for i in range(0, len(clause), limit))
+            units.extend(clause[i : i + limit] for i in range(0, len(clause), limit))
     return _greedy(units, limit)
 
 
-def _pack_run(paras: list[tuple[str, int | None]], path: list[str], sep: str = "\n"
-              ) -> list[Passage]:
+def _pack_run(
+    paras: list[tuple[str, int | None]], path: list[str], sep: str = "\n"
+) -> list[Passage]:
     out: list[Passage] = []
     cur: list[str] = []
     cur_len = 0
@@ -79,8 +80,11 @@ def _pack_run(paras: list[tuple[str, int | None]], path: list[str], sep: str = "
             cur.append(piece)
             cur_len += len(piece) + (len(sep) if cur_len else 0)
     flush()
-    if len(out) >= 2 and len(out[-1].text) < MIN \
-            and len(out[-2].text) + len(sep) + len(out[-1].text) <= MAX:
+    if (
+        len(out) >= 2
+        and len(out[-1].text) < MIN
+        and len(out[-2].text) + len(sep) + len(out[-1].text) <= MAX
+    ):
         tail = out.pop()
         out[-1].text = f"{out[-1].text}{sep}{tail.text}"
     return out
@@ -131,13 +135,19 @@ def passages_of(lines: list[Line]) -> list[Passage]:
 
 # -- Q&A ----------------------------------------------------------------------------------------
 
-_Q_LABEL = re.compile(r"^\s*(?:【\s*(?:问|问题|提问)\s*\d*\s*】\s*[：:]?|(?:问|问题|提问|Q|q)\s*\d*\s*[：:.．])\s*")
-_A_LABEL = re.compile(r"^\s*(?:【\s*(?:答|回答|解答)\s*】\s*[：:]?|(?:答|回答|解答|A|a)\s*[：:.．])\s*")
+_Q_LABEL = re.compile(
+    r"^\s*(?:【\s*(?:问|问题|提问)\s*\d*\s*】\s*[：:]?|(?:问|问题|提问|Q|q)\s*\d*\s*[：:.．])\s*"
+)
+_A_LABEL = re.compile(
+    r"^\s*(?:【\s*(?:答|回答|解答)\s*】\s*[：:]?|(?:答|回答|解答|A|a)\s*[：:.．])\s*"
+)
 _INLINE_A = re.compile(r"(?<=[？?])\s*(?:【\s*答\s*】\s*[：:]?|答\s*[：:])\s*")
 _QMARK = re.compile(r"[？?][”’」』）)]?\s*$")
 
 
-_CN_NUMBERING = re.compile(r"^\s*(?:[一二三四五六七八九十]+\s*[、．.]|[（(][一二三四五六七八九十]+[）)])\s*")
+_CN_NUMBERING = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+\s*[、．.]|[（(][一二三四五六七八九十]+[）)])\s*"
+)
 
 
 def _strip_numbering(text: str) -> str:
@@ -145,14 +155,21 @@ def _strip_numbering(text: str) -> str:
 
 
 def _is_numbered_question(text: str) -> bool:
-    return bool(MARKER.match(text) or _CN_NUMBERING.match(text)) and bool(_QMARK.search(text)) and len(text) <= 150
+    return (
+        bool(MARKER.match(text) or _CN_NUMBERING.match(text))
+        and bool(_QMARK.search(text))
+        and len(text) <= 150
+    )
 
 
 def qa_mode(lines: list[Line]) -> str:
     """How questions are marked: "label" (问：/答：), "numbered" (1. …？) or "qmark" (…？)."""
     q = sum(1 for ln in lines if ln.kind == "para" and _Q_LABEL.match(ln.text))
-    a = sum(1 for ln in lines if ln.kind == "para" and (_A_LABEL.match(ln.text)
-                                                         or _INLINE_A.search(ln.text)))
+    a = sum(
+        1
+        for ln in lines
+        if ln.kind == "para" and (_A_LABEL.match(ln.text) or _INLINE_A.search(ln.text))
+    )
     if q and a:
         return "label"
     if sum(1 for ln in lines if ln.kind == "para" and _is_numbered_question(ln.text)) >= 2:
@@ -166,8 +183,11 @@ def qa_signals(lines: list[Line]) -> tuple[int, int]:
     q = sum(1 for ln in paras if _Q_LABEL.match(ln.text))
     a = sum(1 for ln in paras if _A_LABEL.match(ln.text) or _INLINE_A.search(ln.text))
     pairs = min(q, a)
-    numbered = sum(1 for ln in lines if _is_numbered_question(ln.text)
-                   or (ln.kind == "heading" and _QMARK.search(ln.text)))
+    numbered = sum(
+        1
+        for ln in lines
+        if _is_numbered_question(ln.text) or (ln.kind == "heading" and _QMARK.search(ln.text))
+    )
     return max(pairs, numbered), len(paras)
 
 
@@ -189,8 +209,15 @@ def qa_pairs(lines: list[Line]) -> list[Passage]:
         if q is not None:
             if q["answer"]:
                 flush_leftover()
-                out.append(Passage(text="\n".join(q["answer"]), heading_path=q["path"],
-                                   page=q["page"], kind="qa", question=q["question"]))
+                out.append(
+                    Passage(
+                        text="\n".join(q["answer"]),
+                        heading_path=q["path"],
+                        page=q["page"],
+                        kind="qa",
+                        question=q["question"],
+                    )
+                )
             else:
                 leftover.append((q["question"], q["path"], q["page"], "para"))
         q = None
@@ -198,8 +225,13 @@ def qa_pairs(lines: list[Line]) -> list[Passage]:
     def start(question: str, line: Line, answer: str = ""):
         nonlocal q
         flush()
-        q = {"question": question, "answer": [answer] if answer else [], "path": heads.path,
-             "page": line.page, "answered": bool(answer)}
+        q = {
+            "question": question,
+            "answer": [answer] if answer else [],
+            "path": heads.path,
+            "page": line.page,
+            "answered": bool(answer),
+        }
 
     for line in lines:
         text = line.text
@@ -215,23 +247,24 @@ def qa_pairs(lines: list[Line]) -> list[Passage]:
             continue
         m = _Q_LABEL.match(text) if mode == "label" else None
         if m:
-            body = text[m.end():]
+            body = text[m.end() :]
             parts = _INLINE_A.split(body, maxsplit=1)
             start(parts[0].strip(), line, parts[1].strip() if len(parts) > 1 else "")
             continue
         m = _A_LABEL.match(text)
         if m and q is not None:
             q["answered"] = True
-            if text[m.end():].strip():
-                q["answer"].append(text[m.end():].strip())
+            if text[m.end() :].strip():
+                q["answer"].append(text[m.end() :].strip())
             continue
-        if (mode == "numbered" and _is_numbered_question(text)) or \
-                (mode == "qmark" and _QMARK.search(text) and len(text) <= 120):
+        if (mode == "numbered" and _is_numbered_question(text)) or (
+            mode == "qmark" and _QMARK.search(text) and len(text) <= 120
+        ):
             start(_strip_numbering(text), line)
             continue
         if q is not None:
             if mode == "label" and not q["answered"]:
-                q["question"] += text               # a question spread over two lines
+                q["question"] += text  # a question spread over two lines
             else:
                 q["answer"].append(text)
             continue

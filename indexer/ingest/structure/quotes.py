@@ -28,11 +28,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from library.content import Quote
+from indexer.ingest.structure.attributed import source_first
 from indexer.ingest.structure.dates import find_date, splits_date
 from indexer.ingest.structure.outline import DASH, DASH_LINE, MARKER, HeadingStack, Line
-from indexer.ingest.structure.attributed import source_first
-from indexer.ingest.structure.sources import SpeakerTable, default_speakers, looks_like_source, parse_source
+from indexer.ingest.structure.sources import (
+    SpeakerTable,
+    default_speakers,
+    looks_like_source,
+    parse_source,
+)
+from library.content import Quote
 
 _Q_LABELS = "金句|原文|名句|语录|引文"
 _S_LABELS = "出处|来源|出自|摘自"
@@ -44,21 +49,28 @@ _LABEL = re.compile(
     rf"|({_Q_LABELS}|{_S_LABELS}|{_N_LABELS}|{_D_LABELS}|{_P_LABELS})\s*[：:])\s*"
 )
 _LABEL_FIELD = {}
-for _names, _field in ((_Q_LABELS, "text"), (_S_LABELS, "source"), (_N_LABELS, "note"),
-                       (_D_LABELS, "date"), (_P_LABELS, "speaker")):
+for _names, _field in (
+    (_Q_LABELS, "text"),
+    (_S_LABELS, "source"),
+    (_N_LABELS, "note"),
+    (_D_LABELS, "date"),
+    (_P_LABELS, "speaker"),
+):
     for _n in _names.split("|"):
         _LABEL_FIELD[_n] = _field
 
-_ENDS = "。！？!?”’」』…；;\""
+_ENDS = '。！？!?”’」』…；;"'
 _SENT_END = re.compile(rf"[{_ENDS}]\s*$")
 _TRAILING_DASH = re.compile(rf"(?<=[{_ENDS}.])\s*{DASH}\s*(?=\S)")
 _TRAILING_BRACKET = re.compile(r"[（(]([^（）()]{2,160})[）)]([^（）()]{0,24})$")
-_OPEN_QUOTES = {"“": "”", "「": "」", "『": "』", "\"": "\""}
+_OPEN_QUOTES = {"“": "”", "「": "」", "『": "』", '"': '"'}
 MAX_UNSOURCED = 300
 
 
 # “1．2013年3月17日，……”: MARKER leaves a numbering followed by a digit alone (“1.5”).
-_NUM_BEFORE_YEAR = re.compile(r"^\s*\d{1,3}\s*[．.、]\s*(?=(?:\d{4}|[〇○零一二三四五六七八九]{4})\s*年)")
+_NUM_BEFORE_YEAR = re.compile(
+    r"^\s*\d{1,3}\s*[．.、]\s*(?=(?:\d{4}|[〇○零一二三四五六七八九]{4})\s*年)"
+)
 
 
 def _strip_marker(text: str) -> str:
@@ -70,7 +82,7 @@ def label_of(text: str) -> tuple[str, str] | None:
     m = _LABEL.match(text)
     if not m:
         return None
-    return _LABEL_FIELD[m.group(1) or m.group(2)], text[m.end():].strip()
+    return _LABEL_FIELD[m.group(1) or m.group(2)], text[m.end() :].strip()
 
 
 def _trailing_bracket(text: str) -> tuple[str, str] | None:
@@ -85,7 +97,7 @@ def _trailing_bracket(text: str) -> tuple[str, str] | None:
         if not looks_like_source(inner) and not (parts and find_date(inner)):
             break
         parts.insert(0, f"（{inner}）{tail}")
-        rest = rest[:m.start()].rstrip()
+        rest = rest[: m.start()].rstrip()
     if not parts:
         return None
     source = "".join(parts)
@@ -98,9 +110,9 @@ def _trailing_bracket(text: str) -> tuple[str, str] | None:
 def split_trailing_source(text: str) -> tuple[str, str | None]:
     """Cut a 出处 off the end of a quote line: ``(quote, source_text or None)``."""
     for m in reversed(list(_TRAILING_DASH.finditer(text))):
-        src = text[m.end():]
+        src = text[m.end() :]
         if looks_like_source(src) and "。" not in src.rstrip("。"):
-            return text[:m.start()].rstrip(), src
+            return text[: m.start()].rstrip(), src
     br = _trailing_bracket(text)
     if br:
         return br
@@ -182,13 +194,21 @@ def join_wrapped(lines: list[Line]) -> list[Line]:
         i += 1
         while i < len(lines) and cur.kind == "para" and lines[i].kind == "para":
             nxt = lines[i].text
-            if _unclosed_bracket(cur.text) and re.search(r"[）)]", nxt[:120]) \
-                    and not MARKER.match(nxt) and not label_of(nxt):
+            if (
+                _unclosed_bracket(cur.text)
+                and re.search(r"[）)]", nxt[:120])
+                and not MARKER.match(nxt)
+                and not label_of(nxt)
+            ):
                 cur = Line(cur.text + nxt, cur.kind, cur.level, cur.page, cur.block)
                 i += 1
                 continue
-            sourceish = DASH_LINE.match(cur.text) or (label_of(cur.text) or ("",))[0] in (
-                "source", "date") or "（" in cur.text or "(" in cur.text
+            sourceish = (
+                DASH_LINE.match(cur.text)
+                or (label_of(cur.text) or ("",))[0] in ("source", "date")
+                or "（" in cur.text
+                or "(" in cur.text
+            )
             if sourceish and splits_date(cur.text, nxt):
                 cur = Line(cur.text + nxt.lstrip(), cur.kind, cur.level, cur.page, cur.block)
                 i += 1
@@ -203,7 +223,7 @@ class _Pending:
     parts: list[str] = field(default_factory=list)
     marker: bool = False
     labelled: bool = False
-    origin: str = "plain"             # how the record began: "label" | "marker" | "plain"
+    origin: str = "plain"  # how the record began: "label" | "marker" | "plain"
     slot: str = "text"
     source: str | None = None
     date: str | None = None
@@ -256,10 +276,16 @@ class QuoteParser:
             found = source_first(_strip_marker(raw), table=self.table, named=self.named)
             if found:
                 for f in found:
-                    q = Quote(text=f.text, source=f.source or p.source, date=f.date or p.date,
-                              speaker=f.speaker or p.speaker,
-                              theme=p.path[-1] if p.path else None, note=p.note, page=p.page,
-                              seq=len(self.quotes) + 1)
+                    q = Quote(
+                        text=f.text,
+                        source=f.source or p.source,
+                        date=f.date or p.date,
+                        speaker=f.speaker or p.speaker,
+                        theme=p.path[-1] if p.path else None,
+                        note=p.note,
+                        page=p.page,
+                        seq=len(self.quotes) + 1,
+                    )
                     self.quotes.append(q)
                     self.last_quote = q
                 return
@@ -268,15 +294,25 @@ class QuoteParser:
             if p.sourced and self.last_quote is not None and self.last_quote.source is None:
                 self._attach(self.last_quote, p)
             return
-        is_quote = p.labelled or p.sourced or _wrapped(MARKER.sub("", raw, count=1).strip()) \
+        is_quote = (
+            p.labelled
+            or p.sourced
+            or _wrapped(MARKER.sub("", raw, count=1).strip())
             or (p.marker and len(text) <= MAX_UNSOURCED)
+        )
         if not is_quote:
             self.leftover.append((raw, p.path, p.page, "para"))
             return
-        q = Quote(text=text, source=p.source, date=p.date,
-                  speaker=self.table.canonical(p.speaker),
-                  theme=p.path[-1] if p.path else None, note=p.note, page=p.page,
-                  seq=len(self.quotes) + 1)
+        q = Quote(
+            text=text,
+            source=p.source,
+            date=p.date,
+            speaker=self.table.canonical(p.speaker),
+            theme=p.path[-1] if p.path else None,
+            note=p.note,
+            page=p.page,
+            seq=len(self.quotes) + 1,
+        )
         self.quotes.append(q)
         self.last_quote = q
 
@@ -314,14 +350,25 @@ class QuoteParser:
         marker = bool(MARKER.match(text))
         if marker:
             p = self._new(line, marker=True, origin="marker")
-        elif p is not None and p.labelled and (p.origin == "label" or p.block == line.block) \
-                and not (p.slot != "text" and split_trailing_source(text)[1]):
+        elif (
+            p is not None
+            and p.labelled
+            and (p.origin == "label" or p.block == line.block)
+            and not (p.slot != "text" and split_trailing_source(text)[1])
+        ):
             self._continue_field(p, text, line)
             return
-        elif p is not None and not p.sourced and (
-                p.block == line.block or p.marker or not _SENT_END.search(p.text)
-                or self._open_quote(p.text)):
-            pass                                        # continuation of the pending quote
+        elif (
+            p is not None
+            and not p.sourced
+            and (
+                p.block == line.block
+                or p.marker
+                or not _SENT_END.search(p.text)
+                or self._open_quote(p.text)
+            )
+        ):
+            pass  # continuation of the pending quote
         else:
             p = self._new(line)
         body, src = split_trailing_source(text) if not p.sourced else (text, None)
@@ -380,7 +427,7 @@ class QuoteParser:
         elif fld == "note":
             p.note = f"{p.note}{rest}" if p.note else (rest or None)
         elif fld == "date":
-            p.date = (find_date(rest).iso if find_date(rest) else p.date)
+            p.date = find_date(rest).iso if find_date(rest) else p.date
         elif fld == "speaker":
             p.speaker = rest or p.speaker
 
@@ -397,9 +444,9 @@ class QuoteParser:
         self._flush()
 
 
-def parse_quotes(lines: list[Line], *, table: SpeakerTable | None = None,
-                 named: set[str] | None = None
-                 ) -> tuple[list[Quote], list[tuple[str, list[str], int | None, str]]]:
+def parse_quotes(
+    lines: list[Line], *, table: SpeakerTable | None = None, named: set[str] | None = None
+) -> tuple[list[Quote], list[tuple[str, list[str], int | None, str]]]:
     """Quotes and the leftover text of a compilation. ``table``: the speaker table (packaged by
     default); ``named``: the speakers the document names (for bare titles such as 总书记)."""
     parser = QuoteParser(table, named)

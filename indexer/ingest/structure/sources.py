@@ -17,12 +17,38 @@ from indexer.ingest.structure.dates import find_date, find_dates
 from indexer.ingest.structure.outline import DASH
 
 # People often named as the speaker of a quote; other names are accepted by position.
-KNOWN_SPEAKERS = ("习近平", "毛泽东", "邓小平", "江泽民", "胡锦涛", "周恩来", "刘少奇", "朱德",
-                  "陈云", "任弼时", "李大钊", "陈独秀", "孙中山", "鲁迅", "焦裕禄", "雷锋",
-                  "谷文昌", "杨善洲", "孔子", "孟子", "老子", "庄子", "荀子", "韩非子", "墨子")
+KNOWN_SPEAKERS = (
+    "习近平",
+    "毛泽东",
+    "邓小平",
+    "江泽民",
+    "胡锦涛",
+    "周恩来",
+    "刘少奇",
+    "朱德",
+    "陈云",
+    "任弼时",
+    "李大钊",
+    "陈独秀",
+    "孙中山",
+    "鲁迅",
+    "焦裕禄",
+    "雷锋",
+    "谷文昌",
+    "杨善洲",
+    "孔子",
+    "孟子",
+    "老子",
+    "庄子",
+    "荀子",
+    "韩非子",
+    "墨子",
+)
 _TITLES = "总书记|同志|主席|总理|委员长|先生"
-_DYNASTIES = ("先秦|春秋|战国|西汉|东汉|汉|三国|魏|西晋|东晋|晋|南北朝|南朝|北朝|隋|唐|五代|北宋|南宋|宋|"
-              "元|明|清|近代|现代|当代")
+_DYNASTIES = (
+    "先秦|春秋|战国|西汉|东汉|汉|三国|魏|西晋|东晋|晋|南北朝|南朝|北朝|隋|唐|五代|北宋|南宋|宋|"
+    "元|明|清|近代|现代|当代"
+)
 _DYNASTY = re.compile(
     rf"^(?:[\[［（(〔【]\s*((?:{_DYNASTIES})[\u4e00-\u9fff]{{0,2}}?)\s*(?:代|朝)?\s*[\]］）)〕】]"
     rf"|({_DYNASTIES})(?:代|朝)?\s*[·•・]"
@@ -45,8 +71,10 @@ _NOT_NAMES = {"摘自", "选自", "引自", "出自", "来源", "出处", "见�
 
 
 # What may follow a date and belongs to it: a range end (“—2月21日”), a season, a part of month.
-_DATE_TAIL = re.compile(r"^\s*(?:[—–\-－~～至到]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*日"
-                        r"|[春夏秋冬]季?|[初底末]|[上中下]旬)")
+_DATE_TAIL = re.compile(
+    r"^\s*(?:[—–\-－~～至到]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*日"
+    r"|[春夏秋冬]季?|[初底末]|[上中下]旬)"
+)
 
 
 @dataclass
@@ -96,7 +124,7 @@ def parse_source(text: str) -> Source:
     if m:
         dynasty = m.group(1) or m.group(2) or m.group(3)
         out.speaker = f"{dynasty}·{m.group(4)}"
-        rest = _trim(t[m.end():])
+        rest = _trim(t[m.end() :])
         out.source = rest or None
         return out
 
@@ -104,24 +132,27 @@ def parse_source(text: str) -> Source:
     if dates:
         d = dates[0]
         out.date = d.iso
-        before, after = t[:d.start], _DATE_TAIL.sub("", t[d.end:], count=1)
+        before, after = t[: d.start], _DATE_TAIL.sub("", t[d.end :], count=1)
         before = re.sub(r"[于（(]\s*$", "", before)
         after = re.sub(r"^\s*[）)]", "", after)
         # keep the words on both sides; a comma between them only if both are present
         before, after = before.strip(_EDGE_PUNCT), after.strip(_EDGE_PUNCT)
-        t = before + after if (not before or not after or after[0] in "在于《〈")\
+        t = (
+            before + after
+            if (not before or not after or after[0] in "在于《〈")
             else f"{before}，{after}"
+        )
         t = _unwrap(t)
 
     m = _NAME_BEFORE.match(t)
     if m and (m.group(1) or m.group(2)) not in _NOT_NAMES:
         out.speaker = m.group(1) or m.group(2)
-        t = t[m.end():]
+        t = t[m.end() :]
     else:
         m = _KNOWN_NAME.match(t)
         if m:
             out.speaker = m.group(1)
-            t = t[m.end():]
+            t = t[m.end() :]
     t = re.sub(r"^于\s*", "", t.strip(_EDGE_PUNCT))
     t = _trim(t)
     out.source = t or None
@@ -129,11 +160,15 @@ def parse_source(text: str) -> Source:
 
 
 # “来源：浙江日报”, “来源 : 南方日报”, “（来源：新华社）”, “稿件来源：省政府办公厅”
-_SOURCE_LINE = re.compile(r"^\s*[（(【\[]?\s*(?:稿件|信息|文章|新闻|资料|内容)?来\s*源\s*[：:]\s*"
-                          r"(?P<src>[^\n]{1,80}?)\s*[）)】\]]?[。.]?\s*$")
+_SOURCE_LINE = re.compile(
+    r"^\s*[（(【\[]?\s*(?:稿件|信息|文章|新闻|资料|内容)?来\s*源\s*[：:]\s*"
+    r"(?P<src>[^\n]{1,80}?)\s*[）)】\]]?[。.]?\s*$"
+)
 # what may follow the source on the same line and is not part of it
-_SOURCE_TAIL = re.compile(r"\s{2,}|\s*[|｜]\s*|\s*(?:作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期)\s*[：:]"
-                          r"|\s+(?=\d{4}\s*[年./-]|[—－-]{2})")
+_SOURCE_TAIL = re.compile(
+    r"\s{2,}|\s*[|｜]\s*|\s*(?:作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期)\s*[：:]"
+    r"|\s+(?=\d{4}\s*[年./-]|[—－-]{2})"
+)
 _DATE_LABEL = re.compile(r"^\s*[|｜]?\s*(?:发布时间|发布日期|时间|日期)?\s*[：:]?\s*")
 
 
@@ -147,16 +182,16 @@ def source_line(text: str) -> tuple[str, str | None] | None:
         return None
     src, date = m.group("src"), None
     cut = _SOURCE_TAIL.search(src)
-    if cut:                     # “人民网 2025年1月15日”, “西江乡村振兴网 发布时间：2025-01-10 …”
-        tail = _DATE_LABEL.sub("", src[cut.start():], count=1)
+    if cut:  # “人民网 2025年1月15日”, “西江乡村振兴网 发布时间：2025-01-10 …”
+        tail = _DATE_LABEL.sub("", src[cut.start() :], count=1)
         dates = find_dates(tail)
         if dates and dates[0].start == 0:
             date = dates[0].iso
-        src = src[:cut.start()]
-    else:                       # “人民网2025年1月15日”
+        src = src[: cut.start()]
+    else:  # “人民网2025年1月15日”
         dates = find_dates(src)
-        if dates and not src[dates[-1].end:].strip(" ，,。（）()"):
-            date, src = dates[-1].iso, src[:dates[-1].start]
+        if dates and not src[dates[-1].end :].strip(" ，,。（）()"):
+            date, src = dates[-1].iso, src[: dates[-1].start]
     src = src.strip(_EDGE_PUNCT + "（）()—-")
     return (src, date) if src and len(src) <= 60 else None
 
@@ -165,8 +200,19 @@ def source_line(text: str) -> tuple[str, str | None] | None:
 
 SPEAKERS_FILE = "speakers.txt"
 # Titles that may follow a name; what is left is the name (“习近平总书记” → 习近平).
-SPEAKER_TITLES = ("总书记", "副主席", "主席", "委员长", "总理", "总司令", "元帅", "将军", "同志", "先生",
-                  "院士")
+SPEAKER_TITLES = (
+    "总书记",
+    "副主席",
+    "主席",
+    "委员长",
+    "总理",
+    "总司令",
+    "元帅",
+    "将军",
+    "同志",
+    "先生",
+    "院士",
+)
 # Titles that make an unknown two- or three-character name a public speaker (“张桂梅校长” is
 # not enough: a 校长 in a story is a character, not a speaker).
 _PUBLIC_TITLES = ("总书记", "主席", "总理", "委员长", "元帅", "将军", "同志", "先生", "院士")
@@ -177,8 +223,20 @@ _SURNAMES = set(
     "钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝"
     "包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾"
     "尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬"
-    "师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝")
-_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐")
+    "师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+_COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "令狐",
+)
 # Characters that, before a name, are far more often a preposition or verb than a surname.
 _NOT_FIRST = set("向于和与同对给为把被让叫请在从自由跟比以将到经")
 
@@ -218,18 +276,20 @@ class SpeakerTable:
         self.__dict__.pop("_cache", None)
 
     @classmethod
-    def parse(cls, text: str) -> "SpeakerTable":
+    def parse(cls, text: str) -> SpeakerTable:
         return cls([_split_forms(ln) for ln in _speaker_lines(text)])
 
     @classmethod
-    def load(cls, home=None) -> "SpeakerTable":
+    def load(cls, home=None) -> SpeakerTable:
         """The packaged table, with the edits of ``home/speakers.txt`` when ``home`` is given.
         A line that cannot be used is skipped: a bad editor file never stops an ingest."""
         from importlib import resources
+
         data = resources.files("indexer").joinpath("data").joinpath(SPEAKERS_FILE)
         table = cls.parse(data.read_text(encoding="utf-8"))
         if home is not None:
             from pathlib import Path
+
             path = Path(home) / SPEAKERS_FILE
             if path.is_file():
                 table.apply(path.read_text(encoding="utf-8"))
@@ -265,10 +325,15 @@ class SpeakerTable:
             names = sorted(set(alias) | set(titles), key=len, reverse=True)
             titled = "|".join(SPEAKER_TITLES)
             pattern = re.compile(
-                rf"(?:{'|'.join(map(re.escape, names))})(?:{titled})?" if names else r"(?!x)x")
+                rf"(?:{'|'.join(map(re.escape, names))})(?:{titled})?" if names else r"(?!x)x"
+            )
             generic = re.compile(rf"(?:{'|'.join(_PUBLIC_TITLES)})")
-            cache = self.__dict__["_cache"] = {"alias": alias, "titles": titles,
-                                               "pattern": pattern, "generic": generic}
+            cache = self.__dict__["_cache"] = {
+                "alias": alias,
+                "titles": titles,
+                "pattern": pattern,
+                "generic": generic,
+            }
         return cache
 
     def canonical(self, name: str | None) -> str | None:
@@ -279,8 +344,8 @@ class SpeakerTable:
         if name in alias:
             return alias[name]
         for t in SPEAKER_TITLES:
-            if name.endswith(t) and name[:-len(t)] in alias:
-                return alias[name[:-len(t)]]
+            if name.endswith(t) and name[: -len(t)] in alias:
+                return alias[name[: -len(t)]]
         return name
 
     def is_known(self, name: str) -> bool:
@@ -293,8 +358,10 @@ class SpeakerTable:
         for m in self._lookups["pattern"].finditer(text):
             word = m.group(0)
             c = self.canonical(word)
-            if c in alias.values() and (word in alias or any(
-                    word.endswith(t) and word[:-len(t)] in alias for t in SPEAKER_TITLES)):
+            if c in alias.values() and (
+                word in alias
+                or any(word.endswith(t) and word[: -len(t)] in alias for t in SPEAKER_TITLES)
+            ):
                 out.add(c)
         return out
 
@@ -310,7 +377,7 @@ class SpeakerTable:
             return canon if canon in named else mention
         for t in SPEAKER_TITLES:
             if mention.endswith(t) and len(mention) > len(t):
-                base = mention[:-len(t)]
+                base = mention[: -len(t)]
                 if base in look["alias"]:
                     return look["alias"][base]
                 if base in look["titles"]:
@@ -349,11 +416,15 @@ def _name_before(text: str, end: int) -> str | None:
         if name[:2] in _COMPOUND_SURNAMES and n == 3:
             return name
         if name[0] in _SURNAMES and not (n == 3 and name[0] in _NOT_FIRST):
-            if n == 3 and name[1] in _NOT_FIRST | set("的了是在说") :
+            if n == 3 and name[1] in _NOT_FIRST | set("的了是在说"):
                 continue
-            if n == 2 and start > 0 and text[start - 1] in _SURNAMES and \
-                    text[start - 1] not in _NOT_FIRST:
-                continue                     # a three-character name was refused above
+            if (
+                n == 2
+                and start > 0
+                and text[start - 1] in _SURNAMES
+                and text[start - 1] not in _NOT_FIRST
+            ):
+                continue  # a three-character name was refused above
             return name
     return None
 
@@ -369,6 +440,15 @@ def default_speakers() -> SpeakerTable:
     return _default_table
 
 
-__all__ = ["Source", "looks_like_source", "parse_source", "strip_dash", "source_line",
-           "KNOWN_SPEAKERS", "SpeakerTable", "default_speakers", "SPEAKERS_FILE",
-           "SPEAKER_TITLES"]
+__all__ = [
+    "Source",
+    "looks_like_source",
+    "parse_source",
+    "strip_dash",
+    "source_line",
+    "KNOWN_SPEAKERS",
+    "SpeakerTable",
+    "default_speakers",
+    "SPEAKERS_FILE",
+    "SPEAKER_TITLES",
+]

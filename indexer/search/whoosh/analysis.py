@@ -28,7 +28,7 @@ parallel rebuild segments its own share of the text).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.formats import Existence, Frequency
@@ -36,9 +36,14 @@ from whoosh.system import pack_uint
 
 from indexer.ingest.normalize import for_search
 from indexer.search.text import gram_terms, is_latin, runs, segment_texts, segments
-from indexer.search.whoosh.jieba_words import (_TOKENIZERS, jieba_for,  # noqa: F401
-                                               register_vocabulary, tokenizer_for, word_tokens,
-                                               words)
+from indexer.search.whoosh.jieba_words import (  # noqa: F401  (re-exported)
+    _TOKENIZERS,
+    jieba_for,
+    register_vocabulary,
+    tokenizer_for,
+    word_tokens,
+    words,
+)
 
 
 def _value_parts(value) -> tuple[str, ...]:
@@ -47,6 +52,7 @@ def _value_parts(value) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------------------------------------
 # Whoosh analyzers (stored, pickled, in the index schema)
+
 
 class _BaseTokenizer(Tokenizer):
     def __init__(self, version: str = "", terms: tuple[str, ...] = ()):
@@ -106,16 +112,28 @@ class WordTokenizer(_Counting, _BaseTokenizer):
     """jieba precise mode over the search form, ordinal positions, real offsets."""
 
     def _count(self, text: str) -> Counter:
-        return Counter(w for w, _, _ in word_tokens(for_search(text),
-                                                    jieba_for(self.version, self.terms)))
+        return Counter(
+            w for w, _, _ in word_tokens(for_search(text), jieba_for(self.version, self.terms))
+        )
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
-                 **kwargs) -> Iterator[Token]:
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ) -> Iterator[Token]:
         norm = for_search("\n".join(_value_parts(value)))
         items = word_tokens(norm, jieba_for(self.version, self.terms))
-        return self._emit(items, positions, chars, start_pos, start_char,
-                          removestops=removestops, mode=mode)
+        return self._emit(
+            items, positions, chars, start_pos, start_char, removestops=removestops, mode=mode
+        )
 
 
 class GramTokenizer(_Counting, _BaseTokenizer):
@@ -124,21 +142,32 @@ class GramTokenizer(_Counting, _BaseTokenizer):
     def _count(self, text: str) -> Counter:
         return Counter(gram_terms(for_search(text)))
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False,
-                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
-                 **kwargs) -> Iterator[Token]:
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ) -> Iterator[Token]:
         norm = for_search("\n".join(_value_parts(value)))
         items, lasts = [], []
         for s, offs in segments(norm):
-            items.extend((s[i:i + 2], offs[i], offs[i + 1] + 1) for i in range(len(s) - 1))
+            items.extend((s[i : i + 2], offs[i], offs[i + 1] + 1) for i in range(len(s) - 1))
             lasts.append((s[-1], offs[-1], offs[-1] + 1))
         firsts = {t[0][0] for t in items}
         for item in lasts:
             if item[0] not in firsts:
                 firsts.add(item[0])
                 items.append(item)
-        return self._emit(items, positions, chars, start_pos, start_char,
-                          removestops=removestops, mode=mode)
+        return self._emit(
+            items, positions, chars, start_pos, start_char, removestops=removestops, mode=mode
+        )
 
 
 _PACKED = [pack_uint(i) for i in range(256)]
@@ -160,8 +189,10 @@ class CountedFrequency(Frequency):
     def index_items(self, value, analyzer) -> list[tuple[bytes, int, float, bytes]]:
         """``Field.index()`` in one list comprehension: (term bytes, freq, weight, value)."""
         fb = self.field_boost
-        return [(w.encode("utf-8"), n, n * fb, _PACKED[n] if n < 256 else pack_uint(n))
-                for w, n in analyzer.counts(value).items()]
+        return [
+            (w.encode("utf-8"), n, n * fb, _PACKED[n] if n < 256 else pack_uint(n))
+            for w, n in analyzer.counts(value).items()
+        ]
 
 
 class CountedExistence(Existence):
@@ -183,6 +214,19 @@ class CountedExistence(Existence):
         return [(w.encode("utf-8"), n, fb, b"") for w, n in analyzer.counts(value).items()]
 
 
-__all__ = ["register_vocabulary", "jieba_for", "tokenizer_for", "runs", "segments",
-           "segment_texts", "gram_terms", "word_tokens", "words", "is_latin", "WordTokenizer",
-           "GramTokenizer", "CountedFrequency", "CountedExistence"]
+__all__ = [
+    "register_vocabulary",
+    "jieba_for",
+    "tokenizer_for",
+    "runs",
+    "segments",
+    "segment_texts",
+    "gram_terms",
+    "word_tokens",
+    "words",
+    "is_latin",
+    "WordTokenizer",
+    "GramTokenizer",
+    "CountedFrequency",
+    "CountedExistence",
+]

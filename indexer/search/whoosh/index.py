@@ -17,11 +17,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
-
-from library.errors import SearchIndexError
-from library.taxonomy import Taxonomy
 
 from indexer.ingest.normalize import for_search
 from indexer.search.engine import SearchRequest
@@ -30,19 +27,21 @@ from indexer.search.query import ParsedQuery, parse
 from indexer.search.records import IndexRecord
 from indexer.search.text import gram_terms, runs
 from indexer.search.whoosh import analysis, searching, writer
-
+from library.errors import SearchIndexError
+from library.taxonomy import Taxonomy
 
 SEARCH_BUDGET_S = 1.5  # a search answers within this (settings: search_budget_ms)
-RESERVE_S = 0.3        # suggestions and slip checks only run while this much budget is left
-FEW_RESULTS = 2        # at most this many hits: look for a homophone slip
-SLIP_FACTOR = 5        # ... and offer it when it finds at least this many times more
-MAX_SLIP_TRIES = 12    # same-sounding variants run at most per search
+RESERVE_S = 0.3  # suggestions and slip checks only run while this much budget is left
+FEW_RESULTS = 2  # at most this many hits: look for a homophone slip
+SLIP_FACTOR = 5  # ... and offer it when it finds at least this many times more
+MAX_SLIP_TRIES = 12  # same-sounding variants run at most per search
 WRITERS = ("bulk", "public")
 
 
 class SearchIndex:
-    def __init__(self, path: Path, vocab, taxonomy: Taxonomy | None = None, *,
-                 writer: str = "bulk"):
+    def __init__(
+        self, path: Path, vocab, taxonomy: Taxonomy | None = None, *, writer: str = "bulk"
+    ):
         if writer not in WRITERS:
             raise ValueError(f"unknown search writer {writer!r}")
         self.path = Path(path)
@@ -52,32 +51,46 @@ class SearchIndex:
         analysis.register_vocabulary(vocab)
         self._ix = None
         self._ix_lock = threading.Lock()
-        self._local = threading.local()      # each thread reads its own snapshot
+        self._local = threading.local()  # each thread reads its own snapshot
         self._snapshots: set[_Snapshot] = set()
-        self._epoch = 0                      # bumped when a rebuild swaps the index in
+        self._epoch = 0  # bumped when a rebuild swaps the index in
         self.budget_s = SEARCH_BUDGET_S
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def status(self) -> str:
-        """"ok" | "missing" | "stale" | "corrupt"."""
+        """ "ok" | "missing" | "stale" | "corrupt"."""
         return writer.status(self.path, self.vocab)
 
-    def rebuild(self, records: Iterable[IndexRecord | Mapping], *, total: int | None = None,
-                progress: Callable[[int], None] | None = None, procs: int = 2) -> None:
+    def rebuild(
+        self,
+        records: Iterable[IndexRecord | Mapping],
+        *,
+        total: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        procs: int = 2,
+    ) -> None:
         """Build a new index beside the live one and swap it in (``writer.rebuild``): searches
         keep answering from their snapshot of the old index meanwhile, and move to the new one
         on their next query."""
-        writer.rebuild(self.path, self.vocab, (IndexRecord.coerce(r) for r in records),
-                       total=total, progress=progress, procs=procs, public=self._public)
+        writer.rebuild(
+            self.path,
+            self.vocab,
+            (IndexRecord.coerce(r) for r in records),
+            total=total,
+            progress=progress,
+            procs=procs,
+            public=self._public,
+        )
         with self._ix_lock:
             self._ix = None
             self._epoch += 1
 
     def apply(self, upserts: Sequence[IndexRecord | Mapping], deletes: Sequence[str]) -> None:
         ix = self._index(create=True)
-        writer.apply(ix, [IndexRecord.coerce(r) for r in upserts], list(deletes),
-                     public=self._public)
+        writer.apply(
+            ix, [IndexRecord.coerce(r) for r in upserts], list(deletes), public=self._public
+        )
         self._refresh()
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -116,22 +129,41 @@ class SearchIndex:
         # the budget counts the search, not a cold process loading jieba or opening the index
         budget = searching.Budget(self.budget_s if req.budget_s is None else req.budget_s)
         try:
-            out = searching.run_search(snap.searcher, snap.docsets, snap.facets, plan,
-                                       limit=limit, page=page, sort=sort, budget=budget)
+            out = searching.run_search(
+                snap.searcher,
+                snap.docsets,
+                snap.facets,
+                plan,
+                limit=limit,
+                page=page,
+                sort=sort,
+                budget=budget,
+            )
             if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
                 slip = self._homophone_slip(plan, out["total"], filters, budget)
                 if slip is not None and out["total"] == 0:
                     # nothing found, a same-sounding query finds much: show its results
                     corrected = searching.run_search(
-                        snap.searcher, snap.docsets, snap.facets, slip["plan"], limit=limit,
-                        page=page, sort=sort, budget=budget)
+                        snap.searcher,
+                        snap.docsets,
+                        snap.facets,
+                        slip["plan"],
+                        limit=limit,
+                        page=page,
+                        sort=sort,
+                        budget=budget,
+                    )
                     corrected["query"] = out["query"]
-                    corrected["corrected"] = {"from": req.text, "to": slip["query"],
-                                              "original_total": 0}
+                    corrected["corrected"] = {
+                        "from": req.text,
+                        "to": slip["query"],
+                        "original_total": 0,
+                    }
                     return _answer(corrected)
                 if slip is not None:
-                    out["suggestions"] = [{"kind": "homophone", "query": slip["query"],
-                                           "total": slip["total"]}]
+                    out["suggestions"] = [
+                        {"kind": "homophone", "query": slip["query"], "total": slip["total"]}
+                    ]
             if out["total"] == 0 and budget.left() > RESERVE_S:
                 out["suggestions"] = out.get("suggestions", []) + self._suggestions(plan, budget)
         except (OSError, ValueError, KeyError, EOFError) as e:
@@ -141,16 +173,15 @@ class SearchIndex:
     def facets(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> dict:
         """Facet counts of everything the query finds (the ``facets`` of its answer)."""
         req = SearchRequest.of(query, **options)
-        return self.search(SearchRequest(req.query, req.filters, limit=1, page=1,
-                                         budget_s=req.budget_s))["facets"]
+        return self.search(
+            SearchRequest(req.query, req.filters, limit=1, page=1, budget_s=req.budget_s)
+        )["facets"]
 
-    def suggest(self, query: str | ParsedQuery | SearchRequest = "", /,
-                **options) -> list[dict]:
+    def suggest(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> list[dict]:
         """Looser queries and close dictionary terms that find something (what a search that
         finds nothing offers), within the search budget."""
         req = SearchRequest.of(query, **options)
-        plan = searching.build_plan(req.query, self.vocab, self.taxonomy,
-                                    **req.filters.as_kwargs())
+        plan = searching.build_plan(req.query, self.vocab, self.taxonomy, **req.filters.as_kwargs())
         budget = searching.Budget(self.budget_s if req.budget_s is None else req.budget_s)
         try:
             return self._suggestions(plan, budget)
@@ -162,23 +193,26 @@ class SearchIndex:
         plan = searching.build_plan(query, self.vocab, self.taxonomy)
         return _highlight(text or "", plan.patterns, snippet=snippet)
 
-    def _homophone_slip(self, plan, total: int, filters: dict,
-                        budget: searching.Budget) -> dict | None:
+    def _homophone_slip(
+        self, plan, total: int, filters: dict, budget: searching.Budget
+    ) -> dict | None:
         """The same-sounding query that finds much more than ``total`` (a typing slip such as
         绿水清山 for 绿水青山), or None. Phrases in ASCII quotes are taken as typed."""
         from indexer.search.query import ParsedQuery, Term, format_query
+
         pq = plan.pq
         tried = 0
         best = None
         try:
             from indexer.search.homophone import variants
-        except ImportError:          # pypinyin missing: no correction
+        except ImportError:  # pypinyin missing: no correction
             return None
         snap = self._snap()
         reader = snap.searcher.reader()
 
         def doc_freq(bigram: str) -> int:
             return reader.doc_frequency("grams", bigram)
+
         for ci, clause in enumerate(pq.clauses):
             for ti, term in enumerate(clause):
                 if term.negated or term.phrase:
@@ -189,12 +223,14 @@ class SearchIndex:
                     tried += 1
                     clauses = [list(c) for c in pq.clauses]
                     clauses[ci][ti] = Term(v)
-                    pq2 = ParsedQuery(raw="", clauses=clauses,
-                                      filters={k: list(x) for k, x in pq.filters.items()})
+                    pq2 = ParsedQuery(
+                        raw="", clauses=clauses, filters={k: list(x) for k, x in pq.filters.items()}
+                    )
                     pq2.raw = format_query(pq2)
                     p2 = searching.build_plan(pq2, self.vocab, self.taxonomy, **filters)
-                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets,
-                                               p2, limit=1, budget=budget)
+                    res = searching.run_search(
+                        snap.searcher, snap.docsets, snap.facets, p2, limit=1, budget=budget
+                    )
                     n = res["total"]
                     if n >= max(1, SLIP_FACTOR * total) and (best is None or n > best["total"]):
                         best = {"query": pq2.raw, "total": n, "plan": p2}
@@ -205,10 +241,18 @@ class SearchIndex:
         tok = analysis.jieba_for(self.vocab.version, tuple(self.vocab.terms))
         clauses = []
         for clause in plan.clauses:
-            clauses.append([{"text": f.text, "normalized": for_search(f.text), "runs": f.runs,
-                             "words": f.words,
-                             "grams": gram_terms(for_search(f.text))}
-                            for f in clause])
+            clauses.append(
+                [
+                    {
+                        "text": f.text,
+                        "normalized": for_search(f.text),
+                        "runs": f.runs,
+                        "words": f.words,
+                        "grams": gram_terms(for_search(f.text)),
+                    }
+                    for f in clause
+                ]
+            )
         compiled = None
         if self.status() == "ok":
             compiled = searching.describe(plan, self._search().reader())
@@ -216,11 +260,17 @@ class SearchIndex:
         return {
             "query": query,
             "normalized": norm,
-            "parsed": {"clauses": [[{"text": t.text, "phrase": t.phrase, "negated": t.negated}
-                                    for t in c] for c in plan.pq.clauses],
-                       "filters": plan.pq.filters},
-            "tokens": {"words": [w for w, _, _ in analysis.word_tokens(norm, tok)],
-                       "grams": gram_terms(norm)},
+            "parsed": {
+                "clauses": [
+                    [{"text": t.text, "phrase": t.phrase, "negated": t.negated} for t in c]
+                    for c in plan.pq.clauses
+                ],
+                "filters": plan.pq.filters,
+            },
+            "tokens": {
+                "words": [w for w, _, _ in analysis.word_tokens(norm, tok)],
+                "grams": gram_terms(norm),
+            },
             "clauses": clauses,
             "negated": [f.text for f in plan.negated],
             "filters": plan.filters,
@@ -242,8 +292,11 @@ class SearchIndex:
                 out.append({"text": text, "kind": kind})
 
         prefix_terms = getattr(self.vocab, "prefix_terms", None)
-        terms = prefix_terms(prefix.strip(), limit) if prefix_terms else \
-            [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
+        terms = (
+            prefix_terms(prefix.strip(), limit)
+            if prefix_terms
+            else [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
+        )
         for t in terms:
             add(t, "term")
         if self.status() != "ok" or not runs(p):
@@ -277,18 +330,28 @@ class SearchIndex:
             df = r.doc_frequency("body", w)
             return counts[w] * math.log(1 + n / (1 + df)) if df else 0.0
 
-        top = sorted((w for w in counts if len(w) > 1 or not re.match(r"\W", w)),
-                     key=weight, reverse=True)[:12]
+        top = sorted(
+            (w for w in counts if len(w) > 1 or not re.match(r"\W", w)), key=weight, reverse=True
+        )[:12]
         if not top:
             return []
         q = wq.Or([wq.Term("body", w) for w in top])
         res = s.search(q, limit=limit * 3 + 1)
         plan = searching.build_plan("", self.vocab, self.taxonomy)
-        cands = [(res.score(i), searching.Candidate(res.docnum(i), res.score(i),
-                                                    s.stored_fields(res.docnum(i))["rec"]))
-                 for i in range(res.scored_length()) if res.docnum(i) != dn]
-        hits = [searching.format_hit(c, score, plan, more)
-                for score, c, more in searching.collapse(cands)[:limit]]
+        cands = [
+            (
+                res.score(i),
+                searching.Candidate(
+                    res.docnum(i), res.score(i), s.stored_fields(res.docnum(i))["rec"]
+                ),
+            )
+            for i in range(res.scored_length())
+            if res.docnum(i) != dn
+        ]
+        hits = [
+            searching.format_hit(c, score, plan, more)
+            for score, c, more in searching.collapse(cands)[:limit]
+        ]
         return hits
 
     # -- internals -------------------------------------------------------------------------
@@ -301,22 +364,25 @@ class SearchIndex:
             elif st == "ok":
                 self._ix = writer.open_index(self.path, self.vocab)
             elif st == "missing":
-                raise SearchIndexError("搜索索引尚未建立。", "请先入库材料，或运行 lecturelib reindex。")
+                raise SearchIndexError(
+                    "搜索索引尚未建立。", "请先入库材料，或运行 lecturelib reindex。"
+                )
             elif st == "stale":
-                raise SearchIndexError("搜索索引已过期（词典、同义词或索引格式有变化）。",
-                                       "请运行 lecturelib reindex 重建索引。")
+                raise SearchIndexError(
+                    "搜索索引已过期（词典、同义词或索引格式有变化）。",
+                    "请运行 lecturelib reindex 重建索引。",
+                )
             else:
                 raise SearchIndexError("搜索索引已损坏。", "请运行 lecturelib reindex 重建索引。")
         return self._ix
 
-    def _snap(self) -> "_Snapshot":
+    def _snap(self) -> _Snapshot:
         """This thread's view of the newest committed index: a searcher with its doc-number
         sets and facet bitmaps, reopened when a writer (in any process) has committed since.
         Searches never write, never wait for a lock, and never share a searcher across
         threads."""
         snap = getattr(self._local, "snap", None)
-        if snap is not None and not snap.closed and snap.epoch == self._epoch \
-                and snap.up_to_date():
+        if snap is not None and not snap.closed and snap.epoch == self._epoch and snap.up_to_date():
             return snap
         with self._ix_lock:
             ix = self._index()
@@ -343,7 +409,7 @@ class SearchIndex:
             self._snapshots.discard(snap)
             self._local.snap = None
 
-    def _suggestions(self, plan, budget: "searching.Budget | None" = None) -> list[dict]:
+    def _suggestions(self, plan, budget: searching.Budget | None = None) -> list[dict]:
         """Relaxed queries that do find something, then dictionary terms close to the words."""
         out: list[dict] = []
         try:
@@ -357,8 +423,9 @@ class SearchIndex:
             if budget is not None and budget.left() < RESERVE_S:
                 break
             p2 = searching.build_plan(parse(q), self.vocab, self.taxonomy)
-            res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2, limit=1,
-                                       budget=budget)
+            res = searching.run_search(
+                snap.searcher, snap.docsets, snap.facets, p2, limit=1, budget=budget
+            )
             if res.get("partial"):
                 continue
             if res["total"]:
@@ -374,8 +441,9 @@ class SearchIndex:
                         return out
                     # a suggestion must lead somewhere: only terms the library holds
                     p2 = searching.build_plan(w, self.vocab, self.taxonomy)
-                    res = searching.run_search(snap.searcher, snap.docsets, snap.facets, p2,
-                                               limit=1, budget=budget)
+                    res = searching.run_search(
+                        snap.searcher, snap.docsets, snap.facets, p2, limit=1, budget=budget
+                    )
                     if res["total"]:
                         out.append({"kind": "term", "query": w, "total": res["total"]})
         return out
@@ -393,7 +461,7 @@ class _Snapshot:
         self.closed = False
 
     @property
-    def facets(self) -> "searching.FacetCache":
+    def facets(self) -> searching.FacetCache:
         if self._facets is None:
             self._facets = searching.FacetCache(self.docsets)
         return self._facets
@@ -418,8 +486,9 @@ def _answer(out: dict) -> dict:
 
 
 def _read_error() -> SearchIndexError:
-    return SearchIndexError("搜索索引读取失败，可能已损坏。",
-                            "请运行 lecturelib check --repair 或 lecturelib reindex。")
+    return SearchIndexError(
+        "搜索索引读取失败，可能已损坏。", "请运行 lecturelib check --repair 或 lecturelib reindex。"
+    )
 
 
 __all__ = ["SearchIndex", "WRITERS"]

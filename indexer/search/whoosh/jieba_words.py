@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from indexer.ingest.normalize import for_search
 from indexer.search.text import _RUN
 
-if TYPE_CHECKING:   # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover
     import jieba
 
 # Vocabulary objects registered by the engine, by version: an analyzer unpickled in this
@@ -40,8 +40,9 @@ def jieba_for(version: str, terms: tuple[str, ...] = ()):
         if vocab is not None:
             tok = tokenizer_for(vocab)
         else:
-            import jieba
             import logging
+
+            import jieba
 
             jieba.setLogLevel(logging.WARNING)
             tok = jieba.Tokenizer()
@@ -51,12 +52,12 @@ def jieba_for(version: str, terms: tuple[str, ...] = ()):
     return tok
 
 
-_BUILT: dict[str, "jieba.Tokenizer"] = {}
+_BUILT: dict[str, jieba.Tokenizer] = {}
 _BUILT_LOCK = threading.Lock()
 _MAX_CACHED = 4
 
 
-def tokenizer_for(vocab) -> "jieba.Tokenizer":
+def tokenizer_for(vocab) -> jieba.Tokenizer:
     """A private ``jieba.Tokenizer`` with the vocabulary's terms added (``vocab.word_freqs()``),
     built on first use and cached per vocabulary version (the global ``jieba.dt`` is never
     touched)."""
@@ -73,7 +74,7 @@ def tokenizer_for(vocab) -> "jieba.Tokenizer":
     return tok
 
 
-def _build_tokenizer(freqs: dict[str, int]) -> "jieba.Tokenizer":
+def _build_tokenizer(freqs: dict[str, int]) -> jieba.Tokenizer:
     import jieba
 
     jieba.setLogLevel(60)
@@ -95,12 +96,12 @@ def dictionary_words(text: str, vocab) -> list[str]:
 
 # jieba's own block pattern (jieba.re_han_default): jieba cuts each such block on its own,
 # and every other character is a token by itself.
-_JIEBA_BLOCK = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+")
+_JIEBA_BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&\\._%\\-]+")
 _ALNUM_CHAR = re.compile(r"[^\W_]")
 _BLOCK_CACHE_MAX = 100_000
 
 
-_ENG = re.compile("[a-zA-Z0-9]")        # jieba.re_eng
+_ENG = re.compile("[a-zA-Z0-9]")  # jieba.re_eng
 
 
 def _cut_no_hmm(block: str, tokenizer) -> list[str]:
@@ -136,7 +137,7 @@ def _cut_no_hmm(block: str, tokenizer) -> list[str]:
                 if best_s is None or s > best_s or (s == best_s and i > best_x):
                     best_s, best_x = s, i
             i += 1
-            frag = block[idx:i + 1]
+            frag = block[idx : i + 1]
         if not found:
             ch = block[idx]
             lp = logs.get(ch)
@@ -196,8 +197,7 @@ def word_tokens(norm: str, tokenizer) -> list[tuple[str, int, int]]:
     for m in _JIEBA_BLOCK.finditer(norm):
         s = m.start()
         if s > pos:
-            out.extend((c.group(), c.start(), c.end())
-                       for c in _ALNUM_CHAR.finditer(norm, pos, s))
+            out.extend((c.group(), c.start(), c.end()) for c in _ALNUM_CHAR.finditer(norm, pos, s))
         out.extend([(w, s + a, s + b) for w, a, b in _cut_block(m.group(), tokenizer)])
         pos = m.end()
     if pos < len(norm):
@@ -210,5 +210,11 @@ def words(text: str, tokenizer) -> list[str]:
     return [w for w, _, _ in word_tokens(for_search(text), tokenizer)]
 
 
-__all__ = ["tokenizer_for", "register_vocabulary", "jieba_for", "word_tokens", "words",
-           "dictionary_words"]
+__all__ = [
+    "tokenizer_for",
+    "register_vocabulary",
+    "jieba_for",
+    "word_tokens",
+    "words",
+    "dictionary_words",
+]

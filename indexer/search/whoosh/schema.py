@@ -13,13 +13,17 @@ index built with another version reports itself "stale" and is rebuilt.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from whoosh import fields
 
 from indexer.search.records import DISPLAY_FIELDS, IndexRecord
-from indexer.search.whoosh.analysis import (CountedExistence, CountedFrequency, GramTokenizer,
-                                            WordTokenizer)
+from indexer.search.whoosh.analysis import (
+    CountedExistence,
+    CountedFrequency,
+    GramTokenizer,
+    WordTokenizer,
+)
 
 SCHEMA_VERSION = 11
 
@@ -34,8 +38,11 @@ class CountedText(fields.TEXT):
     objects, no generator per posting): see ``analysis.CountedFrequency.index_items``."""
 
     def index(self, value, **kwargs):
-        if isinstance(value, (str, tuple, list)) and hasattr(self.analyzer, "counts") and \
-                hasattr(self.format, "index_items"):
+        if (
+            isinstance(value, (str, tuple, list))
+            and hasattr(self.analyzer, "counts")
+            and hasattr(self.format, "index_items")
+        ):
             return self.format.index_items(value, self.analyzer)
         return super().index(value, **kwargs)
 
@@ -49,20 +56,20 @@ def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
         # The word field keeps frequencies (BM25F); the gram field only doc numbers: it is
         # intersected, never scored (searching.DocSets reads ids only).
         f.format = CountedFrequency() if scorable else CountedExistence()
-        f.scorable = scorable     # unscorable: no per-document lengths to store and look up
+        f.scorable = scorable  # unscorable: no per-document lengths to store and look up
         return f
 
     return fields.Schema(
         id=fields.ID(unique=True),
         kind=fields.ID,
-        dkind=fields.ID,                    # the material kind of the record's document
-        speaker=fields.ID,                  # a quote's speaker (canonical name)
+        dkind=fields.ID,  # the material kind of the record's document
+        speaker=fields.ID,  # a quote's speaker (canonical name)
         year=fields.ID,
         topic=fields.KEYWORD(scorable=False),
         audience=fields.KEYWORD(scorable=False),
         datekey=fields.ID(sortable=True),
-        body=text_field(word_an),           # quote / passage / answer text, question
-        grams=text_field(gram_an, False),   # recall field over body and context
+        body=text_field(word_an),  # quote / passage / answer text, question
+        grams=text_field(gram_an, False),  # recall field over body and context
         rec=fields.STORED,
     )
 
@@ -136,5 +143,13 @@ def to_document(rec: IndexRecord | Mapping) -> dict:
     return {k: v for k, v in doc.items() if v != ""}
 
 
-__all__ = ["SCHEMA_VERSION", "build_schema", "to_document",
-           "searchable_text", "body_text", "meta_text", "date_words", "STORED_KEYS"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "build_schema",
+    "to_document",
+    "searchable_text",
+    "body_text",
+    "meta_text",
+    "date_words",
+    "STORED_KEYS",
+]

@@ -52,55 +52,70 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
+from indexer.ingest.normalize import display, for_search
+from indexer.search.highlight import highlight
+from indexer.search.query import (
+    ParsedQuery,
+    Term,
+    is_expensive,
+    parse,
+    resolve_any_kind,
+    resolve_audience,
+    resolve_doc_kind,
+    resolve_kind,
+)
+from indexer.search.text import SEP as _SEP
+from indexer.search.text import is_latin, segment_texts
+from indexer.search.text import run_regex as _run_regex
+from indexer.search.whoosh import analysis
+from indexer.search.whoosh.schema import meta_text, searchable_text
 from library.content import citation
 from library.errors import UsageError
 
-from indexer.ingest.normalize import display, for_search
-from indexer.search.highlight import highlight
-from indexer.search.query import (ParsedQuery, Term, is_expensive, parse, resolve_any_kind,
-                                  resolve_audience, resolve_doc_kind, resolve_kind)
-from indexer.search.text import SEP as _SEP
-from indexer.search.text import is_latin, run_regex as _run_regex, segment_texts
-from indexer.search.whoosh import analysis
-from indexer.search.whoosh.schema import meta_text, searchable_text
-
-CONTEXT_BONUS = 1.0          # a term found in the heading path / title / 出处 doubles the score
-CONTEXT_FLOOR = 1.0          # ... and gives a record matched by its context alone a score
+CONTEXT_BONUS = 1.0  # a term found in the heading path / title / 出处 doubles the score
+CONTEXT_FLOOR = 1.0  # ... and gives a record matched by its context alone a score
 ADJACENT_BONUS = 0.5
-QUOTE_BONUS = 1.5            # a quote holding every term outranks a title/heading match
-EXACT_BASE = 10.0            # every term found verbatim in the text: about a good BM25 word match
-EXACT_COVERAGE = 3.0         # ... up to 4× when the match is the whole text
+QUOTE_BONUS = 1.5  # a quote holding every term outranks a title/heading match
+EXACT_BASE = 10.0  # every term found verbatim in the text: about a good BM25 word match
+EXACT_COVERAGE = 3.0  # ... up to 4× when the match is the whole text
 PER_DOCUMENT = 2
 MAX_GRAMS = 3
-MAX_CANDIDATES = 4000        # candidates verified at most per search
-DIRECT_SCORING = 1500       # candidates scored (the newest ones when there are more)
-FACET_SAMPLE = 5000          # candidate doc numbers read for totals and facets at most
-MAX_CLAUSES = 12             # positive terms used per query; further ones are dropped, said so
-PREFIX_TERMS = 400           # a one-character term expands to its bigrams: intersect it only
-                             # when it has at most this many (else it is verified, not indexed)
-BUDGET_CHECK_EVERY = 32      # candidates verified between two looks at the clock
-FACET_FIELDS = {"topic": "topic", "kind": "kind", "doc_kind": "dkind", "audience": "audience",
-                "year": "year", "speaker": "speaker"}
+MAX_CANDIDATES = 4000  # candidates verified at most per search
+DIRECT_SCORING = 1500  # candidates scored (the newest ones when there are more)
+FACET_SAMPLE = 5000  # candidate doc numbers read for totals and facets at most
+MAX_CLAUSES = 12  # positive terms used per query; further ones are dropped, said so
+PREFIX_TERMS = 400  # a one-character term expands to its bigrams: intersect it only
+# when it has at most this many (else it is verified, not indexed)
+BUDGET_CHECK_EVERY = 32  # candidates verified between two looks at the clock
+FACET_FIELDS = {
+    "topic": "topic",
+    "kind": "kind",
+    "doc_kind": "dkind",
+    "audience": "audience",
+    "year": "year",
+    "speaker": "speaker",
+}
 
 
 @dataclass
 class Form:
     """One searchable form of a term: its runs, candidate query and verifier."""
+
     text: str
     runs: list[str]
     words: list[str]
     pattern: re.Pattern
-    exact: bool                # candidate query alone decides the match
+    exact: bool  # candidate query alone decides the match
 
 
 @dataclass
 class Plan:
     pq: ParsedQuery
-    clauses: list[list[Form]] = field(default_factory=list)   # positive: AND of OR
+    clauses: list[list[Form]] = field(default_factory=list)  # positive: AND of OR
     negated: list[Form] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)  # field -> index values
     adjacent: re.Pattern | None = None
-    notices: list[str] = field(default_factory=list)   # what the engine did to the query
+    notices: list[str] = field(default_factory=list)  # what the engine did to the query
 
     @property
     def patterns(self) -> list[re.Pattern]:
@@ -141,8 +156,12 @@ def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
         return None
     pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
     words = [w for w, _, _ in analysis.word_tokens(norm, tokenizer)]
-    exact = (len(runs) == 1 and len(runs[0]) == 2 and not is_latin(runs[0][0])
-             and not is_latin(runs[0][1]))
+    exact = (
+        len(runs) == 1
+        and len(runs[0]) == 2
+        and not is_latin(runs[0][0])
+        and not is_latin(runs[0][1])
+    )
     return Form(text, runs, words, pattern, exact)
 
 
@@ -155,12 +174,23 @@ def _speakers():
     global _SPEAKERS
     if _SPEAKERS is None:
         from indexer.ingest.structure.sources import SpeakerTable
+
         _SPEAKERS = SpeakerTable.load()
     return _SPEAKERS
 
 
-def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, doc_kind=None,
-               audience=None, year=None, speaker=None) -> Plan:
+def build_plan(
+    q: str | ParsedQuery,
+    vocab,
+    taxonomy,
+    *,
+    topic=None,
+    kind=None,
+    doc_kind=None,
+    audience=None,
+    year=None,
+    speaker=None,
+) -> Plan:
     pq = q if isinstance(q, ParsedQuery) else parse(q or "")
     tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
     plan = Plan(pq)
@@ -186,15 +216,24 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, 
     if len(plan.clauses) > MAX_CLAUSES:
         dropped = plan.clauses[MAX_CLAUSES:]
         plan.clauses = plan.clauses[:MAX_CLAUSES]
-        plan.notices.append(f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
-                            + "、".join(c[0].text for c in dropped[:5])
-                            + ("等" if len(dropped) > 5 else "") + "。")
+        plan.notices.append(
+            f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
+            + "、".join(c[0].text for c in dropped[:5])
+            + ("等" if len(dropped) > 5 else "")
+            + "。"
+        )
     if len(plan.negated) > MAX_CLAUSES:
         plan.negated = plan.negated[:MAX_CLAUSES]
         plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
     raw = dict(pq.filters)
-    for name, val in (("topic", topic), ("kind", kind), ("doc_kind", doc_kind),
-                      ("audience", audience), ("year", year), ("speaker", speaker)):
+    for name, val in (
+        ("topic", topic),
+        ("kind", kind),
+        ("doc_kind", doc_kind),
+        ("audience", audience),
+        ("year", year),
+        ("speaker", speaker),
+    ):
         if val:
             vals = [val] if isinstance(val, (str, int)) else list(val)
             raw.setdefault(name, []).extend(str(v) for v in vals)
@@ -205,8 +244,9 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, *, topic=None, kind=None, 
             resolved.setdefault(field_name, set()).add(value)
     plan.filters = {k: sorted(v) for k, v in resolved.items() if v}
     if len(plan.clauses) > 1 and all(len(c) == 1 for c in plan.clauses):
-        plan.adjacent = re.compile(_SEP.join(
-            _SEP.join(_run_regex(r) for r in c[0].runs) for c in plan.clauses))
+        plan.adjacent = re.compile(
+            _SEP.join(_SEP.join(_run_regex(r) for r in c[0].runs) for c in plan.clauses)
+        )
     return plan
 
 
@@ -218,8 +258,10 @@ def _expansions(term: Term, vocab) -> list[str]:
     return forms or [term.text]
 
 
-_KIND_HINT = ("记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
-              "讲稿（script）、案例（case）、热点问答")
+_KIND_HINT = (
+    "记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
+    "讲稿（script）、案例（case）、热点问答"
+)
 
 
 def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
@@ -239,8 +281,10 @@ def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
     if name == "audience":
         a = resolve_audience(value)
         if a is None:
-            raise UsageError(f"没有“{value}”这种宣讲对象。",
-                             "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络")
+            raise UsageError(
+                f"没有“{value}”这种宣讲对象。",
+                "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络",
+            )
         return "audience", a
     if name == "speaker":
         name_ = display(str(value)).strip()
@@ -250,14 +294,18 @@ def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
     if name == "year":
         m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
         if not m:
-            raise UsageError(f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021")
+            raise UsageError(
+                f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021"
+            )
         return "year", m.group(1)
-    raise UsageError(f"不支持的筛选条件“{name}”。",
-                     "可用的筛选：topic、kind、audience、year、speaker")
+    raise UsageError(
+        f"不支持的筛选条件“{name}”。", "可用的筛选：topic、kind、audience、year、speaker"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # compilation to Whoosh queries
+
 
 def describe(plan: Plan, reader) -> dict:
     """How a plan runs: the gram terms intersected per form, the filters, the ranking query."""
@@ -270,7 +318,7 @@ def describe(plan: Plan, reader) -> dict:
                 if len(run) == 1:
                     grams.append(run + "*")
                     continue
-                gs = list(dict.fromkeys(run[i:i + 2] for i in range(len(run) - 1)))
+                gs = list(dict.fromkeys(run[i : i + 2] for i in range(len(run) - 1)))
                 if len(gs) > MAX_GRAMS:
                     gs.sort(key=lambda g: reader.doc_frequency("grams", g))
                     gs = gs[:MAX_GRAMS]
@@ -278,12 +326,16 @@ def describe(plan: Plan, reader) -> dict:
             forms.append({"form": f.text, "grams": grams, "exact": f.exact})
         clauses.append(forms)
     rq = ranking_query(plan)
-    return {"candidates": clauses, "filters": plan.filters,
-            "ranking": str(rq) if rq is not None else None}
+    return {
+        "candidates": clauses,
+        "filters": plan.filters,
+        "ranking": str(rq) if rq is not None else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # candidate sets: posting lists read in bulk into Python sets, combined at C speed
+
 
 class DocSets:
     """Doc-number sets of index terms, read block by block (no per-posting matcher calls) and
@@ -317,7 +369,7 @@ class DocSets:
             self._cache.popitem(last=False)
         return out
 
-    def prefix(self, fieldname: str, prefix: str, budget: "Budget | None" = None) -> set:
+    def prefix(self, fieldname: str, prefix: str, budget: Budget | None = None) -> set:
         key = (fieldname, prefix + "*")
         hit = self._cache.get(key)
         if hit is not None:
@@ -413,7 +465,7 @@ def _form_cost(form: Form, ds: DocSets) -> int:
     return cost
 
 
-def _form_set(form: Form, ds: DocSets, budget: "Budget | None" = None) -> set:
+def _form_set(form: Form, ds: DocSets, budget: Budget | None = None) -> set:
     sets = []
     for run in form.runs:
         if budget is not None:
@@ -421,7 +473,7 @@ def _form_set(form: Form, ds: DocSets, budget: "Budget | None" = None) -> set:
         if len(run) == 1:
             sets.append(ds.prefix("grams", run, budget))
             continue
-        grams = list(dict.fromkeys(run[i:i + 2] for i in range(len(run) - 1)))
+        grams = list(dict.fromkeys(run[i : i + 2] for i in range(len(run) - 1)))
         if len(grams) > MAX_GRAMS:
             grams.sort(key=lambda g: ds.reader.doc_frequency("grams", g))
             grams = grams[:MAX_GRAMS]
@@ -439,17 +491,22 @@ def _intersect(sets: list[set]) -> set:
     return out if len(sets) > 1 else set(out)
 
 
-def candidates(plan: Plan, ds: DocSets, budget: "Budget | None" = None) -> set | None:
+def candidates(plan: Plan, ds: DocSets, budget: Budget | None = None) -> set | None:
     """Doc numbers that may match: for every clause, the gram AND of one of its forms; AND the
     filters. Clauses are read cheapest first; a clause whose candidate set would read more than
     ``PREFIX_TERMS`` posting lists (a common single character such as 的) is left to
     verification once a cheaper clause has narrowed the candidates."""
     parts = []
-    costed = sorted(((sum(_form_cost(f, ds) for f in clause), i, clause)
-                     for i, clause in enumerate(plan.clauses)), key=lambda t: (t[0], t[1]))
+    costed = sorted(
+        (
+            (sum(_form_cost(f, ds) for f in clause), i, clause)
+            for i, clause in enumerate(plan.clauses)
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
     for n, (cost, _, clause) in enumerate(costed):
         if n > 0 and cost > PREFIX_TERMS:
-            break                      # verified against the text instead (still exact)
+            break  # verified against the text instead (still exact)
         u: set = set()
         for f in clause:
             u |= _form_set(f, ds, budget)
@@ -480,6 +537,7 @@ def ranking_query(plan: Plan) -> wq.Query | None:
 # ---------------------------------------------------------------------------------------------
 # running a search
 
+
 @dataclass
 class Candidate:
     docnum: int
@@ -498,8 +556,7 @@ def verify(plan: Plan, rec: dict) -> bool:
 def final_score(plan: Plan, c: Candidate) -> float:
     s = c.score
     body = for_search(c.rec.get("text") or "")
-    matched = [next((f for f in clause if f.pattern.search(body)), None)
-               for clause in plan.clauses]
+    matched = [next((f for f in clause if f.pattern.search(body)), None) for clause in plan.clauses]
     in_body = bool(plan.clauses) and all(matched)
     if in_body:
         # Every term lies in the text itself, whatever jieba made of text and query (a query
@@ -521,8 +578,12 @@ def final_score(plan: Plan, c: Candidate) -> float:
 def _order_key(sort: str):
     if sort == "date":
         return lambda t: (t[1].rec.get("date") or "", t[1].rec.get("updated") or 0.0)
-    return lambda t: (round(t[0], 6), t[1].rec.get("updated") or 0.0, t[1].rec.get("date") or "",
-                      -(t[1].rec.get("seq") or 0))
+    return lambda t: (
+        round(t[0], 6),
+        t[1].rec.get("updated") or 0.0,
+        t[1].rec.get("date") or "",
+        -(t[1].rec.get("seq") or 0),
+    )
 
 
 def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
@@ -544,11 +605,12 @@ def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
                 # a segment whose last documents have no date (or none at all) has a column
                 # shorter than its documents: Whoosh does not fill the tail with the default
                 return ""
+
         for dn in sorted(cand, key=lambda d: (datekey(d), d), reverse=True):
             yield dn, 0.0
         return
     rq = ranking_query(plan)
-    ordered = sorted(cand, reverse=True)               # newest first
+    ordered = sorted(cand, reverse=True)  # newest first
     window, rest = ordered[:DIRECT_SCORING], ordered[DIRECT_SCORING:]
     scores = _direct_scores(searcher, rq, window[::-1]) if rq is not None else {}
     for dn in sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True):
@@ -579,8 +641,17 @@ _TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具
 _PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
 
 
-def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: int = 10,
-               page: int = 1, sort: str = "relevance", budget: Budget | None = None) -> dict:
+def run_search(
+    searcher,
+    ds: DocSets,
+    facets: FacetCache,
+    plan: Plan,
+    *,
+    limit: int = 10,
+    page: int = 1,
+    sort: str = "relevance",
+    budget: Budget | None = None,
+) -> dict:
     if sort not in ("relevance", "date"):
         raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
     limit = max(1, min(int(limit), 100))
@@ -628,20 +699,30 @@ def run_search(searcher, ds: DocSets, facets: FacetCache, plan: Plan, *, limit: 
     counts = facets.counts(bitmap)
     facets_estimate = estimate
     if scale != 1.0:
-        counts = {n: {v: max(1, int(round(c * scale))) for v, c in vals.items()}
-                  for n, vals in counts.items()}
+        counts = {
+            n: {v: max(1, int(round(c * scale))) for v, c in vals.items()}
+            for n, vals in counts.items()
+        }
         facets_estimate = True
     start = (page - 1) * limit
-    shown = collapsed[start:start + limit]
+    shown = collapsed[start : start + limit]
     hits = [format_hit(c, score, plan, more) for score, c, more in shown]
     if exhausted:
         pages = math.ceil(len(collapsed) / limit)
     else:
         pages = max(1, math.ceil(total / limit))
-    out = {"query": plan.pq.raw, "total": total, "total_is_estimate": estimate,
-           "facets_are_estimate": facets_estimate, "page": page, "pages": pages, "hits": hits,
-           "facets": counts, "partial": partial,
-           "notices": plan.notices + ([_PARTIAL] if partial else [])}
+    out = {
+        "query": plan.pq.raw,
+        "total": total,
+        "total_is_estimate": estimate,
+        "facets_are_estimate": facets_estimate,
+        "page": page,
+        "pages": pages,
+        "hits": hits,
+        "facets": counts,
+        "partial": partial,
+        "notices": plan.notices + ([_PARTIAL] if partial else []),
+    }
     return out
 
 
@@ -673,8 +754,12 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
         "id": rec.get("id"),
         "text": rec.get("text") or "",
         "highlight": highlight(rec.get("text") or "", pats),
-        "document": {"id": rec.get("document_id"), "title": rec.get("document_title") or "",
-                     "filename": rec.get("filename") or "", "kind": rec.get("doc_kind") or ""},
+        "document": {
+            "id": rec.get("document_id"),
+            "title": rec.get("document_title") or "",
+            "filename": rec.get("filename") or "",
+            "kind": rec.get("doc_kind") or "",
+        },
         "page": rec.get("page"),
         "heading": rec.get("heading") or "",
         "source": rec.get("source") or "",
@@ -694,14 +779,38 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
 
 
 def _empty(plan: Plan) -> dict:
-    return {"query": plan.pq.raw, "total": 0, "total_is_estimate": False,
-            "facets_are_estimate": False, "page": 1, "pages": 0, "hits": [],
-            "facets": {k: {} for k in FACET_FIELDS}, "partial": False,
-            "notices": list(plan.notices)}
+    return {
+        "query": plan.pq.raw,
+        "total": 0,
+        "total_is_estimate": False,
+        "facets_are_estimate": False,
+        "page": 1,
+        "pages": 0,
+        "hits": [],
+        "facets": {k: {} for k in FACET_FIELDS},
+        "partial": False,
+        "notices": list(plan.notices),
+    }
 
 
-__all__ = ["build_plan", "describe", "candidates", "run_search", "DocSets", "FacetCache",
-           "Budget", "BudgetExceeded", "MAX_CLAUSES", "is_expensive",
-           "format_hit", "Plan",
-           "Form", "verify", "collapse", "CONTEXT_BONUS", "ADJACENT_BONUS", "QUOTE_BONUS",
-           "PER_DOCUMENT"]
+__all__ = [
+    "build_plan",
+    "describe",
+    "candidates",
+    "run_search",
+    "DocSets",
+    "FacetCache",
+    "Budget",
+    "BudgetExceeded",
+    "MAX_CLAUSES",
+    "is_expensive",
+    "format_hit",
+    "Plan",
+    "Form",
+    "verify",
+    "collapse",
+    "CONTEXT_BONUS",
+    "ADJACENT_BONUS",
+    "QUOTE_BONUS",
+    "PER_DOCUMENT",
+]

@@ -29,29 +29,36 @@ import time
 import zlib
 from array import array
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from itertools import chain
 from pathlib import Path
 from pickle import dumps
-from typing import Callable, Iterable
 
 from whoosh import formats
 from whoosh import index as windex
-from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3PerDocReader,
-                                  W3PostingsWriter, W3Segment, W3TermInfo, _lenfield)
+from whoosh.codec.whoosh3 import (
+    LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
+    W3Codec,
+    W3PerDocReader,
+    W3PostingsWriter,
+    W3Segment,
+    W3TermInfo,
+    _lenfield,
+)
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import LockError, SegmentWriter
 
-from library.errors import SearchIndexError
-
 from indexer.search.whoosh.analysis import CountedExistence, CountedFrequency, register_vocabulary
 from indexer.search.whoosh.schema import SCHEMA_VERSION, build_schema, to_document
+from library.errors import SearchIndexError
 
 META_FILE = "lecturelib-index.json"
-LOCK_TIMEOUT = 10.0          # seconds a writer waits for the lock before giving up
-REBUILD_LIMIT_MB = 256       # in-memory postings per writer process before a new segment
-PARALLEL_APPLY_MIN = 400     # records in one apply() from which worker processes are used
+LOCK_TIMEOUT = 10.0  # seconds a writer waits for the lock before giving up
+REBUILD_LIMIT_MB = 256  # in-memory postings per writer process before a new segment
+PARALLEL_APPLY_MIN = 400  # records in one apply() from which worker processes are used
 
 
 class _LengthsReader(W3PerDocReader):
@@ -80,9 +87,13 @@ class LeanCodec(W3Codec):
         return W3Segment(self, indexname, segid=secrets.token_hex(8))
 
     def postings_writer(self, dbfile, byteids=False):
-        return _LeanPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
-                                   compression=self._compression,
-                                   inlinelimit=self._inlinelimit)
+        return _LeanPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +108,7 @@ class LeanCodec(W3Codec):
 # format: readers see no difference.
 
 _IDS, _FREQ, _GENERIC = 0, 1, 2
-_SMALL_BLOCK = 64            # pickled block bytes below which a block is not compressed
+_SMALL_BLOCK = 64  # pickled block bytes below which a block is not compressed
 _TERMINFO = W3TermInfo._struct
 
 
@@ -114,8 +125,8 @@ def _new_generic():
 
 
 _FACTORIES = {_IDS: _new_ids, _FREQ: _new_freqs, _GENERIC: _new_generic}
-_TERM_BYTES = 400            # memory of one in-memory term (key, dict slot, arrays), measured
-_POSTING_BYTES = 10          # memory of one posting (array slots with their over-allocation)
+_TERM_BYTES = 400  # memory of one in-memory term (key, dict slot, arrays), measured
+_POSTING_BYTES = 10  # memory of one posting (array slots with their over-allocation)
 
 
 def _mode_for(fieldobj) -> int:
@@ -123,9 +134,9 @@ def _mode_for(fieldobj) -> int:
     if fmt is None or fmt.field_boost != 1.0:
         return _GENERIC
     if type(fmt) in (formats.Existence, CountedExistence):
-        return _IDS                    # weight 1.0, no value
+        return _IDS  # weight 1.0, no value
     if type(fmt) in (formats.Frequency, CountedFrequency):
-        return _FREQ                   # weight = frequency, value = pack_uint(frequency)
+        return _FREQ  # weight = frequency, value = pack_uint(frequency)
     return _GENERIC
 
 
@@ -244,8 +255,13 @@ class _InvertedPool:
             for tb in sorted(terms):
                 ids, weights, values = self._lists(fieldname, tb, terms[tb])
                 for i, docnum in enumerate(ids):
-                    yield (fieldname, tb, docnum, 1.0 if weights is None else weights[i],
-                           b"" if values is None else values[i])
+                    yield (
+                        fieldname,
+                        tb,
+                        docnum,
+                        1.0 if weights is None else weights[i],
+                        b"" if values is None else values[i],
+                    )
 
     def write(self, fieldwriter, schema, pdr) -> None:
         """Write every posting list, a block at a time, through ``fieldwriter``."""
@@ -302,16 +318,16 @@ def _fill_postings(pw, ids, weights, values, lens) -> None:
     for s in range(0, n, limit):
         if s:
             pw._write_block()
-        chunk = ids[s:s + limit]
+        chunk = ids[s : s + limit]
         pw._ids = chunk
         if weights is None:
             pw._weights = array("f", [1.0]) * len(chunk)
             pw._maxweight = 1.0
         else:
-            w = weights[s:s + limit]
+            w = weights[s : s + limit]
             pw._weights = w
             pw._maxweight = max(0, max(w))
-        pw._values = [] if values is None else values[s:s + limit]
+        pw._values = [] if values is None else values[s : s + limit]
         if lens is not None:
             lb = [lens[i] for i in chunk]
             nz = [b for b in lb if b]
@@ -349,12 +365,27 @@ class _LeanPostingsWriter(W3PostingsWriter):
         infobytes = dumps((n, ids[-1], maxweight, comp, minbyte, maxbyte), 2)
         postfile = self._postfile
         start = postfile.tell()
-        postfile.write(WHOOSH3_HEADER_MAGIC + pack_int(-(len(infobytes) + len(databytes)))
-                       + infobytes + databytes)
+        postfile.write(
+            WHOOSH3_HEADER_MAGIC
+            + pack_int(-(len(infobytes) + len(databytes)))
+            + infobytes
+            + databytes
+        )
         length = postfile.tell() - start
-        return _TERMINFO.pack(0, sum(weights), n, 0 if minlength is None else minbyte,
-                              maxbyte, maxweight, ids[0], ids[-1]) \
-            + pack_long(start) + pack_int(length)
+        return (
+            _TERMINFO.pack(
+                0,
+                sum(weights),
+                n,
+                0 if minlength is None else minbyte,
+                maxbyte,
+                maxweight,
+                ids[0],
+                ids[-1],
+            )
+            + pack_long(start)
+            + pack_int(length)
+        )
 
     def _mini_ids(self):
         ids = self._ids
@@ -375,8 +406,17 @@ class _LeanPostingsWriter(W3PostingsWriter):
         if comp:
             databytes = zlib.compress(databytes, comp)
         ids = self._ids
-        infobytes = dumps((len(ids), ids[-1], self._maxweight, comp,
-                           length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
+        infobytes = dumps(
+            (
+                len(ids),
+                ids[-1],
+                self._maxweight,
+                comp,
+                length_to_byte(self._minlength),
+                length_to_byte(self._maxlength),
+            ),
+            2,
+        )
         blocklength = len(infobytes) + len(databytes)
         postfile = self._postfile
         postfile.write_int(-blocklength if last else blocklength)
@@ -474,7 +514,7 @@ class _BulkSubTask(SubWriterTask):
             try:
                 jobinfo = self.jobqueue.get(timeout=2.0)
             except queue.Empty:
-                if os.getppid() != self.parent_pid:    # the writing process was killed
+                if os.getppid() != self.parent_pid:  # the writing process was killed
                     return
                 continue
             if jobinfo is None:
@@ -500,16 +540,18 @@ class BulkMpWriter(MpWriter, BulkSegmentWriter):
     this process, through the same in-memory pool."""
 
     def __init__(self, ix, procs: int = 2, batchsize: int = 256, limitmb: int = 128, **kwargs):
-        MpWriter.__init__(self, ix, procs=procs, batchsize=batchsize, multisegment=True,
-                          limitmb=limitmb, **kwargs)
+        MpWriter.__init__(
+            self, ix, procs=procs, batchsize=batchsize, multisegment=True, limitmb=limitmb, **kwargs
+        )
         self.subargs = dict(kwargs, limitmb=limitmb)
         self.pool.cleanup()
         self.pool = _InvertedPool(self.schema)
         self.limit_bytes = limitmb * 1024 * 1024
 
     def _new_task(self):
-        task = _BulkSubTask(self.storage, self.indexname, self.jobqueue, self.resultqueue,
-                            self.subargs, True)
+        task = _BulkSubTask(
+            self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, True
+        )
         self.tasks.append(task)
         task.start()
         return task
@@ -569,7 +611,7 @@ def read_meta(path: Path) -> dict | None:
 
 
 def status(path: Path, vocab) -> str:
-    """"ok" | "missing" | "stale" | "corrupt" — never raises."""
+    """ "ok" | "missing" | "stale" | "corrupt" — never raises."""
     path = Path(path)
     if not path.is_dir() or not any(path.glob("_MAIN_*.toc")):
         return "missing"
@@ -602,7 +644,9 @@ def open_index(path: Path, vocab):
     try:
         return windex.open_dir(str(path))
     except Exception as e:
-        raise SearchIndexError("搜索索引无法打开或已损坏。", "请运行 lecturelib reindex 重建索引。") from e
+        raise SearchIndexError(
+            "搜索索引无法打开或已损坏。", "请运行 lecturelib reindex 重建索引。"
+        ) from e
 
 
 def create_empty(path: Path, vocab):
@@ -624,15 +668,24 @@ def _writer(ix, cls=None, timeout: float | None = None, **kw):
             return ix.writer(**kw) if cls is None else cls(ix, **kw)
         except LockError:
             if time.monotonic() >= deadline:
-                raise SearchIndexError("搜索索引正被另一个任务写入，等待超时。",
-                                       "请稍后重试；若长时间如此，请检查是否有卡住的入库或重建任务。")
+                raise SearchIndexError(
+                    "搜索索引正被另一个任务写入，等待超时。",
+                    "请稍后重试；若长时间如此，请检查是否有卡住的入库或重建任务。",
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
 
-def rebuild(path: Path, vocab, records: Iterable, *, total: int | None = None,
-            progress: Callable[[int], None] | None = None, procs: int = 2,
-            public: bool = False) -> None:
+def rebuild(
+    path: Path,
+    vocab,
+    records: Iterable,
+    *,
+    total: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    procs: int = 2,
+    public: bool = False,
+) -> None:
     path = Path(path)
     tmp = path.with_name(path.name + ".new")
     if tmp.exists():
@@ -655,6 +708,7 @@ def rebuild(path: Path, vocab, records: Iterable, *, total: int | None = None,
             if parallel:
                 return _writer(ix, BulkMpWriter, procs=procs, batchsize=256, **kw)
             return _writer(ix, BulkSegmentWriter, **kw)
+
     w = new_writer()
     n = 0
     try:
@@ -664,7 +718,7 @@ def rebuild(path: Path, vocab, records: Iterable, *, total: int | None = None,
             if progress and n % 500 == 0:
                 progress(n)
             if not public and not parallel and n % 256 == 0 and w.full():
-                w.commit(merge=False)             # bounded memory: start a new segment
+                w.commit(merge=False)  # bounded memory: start a new segment
                 w = new_writer()
         w.commit()
     except BaseException:
@@ -715,5 +769,13 @@ def apply(ix, upserts: list, deletes: list[str], procs: int = 2, public: bool = 
         raise
 
 
-__all__ = ["META_FILE", "status", "open_index", "create_empty", "rebuild", "apply", "read_meta",
-           "PublicCodec"]
+__all__ = [
+    "META_FILE",
+    "status",
+    "open_index",
+    "create_empty",
+    "rebuild",
+    "apply",
+    "read_meta",
+    "PublicCodec",
+]
