@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from indexer.ingest.normalize import for_search
-from indexer.search import text
+from indexer.search import jieba_words, text
 from indexer.search.vocab import Vocabulary
-from indexer.search.whoosh import analysis, jieba_words
+from indexer.search.whoosh import analysis
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,10 @@
 
 import pytest
 
+from indexer.search.jieba_words import dictionary_words
 from indexer.search.query import parse
 from indexer.search.suggest import close_terms, relaxations
 from indexer.search.vocab import Vocabulary
-from indexer.search.whoosh.jieba_words import dictionary_words
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from indexer.ingest.normalize import for_search
+from indexer.search.jieba_words import tokenizer_for
 from indexer.search.vocab import Vocabulary, search_key
-from indexer.search.whoosh.jieba_words import tokenizer_for
 from library.errors import UsageError
 
 

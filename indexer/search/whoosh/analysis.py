@@ -35,8 +35,7 @@ from whoosh.formats import Existence, Frequency
 from whoosh.system import pack_uint
 
 from indexer.ingest.normalize import for_search
-from indexer.search.text import gram_terms, is_latin, runs, segment_texts, segments
-from indexer.search.whoosh.jieba_words import (  # noqa: F401  (re-exported)
+from indexer.search.jieba_words import (  # noqa: F401  (re-exported)
     _TOKENIZERS,
     jieba_for,
     register_vocabulary,
@@ -44,6 +43,7 @@ from indexer.search.whoosh.jieba_words import (  # noqa: F401  (re-exported)
     word_tokens,
     words,
 )
+from indexer.search.text import gram_terms, is_latin, runs, segment_texts, segments
 
 
 def _value_parts(value) -> tuple[str, ...]:

@@ -1,4 +1,6 @@
-"""jieba, ours: the word segmentation of the Whoosh backend (its word field and ranking).
+"""jieba, ours: the word segmentation every search backend shares (the word field and ranking
+of the Whoosh backend; the word tsvector of the PostgreSQL one). The one module that touches
+jieba's internals (an import-linter contract says so).
 
 * :func:`tokenizer_for` builds a private ``jieba.Tokenizer`` with the vocabulary's terms (the
   dictionary file model lives in ``indexer.search.vocab``), cached per vocabulary version; the
