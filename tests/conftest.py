@@ -3,10 +3,15 @@ and clients over them (real SQLite store, real Whoosh index on disk)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The word-frequency cache (indexer.search.jieba_words) goes to a temp dir, not ~/.cache.
+os.environ.setdefault("LECTURELIB_CACHE", tempfile.mkdtemp(prefix="lecturelib-test-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` without `python -m` still finds the packages
