@@ -25,6 +25,7 @@ import time
 
 from .content import clean_text, safe_filename
 from .errors import NotFoundError, UsageError
+from .store.database import retried
 
 ROLES = {"reader": "读者", "editor": "编辑", "admin": "管理员"}
 RANKS = {"reader": 1, "editor": 2, "admin": 3}
@@ -118,6 +119,7 @@ class Users:
                 "可用：" + "、".join(f"{k}（{v}）" for k, v in ROLES.items()),
             )
 
+    @retried
     def add(self, name: str, password: str, role: str = "editor", *, actor: str = "cli") -> int:
         self._check(name, password, role)
         if self.get(name, missing_ok=True):
@@ -125,11 +127,11 @@ class Users:
                 f"用户“{name}”已存在。", "如需重置密码，请使用管理页面或 user passwd。"
             )
         with self.db.transaction():
-            uid = self.db.execute(
+            uid = self.db.insert(
                 "INSERT INTO users (name, password_hash, role, active, "
                 "created_at) VALUES (:n, :h, :r, 1, :t)",
                 {"n": name, "h": hash_password(password), "r": role, "t": time.time()},
-            ).lastrowid
+            )
             self.audit.write(actor, "user_add", f"user:{name}", {"role": role})
         return uid
 
@@ -147,9 +149,10 @@ class Users:
         without secrets, until someone sets one)."""
         return self.db.rows(
             "SELECT id, name, role, active, created_at, failed_logins, "
-            "password_hash != '' AS has_password FROM users ORDER BY name"
+            "CASE WHEN password_hash != '' THEN 1 ELSE 0 END AS has_password FROM users ORDER BY name"
         )
 
+    @retried
     def import_csv(self, data: str, role: str = "reader", *, actor: str = "cli") -> list[dict]:
         """Create accounts in bulk from CSV text (e.g. a district's speakers): one account a
         line, ``用户名[,密码]``; a first line naming the columns (用户名/姓名/账号/name) is
@@ -231,6 +234,7 @@ class Users:
                 )
         return sorted(out, key=lambda r: r["line"])
 
+    @retried
     def authenticate(
         self, name: str, password: str, *, address: str | None = None, actor: str = "web"
     ) -> dict | None:
@@ -263,6 +267,7 @@ class Users:
             )
         return None
 
+    @retried
     def end_sessions(self, uid: int, reason: str = "logout") -> None:
         """End every session of the account (a new session generation); ``reason`` (one of
         SESSION_ENDS) is what the other sessions are told on their next request."""
@@ -272,6 +277,7 @@ class Users:
                 {"i": uid, "r": reason},
             )
 
+    @retried
     def set_password(self, name: str, password: str, *, actor: str) -> None:
         self._check(name, password, None)
         self.get(name)
@@ -284,18 +290,20 @@ class Users:
             )
             self.audit.write(actor, "user_password", f"user:{name}", {})
 
+    @retried
     def set_active(self, name: str, active: bool, *, actor: str) -> None:
         self.get(name)
         with self.db.transaction():
             # disabling ends every session at once (enabling does not revive them)
             self.db.execute(
                 "UPDATE users SET active = :a, session_gen = session_gen + :g, "
-                "session_end = CASE WHEN :a THEN session_end ELSE 'disabled' END "
+                "session_end = CASE WHEN :a = 1 THEN session_end ELSE 'disabled' END "
                 "WHERE name = :n",
                 {"a": int(active), "g": int(not active), "n": name},
             )
             self.audit.write(actor, "user_enable" if active else "user_disable", f"user:{name}", {})
 
+    @retried
     def set_role(self, name: str, role: str, *, actor: str) -> None:
         self._check(name, None, role)
         self.get(name)

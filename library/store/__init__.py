@@ -29,7 +29,7 @@ from ..home import Home
 from ..originals import Originals
 from .audit import AuditLog
 from .checks import Consistency
-from .database import Database
+from .database import Database, retried
 from .documents import DocumentRepository
 from .drafts import DraftRepository
 from .keyvalues import StoredValues
@@ -152,6 +152,7 @@ class Store:
 
     # -- ingest ----------------------------------------------------------------------------
 
+    @retried
     def store_file(self, item: IngestItem, *, actor: str = "cli") -> Stored:
         """Store a new file: a new document, or a new version of the active document with the
         same title. Atomic: either everything is stored or nothing is."""
@@ -165,6 +166,9 @@ class Store:
         now = time.time()
         touched: set[str] = set()
         with self.db.transaction():
+            # two nodes storing files of one title at once: one after the other, so that the
+            # second becomes a new version of the first's document (SQLite: its write lock)
+            self.db.lock(f"title:{item.title_key}")
             doc = self.documents.active_by_title_key(item.title_key)
             new_document = doc is None
             if new_document:
@@ -226,6 +230,7 @@ class Store:
 
     # -- editing ---------------------------------------------------------------------------
 
+    @retried
     def update_document(
         self,
         doc_id: int,
@@ -261,6 +266,7 @@ class Store:
             self.outbox.enqueue(touched)
         return touched
 
+    @retried
     def update_quote(
         self,
         quote_id: int,
@@ -286,6 +292,7 @@ class Store:
             self.outbox.enqueue({f"q:{quote_id}"})
         return {f"q:{quote_id}"}
 
+    @retried
     def set_status(self, doc_id: int, status: str, *, actor: str) -> set[str]:
         """Move a document to the trash (``"trashed"``) or restore it (``"active"``)."""
         if status not in ("active", "trashed"):
@@ -300,6 +307,7 @@ class Store:
             self.outbox.enqueue(touched)
         return touched
 
+    @retried
     def purge(self, doc_id: int, *, actor: str) -> set[str]:
         """Delete a trashed document for good, with its versions; originals no other version
         uses are removed; quotes left with no occurrence are removed. Their ids are never
@@ -327,6 +335,7 @@ class Store:
                 self.originals.remove(sha)
         return touched
 
+    @retried
     def audit(self, actor: str, action: str, target: str | None = None, **detail) -> None:
         self.audit_trail.write(actor, action, target, detail)
 
@@ -382,6 +391,7 @@ class Store:
 
     # -- upload drafts (the editor's preview before publishing) ---------------------------
 
+    @retried
     def save_draft(self, actor: str, filename: str, sha: str, data: bytes, payload: dict) -> int:
         return self.drafts.save(actor, filename, sha, data, payload)
 
@@ -391,6 +401,7 @@ class Store:
     def list_drafts(self, actor: str | None = None) -> list[dict]:
         return self.drafts.list(actor)
 
+    @retried
     def delete_draft(self, draft_id: int) -> None:
         self.drafts.delete(draft_id)
 
@@ -410,6 +421,7 @@ class Store:
     def get_setting(self, key: str, default: str | None = None) -> str | None:
         return self.stored_values.get(key, default)
 
+    @retried
     def set_setting(self, key: str, value: str) -> None:
         self.stored_values.set(key, value)
 

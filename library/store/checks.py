@@ -19,15 +19,15 @@ class Consistency:
     def problems(self) -> list[str]:
         """Problems inside the store itself (Chinese, one line each)."""
         problems = []
-        with self.db.reading() as conn:
-            res = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+        if not self.db.postgres:  # PostgreSQL checks its pages itself (and its WAL)
+            res = self.db.scalar("PRAGMA integrity_check")
             if res != "ok":
                 problems.append(f"数据库完整性检查未通过：{res}")
-            for r in conn.exec_driver_sql(
-                "SELECT id, title FROM documents WHERE current_version_id IS NULL "
-                "OR current_version_id NOT IN (SELECT id FROM versions)"
-            ):
-                problems.append(f"材料 {r[0]}《{r[1]}》没有有效的版本。")
+        for r in self.db.rows(
+            "SELECT id, title FROM documents WHERE current_version_id IS NULL "
+            "OR current_version_id NOT IN (SELECT id FROM versions) ORDER BY id"
+        ):
+            problems.append(f"材料 {r['id']}《{r['title']}》没有有效的版本。")
         return problems
 
 

@@ -79,7 +79,7 @@ class DocumentRepository:
         topics_manual: bool,
         now: float,
     ) -> int:
-        return self.db.execute(
+        return self.db.insert(
             "INSERT INTO documents (title, title_key, kind, status, date, source, topics_manual, "
             "created_at, updated_at) VALUES (:t, :k, :kind, 'active', :date, :src, :tm, :now, "
             ":now)",
@@ -92,7 +92,7 @@ class DocumentRepository:
                 "tm": int(topics_manual),
                 "now": now,
             },
-        ).lastrowid
+        )
 
     def refresh_for_new_version(
         self, doc_id: int, *, kind: str, date: str | None, source: str | None, now: float
@@ -129,7 +129,7 @@ class DocumentRepository:
     ) -> int:
         """Store a version with its outline and passages and make it the current one."""
         with self.db.transaction():
-            vid = self.db.execute(
+            vid = self.db.insert(
                 "INSERT INTO versions (document_id, number, sha256, filename, format, size, pages, "
                 "chars, status, warnings, created_at) VALUES (:d, :n, :sha, :fn, :fmt, :size, "
                 ":pages, :chars, :st, :w, :now)",
@@ -146,7 +146,7 @@ class DocumentRepository:
                     "w": json.dumps(warnings, ensure_ascii=False),
                     "now": now,
                 },
-            ).lastrowid
+            )
             self.db.execute(
                 "UPDATE documents SET current_version_id = :v WHERE id = :d",
                 {"v": vid, "d": doc_id},

@@ -19,7 +19,7 @@ class DraftRepository:
     def save(self, actor: str, filename: str, sha: str, data: bytes, payload: dict) -> int:
         """Keep a draft; the bytes go to the originals folder (content-addressed)."""
         self.originals.put(data, sha)
-        return self.db.execute(
+        return self.db.insert(
             "INSERT INTO drafts (actor, created_at, filename, sha256, payload) "
             "VALUES (:a, :t, :f, :s, :p)",
             {
@@ -29,7 +29,7 @@ class DraftRepository:
                 "s": sha,
                 "p": json.dumps(payload, ensure_ascii=False),
             },
-        ).lastrowid
+        )
 
     def get(self, draft_id: int) -> dict:
         row = self.db.one("SELECT * FROM drafts WHERE id = :i", i=draft_id)

@@ -118,7 +118,7 @@ class QuoteRepository:
                     probe = max(parts, key=len)
                     for cand in self.db.rows(
                         "SELECT id, source, date, speaker, theme, note, text_key FROM quotes "
-                        "WHERE length(text_key) > :n AND instr(text_key, :p) > 0 "
+                        f"WHERE length(text_key) > :n AND {self.db.contains('text_key', 'p')} "
                         "ORDER BY length(text_key), id",
                         n=len(key),
                         p=probe,
@@ -127,7 +127,7 @@ class QuoteRepository:
                             row = cand
                             break
                 if row is None:
-                    qid = ex(
+                    qid = self.db.insert(
                         "INSERT INTO quotes (text, text_key, source, date, speaker, theme, "
                         "note, topics_manual, created_at, updated_at) VALUES (:t, :k, :src, "
                         ":date, :sp, :th, :note, :tm, :now, :now)",
@@ -142,7 +142,7 @@ class QuoteRepository:
                             "tm": int(topics_manual),
                             "now": now,
                         },
-                    ).lastrowid
+                    )
                     qt = quote_topics[i] if i < len(quote_topics) else []
                     self.topics.add_quote_topics(qid, qt, manual=topics_manual)
                     if len(key) > MIN_PART:

@@ -22,6 +22,12 @@ def member_sql(table: str, col: str, alias: str = "t") -> str:
     )
 
 
+def member_flag(table: str, col: str, alias: str = "t") -> str:
+    """:func:`member_sql` as a column: 1 or 0 on every database (PostgreSQL would say
+    true/false)."""
+    return f"CASE WHEN {member_sql(table, col, alias)} THEN 1 ELSE 0 END"
+
+
 def _origin(manual: bool) -> str:
     return "manual" if manual else "auto"
 
@@ -37,7 +43,7 @@ class TopicRepository:
         counts under that topic (the rule above); the others are weak suggestions."""
         return self.db.rows(
             f"SELECT topic, score, origin, "
-            f"{member_sql('document_topics', 'document_id')} AS member "
+            f"{member_flag('document_topics', 'document_id')} AS member "
             "FROM document_topics t WHERE document_id = :d "
             "ORDER BY score DESC, topic",
             d=doc_id,
@@ -94,7 +100,9 @@ class TopicRepository:
             {"q": quote_id, "t": slug, "s": score, "o": _origin(manual)} for slug, score in scored
         ]
         if rows:
-            self.db.execute("INSERT OR IGNORE INTO quote_topics VALUES (:q, :t, :s, :o)", rows)
+            self.db.execute(
+                "INSERT INTO quote_topics VALUES (:q, :t, :s, :o) ON CONFLICT DO NOTHING", rows
+            )
 
     def set_quote_topics(self, quote_id: int, slugs: Iterable[str]) -> None:
         """An editor's choice of topics for a quote (replaces the suggestions)."""
