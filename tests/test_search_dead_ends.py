@@ -5,9 +5,9 @@ what it did."""
 from __future__ import annotations
 
 import pytest
+from search_backends import BACKENDS, open_backend
 from test_search_golden import rec
 
-from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 
 RECORDS = [
@@ -64,10 +64,10 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module", params=WRITERS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def ix(tmp_path_factory, request):
-    index = open_engine(
-        tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None), writer=request.param
+    index = open_backend(
+        request.param, tmp_path_factory.mktemp("home"), Vocabulary.load(None), request
     )
     index.rebuild(RECORDS, procs=1)
     yield index

@@ -6,8 +6,8 @@ highlights (exact spans, escaping), collapse and pagination."""
 from __future__ import annotations
 
 import pytest
+from search_backends import BACKENDS, open_backend, searching_module
 
-from indexer.search import WRITERS, open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
@@ -349,12 +349,13 @@ RECORDS += [
 BY_ID = {r["id"]: r for r in RECORDS}
 
 
-@pytest.fixture(scope="module", params=WRITERS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def ix(tmp_path_factory, request):
-    """The golden library, built by each segment writer (settings: search_writer): every
-    answer below must be the same whichever wrote the index."""
+    """The golden library, built by each segment writer of the Whoosh backend (settings:
+    search_writer) and by the PostgreSQL backend: every answer below must be the same whichever
+    built the index."""
     vocab = Vocabulary.load(None)
-    index = open_engine(tmp_path_factory.mktemp("home") / "index", vocab, writer=request.param)
+    index = open_backend(request.param, tmp_path_factory.mktemp("home"), vocab, request)
     index.rebuild(RECORDS, procs=1)
     yield index
     index.close()
@@ -692,8 +693,7 @@ def test_exact_totals_are_not_marked_estimates(ix):
 
 
 def test_large_result_sets_report_estimates(ix, monkeypatch):
-    from indexer.search.whoosh import searching
-
+    searching = searching_module(ix)
     monkeypatch.setattr(searching, "MAX_CANDIDATES", 5)
     monkeypatch.setattr(searching, "FACET_SAMPLE", 10)
     res = ix.search("奋斗", limit=2)  # one bigram: the candidate count is exact

@@ -5,9 +5,10 @@ facets count them."""
 from __future__ import annotations
 
 import pytest
+from search_backends import BACKENDS, open_backend
 from test_search_golden import rec
 
-from indexer.search import WRITERS, open_engine
+from indexer.search import open_engine
 from indexer.search.vocab import Vocabulary
 from library.errors import UsageError
 
@@ -27,10 +28,10 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="module", params=WRITERS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def ix(tmp_path_factory, request):
-    index = open_engine(
-        tmp_path_factory.mktemp("home") / "index", Vocabulary.load(None), writer=request.param
+    index = open_backend(
+        request.param, tmp_path_factory.mktemp("home"), Vocabulary.load(None), request
     )
     index.rebuild(RECORDS, procs=1)
     yield index

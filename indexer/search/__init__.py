@@ -56,12 +56,51 @@ def _home_settings(home: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+DATABASE_SETTING = "database_url"  # settings.json key
+DATABASE_ENV = "LECTURELIB_DATABASE_URL"  # overrides it
+POSTGRES_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
+
+def database_url(settings: Mapping | None = None, *, home: Path | None = None) -> str | None:
+    """The library's database URL: ``$LECTURELIB_DATABASE_URL``, else the ``database_url``
+    setting of ``settings`` or else of ``home``'s settings.json; None when unset."""
+    value = os.environ.get(DATABASE_ENV, "").strip()
+    if not value:
+        if settings is None and home is not None:
+            settings = _home_settings(Path(home))
+        value = str((settings or {}).get(DATABASE_SETTING) or "").strip()
+    return value or None
+
+
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(POSTGRES_SCHEMES)
+
+
+def _psycopg_dsn(url: str) -> str:
+    """A URL psycopg takes: SQLAlchemy's ``postgresql+psycopg://`` without its driver."""
+    scheme, rest = url.split("://", 1)
+    return "postgresql://" + rest
+
+
 def open_engine(
-    path: Path, vocab, taxonomy=None, *, writer: str | None = None, settings: Mapping | None = None
+    path: Path,
+    vocab,
+    taxonomy=None,
+    *,
+    writer: str | None = None,
+    settings: Mapping | None = None,
+    database_url: str | None = None,
 ) -> SearchEngine:
-    """The embedded engine (Whoosh + jieba) on ``path`` (a library home's ``index/``).
-    ``writer`` ("bulk" | "public") defaults to :func:`search_writer` of ``settings``, else of
-    the settings.json beside ``path``."""
+    """The library's search engine. With a PostgreSQL ``database_url`` (given, else
+    :func:`database_url` of ``settings`` / the settings.json beside ``path`` / the environment)
+    the PostgreSQL backend in that database; otherwise the embedded engine (Whoosh + jieba) on
+    ``path`` (a library home's ``index/``), whose ``writer`` ("bulk" | "public") defaults to
+    :func:`search_writer` of ``settings``, else of the settings.json beside ``path``."""
+    url = database_url or _database_url(settings, home=Path(path).parent)
+    if is_postgres_url(url):
+        from indexer.search.postgres.index import PgSearchEngine
+
+        return PgSearchEngine(_psycopg_dsn(url), vocab, taxonomy, home=Path(path).parent)
     from indexer.search.whoosh.index import SearchIndex
 
     if writer is None:
@@ -71,9 +110,14 @@ def open_engine(
     return SearchIndex(path, vocab, taxonomy, writer=writer)
 
 
+_database_url = database_url  # open_engine's keyword shadows the function
+
+
 __all__ = [
     "open_engine",
     "search_writer",
+    "database_url",
+    "is_postgres_url",
     "SearchEngine",
     "SearchRequest",
     "SearchFilters",

@@ -1,0 +1,182 @@
+"""Building the PostgreSQL index in bulk: rows made by worker processes (jieba words and
+positional grams, the CPU-heavy part), streamed into new tables with ``COPY``, indexed (the two
+GIN indexes built at the same time on two connections), and swapped in with the word
+frequencies and statistics in one transaction.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+
+import psycopg
+
+from indexer.search.postgres import plan as P
+from indexer.search.postgres.schema import (
+    DOCNUM_SEQ,
+    META,
+    META_DDL,
+    RECORDS,
+    SCHEMA_VERSION,
+    WORDS,
+    copy_line,
+    index_ddl,
+    record_row,
+    records_ddl,
+    words_ddl,
+)
+from indexer.search.records import IndexRecord
+
+BATCH = 1000  # records per worker task
+MAINTENANCE_MEM = "256MB"  # per index build
+
+
+def update_stats(cur) -> None:
+    """The collection statistics BM25 reads (documents, words), after a change."""
+    cur.execute(f"SELECT count(*), coalesce(sum(wlen), 0) FROM {RECORDS}")
+    n, total = cur.fetchone()
+    _set_meta(cur, {"doc_count": str(n), "word_total": str(total)})
+
+
+def _set_meta(cur, values: dict[str, str]) -> None:
+    cur.execute(
+        f"INSERT INTO {META} (key, value) SELECT * FROM unnest(%s::text[], %s::text[]) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        (list(values), list(values.values())),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# rows, possibly in worker processes
+
+_VOCAB = None
+
+
+def _init_worker(vocab) -> None:
+    global _VOCAB
+    _VOCAB = vocab
+
+
+def _rows(task: tuple[int, list[IndexRecord]]) -> tuple[str, Counter, int]:
+    """COPY text of a batch of records numbered from ``start``, their words' document
+    frequencies, and how many records."""
+    start, recs = task
+    tok = P.tokenizer(_VOCAB)
+    lines = []
+    dfs: Counter = Counter()
+    for i, rec in enumerate(recs):
+        row, counts = record_row(rec, start + i, tok)
+        dfs.update(counts.keys())
+        lines.append(copy_line(row))
+    return "".join(lines), dfs, len(recs)
+
+
+def _batches(records: Iterable[IndexRecord]) -> Iterator[tuple[int, list[IndexRecord]]]:
+    batch: list[IndexRecord] = []
+    n = 1
+    for r in records:
+        batch.append(r)
+        if len(batch) >= BATCH:
+            yield n, batch
+            n += len(batch)
+            batch = []
+    if batch:
+        yield n, batch
+
+
+def _produce(vocab, records, procs: int):
+    tasks = _batches(records)
+    if procs <= 1:
+        _init_worker(vocab)
+        yield from map(_rows, tasks)
+        return
+    ctx = mp.get_context("fork")
+    with ctx.Pool(procs, initializer=_init_worker, initargs=(vocab,)) as pool:
+        yield from pool.imap(_rows, tasks, chunksize=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# rebuild
+
+
+def rebuild(
+    dsn: str,
+    vocab,
+    records: Iterable[IndexRecord],
+    *,
+    progress: Callable[[int], None] | None = None,
+    procs: int = 2,
+    lock: int,
+) -> None:
+    suffix = "b" + uuid.uuid4().hex[:10]
+    new_records, new_words = f"{RECORDS}_{suffix}", f"{WORDS}_{suffix}"
+    procs = max(1, min(int(procs or 1), os.cpu_count() or 1))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(META_DDL)
+        conn.execute(records_ddl(new_records))
+        conn.execute(words_ddl(new_words))
+        try:
+            done = 0
+            dfs: Counter = Counter()
+            with conn.cursor() as cur, cur.copy(f"COPY {new_records} FROM STDIN") as cp:
+                for text, batch_dfs, n in _produce(vocab, records, procs):
+                    cp.write(text)
+                    dfs.update(batch_dfs)
+                    done += n
+                    if progress is not None:
+                        progress(done)
+            with conn.cursor() as cur, cur.copy(f"COPY {new_words} FROM STDIN") as cp:
+                for w, n in dfs.items():
+                    cp.write(copy_line((w, n)))
+            _build_indexes(dsn, new_records, suffix, procs)
+            conn.execute(f"ANALYZE {new_records}")
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                cur.execute(f"DROP TABLE IF EXISTS {RECORDS}")
+                cur.execute(f"DROP TABLE IF EXISTS {WORDS}")
+                cur.execute(f"ALTER TABLE {new_records} RENAME TO {RECORDS}")
+                cur.execute(f"ALTER TABLE {new_words} RENAME TO {WORDS}")
+                cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {DOCNUM_SEQ}")
+                cur.execute("SELECT setval(%s, %s, true)", (DOCNUM_SEQ, max(done, 1)))
+                update_stats(cur)
+                _set_meta(cur, {"schema_version": str(SCHEMA_VERSION), "vocabulary": vocab.version})
+        except BaseException:
+            conn.execute(f"DROP TABLE IF EXISTS {new_records}")
+            conn.execute(f"DROP TABLE IF EXISTS {new_words}")
+            raise
+
+
+def _build_indexes(dsn: str, table: str, suffix: str, procs: int) -> None:
+    stmts = index_ddl(table, suffix)
+    errors: list[BaseException] = []
+
+    def run(todo: list[str]) -> None:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f"SET maintenance_work_mem = '{MAINTENANCE_MEM}'")
+                for s in todo:
+                    c.execute(s)
+        except BaseException as e:  # reported by the caller
+            errors.append(e)
+
+    if procs <= 1:
+        run(stmts)
+    else:
+        # the two large GIN indexes (grams, words) on two connections
+        threads = [
+            threading.Thread(target=run, args=([stmts[1]],)),
+            threading.Thread(target=run, args=([stmts[0], stmts[2], stmts[3]],)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+
+
+__all__ = ["rebuild", "update_stats", "copy_line"]

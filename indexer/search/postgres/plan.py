@@ -1,0 +1,404 @@
+"""Query plans and the answer rules of the PostgreSQL backend: the same rules, in the same order,
+as the Whoosh backend's ``indexer/search/whoosh/searching.py`` (which cannot be imported here:
+it loads Whoosh). What a record is found by (``meta_text``, ``body_text``), how a typed term
+becomes a form (its punctuation-blind segments, its jieba words, its verifier), how filters
+resolve, how a verified hit is scored, collapsed and shown: all of it must give the answers the
+Whoosh backend gives, and the suites parametrized over both backends check that it does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+from indexer.ingest.normalize import display, for_search
+from indexer.search.highlight import highlight
+from indexer.search.jieba_words import jieba_for, word_tokens
+from indexer.search.query import (
+    ParsedQuery,
+    Term,
+    parse,
+    resolve_any_kind,
+    resolve_audience,
+    resolve_doc_kind,
+    resolve_kind,
+)
+from indexer.search.text import SEP, is_latin, run_regex, segment_texts
+from library.content import citation
+from library.errors import UsageError
+
+CONTEXT_BONUS = 1.0  # a term found in the heading path / title / 出处 doubles the score
+CONTEXT_FLOOR = 1.0  # ... and gives a record matched by its context alone a score
+ADJACENT_BONUS = 0.5
+QUOTE_BONUS = 1.5  # a quote holding every term outranks a title/heading match
+EXACT_BASE = 10.0  # every term found verbatim in the text: about a good BM25 word match
+EXACT_COVERAGE = 3.0  # ... up to 4× when the match is the whole text
+PER_DOCUMENT = 2
+MAX_CLAUSES = 12  # positive terms used per query; further ones are dropped, said so
+FACET_NAMES = ("topic", "kind", "doc_kind", "audience", "year", "speaker")
+
+
+# ---------------------------------------------------------------------------------------------
+# what a record is found by
+
+
+def date_words(date: str | None) -> str:
+    """Forms of a date that people type: 2020-12-05 → "2020-12-05 2020年12月5日"."""
+    if not date:
+        return ""
+    parts = date.split("-")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        return date
+    zh = f"{nums[0]}年"
+    if len(nums) > 1:
+        zh += f"{nums[1]}月"
+    if len(nums) > 2:
+        zh += f"{nums[2]}日"
+    return f"{date} {zh}"
+
+
+def meta_text(rec: dict) -> str:
+    """A quote's 出处 (source, speaker, date), a passage's heading path and document title."""
+    if rec.get("kind") == "quote":
+        parts = [rec.get("source") or "", rec.get("speaker") or "", date_words(rec.get("date"))]
+    else:
+        parts = [rec.get("heading") or "", rec.get("document_title") or ""]
+    return "\n".join(p for p in parts if p)
+
+
+def body_text(rec: dict) -> str:
+    q = rec.get("question")
+    return f"{q}\n{rec.get('text') or ''}" if q else (rec.get("text") or "")
+
+
+def searchable_text(rec: dict) -> str:
+    m = meta_text(rec)
+    return f"{body_text(rec)}\n{m}" if m else body_text(rec)
+
+
+# ---------------------------------------------------------------------------------------------
+# plans
+
+
+class BudgetExceeded(Exception):
+    """A search ran out of its time budget."""
+
+
+class Budget:
+    """The time a search may take; what is found by then is answered, flagged ``partial``."""
+
+    def __init__(self, seconds: float | None = None):
+        self.deadline = time.monotonic() + seconds if seconds else math.inf
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded
+
+
+@dataclass
+class Form:
+    """One searchable form of a term: its segments, words and verifier."""
+
+    text: str
+    runs: list[str]
+    words: list[str]
+    pattern: re.Pattern
+    exact: bool  # a single two-character CJK segment: its gram alone decides the match
+
+
+@dataclass
+class Plan:
+    pq: ParsedQuery
+    clauses: list[list[Form]] = field(default_factory=list)  # positive: AND of OR
+    negated: list[Form] = field(default_factory=list)
+    filters: dict[str, list[str]] = field(default_factory=dict)  # facet -> index values
+    adjacent: re.Pattern | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def patterns(self) -> list[re.Pattern]:
+        return [f.pattern for c in self.clauses for f in c]
+
+    @property
+    def exact(self) -> bool:
+        return not self.negated and all(f.exact for c in self.clauses for f in c)
+
+    def words(self) -> list[str]:
+        """The ranking words (BM25F over the body's word field), each once, in query order."""
+        return list(dict.fromkeys(w for c in self.clauses for f in c for w in f.words))
+
+
+def make_form(text: str, tokenizer) -> Form | None:
+    norm = for_search(text)
+    runs = segment_texts(norm)
+    if not runs:
+        return None
+    pattern = re.compile(SEP.join(run_regex(r) for r in runs))
+    words = [w for w, _, _ in word_tokens(norm, tokenizer)]
+    exact = (
+        len(runs) == 1
+        and len(runs[0]) == 2
+        and not is_latin(runs[0][0])
+        and not is_latin(runs[0][1])
+    )
+    return Form(text, runs, words, pattern, exact)
+
+
+_SPEAKERS = None
+
+
+def _speakers():
+    global _SPEAKERS
+    if _SPEAKERS is None:
+        from indexer.ingest.structure.sources import SpeakerTable
+
+        _SPEAKERS = SpeakerTable.load()
+    return _SPEAKERS
+
+
+def tokenizer(vocab):
+    return jieba_for(vocab.version, tuple(vocab.terms))
+
+
+def build_plan(q: str | ParsedQuery, vocab, taxonomy, **filters) -> Plan:
+    pq = q if isinstance(q, ParsedQuery) else parse(q or "")
+    tok = tokenizer(vocab)
+    plan = Plan(pq)
+    for clause in pq.clauses:
+        if clause[0].negated:
+            f = make_form(clause[0].text, tok)
+            if f:
+                plan.negated.append(f)
+            continue
+        forms: list[Form] = []
+        seen = set()
+        for term in clause:
+            for text in _expansions(term, vocab):
+                key = (for_search(text), term.phrase)
+                if key in seen:
+                    continue
+                seen.add(key)
+                f = make_form(text, tok)
+                if f:
+                    forms.append(f)
+        if forms:
+            plan.clauses.append(forms)
+    if len(plan.clauses) > MAX_CLAUSES:
+        dropped = plan.clauses[MAX_CLAUSES:]
+        plan.clauses = plan.clauses[:MAX_CLAUSES]
+        plan.notices.append(
+            f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
+            + "、".join(c[0].text for c in dropped[:5])
+            + ("等" if len(dropped) > 5 else "")
+            + "。"
+        )
+    if len(plan.negated) > MAX_CLAUSES:
+        plan.negated = plan.negated[:MAX_CLAUSES]
+        plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
+    raw = dict(pq.filters)
+    for name in FACET_NAMES:
+        val = filters.get(name)
+        if val:
+            vals = [val] if isinstance(val, (str, int)) else list(val)
+            raw.setdefault(name, []).extend(str(v) for v in vals)
+    resolved: dict[str, set] = {}
+    for name, vals in raw.items():
+        for v in vals:
+            field_name, value = resolve_filter(name, v, taxonomy)
+            resolved.setdefault(field_name, set()).add(value)
+    plan.filters = {k: sorted(v) for k, v in resolved.items() if v}
+    if len(plan.clauses) > 1 and all(len(c) == 1 for c in plan.clauses):
+        plan.adjacent = re.compile(
+            SEP.join(SEP.join(run_regex(r) for r in c[0].runs) for c in plan.clauses)
+        )
+    return plan
+
+
+def _expansions(term: Term, vocab) -> list[str]:
+    try:
+        forms = vocab.expand(term.text)
+    except Exception:
+        forms = [term.text]
+    return forms or [term.text]
+
+
+_KIND_HINT = (
+    "记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
+    "讲稿（script）、案例（case）、热点问答"
+)
+
+
+def resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
+    """(facet, stored value) for a typed filter value; a Chinese message if unknown."""
+    if name == "topic":
+        return "topic", taxonomy.resolve(value).slug
+    if name == "kind":
+        k = resolve_any_kind(value)
+        if k is None:
+            raise UsageError(f"没有“{value}”这种类型。", "可用的类型：" + _KIND_HINT)
+        return k
+    if name == "doc_kind":
+        d = resolve_doc_kind(value) or (resolve_kind(value) == "quote" and "quotes") or None
+        if d is None:
+            raise UsageError(f"没有“{value}”这种材料类型。", "可用的类型：" + _KIND_HINT)
+        return "doc_kind", d
+    if name == "audience":
+        a = resolve_audience(value)
+        if a is None:
+            raise UsageError(
+                f"没有“{value}”这种宣讲对象。",
+                "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络",
+            )
+        return "audience", a
+    if name == "speaker":
+        name_ = display(str(value)).strip()
+        if not name_:
+            raise UsageError("讲话人不能为空。", "例如 speaker:习近平")
+        return "speaker", _speakers().canonical(name_) or name_
+    if name == "year":
+        m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
+        if not m:
+            raise UsageError(
+                f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021"
+            )
+        return "year", m.group(1)
+    raise UsageError(
+        f"不支持的筛选条件“{name}”。", "可用的筛选：topic、kind、audience、year、speaker"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# verification, scoring, order, collapse, hits
+
+
+def verify(plan: Plan, rec: dict) -> bool:
+    norm = for_search(searchable_text(rec))
+    for clause in plan.clauses:
+        if not any(f.pattern.search(norm) for f in clause):
+            return False
+    return not any(f.pattern.search(norm) for f in plan.negated)
+
+
+def final_score(plan: Plan, score: float, rec: dict) -> float:
+    s = score
+    body = for_search(rec.get("text") or "")
+    matched = [next((f for f in clause if f.pattern.search(body)), None) for clause in plan.clauses]
+    in_body = bool(plan.clauses) and all(matched)
+    if in_body:
+        covered = sum(len(f.text) for f in matched) / max(len(body), 1)
+        s += EXACT_BASE * (1 + EXACT_COVERAGE * min(1.0, covered))
+    if plan.clauses:
+        meta = for_search(meta_text(rec))
+        if meta and any(f.pattern.search(meta) for cl in plan.clauses for f in cl):
+            s = (s or CONTEXT_FLOOR) * (1 + CONTEXT_BONUS)
+    if plan.adjacent is not None and plan.adjacent.search(body):
+        s *= 1 + ADJACENT_BONUS
+    if in_body and rec.get("kind") == "quote":
+        s *= 1 + QUOTE_BONUS
+    return s
+
+
+def order_key(sort: str):
+    """Key over (score, docnum, rec) triples, best last (sorted with reverse=True)."""
+    if sort == "date":
+        return lambda t: (t[2].get("date") or "", t[2].get("updated") or 0.0)
+    return lambda t: (
+        round(t[0], 6),
+        t[2].get("updated") or 0.0,
+        t[2].get("date") or "",
+        -(t[2].get("seq") or 0),
+    )
+
+
+def collapse(ordered: list[tuple[float, int, dict]]) -> list[tuple[float, dict, list]]:
+    """At most PER_DOCUMENT passage/Q&A hits per document; the rest counted on the first."""
+    out = []
+    per_doc: dict = {}
+    for score, _, rec in ordered:
+        doc = rec.get("document_id")
+        if rec.get("kind") == "quote" or doc is None:
+            out.append((score, rec, [0]))
+            continue
+        entry = per_doc.get(doc)
+        if entry is None:
+            entry = per_doc[doc] = {"n": 0, "more": [0]}
+        if entry["n"] < PER_DOCUMENT:
+            out.append((score, rec, entry["more"] if entry["n"] == 0 else [0]))
+            entry["n"] += 1
+        else:
+            entry["more"][0] += 1
+    return out
+
+
+def format_hit(rec: dict, score: float, plan: Plan, more=None) -> dict:
+    pats = plan.patterns
+    hit = {
+        "kind": rec.get("kind"),
+        "id": rec.get("id"),
+        "text": rec.get("text") or "",
+        "highlight": highlight(rec.get("text") or "", pats),
+        "document": {
+            "id": rec.get("document_id"),
+            "title": rec.get("document_title") or "",
+            "filename": rec.get("filename") or "",
+            "kind": rec.get("doc_kind") or "",
+        },
+        "page": rec.get("page"),
+        "heading": rec.get("heading") or "",
+        "source": rec.get("source") or "",
+        "speaker": rec.get("speaker") or "",
+        "date": rec.get("date"),
+        "topics": list(rec.get("topics") or []),
+        "audiences": list(rec.get("audiences") or []),
+        "score": round(float(score), 4),
+        "more_in_document": more[0] if more else 0,
+    }
+    if hit["kind"] == "quote":
+        hit["citation"] = citation(hit["source"], hit["date"], hit["speaker"])
+    if rec.get("question"):
+        hit["question"] = rec["question"]
+        hit["question_highlight"] = highlight(rec["question"], pats, snippet=False)
+    return hit
+
+
+def empty_answer(plan: Plan) -> dict:
+    return {
+        "query": plan.pq.raw,
+        "total": 0,
+        "total_is_estimate": False,
+        "facets_are_estimate": False,
+        "page": 1,
+        "pages": 0,
+        "hits": [],
+        "facets": {k: {} for k in FACET_NAMES},
+        "partial": False,
+        "notices": list(plan.notices),
+    }
+
+
+__all__ = [
+    "Plan",
+    "Form",
+    "Budget",
+    "BudgetExceeded",
+    "build_plan",
+    "make_form",
+    "resolve_filter",
+    "verify",
+    "final_score",
+    "order_key",
+    "collapse",
+    "format_hit",
+    "empty_answer",
+    "meta_text",
+    "body_text",
+    "searchable_text",
+    "tokenizer",
+]
