@@ -50,14 +50,30 @@ def _out(obj) -> None:
 def cmd_ingest(args) -> int:
     svc = _service(args)
     bar = None
+    files_done = 0
 
     def progress(result, done, total):
-        nonlocal bar
+        nonlocal bar, files_done
         if bar is None:
             bar = Progress(total, "导入", enabled=not args.quiet)
+        files_done = done
         bar.update(
             done, f"{STATUS_LABELS.get(result.status, result.status)} {Path(result.path).name}"
         )
+
+    def page_progress(path, stage, done, total):
+        # OCR'd files: a step per page (the bar's note on a terminal, a line in a log)
+        nonlocal bar
+        if stage == "batch" and bar is None:
+            bar = Progress(total, "导入", enabled=not args.quiet)
+        elif stage == "ocr" and bar is not None and total:
+            name = Path(path).name
+            note = (
+                f"文字识别 {name} 第 {done + 1}/{total} 页"
+                if done < total
+                else f"文字识别 {name} 完成（{total} 页）"
+            )
+            bar.update(files_done, note)
 
     try:
         results = svc.ingest(
@@ -67,6 +83,7 @@ def cmd_ingest(args) -> int:
             audiences=args.audience,
             actor=args.actor,
             progress=progress,
+            page_progress=page_progress,
             extract_quotes=not args.no_quotes,
         )
     finally:

@@ -16,7 +16,7 @@ from pathlib import PurePath
 
 from indexer.ingest.pipeline import FileResult, Options, Pipeline, Prepared, text_key
 from indexer.ingest.structure import document_source
-from library.errors import LecturelibError, NotFoundError
+from library.errors import LecturelibError, NotFoundError, UsageError
 from library.originals import sha256_bytes
 
 
@@ -56,6 +56,21 @@ def safe_filename(name: str) -> str:
     return base[:200] or "未命名文件"
 
 
+OCR_ENGINES = ("auto", "rapidocr", "tesseract", "off")
+
+
+def ocr_setting(home) -> str:
+    """The ``ocr_engine`` setting: auto (rapidocr, else tesseract) | rapidocr | tesseract | off.
+    (Read from the plain settings until ``library.settings.Settings`` has the field.)"""
+    value = str(home.settings.get("ocr_engine", "auto") or "auto").strip().lower()
+    if value not in OCR_ENGINES:
+        raise UsageError(
+            f"设置 ocr_engine 的值“{value}”无效。",
+            "可用：auto（自动选择）、rapidocr、tesseract、off（关闭文字识别）。",
+        )
+    return value
+
+
 def _options(svc, actor: str, **kw) -> Options:
     """Pipeline options for one web upload: one worker, the home's budgets."""
     home = svc.home
@@ -66,6 +81,7 @@ def _options(svc, actor: str, **kw) -> Options:
         actor=actor,
         timeout_s=int(home.settings.get("file_timeout_s", 600)),
         seconds_per_mb=float(home.settings.get("file_seconds_per_mb", 20)),
+        ocr=ocr_setting(home),
         **kw,
     )
 

@@ -178,7 +178,10 @@ class LibraryService:
         actor: str = "cli",
         extract_quotes: bool = True,
         progress: Callable[[FileResult, int, int], None] | None = None,
+        page_progress: Callable[[str, str, int, int], None] | None = None,
     ) -> list[FileResult]:
+        """Ingest files and folders; ``progress(result, done, total)`` after each file,
+        ``page_progress(path, stage, done, total)`` for OCR pages inside a file."""
         opts = Options(
             kind=kind,
             topics=self.resolve_topics(topics),
@@ -191,9 +194,10 @@ class LibraryService:
             memory_mb=int(self.home.settings.get("worker_memory_mb", 3072)),
             extract_quotes=extract_quotes,
             speakers=self.speakers,
+            ocr=publish.ocr_setting(self.home),
         )
         pipeline = Pipeline(self.store, self.taxonomy, after_store=self.sync)
-        return pipeline.ingest(paths, opts, progress)
+        return pipeline.ingest(paths, opts, progress, page_progress)
 
     # -- index upkeep ----------------------------------------------------------------------
 
@@ -314,7 +318,8 @@ class LibraryService:
         return self.store.tombstones(records)
 
     def original_path(self, sha256: str) -> Path:
-        return self.store.originals.path_for(sha256)
+        """A file on this machine with the original (PostgreSQL mode: a copy from the database)."""
+        return self.store.originals.local_path(sha256)
 
     # -- drafts, preview, publish -------------------------------------------------------------
 

@@ -108,6 +108,9 @@ class Prepared:
     doc_topics: list[tuple[str, float]]
     quote_topics: list[list[tuple[str, float]]]
     audiences: list[str]
+    # what OCR did, when it read any page: {engine, pages: {"n": confidence}, confidence,
+    # low_confidence_pages} (``indexer.ingest.extract.ocr.describe``); None otherwise
+    ocr: dict | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -285,6 +288,7 @@ def prepare(data: bytes, filename: str, opts: Options, taxonomy: Taxonomy) -> Pr
         doc_topics,
         quote_topics,
         audiences,
+        ex.meta.get("ocr"),
     )
 
 
@@ -293,20 +297,39 @@ def _prepare_path(path: str, opts: Options, taxonomy: Taxonomy) -> Prepared:
     return prepare(data, Path(path).name, opts, taxonomy)
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(InputError):
+    """The file's time is up (an InputError, so that extractors let it through unchanged)."""
+
+    def __init__(self):
+        super().__init__("处理超时。")
+
+
+class Cancelled(InputError):
+    """An editor cancelled the upload (raised by its progress callback between pages)."""
+
+    def __init__(self):
+        super().__init__("已取消。", "文件未保存，可重新上传。")
 
 
 def _on_alarm(signum, frame):
     raise _Timeout()
 
 
-def _init_worker(memory_mb: int) -> None:
+# Page events of this worker process go here (a queue the parent drains), set by _init_worker
+_events = None
+
+
+def _init_worker(memory_mb: int, events=None) -> None:
     """Worker processes get a memory cap, so a hostile file ends in MemoryError (a clear
     message) instead of the machine swapping. They ignore Ctrl+C (the terminal sends it to the
     whole process group) and die quietly on SIGTERM (a forked worker would otherwise inherit the
-    command's own SIGTERM handler): the parent process stops them, and none prints a traceback."""
+    command's own SIGTERM handler): the parent process stops them, and none prints a traceback.
+    ``events``: a queue inherited from the parent, where ``_worker`` puts its files' page
+    progress (``(key, stage, done, total)``)."""
     import signal
+
+    global _events
+    _events = events
 
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -322,10 +345,12 @@ def _init_worker(memory_mb: int) -> None:
         pass
 
 
-def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str = ""):
+def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str = "", key=None):
     """Process-pool entry point: never raises, returns (Prepared | None, error message).
     ``path`` is a file path, or the file's bytes (uploads) with ``filename``.
-    Bounded in time (SIGALRM) and, through _init_worker, in memory."""
+    Bounded in time (SIGALRM) and, through _init_worker, in memory. Page progress goes to
+    ``opts.progress`` (which may raise :class:`Cancelled`) and, with ``key``, to the parent's
+    event queue."""
     import signal
 
     use_alarm = hasattr(signal, "SIGALRM")
@@ -334,20 +359,27 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     except OSError:
         size = 0
     budget = file_budget(size, opts)
+    outer = opts.progress
+    events = _events if key is not None else None
+
+    def per_page(stage: str, done: int, total: int) -> None:
+        # OCR: every page gets its own time limit, whatever the file's size
+        if use_alarm and stage == "ocr" and done < total:
+            signal.alarm(max(budget, opts.ocr_page_timeout_s))
+        if events is not None:
+            try:
+                events.put((key, stage, done, total))
+            except (OSError, ValueError):
+                pass
+        if outer:
+            outer(stage, done, total)
+
+    opts = replace(opts, progress=per_page)
     if use_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(budget)
-        outer = opts.progress
-
-        def per_page(stage: str, done: int, total: int) -> None:
-            # OCR: every page gets its own time limit, whatever the file's size
-            if stage == "ocr" and done < total:
-                signal.alarm(max(budget, opts.ocr_page_timeout_s))
-            if outer:
-                outer(stage, done, total)
-
-        opts = replace(opts, progress=per_page)
     try:
+        per_page("start", 0, 0)  # a cancelled upload stops before it begins
         if isinstance(path, bytes):
             return prepare(path, filename, opts, taxonomy), None
         return _prepare_path(path, opts, taxonomy), None
@@ -356,6 +388,8 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
             f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多处理 {budget} 秒），已停止。"
             "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。"
         )
+    except Cancelled as e:
+        return None, str(e)
     except MemoryError:
         return None, (
             "处理该文件所需内存超出限制，已跳过。"
@@ -494,12 +528,18 @@ class Pipeline:
         paths: Iterable[str | os.PathLike],
         opts: Options | None = None,
         progress: Callable[[FileResult, int, int], None] | None = None,
+        page_progress: Callable[[str, str, int, int], None] | None = None,
     ) -> list[FileResult]:
+        """Ingest files and folders. ``progress(result, done, total)`` after each file;
+        ``page_progress(path, stage, done, total)`` from inside a file (OCR pages: ``("ocr", k,
+        n)`` before page k+1 of n, and ``(n, n)`` at the end; first ``("", "batch", 0,
+        files)``), all called in this thread."""
         opts = opts or Options()
         self.validate(opts)
         files, results, order = _collect(paths)
         total = len(files) + len(results)
         done = 0
+        page_progress and page_progress("", "batch", 0, total)
         for r in results:
             done += 1
             progress and progress(r, done, total)
@@ -521,34 +561,64 @@ class Pipeline:
             done += 1
             progress and progress(r, done, total)
 
-        for path, sha, prepared, err in self._prepare_all(todo, opts):
+        for path, sha, prepared, err in self._prepare_all(todo, opts, page_progress):
             finish(path, sha, prepared, err)
         if self.after_store:
             self.after_store()
         results.sort(key=lambda r: order.get(r.path, -1))  # in the order of the walk
         return results
 
-    def _prepare_all(self, todo: list[tuple[Path, str]], opts: Options):
+    def _prepare_all(
+        self,
+        todo: list[tuple[Path, str]],
+        opts: Options,
+        page_progress: Callable[[str, str, int, int], None] | None = None,
+    ):
         """Yield (path, sha, Prepared | None, error) as files finish. Always in worker
         processes (forked: cheap), so every file is bounded in time and memory and a crash in a
-        C library takes down a worker, never the ingest."""
+        C library takes down a worker, never the ingest. With ``page_progress``, the workers put
+        their page events on a queue that this thread drains while it waits for files."""
         ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        events = ctx.SimpleQueue() if page_progress else None
 
         def pool(n):
             return cf.ProcessPoolExecutor(
-                max_workers=n, mp_context=ctx, initializer=_init_worker, initargs=(opts.memory_mb,)
+                max_workers=n,
+                mp_context=ctx,
+                initializer=_init_worker,
+                initargs=(opts.memory_mb, events),
             )
+
+        def drain() -> None:
+            while events is not None and not events.empty():
+                key, stage, done, total = events.get()
+                if stage != "start":
+                    page_progress(key, stage, done, total)
+
+        def results(futs):
+            """Futures as they finish, page events passed on in between."""
+            waiting = set(futs)
+            while waiting:
+                finished, waiting = cf.wait(
+                    waiting, timeout=0.2 if events else None, return_when=cf.FIRST_COMPLETED
+                )
+                drain()
+                yield from finished
 
         pending = list(todo)
         if not pending:
             return
+        key = str if events is not None else (lambda p: None)
         survivors: list[tuple[Path, str]] = []
         # Interrupted (Ctrl+C, SIGTERM) or abandoned: the workers are stopped at once instead
         # of finishing their files (the pool's own exit would wait for them).
         ex = pool(max(1, min(opts.workers, len(pending))))
         try:
-            futs = {ex.submit(_worker, str(p), opts, self.taxonomy): (p, sha) for p, sha in pending}
-            for fut in cf.as_completed(futs):
+            futs = {
+                ex.submit(_worker, str(p), opts, self.taxonomy, "", key(p)): (p, sha)
+                for p, sha in pending
+            }
+            for fut in results(futs):
                 path, sha = futs[fut]
                 try:
                     prepared, err = fut.result()
@@ -565,7 +635,8 @@ class Pipeline:
         for path, sha in survivors:
             ex = pool(1)
             try:
-                prepared, err = ex.submit(_worker, str(path), opts, self.taxonomy).result()
+                fut = ex.submit(_worker, str(path), opts, self.taxonomy, "", key(path))
+                prepared, err = next(results({fut: path})).result()
             except cf.process.BrokenProcessPool:
                 prepared, err = (
                     None,

@@ -453,7 +453,7 @@ def extract(data: bytes, limits) -> Extracted:
     warnings = []
     meta = {}
     ocr_mode = getattr(limits, "ocr", "auto")
-    if empty and ocr_mode != "off":
+    if empty:  # switched off or no engine: a warning says how to switch it on / install one
         done = _ocr_pages(data, empty, pages, heights, ocr_mode, limits, warnings, meta)
         empty = [p for p in empty if p not in done]
     if len(empty) == n:

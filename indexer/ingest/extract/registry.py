@@ -247,12 +247,20 @@ def extract(data: bytes, filename: str = "", limits: Limits | None = None) -> Ex
         )
     fmt = sniff(data, filename)
     if fmt == "image":
-        if _image_kind(data) not in _PAGE_IMAGES or limits.ocr == "off":
+        if _image_kind(data) not in _PAGE_IMAGES:
             raise _not_a_document(data, filename)
-        from indexer.ingest.extract.ocr import available
+        if limits.ocr == "off":
+            raise _not_a_document(
+                data,
+                filename,
+                "文字识别（OCR）已在设置中关闭（settings.json 中 ocr_engine 设为 auto 可开启）。",
+            )
+        from indexer.ingest.extract.ocr import INSTALL_HINT, available
 
         if not available(limits.ocr):
-            raise _not_a_document(data, filename, "本机没有安装文字识别（OCR）引擎。")
+            raise _not_a_document(
+                data, filename, "本机没有安装文字识别（OCR）引擎。" + INSTALL_HINT
+            )
         if not _opens_as_image(data):
             raise _not_a_document(data, filename, "而且图片数据已损坏，无法识别。")
     run = _extractor(fmt)
