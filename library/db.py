@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -366,6 +366,59 @@ def connect(path: Path) -> Engine:
     return engine
 
 
+def postgres_url(url: str) -> str:
+    """``url`` for SQLAlchemy with psycopg 3 (``postgresql://`` and ``postgres://`` name it)."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise StoreError(f"不支持的数据库地址：{safe_url(url)}", "请使用 postgresql://… 形式的地址。")
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit to print: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: say nothing of it
+        return "（无法识别的地址）"
+
+
+def connect_url(url: str) -> Engine:
+    """An engine on the PostgreSQL database at ``url`` (psycopg 3). Connections are checked
+    before use (a node outlives a database restart) and recycled after an hour."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as e:
+        raise StoreError(
+            "使用 PostgreSQL 需要 psycopg 3。", "请安装：pip install 'lecturelib[postgres]'"
+        ) from e
+    return create_engine(
+        postgres_url(url),
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        pool_size=5,
+        max_overflow=20,
+        connect_args={"connect_timeout": 10, "application_name": "lecturelib"},
+    )
+
+
+def open_engine(database_url: str | None, path: Path) -> Engine:
+    """The store's engine: PostgreSQL at ``database_url``, else SQLite at ``path``. The
+    PostgreSQL server must be reachable (a clear message when it is not)."""
+    if not database_url:
+        return connect(path)
+    engine = connect_url(database_url)
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as e:
+        engine.dispose()
+        raise StoreError(
+            f"无法连接数据库 {safe_url(database_url)}：{str(e.orig).strip()[:200]}",
+            "请检查数据库地址（--database 或 LECTURELIB_DATABASE_URL）、网络和账号密码。",
+        ) from e
+    return engine
+
+
 def stored_revision(engine: Engine) -> str | None:
     """The Alembic revision the database is at; None before Alembic (or for a new file)."""
     with engine.connect() as conn:
@@ -499,6 +552,10 @@ def migrate(engine: Engine) -> list[int]:
 
 __all__ = [
     "connect",
+    "connect_url",
+    "open_engine",
+    "postgres_url",
+    "safe_url",
     "upgrade",
     "migrate",
     "current_version",

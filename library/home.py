@@ -3,7 +3,8 @@
 Resolution order for the home: an explicit path (``--home``), ``$LECTURELIB_HOME``, ``./instance``.
 Layout of a home::
 
-    library.sqlite3     the store (source of truth)
+    library.sqlite3     the store (source of truth); in PostgreSQL mode (``database_url``)
+                        the store and the originals live in that database instead
     originals/ab/…      original files, content-addressed by SHA-256
     index/              the Whoosh index (derived; can be deleted and rebuilt)
     settings.json       optional overrides (see library.settings.Settings)
@@ -66,6 +67,12 @@ class Home:
     @property
     def db_path(self) -> Path:
         return self.path / "library.sqlite3"
+
+    @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL database holding the store (``library.settings``), or None: the
+        embedded SQLite database at ``db_path``."""
+        return self.config.database_url or None
 
     @property
     def originals_path(self) -> Path:

@@ -27,6 +27,9 @@ from .errors import UsageError
 
 log = logging.getLogger("lecturelib.settings")
 
+# what database_url may start with: PostgreSQL through psycopg 3
+DATABASE_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
+
 _TRUE = ("1", "true", "yes", "on", "是")
 _FALSE = ("0", "false", "no", "off", "否", "")
 
@@ -83,6 +86,14 @@ class Settings:
         metadata=_doc(
             "how the Whoosh backend writes segments: bulk (fast) or public (Whoosh's public "
             "writer) ($LECTURELIB_SEARCH_WRITER)"
+        ),
+    )
+    database_url: str = field(
+        default="",
+        metadata=_doc(
+            "where the store lives: empty for the embedded SQLite database in the home, or "
+            "postgresql://user:password@host:port/dbname for one PostgreSQL database shared by "
+            "several nodes ($LECTURELIB_DATABASE_URL, lecturelib --database URL)"
         ),
     )
     # keys found in the file that no setting has (reported, not used)
@@ -142,6 +153,11 @@ class Settings:
             settings = dataclasses.replace(settings, max_file_mb=mb)
             settings._check("环境变量 LECTURELIB_MAX_FILE_MB")
             merged["max_file_mb"] = mb
+        env_db = env.get("LECTURELIB_DATABASE_URL")
+        if env_db is not None and env_db.strip():
+            settings = dataclasses.replace(settings, database_url=env_db.strip())
+            settings._check("环境变量 LECTURELIB_DATABASE_URL")
+            merged["database_url"] = env_db.strip()
         if settings.unknown:
             log.warning("%s", unknown_message(path, settings.unknown))
         return settings, merged
@@ -164,6 +180,12 @@ class Settings:
             raise UsageError(
                 f"{where} 中 file_seconds_per_mb 的值不能为负数。",
                 "请修正该项，或删除它以使用默认值。",
+            )
+        if self.database_url and not self.database_url.startswith(DATABASE_SCHEMES):
+            raise UsageError(
+                f"{where} 中 database_url 的值无效：应以 postgresql:// 开头，或留空。",
+                "例如：postgresql://lecturelib:密码@数据库主机:5432/lecturelib；"
+                "留空则使用资料库目录中的内置数据库（SQLite）。",
             )
         if self.search_writer not in ("bulk", "public"):
             raise UsageError(

@@ -6,7 +6,8 @@ database is not at ``library.db.HEAD_REVISION``).
 * A database made before Alembic (``schema_migrations``) is brought to schema 5 by the
   hand-written migrations of ``library.db``, then stamped with the baseline, then upgraded.
 * Two processes opening a library at once migrate it once: everything runs in one transaction
-  that takes SQLite's write lock first (``BEGIN IMMEDIATE``) and reads the revision under it.
+  that takes SQLite's write lock first (``BEGIN IMMEDIATE``), or on PostgreSQL an advisory lock
+  (``pg_advisory_xact_lock``: nodes starting at once), and reads the revision under it.
   On SQLite, foreign keys are off during the migration (a table rebuild must not cascade) and
   checked before the commit: a migration may not add a broken reference.
 """
@@ -26,6 +27,8 @@ from ..errors import StoreError
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0005"
+# the PostgreSQL advisory lock migrations run under (a constant: "lecturelib schema")
+MIGRATION_LOCK = 0x1EC7_0125_0001
 
 
 def config(connection: Connection | None = None) -> Config:
@@ -76,8 +79,10 @@ def upgrade(engine: Engine) -> list[str]:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, held to the end
                 broken = len(conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
             else:
-                # issue 12 adds a lock for PostgreSQL (pg_advisory_xact_lock)
+                # PostgreSQL: nodes starting at once wait here, one after the other (the lock
+                # ends with the transaction); the revision is read under it
                 conn.begin()
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             try:
                 before = _under_lock(conn)
                 command.upgrade(config(conn), "head")

@@ -23,10 +23,10 @@ from functools import cached_property
 from pathlib import Path
 
 from ..content import AUDIENCES, KINDS, Structured, clean_text, safe_filename
-from ..db import connect, upgrade
+from ..db import open_engine, upgrade
 from ..errors import UsageError
 from ..home import Home
-from ..originals import Originals
+from ..originals import DatabaseOriginals, Originals
 from .audit import AuditLog
 from .checks import Consistency
 from .database import Database, retried
@@ -102,10 +102,15 @@ def _check_audiences(audiences: Iterable[str]) -> None:
 class Store:
     def __init__(self, home: Home):
         self.home = home
-        self.engine = connect(home.db_path)
+        # the embedded SQLite database in the home, or PostgreSQL (home.database_url)
+        self.engine = open_engine(home.database_url, home.db_path)
         upgrade(self.engine)
-        self.originals = Originals(home.originals_path)
         self.db = Database(self.engine)
+        self.originals = (
+            DatabaseOriginals(self.db, home.path / "cache" / "originals")
+            if self.db.postgres
+            else Originals(home.originals_path)
+        )
         self.topics = TopicRepository(self.db)
         self.documents = DocumentRepository(self.db, self.topics)
         self.quotes = QuoteRepository(self.db, self.topics)
