@@ -15,10 +15,10 @@ import docx
 import pytest
 from builders import TRAD_QUOTES_DOC as TRAD
 from conftest import ADMIN, HANDOUT, QUOTES, _build_app, login, make_docx, post, text
+from stores import any_home, database, home_on  # noqa: F401
 
 from library import db
 from library.db import connect, migrate
-from library.home import Home
 from library.store import Store
 
 PURGED = "该内容已被永久删除"
@@ -34,14 +34,15 @@ OTHER = [
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(request, tmp_path, database):
+    """The web app over a library on SQLite, and on PostgreSQL (``stores.database``)."""
     src = tmp_path / "src"
     files = [
         make_docx(src / "生态文明金句汇编.docx", QUOTES),
         make_docx(src / "乡村振兴讲义.docx", HANDOUT),
         make_docx(src / "传统文化金句.docx", TRAD),
     ]
-    a = _build_app(tmp_path / "home", files)
+    a = _build_app(home_on(request, tmp_path / "home", database), files)
     yield a
     a.extensions["lecturelib"].close()
 
@@ -84,8 +85,8 @@ def test_no_id_of_a_purged_document_comes_back(app, tmp_path):
     assert min(p["id"] for p in again["passages"]) > max(p["id"] for p in hdoc["passages"])
 
 
-def test_a_published_draft_id_is_never_a_new_draft(tmp_path):
-    store = Store(Home.open(tmp_path / "h"))
+def test_a_published_draft_id_is_never_a_new_draft(any_home):
+    store = Store(any_home)
     try:
         first = store.save_draft("bianji", "a.txt", "a" * 64, b"a", {"prepared": {}})
         store.delete_draft(first)

@@ -4,12 +4,15 @@ work through LibraryService alone, without Flask or the command line in between.
 from __future__ import annotations
 
 from conftest import HANDOUT, QUOTES, make_docx
+from stores import database, settings_for  # noqa: F401
 
 
-def test_upload_preview_and_publish_through_the_service(library_factory, tmp_path):
+def test_upload_preview_and_publish_through_the_service(
+    request, library_factory, tmp_path, database
+):
     from indexer.app.publish import Corrections
 
-    svc = library_factory()
+    svc = library_factory(settings=settings_for(request, database))
     svc.ready()  # as the web and CLI do
     data = make_docx(tmp_path / "金句.docx", QUOTES).read_bytes()
     res = svc.upload(data, "金句.docx", actor="编辑甲")
@@ -38,8 +41,8 @@ def test_upload_preview_and_publish_through_the_service(library_factory, tmp_pat
     assert again["status"] == "duplicate" and again["document_id"] == result.document_id
 
 
-def test_a_discarded_draft_is_gone_and_audited(library_factory, tmp_path):
-    svc = library_factory()
+def test_a_discarded_draft_is_gone_and_audited(request, library_factory, tmp_path, database):
+    svc = library_factory(settings=settings_for(request, database))
     res = svc.upload(
         make_docx(tmp_path / "讲义.docx", HANDOUT).read_bytes(), "讲义.docx", actor="编辑甲"
     )

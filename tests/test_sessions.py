@@ -10,12 +10,16 @@ import zlib
 
 import pytest
 from conftest import ADMIN, EDITOR, login, post, with_csrf
+from stores import database  # noqa: F401
 
 COOKIE = "lecturelib_session"
 
 
 @pytest.fixture
-def app(make_app):
+def app(request, make_app, database):
+    """Accounts and sessions on SQLite, and on PostgreSQL (``stores.database``)."""
+    if database == "postgres":
+        return make_app(settings={"database_url": request.getfixturevalue("pg_url")})
     return make_app()
 
 

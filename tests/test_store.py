@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from stores import any_home, database  # noqa: F401
 
 from library.content import Passage, Quote, Structured
 from library.db import SCHEMA_VERSION, connect, current_version, migrate
@@ -42,8 +43,9 @@ def make_item(data: bytes, title: str, quotes=(), passages=(), kind="handout", t
 
 
 @pytest.fixture
-def store(tmp_path):
-    st = Store(Home.open(tmp_path / "home"))
+def store(any_home):
+    """A store on SQLite, and on PostgreSQL (``stores.any_home``)."""
+    st = Store(any_home)
     yield st
     st.close()
 
