@@ -1,7 +1,8 @@
 """Search benchmark on the CCTV news corpus: our engine against the tutorial baseline.
 
     .venv/bin/python bench/cctv_bench.py [--limit-mb N] [--out DIR] [--skip-baseline]
-                                         [--public-writer]
+                                         [--public-writer] [--backend postgres]
+                                         [--database-url URL]
 
 Reads ``../shared/bench/cctv-news`` (relative to the project root; passages = paragraphs),
 builds both indexes in a child process each (peak memory = summed RSS of the child and its
@@ -13,6 +14,11 @@ table and writes ``results.json`` into the output directory.
 ``--public-writer`` also builds our index with Whoosh's public ``IndexWriter`` API (the
 ``search_writer: "public"`` setting) on the same data in the same run ("ours-public"), queries
 it the same way and prints the build-time ratio of the two writers.
+
+``--backend postgres`` also builds and queries the PostgreSQL backend ("postgres") in the same
+run, in the database of ``--database-url`` or else in a throwaway cluster started for the run
+(tests/pgcluster.py). Its build CPU counts the server's processes too (the postmaster's tree
+in /proc, reaped backends included); its index size is the tables' total relation size.
 """
 
 from __future__ import annotations
@@ -113,6 +119,60 @@ def build_ours(files, index_dir: Path, writer: str = "bulk") -> None:
     open_engine(index_dir, Vocabulary.load(None), writer=writer).rebuild(records(files), procs=2)
 
 
+def build_postgres(files, url: str) -> None:
+    from indexer.search import open_engine
+    from indexer.search.vocab import Vocabulary
+
+    e = open_engine(Path(tempfile.mkdtemp()) / "index", Vocabulary.load(None), database_url=url)
+    e.rebuild(records(files), procs=2)
+    e.close()
+
+
+def _pg_server_cpu(url: str) -> float:
+    """CPU seconds used so far by the PostgreSQL server behind ``url`` (postmaster, its live
+    children, and the children it reaped), when it runs on this machine."""
+    import psycopg
+
+    with psycopg.connect(url) as c:
+        datadir = c.execute("SHOW data_directory").fetchone()[0]
+    try:
+        pid = int(Path(datadir, "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(p):
+        with open(f"/proc/{p}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+
+    total = 0.0
+    try:
+        parts = stat(pid)
+        total += sum(int(x) for x in parts[11:15]) / tick  # utime stime cutime cstime
+    except OSError:
+        return 0.0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                parts = stat(d)
+                if int(parts[1]) == pid:
+                    total += (int(parts[11]) + int(parts[12])) / tick
+            except (OSError, IndexError, ValueError):
+                continue
+    return total
+
+
+def _pg_index_mb(url: str) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as c:
+        n = c.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class "
+            "WHERE relkind = 'r' AND relname LIKE 'search_%'"
+        ).fetchone()[0]
+    return int(n) / 1e6
+
+
 def build_baseline(files, index_dir: Path) -> None:
     import logging
 
@@ -156,10 +216,13 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
+def timed_build(engine: str, limit_mb, index_dir: Path, url: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--build-only", engine, "--out", str(index_dir)]
     if limit_mb:
         cmd += ["--limit-mb", str(limit_mb)]
+    if url:
+        cmd += ["--database-url", url]
+    server_before = _pg_server_cpu(url) if url else 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -174,6 +237,11 @@ def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
         raise SystemExit(f"{engine} build failed")
     size = sum(f.stat().st_size for f in index_dir.rglob("*") if f.is_file())
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    server_cpu = 0.0
+    if url:
+        server_cpu = _pg_server_cpu(url) - server_before
+        cpu += server_cpu
+        size = _pg_index_mb(url) * 1e6
     # ru_maxrss (KiB) of RUSAGE_CHILDREN: the largest single process of the build tree
     return {
         "seconds": secs,
@@ -181,6 +249,7 @@ def timed_build(engine: str, limit_mb, index_dir: Path) -> dict:
         "peak_rss_mb": peak / 1e6,
         "max_single_rss_mb": after.ru_maxrss / 1024,
         "index_mb": size / 1e6,
+        "server_cpu_seconds": server_cpu,
         "load_avg_before": load_before,
         "load_avg_after": os.getloadavg()[0],
     }
@@ -262,6 +331,36 @@ def query_ours(index_dir: Path, queries: dict) -> dict:
     return res
 
 
+def query_postgres(url: str, queries: dict) -> dict:
+    from indexer.search import open_engine
+    from indexer.search.postgres import plan as P
+    from indexer.search.postgres import searching
+    from indexer.search.postgres.schema import RECORDS
+    from indexer.search.vocab import Vocabulary
+
+    ix = open_engine(Path(tempfile.mkdtemp()) / "index", Vocabulary.load(None), database_url=url)
+    ix.search("中国")  # connect, load jieba
+    res = {}
+    for cls, qs in queries.items():
+        lat, found = [], 0
+        for q, rid, topic in qs:
+            t0 = time.perf_counter()
+            ix.search(q, topic=topic, limit=10)
+            lat.append((time.perf_counter() - t0) * 1000)
+            if cls == "substring":  # outside the timing
+                plan = P.build_plan(q, ix.vocab, ix.taxonomy)
+                with ix._conn().cursor() as cur:
+                    cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE id = %s", (rid,))
+                    dn, rec = cur.fetchone()
+                    ok = dn in set(searching.candidates(cur, plan, None))
+                found += int(ok and P.verify(plan, rec))
+        res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95), "max_ms": max(lat)}
+        if cls == "substring":
+            res[cls]["found"] = found
+    ix.close()
+    return res
+
+
 def query_baseline(index_dir: Path, queries: dict) -> dict:
     from jieba.analyse import ChineseAnalyzer  # noqa: F401  (unpickling the schema)
     from whoosh import index
@@ -304,7 +403,16 @@ def main(argv=None):
         help="also build ours with Whoosh's public writer (search_writer=public)",
     )
     ap.add_argument(
-        "--build-only", choices=["ours", "ours-public", "baseline"], help=argparse.SUPPRESS
+        "--backend",
+        choices=["whoosh", "postgres"],
+        default="whoosh",
+        help="postgres: also build and query the PostgreSQL backend in the same run",
+    )
+    ap.add_argument("--database-url", default=None, help="PostgreSQL database for --backend")
+    ap.add_argument(
+        "--build-only",
+        choices=["ours", "ours-public", "baseline", "postgres"],
+        help=argparse.SUPPRESS,
     )
     a = ap.parse_args(argv)
     if not CORPUS.is_dir():
@@ -313,6 +421,8 @@ def main(argv=None):
     if a.build_only:
         if a.build_only == "baseline":
             build_baseline(files, Path(a.out))
+        elif a.build_only == "postgres":
+            build_postgres(files, a.database_url)
         else:
             build_ours(files, Path(a.out), "public" if a.build_only == "ours-public" else "bulk")
         return
@@ -325,13 +435,33 @@ def main(argv=None):
     engines = (
         ["ours"]
         + (["ours-public"] if a.public_writer else [])
+        + (["postgres"] if a.backend == "postgres" else [])
         + ([] if a.skip_baseline else ["baseline"])
     )
+    url, cluster = a.database_url, None
+    if a.backend == "postgres" and not url:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from pgcluster import remove, start_cluster
+
+        cluster, why = start_cluster()
+        if cluster is None:
+            raise SystemExit(f"no PostgreSQL server: {why}")
+        url = cluster.url_for(cluster.create_database().rsplit("/", 1)[1])
+    try:
+        _run_engines(a, engines, out, mb, queries, results, url)
+    finally:
+        if cluster is not None:
+            remove(cluster)
+
+
+def _run_engines(a, engines, out, mb, queries, results, url) -> None:
     for eng in engines:
         d = out / eng
         if d.exists():
             shutil.rmtree(d)
-        b = timed_build(eng, a.limit_mb, d)
+        if eng == "postgres":
+            d.mkdir(parents=True)  # nothing on disk: the index lives in the database
+        b = timed_build(eng, a.limit_mb, d, url if eng == "postgres" else None)
         b["mb_per_s"] = mb / b["seconds"]
         b["mb_per_cpu_s"] = mb / b["cpu_seconds"] if b["cpu_seconds"] else None
         print(
@@ -341,7 +471,10 @@ def main(argv=None):
             f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
             flush=True,
         )
-        q = (query_baseline if eng == "baseline" else query_ours)(d, queries)
+        if eng == "postgres":
+            q = query_postgres(url, queries)
+        else:
+            q = (query_baseline if eng == "baseline" else query_ours)(d, queries)
         for cls, v in q.items():
             extra = f"  found {v['found']}/60" if "found" in v else ""
             print(
@@ -370,6 +503,14 @@ def main(argv=None):
         )
         results["cpu_throughput_ratio"] = cpu_ratio
         print(f"throughput ours/baseline: {ratio:.2f}x wall, {cpu_ratio:.2f}x per CPU-second")
+    if "postgres" in results["engines"]:
+        pg, ours = (results["engines"][e]["build"] for e in ("postgres", "ours"))
+        results["postgres_throughput_ratio"] = pg["mb_per_s"] / ours["mb_per_s"]
+        results["postgres_cpu_throughput_ratio"] = pg["mb_per_cpu_s"] / ours["mb_per_cpu_s"]
+        print(
+            f"throughput postgres/whoosh: {results['postgres_throughput_ratio']:.2f}x wall, "
+            f"{results['postgres_cpu_throughput_ratio']:.2f}x per CPU-second"
+        )
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"results: {out / 'results.json'}")
 
