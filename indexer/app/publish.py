@@ -34,6 +34,7 @@ class Corrections:
     quote_dates: dict[int, str | None] = field(default_factory=dict)
     quote_speakers: dict[int, str | None] = field(default_factory=dict)
     rejected: set[int] = field(default_factory=set)  # quotes the editor did not keep
+    passage_texts: dict[int, str] = field(default_factory=dict)  # corrected (OCR'd) passages
 
 
 @dataclass
@@ -86,8 +87,23 @@ def _options(svc, actor: str, **kw) -> Options:
     )
 
 
-def upload(svc, data: bytes, filename: str, actor: str, replace_of: int | None = None) -> dict:
-    """Prepare one uploaded file and keep it as a draft. Returns a per-file result."""
+CANCELLED = "已取消，文件未保存。需要时可重新上传。"
+
+
+def upload(
+    svc,
+    data: bytes,
+    filename: str,
+    actor: str,
+    replace_of: int | None = None,
+    *,
+    progress=None,
+    cancelled=None,
+) -> dict:
+    """Prepare one uploaded file and keep it as a draft. Returns a per-file result.
+    ``progress(stage, done, total)`` is called in the worker process for each OCR page (a
+    picklable callable; it may raise ``Cancelled``); ``cancelled()`` says whether the editor
+    cancelled: then status "cancelled" and no draft."""
     filename = safe_filename(filename)
     out = {
         "filename": filename,
@@ -116,10 +132,12 @@ def upload(svc, data: bytes, filename: str, actor: str, replace_of: int | None =
             return out
     try:
         prepared = Pipeline(store, svc.taxonomy).prepare_upload(
-            data, filename, _options(svc, actor)
+            data, filename, _options(svc, actor, progress=progress)
         )
     except LecturelibError as e:
         out["message"] = str(e)
+        if cancelled and cancelled():
+            out.update(status="cancelled", message=CANCELLED)
         return out
     except Exception as e:  # the boundary: one bad file never breaks the page
         out["message"] = (
@@ -141,6 +159,9 @@ def upload(svc, data: bytes, filename: str, actor: str, replace_of: int | None =
             message=(out["message"] or "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。")
             + " 该文件未入库。",
         )
+        return out
+    if cancelled and cancelled():  # cancelled after the last page: nothing is kept
+        out.update(status="cancelled", message=CANCELLED)
         return out
     payload = {"prepared": prepared.to_json(), "replace_of": replace_of}
     out["draft_id"] = store.save_draft(actor, filename, prepared.sha256, data, payload)
@@ -246,7 +267,47 @@ def prefill(prepared: Prepared, target: dict | None = None, store=None) -> dict:
         )
     out["quotes"] = quotes
     out["warnings"] = missing_source_warnings(list(prepared.warnings), quotes, kind=s.kind)
+    out["ocr"] = ocr_pages(prepared)
     return out
+
+
+MAX_OCR_PAGES_SHOWN = 60  # the preview shows the first pages' images beside their text
+
+
+def ocr_pages(prepared: Prepared) -> dict | None:
+    """For a draft whose text was (partly) read by OCR: the engine, its mean confidence and
+    each page with its confidence, whether it is below ``ocr.LOW_CONFIDENCE`` (the editor should
+    check it) and the passages (by position) that start on it. None otherwise."""
+    from indexer.ingest.extract.ocr import LOW_CONFIDENCE
+
+    info = prepared.ocr
+    if not info or prepared.format not in ("pdf", "image"):
+        return None
+    conf = {int(k): float(v) for k, v in (info.get("pages") or {}).items()}
+    total = prepared.pages or max(conf, default=0)
+    pages = []
+    for n in range(1, min(total, MAX_OCR_PAGES_SHOWN) + 1):
+        c = conf.get(n)
+        starting = [i for i, p in enumerate(prepared.structured.passages) if (p.page or 1) == n]
+        pages.append(
+            {
+                "number": n,
+                "ocr": c is not None,
+                "confidence": c,
+                "low": c is not None and c < LOW_CONFIDENCE,
+                "passages": starting,
+                # no passage starts here, but one before does: it runs on into this page
+                "continued": not starting
+                and any((p.page or 1) < n for p in prepared.structured.passages),
+            }
+        )
+    return {
+        "engine": info.get("engine", ""),
+        "confidence": info.get("confidence"),
+        "low_pages": [p["number"] for p in pages if p["low"]],
+        "pages": pages,
+        "more_pages": max(0, total - MAX_OCR_PAGES_SHOWN),
+    }
 
 
 def load_draft(svc, draft_id: int) -> Draft:
@@ -276,6 +337,9 @@ def apply_corrections(prepared: Prepared, c: Corrections) -> bool:
     """Change the prepared file in place. Returns True when topics were set by hand."""
     s = prepared.structured
     s.title, s.kind, s.date = c.title, c.kind, c.date
+    for i, text in c.passage_texts.items():
+        if 0 <= i < len(s.passages) and text:
+            s.passages[i].text = text
     for i, src in c.quote_sources.items():
         s.quotes[i].source = src
     for i, d in c.quote_dates.items():
@@ -376,6 +440,8 @@ __all__ = [
     "discard",
     "publish",
     "prefill",
+    "ocr_pages",
+    "ocr_setting",
     "missing_source_warnings",
     "safe_filename",
 ]

@@ -244,8 +244,10 @@ class LibraryService:
         return self.jobs.get(job_id)
 
     def wait_for_jobs(self, timeout: float = 120) -> None:
-        """Block until background jobs finish (tests and shutdown)."""
+        """Block until background jobs (rebuilds, uploads) finish (tests and shutdown)."""
         self.jobs.wait(timeout)
+        if "_uploads" in self.__dict__:
+            self._uploads.wait(timeout)
 
     # -- search ----------------------------------------------------------------------------
 
@@ -331,12 +333,44 @@ class LibraryService:
             self.store.get_document_row(replace_of)  # NotFoundError when it is gone
         return publish.upload(self, data, filename, actor, replace_of)
 
+    @cached_property
+    def _uploads(self):
+        from indexer.app.uploads import Uploads
+
+        return Uploads(self)
+
+    def start_upload(
+        self, data: bytes, filename: str, *, actor: str, replace_of: int | None = None
+    ) -> dict:
+        """Like :meth:`upload`, in the background: returns the job at once (its ``id``, state,
+        page progress); the result, once there, is :meth:`upload`'s."""
+        if replace_of:
+            self.store.get_document_row(replace_of)  # NotFoundError when it is gone
+        return self._uploads.start(data, filename, actor=actor, replace_of=replace_of)
+
+    def upload_job(self, job_id: str, *, actor: str) -> dict | None:
+        """An upload job of ``actor`` (any process's), None when there is none."""
+        return self._uploads.get(job_id, actor=actor)
+
+    def cancel_upload(self, job_id: str, *, actor: str) -> dict | None:
+        """Stop a running upload job before its next page; nothing of it is stored."""
+        return self._uploads.cancel(job_id, actor=actor)
+
     def drafts(self) -> list[dict]:
         return self.store.list_drafts()
 
     def draft(self, draft_id: int) -> publish.Draft:
         """A draft with what its preview shows (the form's starting values)."""
         return publish.load_draft(self, draft_id)
+
+    def draft_page_image(self, draft_id: int, page: int, width: int = 1000) -> bytes:
+        """Page ``page`` of a draft's original (a scanned PDF or a page photo) as a PNG, for the
+        preview beside the page's OCR'd text. NotFoundError when there is no such page."""
+        from indexer.app.pageimages import render
+
+        row = self.store.get_draft(draft_id)
+        fmt = row["payload"]["prepared"]["format"]
+        return render(self.store.originals.read(row["sha256"]), fmt, page, width)
 
     def publish(self, draft_id: int, corrections: publish.Corrections, *, actor: str) -> FileResult:
         with self._write_lock:

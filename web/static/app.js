@@ -300,10 +300,14 @@
   }
 
   /* upload with progress ------------------------------------------------------------------ */
-  var STATUS = { ok: "成功", duplicate: "重复", warning: "有提示", needs_ocr: "需OCR", error: "失败" };
+  /* Each file is sent to the upload-jobs URL (data-jobs-url): the server answers at once with
+     a job that the page polls — “正在识别第 2/3 页” for a scan — and a 取消 button stops it.
+     Without that URL, the file is posted to the form's own action and the page waits. */
+  var STATUS = { ok: "成功", duplicate: "重复", warning: "有提示", needs_ocr: "需OCR", error: "失败", cancelled: "已取消" };
   function setupUpload(form) {
     var wrap = $("[data-upload-results-wrap]");
     var out = $("[data-upload-results]");
+    var jobsUrl = form.getAttribute("data-jobs-url");
     form.addEventListener("submit", function (e) {
       var input = form.querySelector("input[type=file]");
       if (!input.files.length || !window.FormData || !window.XMLHttpRequest) return;
@@ -316,11 +320,13 @@
         var badge = document.createElement("span"); badge.className = "status-badge"; badge.textContent = "等待";
         var name = document.createElement("span"); name.className = "upload-item__name"; name.textContent = f.name;
         var bar = document.createElement("progress"); bar.max = 100; bar.value = 0;
-        bar.setAttribute("aria-label", f.name + " 上传进度");
+        bar.setAttribute("aria-label", f.name + " 处理进度");
+        var stage = document.createElement("span"); stage.className = "muted small upload-item__stage";
+        stage.setAttribute("data-upload-stage", "");
         var msg = document.createElement("p"); msg.className = "upload-item__msg";
-        li.appendChild(badge); li.appendChild(name); li.appendChild(bar); li.appendChild(msg);
+        li.appendChild(badge); li.appendChild(name); li.appendChild(bar); li.appendChild(stage); li.appendChild(msg);
         out.appendChild(li);
-        return { li: li, badge: badge, bar: bar, msg: msg };
+        return { li: li, badge: badge, bar: bar, stage: stage, msg: msg };
       });
       var i = 0;
       function next() {
@@ -332,18 +338,20 @@
         if (rep) fd.append("replace", rep.value);
         fd.append("files", f, f.name);
         var xhr = new XMLHttpRequest();
-        xhr.open("POST", form.action);
+        xhr.open("POST", jobsUrl || form.action);
         xhr.setRequestHeader("X-Requested-With", "fetch");
         xhr.setRequestHeader("Accept", "application/json");
         row.badge.textContent = "上传中";
+        var share = jobsUrl ? 30 : 90;  // the rest of the bar is the server's work
         xhr.upload.onprogress = function (ev) {
-          if (ev.lengthComputable) row.bar.value = Math.round(ev.loaded * 90 / ev.total);
+          if (ev.lengthComputable) row.bar.value = Math.round(ev.loaded * share / ev.total);
         };
         xhr.upload.onload = function () { row.badge.textContent = "提取中"; };
         xhr.onload = function () {
-          row.bar.value = 100;
           var data = null;
           try { data = JSON.parse(xhr.responseText); } catch (err) { data = null; }
+          if (data && data.jobs && data.jobs[0]) { follow(row, data.jobs[0], next); return; }
+          row.bar.value = 100;
           if (data && data.results && data.results[0]) show(row, data.results[0]);
           else show(row, { status: "error", message: (data && data.error && data.error.message) || ("上传失败（" + xhr.status + "）") });
           next();
@@ -353,11 +361,55 @@
       }
       next();
     });
+    function follow(row, job, done) {
+      var cancel = document.createElement("button");
+      cancel.type = "button"; cancel.className = "btn btn--small btn--ghost upload-item__cancel";
+      cancel.textContent = "取消";
+      cancel.setAttribute("aria-label", "取消处理 " + job.filename);
+      cancel.addEventListener("click", function () {
+        cancel.disabled = true;
+        var fd = new FormData();
+        fd.append("csrf_token", csrf());
+        fetch(job.cancel_url, { method: "POST", body: fd, headers: { "Accept": "application/json", "X-Requested-With": "fetch" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (j) { if (j) render(j); })
+          .catch(function () { cancel.disabled = false; });
+      });
+      row.li.insertBefore(cancel, row.msg);
+      var shown = false;
+      function render(j) {
+        if (shown) return false;
+        if (j.state === "running") {
+          row.bar.value = 30 + Math.round(j.percent * 0.7);
+          row.stage.textContent = j.text;
+          return true;
+        }
+        shown = true;
+        cancel.remove();
+        row.stage.textContent = "";
+        row.bar.value = 100;
+        show(row, j.result || { status: j.state === "cancelled" ? "cancelled" : "error", message: j.text });
+        return false;
+      }
+      var finished = false;
+      function poll() {
+        if (finished) return;
+        fetch(job.status_url, { headers: { "Accept": "application/json" } })
+          .then(function (r) { return r.json(); })
+          .then(function (j) {
+            if (render(j)) setTimeout(poll, 600);
+            else if (!finished) { finished = true; done(); }
+          })
+          .catch(function () { setTimeout(poll, 2000); });
+      }
+      render(job);
+      poll();
+    }
     function show(row, r) {
       row.li.className = "upload-item status--" + r.status;
       row.badge.className = "status-badge status--" + r.status;
       row.badge.textContent = STATUS[r.status] || r.status;
-      row.bar.remove();
+      if (row.bar.parentNode) row.bar.remove();
       var info = [];
       if (r.draft_id) info.push((r.quotes || 0) + " 条金句 · " + (r.passages || 0) + " 个段落");
       if (r.message) info.push(r.message);

@@ -3,7 +3,17 @@ dictionary and synonyms (with a background rebuild), and job progress."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from library.content import AUDIENCES, KINDS
 from library.errors import LecturelibError, UsageError
@@ -21,6 +31,7 @@ STATUS_LABELS = {
     "warning": "有提示",
     "needs_ocr": "需OCR",
     "error": "失败",
+    "cancelled": "已取消",
 }
 
 
@@ -70,16 +81,66 @@ def upload():
         return redirect(url_for(".upload_form"))
     results = [svc.upload(f.read(), f.filename, actor=actor(), replace_of=replace) for f in files]
     if wants_json():
-        for r in results:
-            r["preview_url"] = (
-                url_for(".preview", draft_id=r["draft_id"]) if r["draft_id"] else None
-            )
-            r["document_url"] = (
-                url_for("public.document", doc_id=r["document_id"]) if r["document_id"] else None
-            )
-            r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
-        return jsonify({"results": results})
+        return jsonify({"results": [_result_json(r) for r in results]})
     return render_template("editor/upload_results.html", results=results)
+
+
+def _result_json(r: dict) -> dict:
+    r["preview_url"] = url_for(".preview", draft_id=r["draft_id"]) if r.get("draft_id") else None
+    r["document_url"] = (
+        url_for("public.document", doc_id=r["document_id"]) if r.get("document_id") else None
+    )
+    r["status_label"] = STATUS_LABELS.get(r["status"], r["status"])
+    return r
+
+
+def _job_json(job: dict) -> dict:
+    job["status_url"] = url_for(".upload_job", job_id=job["id"])
+    job["cancel_url"] = url_for(".cancel_upload", job_id=job["id"])
+    if job.get("result"):
+        job["result"] = _result_json(job["result"])
+    return job
+
+
+# Uploads as background jobs (the upload page's script): POST a file, poll its progress
+# (“正在识别第 2/3 页”), cancel it. Without JavaScript the form above waits for the result.
+
+
+@bp.post("/uploads")
+@role_required()
+def start_upload():
+    svc = get_library().svc
+    replace = request.form.get("replace", type=int)
+    if replace:
+        svc.document_row(replace)  # 404 before reading any file
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        return jsonify({"error": {"status": 400, "message": "请选择要上传的文件。"}}), 400
+    jobs = [
+        svc.start_upload(f.read(), f.filename, actor=actor(), replace_of=replace) for f in files
+    ]
+    return jsonify({"jobs": [_job_json(j) for j in jobs]}), 202
+
+
+@bp.get("/uploads/<job_id>")
+@role_required()
+def upload_job(job_id: str):
+    job = get_library().svc.upload_job(job_id, actor=actor())
+    if job is None:
+        abort(404)
+    return jsonify(_job_json(job))
+
+
+@bp.post("/uploads/<job_id>/cancel")
+@role_required()
+def cancel_upload(job_id: str):
+    job = get_library().svc.cancel_upload(job_id, actor=actor())
+    if job is None:
+        abort(404)
+    if wants_json():
+        return jsonify(_job_json(job))
+    flash(f"已取消上传“{job['filename']}”。", "ok")
+    return redirect(url_for(".upload_form"))
 
 
 @bp.get("/drafts/<int:draft_id>")
@@ -104,12 +165,43 @@ def _render_preview(draft, errors=(), form=None, status=200):
     ), status
 
 
+@bp.get("/drafts/<int:draft_id>/pages/<int:page>.png")
+@role_required()
+def page_image(draft_id: int, page: int):
+    """A page of the draft's original (scan or photo) as a PNG, beside its OCR'd text."""
+    width = request.args.get("w", default=1000, type=int)
+    png = get_library().svc.draft_page_image(draft_id, page, width)
+    resp = Response(png, mimetype="image/png")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
+MAX_PASSAGE_CHARS = 20_000
+
+
+def _passage_texts(form, prepared) -> tuple[dict[int, str], list[str]]:
+    """Passages the editor corrected on the preview (OCR'd drafts: ``p<i>_text``)."""
+    out, errors = {}, []
+    for i, ps in enumerate(prepared.structured.passages):
+        raw = form.get(f"p{i}_text")
+        if raw is None:
+            continue
+        text = "\n".join(line.strip() for line in raw.replace("\r\n", "\n").split("\n")).strip()
+        if len(text) > MAX_PASSAGE_CHARS:
+            errors.append(f"第 {i + 1} 个段落太长（上限 {MAX_PASSAGE_CHARS} 字）。")
+        elif text and text != ps.text:
+            out[i] = text
+    return out, errors
+
+
 @bp.post("/drafts/<int:draft_id>/publish")
 @role_required()
 def publish(draft_id: int):
     lib = get_library()
     draft = lib.svc.draft(draft_id)
     corr, errors = drafts.read_corrections(request.form, draft.prepared, lib.svc.taxonomy)
+    corr.passage_texts, more = _passage_texts(request.form, draft.prepared)
+    errors = list(errors) + more
     if errors:
         return _render_preview(draft, errors, request.form, 400)
     with lib.writing() as svc:
