@@ -337,17 +337,23 @@ def describe(plan: Plan, reader) -> dict:
 # candidate sets: posting lists read in bulk into Python sets, combined at C speed
 
 
+SHARED_SETS_MAX = 4096  # term sets shared by a process's threads (per index generation)
+
+
 class DocSets:
     """Doc-number sets of index terms, read block by block (no per-posting matcher calls) and
     kept in a small LRU cache for the life of one searcher: the common bigrams that make
     queries slow are exactly the ones asked for again."""
 
-    def __init__(self, reader, maxsize: int = 512):
+    def __init__(self, reader, maxsize: int = 512, shared: dict | None = None):
         self.reader = reader
         self.leaves = list(reader.leaf_readers())
         self.size = reader.doc_count_all()
         self.maxsize = maxsize
         self._cache: OrderedDict = OrderedDict()
+        # sets read by other threads' searchers of the same index generation (the same doc
+        # numbers): a term's postings are read once per process and generation, not per thread
+        self._shared = shared
 
     def term(self, fieldname: str, text: str) -> set:
         key = (fieldname, text)
@@ -355,6 +361,13 @@ class DocSets:
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
+        if self._shared is not None:
+            hit = self._shared.get(key)
+            if hit is not None:
+                self._cache[key] = hit
+                if len(self._cache) > self.maxsize:
+                    self._cache.popitem(last=False)
+                return hit
         out: set = set()
         for r, offset in self.leaves:
             if (fieldname, text) not in r:
@@ -367,6 +380,10 @@ class DocSets:
         self._cache[key] = out
         if len(self._cache) > self.maxsize:
             self._cache.popitem(last=False)
+        if self._shared is not None:
+            if len(self._shared) > SHARED_SETS_MAX:
+                self._shared.clear()
+            self._shared[key] = out  # dict get/set are atomic: no lock needed
         return out
 
     def prefix(self, fieldname: str, prefix: str, budget: Budget | None = None) -> set:
