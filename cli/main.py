@@ -569,6 +569,40 @@ def cmd_backup(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    svc = _service(args)
+    bars: dict[str, Progress] = {}
+    labels = {"originals": "复制原始文件", "rows": "复制数据", "verify": "核对原始文件"}
+
+    def progress(stage, done, total):
+        if stage not in bars:
+            bars[stage] = Progress(total, labels.get(stage, stage))
+        bars[stage].update(done)
+
+    try:
+        rep = svc.migrate_to(args.to, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+        svc.close()
+    print(
+        f"已迁移到 {rep.target}：{rep.documents} 份材料、共 {sum(rep.rows.values())} 行数据、"
+        f"{rep.originals} 个原始文件，行数与校验和核对一致（用时 {rep.seconds:.1f} 秒）。"
+    )
+    for sha in rep.missing:
+        print(
+            f"提示：原始文件 {sha[:12]}… 在原资料库中缺失，未能复制（运行 lecturelib check 查看）。"
+        )
+    if rep.home is not None:
+        print(f"新资料库目录：{rep.home}（lecturelib --home {rep.home} serve）")
+    else:
+        print(
+            "用这个数据库运行：lecturelib --database 数据库地址 serve，"
+            "或在 settings.json 中设置 database_url；首次打开时会建立检索索引。"
+        )
+    return 0
+
+
 def cmd_restore(args) -> int:
     from indexer.app.service import LibraryService
 
@@ -772,6 +806,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="资料库目录（默认 $LECTURELIB_HOME，否则 ./instance）",
     )
+    common.add_argument(
+        "--database",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="资料库所在的数据库：postgresql://用户:密码@主机:端口/库名（多台服务器共用）；"
+        "默认 $LECTURELIB_DATABASE_URL，否则资料库目录中的内置数据库",
+    )
     p = ChineseArgumentParser(
         prog="lecturelib",
         parents=[common],
@@ -893,6 +934,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_backup)
 
+    s = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="把资料库复制到另一种数据库（内置 SQLite ⇄ PostgreSQL），并核对",
+    )
+    s.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="目标：postgresql://用户:密码@主机:端口/库名（须为空库），"
+        "或 sqlite:///路径/到/新资料库目录",
+    )
+    s.set_defaults(func=cmd_migrate)
+
     s = sub.add_parser("restore", parents=[common], help="把备份恢复到一个空的资料库目录")
     s.add_argument("file", metavar="FILE.zip", help="备份文件")
     s.set_defaults(func=cmd_restore)
@@ -963,6 +1018,7 @@ def _on_sigterm(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     command = None
     previous = None
+    saved_database: str | None | bool = False  # False: --database not given
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -971,6 +1027,10 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command
         if not hasattr(args, "home"):
             args.home = None
+        if getattr(args, "database", None):
+            # the home's store lives there (read by the settings, inherited by serve's workers)
+            saved_database = os.environ.get("LECTURELIB_DATABASE_URL")
+            os.environ["LECTURELIB_DATABASE_URL"] = args.database
         code = args.func(args)
         sys.stdout.flush()
         return code
@@ -1008,6 +1068,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     finally:
+        if saved_database is not False:  # --database applies to this command only
+            if saved_database is None:
+                os.environ.pop("LECTURELIB_DATABASE_URL", None)
+            else:
+                os.environ["LECTURELIB_DATABASE_URL"] = saved_database
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

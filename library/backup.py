@@ -5,6 +5,11 @@ it can be taken while the web app is serving and editors are writing), the origi
 snapshot references, and the home's settings files, with a manifest of SHA-256 checksums. The
 search index is not included: it is derived, and ``restore`` rebuilds it.
 
+In PostgreSQL mode the format is the same: the store is copied logically (one repeatable-read
+transaction, ``library.transfer``) into the backup's SQLite file, originals come from the
+database; ``restore`` into a home whose ``database_url`` names an empty PostgreSQL database
+copies the backup into it. A backup of either mode restores into either mode.
+
 Secrets stay secret: the .zip is written with mode 0600 (it holds the secret key that signs
 session cookies and the accounts' password hashes), and ``restore`` writes the database and
 ``secret_key`` with mode 0600 whatever the umask. ``backup(..., no_secrets=True)`` leaves out the
@@ -23,10 +28,15 @@ import sqlite3
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import SCHEMA_VERSION
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from .db import SCHEMA_VERSION, connect, connect_url, safe_url, upgrade
 from .errors import StoreError, UsageError
 from .home import Home
 from .originals import sha256_file
@@ -84,12 +94,58 @@ def _private_file(path: Path):
     return os.fdopen(fd, "wb")
 
 
+def _postgres_snapshot(src: Connection, dest: Path) -> None:
+    """A logical copy of a PostgreSQL store into a new SQLite file (the backup's format),
+    read from ``src`` (a connection in one repeatable-read transaction: one moment)."""
+    from .transfer import copy_tables
+
+    engine = connect(dest)
+    try:
+        upgrade(engine)
+        with engine.begin() as dst:
+            copy_tables(src, dst)
+    finally:
+        engine.dispose()
+    con = sqlite3.connect(dest)
+    con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+    con.close()
+
+
+@contextmanager
+def _postgres_reading(url: str) -> Iterator[Connection]:
+    """A connection to the PostgreSQL store in one repeatable-read, read-only transaction:
+    everything read through it is one consistent moment, while nodes keep writing."""
+    engine = connect_url(url)
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+                yield conn
+    finally:
+        engine.dispose()
+
+
 def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
     """Back ``home`` up into the .zip ``out`` (mode 0600). ``no_secrets``: leave out the secret
-    key and the password hashes (accounts then need a new password after a restore)."""
+    key and the password hashes (accounts then need a new password after a restore).
+
+    In PostgreSQL mode (``home.database_url``) the backup has the same format: the store is
+    copied (a logical copy, one repeatable-read transaction) into the SQLite file of the
+    backup, and the originals are read from the database in that same transaction."""
+    with ExitStack() as stack:
+        if home.database_url:
+            pg = stack.enter_context(_postgres_reading(home.database_url))
+            return _backup(home, out, no_secrets, pg)
+        if not home.db_path.is_file():
+            raise UsageError(
+                f"{home.path} 中没有资料库，无法备份。", "请用 --home 指定资料库目录。"
+            )
+        return _backup(home, out, no_secrets, None)
+
+
+def _backup(home: Home, out: Path, no_secrets: bool, pg: Connection | None) -> BackupReport:
     t0 = time.perf_counter()
-    if not home.db_path.is_file():
-        raise UsageError(f"{home.path} 中没有资料库，无法备份。", "请用 --home 指定资料库目录。")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
@@ -97,7 +153,10 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
     missing: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         snap = Path(tmp) / "library.sqlite3"
-        _snapshot(home.db_path, snap)
+        if pg is None:
+            _snapshot(home.db_path, snap)
+        else:
+            _postgres_snapshot(pg, snap)
         if no_secrets:
             _without_secrets(snap)
         con = sqlite3.connect(snap)
@@ -120,18 +179,35 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
                 p = home.path / name
                 if no_secrets and name in SECRET_FILES:
                     continue
-                if p.is_file():
+                if p.is_file() and name == "settings.json":
+                    # where the store lives is not the library's: a backup restores anywhere
+                    # (and a database URL may hold a password)
+                    data = _without_database_url(p.read_bytes())
+                    z.writestr(f"config/{name}", data)
+                    files[f"config/{name}"] = hashlib.sha256(data).hexdigest()
+                elif p.is_file():
                     z.write(p, f"config/{name}")
                     files[f"config/{name}"] = sha256_file(p)
             for sha in shas:
+                member = f"originals/{sha[:2]}/{sha}"
+                if pg is not None:  # in the snapshot's transaction
+                    data = pg.execute(
+                        text("SELECT data FROM originals WHERE sha256 = :s"), {"s": sha}
+                    ).scalar()
+                    if data is None:
+                        missing.append(sha)
+                        continue
+                    z.writestr(member, bytes(data), compress_type=zipfile.ZIP_STORED)
+                    files[member] = sha
+                    continue
                 p = home.originals_path / sha[:2] / sha
                 if not p.is_file():
                     missing.append(sha)
                     continue
                 # originals are immutable and named by their hash: copying them after the
                 # snapshot is consistent; they are mostly compressed already, so store them
-                z.write(p, f"originals/{sha[:2]}/{sha}", compress_type=zipfile.ZIP_STORED)
-                files[f"originals/{sha[:2]}/{sha}"] = sha
+                z.write(p, member, compress_type=zipfile.ZIP_STORED)
+                files[member] = sha
             manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -163,7 +239,9 @@ def restore(archive: Path, home: Home) -> dict:
     key was generated and which accounts need a new password (a backup made without
     secrets)."""
     archive = Path(archive)
-    if home.db_path.exists():
+    if home.database_url:
+        _check_empty_postgres(home.database_url)
+    elif home.db_path.exists():
         raise UsageError(
             f"目标目录 {home.path} 中已有资料库，为避免覆盖，恢复已取消。",
             "请指定一个空目录（--home），或先移走现有资料库。",
@@ -207,6 +285,18 @@ def restore(archive: Path, home: Home) -> dict:
             if h.hexdigest() != want:
                 raise StoreError(f"备份文件中的“{name}”校验和不符，备份已损坏，恢复已取消。")
         # everything verified: move into place (originals first, the database last)
+        kept = _settings_with_database(home)
+        if home.database_url:
+            _restore_into_postgres(stage, home.database_url)
+            for name in CONFIG_FILES:
+                p = stage / "config" / name
+                if p.is_file():
+                    if name not in SECRET_FILES:
+                        os.chmod(p, 0o644)
+                    os.replace(p, home.path / name)
+            _keep_database_url(home, kept)
+            manifest["notes"] = _restore_notes(home, stage / "library.sqlite3")
+            return manifest
         for p in sorted((stage / "originals").glob("??/*")):
             target = home.originals_path / p.parent.name / p.name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -217,18 +307,26 @@ def restore(archive: Path, home: Home) -> dict:
                 if name not in SECRET_FILES:
                     os.chmod(p, 0o644)
                 os.replace(p, home.path / name)
-        notes: list[str] = []
-        key = home.path / "secret_key"
-        if not key.exists() and not os.environ.get("LECTURELIB_SECRET_KEY"):
-            with _private_file(key) as f:
-                f.write((secrets.token_hex(32) + "\n").encode("ascii"))
-            notes.append(
-                "备份中不含密钥（secret_key），已生成新的密钥：备份前的登录会话全部失效，"
-                "所有人需要重新登录。"
-            )
-        locked = _accounts_without_password(stage / "library.sqlite3")
+        _keep_database_url(home, kept)
+        notes = _restore_notes(home, stage / "library.sqlite3")
         os.replace(stage / "library.sqlite3", home.db_path)
         os.chmod(home.db_path, PRIVATE)
+    manifest["notes"] = notes
+    return manifest
+
+
+def _restore_notes(home: Home, db: Path) -> list[str]:
+    """What the person restoring must know; makes a new secret key when the backup had none."""
+    notes: list[str] = []
+    key = home.path / "secret_key"
+    if not key.exists() and not os.environ.get("LECTURELIB_SECRET_KEY"):
+        with _private_file(key) as f:
+            f.write((secrets.token_hex(32) + "\n").encode("ascii"))
+        notes.append(
+            "备份中不含密钥（secret_key），已生成新的密钥：备份前的登录会话全部失效，"
+            "所有人需要重新登录。"
+        )
+    locked = _accounts_without_password(db)
     if locked:
         notes.append(
             f"备份中不含密码：以下 {len(locked)} 个账号需要设置新密码才能登录："
@@ -237,8 +335,89 @@ def restore(archive: Path, home: Home) -> dict:
             + f"{home.path} user passwd 用户名（先为管理员设置，之后管理员也可以在"
             "网页“账号”页面为其他人重置密码）。"
         )
-    manifest["notes"] = notes
-    return manifest
+    return notes
+
+
+def _check_empty_postgres(url: str) -> None:
+    from .transfer import check_empty
+
+    engine = connect_url(url)
+    try:
+        upgrade(engine)
+        check_empty(engine, f"数据库 {safe_url(url)}")
+    finally:
+        engine.dispose()
+
+
+def _restore_into_postgres(stage: Path, url: str) -> None:
+    """The verified backup in ``stage`` into the (empty) PostgreSQL store at ``url``: its
+    database brought to this schema first, then rows and originals in one transaction."""
+    from .originals import ensure_table
+    from .transfer import copy_tables, verify_rows
+
+    staged = connect(stage / "library.sqlite3")
+    target = connect_url(url)
+    try:
+        upgrade(staged)  # a backup from an older schema
+        with staged.connect() as src, target.begin() as dst:
+            copy_tables(src, dst)
+            ensure_table(dst)
+            for p in sorted((stage / "originals").glob("??/*")):
+                dst.execute(
+                    text(
+                        "INSERT INTO originals (sha256, size, data, created_at) "
+                        "VALUES (:s, :n, :d, :t) ON CONFLICT (sha256) DO NOTHING"
+                    ),
+                    {"s": p.name, "n": p.stat().st_size, "d": p.read_bytes(), "t": time.time()},
+                )
+            verify_rows(src, dst)
+    finally:
+        staged.dispose()
+        target.dispose()
+
+
+def _settings_with_database(home: Home) -> str | None:
+    """The database_url the home's own settings.json names (kept across a restore)."""
+    path = home.path / "settings.json"
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("database_url")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value or None
+
+
+def _keep_database_url(home: Home, url: str | None) -> None:
+    """The restored settings.json names the database the home named before the restore (or
+    none), whatever the backed-up one said: a restore never points a home at another
+    library's database."""
+    path = home.path / "settings.json"
+    if not path.is_file():
+        if url:
+            path.write_text(json.dumps({"database_url": url}, indent=2), encoding="utf-8")
+        return
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # the home reports a broken file when it is opened
+    if not isinstance(data, dict) or data.get("database_url") == url:
+        return
+    if url:
+        data["database_url"] = url
+    else:
+        data.pop("database_url", None)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _without_database_url(raw: bytes) -> bytes:
+    """settings.json without its database_url (unchanged when it has none or is not JSON)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return raw
+    if not isinstance(data, dict) or "database_url" not in data:
+        return raw
+    data.pop("database_url")
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def _schema_of(con: sqlite3.Connection) -> int:

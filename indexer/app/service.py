@@ -68,6 +68,14 @@ class LibraryService:
         finally:
             svc.close()
 
+    def migrate_to(self, url: str, progress=None):
+        """Copy this library into the empty store at ``url`` (``postgresql://…`` or
+        ``sqlite:///home``) and check the copy (``indexer.app.migrate``); ``progress(stage,
+        done, total)``. Returns a ``MigrateReport``."""
+        from indexer.app.migrate import migrate
+
+        return migrate(self.store, url, progress)
+
     @staticmethod
     def stop_workers() -> None:
         """Stop the ingest worker processes this process started (server shutdown)."""
