@@ -196,3 +196,17 @@ def test_upload_page_without_javascript_still_posts_and_waits(editor, tmp_path):
     )
     assert r.status_code == 200
     assert "上传结果" in text(r) and "预览并发布" in text(r)
+
+
+def test_a_job_cut_off_by_a_server_restart_says_so(app, editor):
+    import json
+
+    from conftest import EDITOR
+
+    home = app.extensions["lecturelib"].svc.home.path
+    (home / "run" / "uploads").mkdir(parents=True, exist_ok=True)
+    job = {"id": "00000000deadbeef", "filename": "讲义.pdf", "actor": EDITOR[0]}
+    job.update(state="running", started=0, result=None)
+    (home / "run" / "uploads" / "00000000deadbeef.json").write_text(json.dumps(job))
+    j = editor.get("/editor/uploads/00000000deadbeef").get_json()
+    assert j["state"] == "error" and "处理被中断" in j["result"]["message"]

@@ -30,6 +30,7 @@ from indexer.app import publish
 from indexer.ingest.pipeline import Cancelled
 
 KEEP_S = 24 * 3600  # finished jobs are forgotten after this long
+STALE_S = 3 * 3600  # a job "running" this long was cut off (the server stopped): it failed
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -171,6 +172,15 @@ class Uploads:
             return None
         job["progress"] = _read(self._path(job_id, "progress"))
         job["cancel_requested"] = self._path(job_id, "cancel").exists()
+        if job["state"] == "running" and time.time() - job.get("started", 0) > STALE_S:
+            job["state"] = "error"
+            job["result"] = {
+                "filename": job["filename"],
+                "status": "error",
+                "message": "处理被中断（服务器可能重新启动过），文件未保存。请重新上传。",
+                "draft_id": None,
+                "document_id": None,
+            }
         return describe(job)
 
     def cancel(self, job_id: str, *, actor: str) -> dict | None:

@@ -139,7 +139,10 @@ def cancel_upload(job_id: str):
         abort(404)
     if wants_json():
         return jsonify(_job_json(job))
-    flash(f"已取消上传“{job['filename']}”。", "ok")
+    if job["state"] in ("running", "cancelled"):
+        flash(f"已取消上传“{job['filename']}”，文件未保存。", "ok")
+    else:
+        flash(f"“{job['filename']}”已处理完毕，无法取消。", "warning")
     return redirect(url_for(".upload_form"))
 
 
