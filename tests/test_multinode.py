@@ -178,6 +178,19 @@ def test_published_on_a_is_found_on_b_and_two_editors_publish_at_once(two_nodes)
         assert [node.total(t) for t in tokens] == [1, 1]
 
 
+def test_a_session_and_its_form_token_work_on_every_node(two_nodes):
+    # behind a load balancer the next request may reach the other node
+    a, b = two_nodes
+    c, tok = a.editor("editor0")
+    on_b = Client(b.port)
+    on_b.cookies = dict(c.cookies)
+    status, _ = on_b.request("GET", "/editor/upload")
+    assert status == 200
+    token = token_for(4, 0)
+    assert publish(on_b, tok, token) == 302
+    assert a.total(token) == 1
+
+
 def test_a_node_killed_during_a_publish_leaves_nothing_half_stored(two_nodes, pg_url):
     a, b = two_nodes
     c, tok = a.editor("editor0")

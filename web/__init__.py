@@ -15,6 +15,7 @@ any size.
 from __future__ import annotations
 
 import io
+import os
 import socket
 import time
 
@@ -165,7 +166,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         if request.environ.get(BODY_TOO_LARGE):
             abort(413)
 
-    WebLibrary.init_app(app)
+    lib = WebLibrary.init_app(app)
+    if not (os.environ.get("LECTURELIB_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")):
+        # several nodes on one database sign sessions alike (the key is kept in the database)
+        app.config["SECRET_KEY"] = lib.svc.shared_secret_key() or app.config["SECRET_KEY"]
     CSRFProtect(app)  # checked in security's before_request (after the account)
     security.init_app(app)
     formatting.init_app(app)

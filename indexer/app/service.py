@@ -48,6 +48,17 @@ class LibraryService:
         ./instance."""
         return Home.open(path, create=create)
 
+    def shared_secret_key(self) -> str | None:
+        """The web's signing key when the library lives in a shared database: behind a load
+        balancer a request may reach any node, so every node must sign sessions and CSRF
+        tokens with the same key (the first node to start stores it; the others read it).
+        None in the embedded mode, where the home's ``secret_key`` file serves."""
+        if not self.home.database_url:
+            return None
+        import secrets
+
+        return self.store.stored_values.setdefault("web_secret_key", secrets.token_hex(32))
+
     @staticmethod
     def backup(home: str | os.PathLike | None, out: Path, *, no_secrets: bool = False):
         """Back the library up into ``out`` (safe while the server runs)."""

@@ -21,5 +21,14 @@ class StoredValues:
             {"k": key, "v": value},
         )
 
+    def setdefault(self, key: str, value: str) -> str:
+        """The stored value of ``key``, storing ``value`` first if there is none. Atomic across
+        processes and nodes: the first writer wins and everybody reads its value."""
+        self.db.execute(
+            "INSERT INTO settings (key, value) VALUES (:k, :v) ON CONFLICT(key) DO NOTHING",
+            {"k": key, "v": value},
+        )
+        return self.get(key, value)
+
 
 __all__ = ["StoredValues"]
