@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from indexer.app import auditlog, publish, searching, sync
+from indexer.app import auditlog, publish, searching, shared_files, sync
 from indexer.app.accounts import Accounts
 from indexer.app.jobs import Job, Jobs
 from indexer.ingest.pipeline import FileResult, Options, Pipeline
@@ -34,6 +34,7 @@ class LibraryService:
     def __init__(self, home: str | os.PathLike | Home | None = None):
         self.home = home if isinstance(home, Home) else Home.open(home)
         self.store = Store(self.home)
+        shared_files.pull(self)  # several nodes: the library's word lists from the database
         self.taxonomy = Taxonomy.load(self.home.path)
         self.jobs = Jobs()
         # writes in this process one at a time (and none while a rebuild runs); searches
@@ -100,6 +101,13 @@ class LibraryService:
         with self._write_lock:
             yield self
 
+    def reload_word_lists(self) -> None:
+        """Another node changed the dictionary, synonyms, speakers or topics: read them again
+        (searches in flight finish on the engine they started with)."""
+        for name in ("vocab", "speakers", "index"):
+            self.__dict__.pop(name, None)
+        self.taxonomy = Taxonomy.load(self.home.path)
+
     @cached_property
     def vocab(self):
         from indexer.search.vocab import Vocabulary
@@ -142,6 +150,7 @@ class LibraryService:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
             self.__dict__.pop("speakers", None)
+            shared_files.push(self, SPEAKERS_FILE)
             self.store.audit(
                 actor,
                 "speakers_" + ("remove" if line[0] in "-－" else "add"),
@@ -286,6 +295,7 @@ class LibraryService:
     def search(self, query: str, **kw) -> dict:
         """Read only: the newest committed index snapshot, no outbox, no lock. An empty
         library answers "nothing found"."""
+        shared_files.maybe_refresh(self)  # several nodes: another node's dictionary edits
         return searching.read(
             self, lambda: self.index.search(query, **kw), searching.empty_result(query)
         )
@@ -420,6 +430,7 @@ class LibraryService:
                 self.vocab.add_terms(words) if action == "add" else self.vocab.remove_terms(words)
             )
             if changed:
+                shared_files.push(self, "dictionary.txt")
                 self.store.audit(actor, "dict_" + action, "dictionary", words=changed)
         return changed
 
@@ -431,6 +442,7 @@ class LibraryService:
             raise UsageError("同义词组至少需要两个词。", "例如：二十大 = 党的二十大")
         with self._write_lock:
             group = self.vocab.add_synonyms(forms)
+            shared_files.push(self, "synonyms.txt")
             self.store.audit(actor, "synonyms_add", "synonyms", group=group)
         return group
 
@@ -439,6 +451,7 @@ class LibraryService:
         with self._write_lock:
             group = self.vocab.remove_synonym_group(word) if word else []
             if group:
+                shared_files.push(self, "synonyms.txt")
                 self.store.audit(actor, "synonyms_remove", "synonyms", group=group)
         return group
 
