@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import psycopg
 
-from indexer.search.postgres import plan as P
+from indexer.search import plan as P
 from indexer.search.postgres.schema import (
     DOCNUM_SEQ,
     META,

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import psycopg
 
 from indexer.ingest.normalize import for_search
+from indexer.search import plan as P
 from indexer.search.engine import SearchRequest
 from indexer.search.highlight import highlight as _highlight
 from indexer.search.jieba_words import register_vocabulary, word_tokens
 from indexer.search.postgres import build, searching
-from indexer.search.postgres import plan as P
 from indexer.search.postgres.schema import (
     DOCNUM_SEQ,
     META,
@@ -476,7 +476,9 @@ class PgSearchEngine:
         except psycopg.Error as e:
             raise _read_error() from e
         plan = P.build_plan("", self.vocab, self.taxonomy)
-        collapsed = P.collapse([(scores.get(d, 0.0), d, recs[d]) for d in best])
+        collapsed = P.collapse(
+            [(scores.get(d, 0.0), P.Candidate(d, scores.get(d, 0.0), recs[d])) for d in best]
+        )
         return [P.format_hit(r, s, plan, more) for s, r, more in collapsed[:limit]]
 
 

@@ -33,7 +33,7 @@ from collections import Counter
 
 from indexer.ingest.normalize import for_search
 from indexer.search.jieba_words import word_tokens
-from indexer.search.postgres.plan import body_text, meta_text
+from indexer.search.plan import body_text, meta_text
 from indexer.search.records import IndexRecord
 from indexer.search.text import segments
 

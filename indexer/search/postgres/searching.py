@@ -24,7 +24,7 @@ from collections import Counter
 
 import psycopg
 
-from indexer.search.postgres import plan as P
+from indexer.search import plan as P
 from indexer.search.postgres.schema import RECORDS, WORDS
 from library.errors import UsageError
 
@@ -295,7 +295,7 @@ def run_search(
         return P.empty_answer(plan)
     needed = page * limit
     k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
-    verified: list[tuple[float, int, dict]] = []
+    verified: list[tuple[float, P.Candidate]] = []
     checked = 0
     partial = False
     pos = 0
@@ -318,11 +318,10 @@ def run_search(
                 partial = True
                 done = True
                 break
-            rec = recs[dn]
+            c = P.Candidate(dn, score, recs[dn])
             checked += 1
-            if plan.exact or P.verify(plan, rec):
-                s = P.final_score(plan, score, rec) if sort != "date" else 0.0
-                verified.append((s, dn, rec))
+            if plan.exact or P.verify(plan, c.rec):
+                verified.append((P.final_score(plan, c) if sort != "date" else 0.0, c))
                 if len(verified) >= k:
                     done = True
                     break
@@ -336,7 +335,7 @@ def run_search(
         _set_timeout(cur, None)
         if exhausted:
             total, estimate, scale = len(verified), False, 1.0
-            counts = facet_counts(cur, (dn for _, dn, _ in verified))
+            counts = facet_counts(cur, (c.docnum for _, c in verified))
         else:
             ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
             sample = cand if len(cand) <= FACET_SAMPLE else cand[:FACET_SAMPLE]
@@ -356,7 +355,7 @@ def run_search(
         facets_estimate = True
     start = (page - 1) * limit
     shown = collapsed[start : start + limit]
-    hits = [P.format_hit(rec, score, plan, more) for score, rec, more in shown]
+    hits = [P.format_hit(c, score, plan, more) for score, c, more in shown]
     pages = math.ceil(len(collapsed) / limit) if exhausted else max(1, math.ceil(total / limit))
     return {
         "query": plan.pq.raw,

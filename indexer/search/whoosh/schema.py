@@ -17,6 +17,12 @@ from collections.abc import Mapping
 
 from whoosh import fields
 
+from indexer.search.plan import (  # noqa: F401  (re-exported)
+    body_text,
+    date_words,
+    meta_text,
+    searchable_text,
+)
 from indexer.search.records import DISPLAY_FIELDS, IndexRecord
 from indexer.search.whoosh.analysis import (
     CountedExistence,
@@ -72,44 +78,6 @@ def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
         grams=text_field(gram_an, False),  # recall field over body and context
         rec=fields.STORED,
     )
-
-
-def date_words(date: str | None) -> str:
-    """Forms of a date that people type: 2020-12-05 → "2020-12-05 2020年12月5日"."""
-    if not date:
-        return ""
-    parts = date.split("-")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        return date
-    zh = f"{nums[0]}年"
-    if len(nums) > 1:
-        zh += f"{nums[1]}月"
-    if len(nums) > 2:
-        zh += f"{nums[2]}日"
-    return f"{date} {zh}"
-
-
-def meta_text(rec: dict) -> str:
-    """What a hit is found by besides its text: a quote by its 出处 (source, speaker, date),
-    a passage by its heading path and document title."""
-    if rec.get("kind") == "quote":
-        parts = [rec.get("source") or "", rec.get("speaker") or "", date_words(rec.get("date"))]
-    else:
-        parts = [rec.get("heading") or "", rec.get("document_title") or ""]
-    return "\n".join(p for p in parts if p)
-
-
-def body_text(rec: dict) -> str:
-    q = rec.get("question")
-    return f"{q}\n{rec.get('text') or ''}" if q else (rec.get("text") or "")
-
-
-def searchable_text(rec: dict) -> str:
-    """Everything a record is found by, one field per line (line breaks end gram runs)."""
-    m = meta_text(rec)
-    return f"{body_text(rec)}\n{m}" if m else body_text(rec)
 
 
 STORED_KEYS = DISPLAY_FIELDS

@@ -42,48 +42,40 @@ How a query runs (docs/PERFORMANCE.md has the measurements behind it):
 from __future__ import annotations
 
 import math
-import re
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from itertools import islice
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
-from indexer.ingest.normalize import display, for_search
-from indexer.search.highlight import highlight
-from indexer.search.query import (
-    ParsedQuery,
-    Term,
-    is_expensive,
-    parse,
-    resolve_any_kind,
-    resolve_audience,
-    resolve_doc_kind,
-    resolve_kind,
+from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's planning API)
+    ADJACENT_BONUS,
+    CONTEXT_BONUS,
+    MAX_CLAUSES,
+    PER_DOCUMENT,
+    QUOTE_BONUS,
+    Budget,
+    BudgetExceeded,
+    Candidate,
+    Form,
+    Plan,
+    build_plan,
+    collapse,
+    empty_answer,
+    final_score,
+    format_hit,
+    make_form,
+    order_key,
+    verify,
 )
-from indexer.search.text import SEP as _SEP
-from indexer.search.text import is_latin, segment_texts
-from indexer.search.text import run_regex as _run_regex
-from indexer.search.whoosh import analysis
-from indexer.search.whoosh.schema import meta_text, searchable_text
-from library.content import citation
+from indexer.search.query import is_expensive  # noqa: F401  (re-exported)
 from library.errors import UsageError
 
-CONTEXT_BONUS = 1.0  # a term found in the heading path / title / 出处 doubles the score
-CONTEXT_FLOOR = 1.0  # ... and gives a record matched by its context alone a score
-ADJACENT_BONUS = 0.5
-QUOTE_BONUS = 1.5  # a quote holding every term outranks a title/heading match
-EXACT_BASE = 10.0  # every term found verbatim in the text: about a good BM25 word match
-EXACT_COVERAGE = 3.0  # ... up to 4× when the match is the whole text
-PER_DOCUMENT = 2
 MAX_GRAMS = 3
 MAX_CANDIDATES = 4000  # candidates verified at most per search
 DIRECT_SCORING = 1500  # candidates scored (the newest ones when there are more)
 FACET_SAMPLE = 5000  # candidate doc numbers read for totals and facets at most
-MAX_CLAUSES = 12  # positive terms used per query; further ones are dropped, said so
 PREFIX_TERMS = 400  # a one-character term expands to its bigrams: intersect it only
 # when it has at most this many (else it is verified, not indexed)
 BUDGET_CHECK_EVERY = 32  # candidates verified between two looks at the clock
@@ -95,212 +87,6 @@ FACET_FIELDS = {
     "year": "year",
     "speaker": "speaker",
 }
-
-
-@dataclass
-class Form:
-    """One searchable form of a term: its runs, candidate query and verifier."""
-
-    text: str
-    runs: list[str]
-    words: list[str]
-    pattern: re.Pattern
-    exact: bool  # candidate query alone decides the match
-
-
-@dataclass
-class Plan:
-    pq: ParsedQuery
-    clauses: list[list[Form]] = field(default_factory=list)  # positive: AND of OR
-    negated: list[Form] = field(default_factory=list)
-    filters: dict[str, list[str]] = field(default_factory=dict)  # field -> index values
-    adjacent: re.Pattern | None = None
-    notices: list[str] = field(default_factory=list)  # what the engine did to the query
-
-    @property
-    def patterns(self) -> list[re.Pattern]:
-        return [f.pattern for c in self.clauses for f in c]
-
-    @property
-    def exact(self) -> bool:
-        return not self.negated and all(f.exact for c in self.clauses for f in c)
-
-
-class BudgetExceeded(Exception):
-    """A search ran out of its time budget (caught inside run_search)."""
-
-
-class Budget:
-    """The time a search may take (architecture guide, decision 10): checked while candidate
-    sets are read and candidates verified; what is found by then is answered, flagged."""
-
-    def __init__(self, seconds: float | None = None):
-        self.deadline = time.monotonic() + seconds if seconds else math.inf
-
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
-    def check(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise BudgetExceeded
-
-
-def make_form(text: str, phrase: bool, tokenizer) -> Form | None:
-    """One searchable form of a typed term. Punctuation and quotation marks inside a term are
-    text, not syntax: the term's segments (``analysis.segments``) must occur in order with only
-    punctuation or spaces between them, so “雄鹰”企业, 雄鹰企业 and 雄鹰，企业 all find the
-    text “雄鹰”企业 and nothing looser."""
-    norm = for_search(text)
-    runs = segment_texts(norm)
-    if not runs:
-        return None
-    pattern = re.compile(_SEP.join(_run_regex(r) for r in runs))
-    words = [w for w, _, _ in analysis.word_tokens(norm, tokenizer)]
-    exact = (
-        len(runs) == 1
-        and len(runs[0]) == 2
-        and not is_latin(runs[0][0])
-        and not is_latin(runs[0][1])
-    )
-    return Form(text, runs, words, pattern, exact)
-
-
-_SPEAKERS = None
-
-
-def _speakers():
-    """The speaker alias table (packaged; a home's own additions apply at ingest, where
-    speakers are stored under their canonical names)."""
-    global _SPEAKERS
-    if _SPEAKERS is None:
-        from indexer.ingest.structure.sources import SpeakerTable
-
-        _SPEAKERS = SpeakerTable.load()
-    return _SPEAKERS
-
-
-def build_plan(
-    q: str | ParsedQuery,
-    vocab,
-    taxonomy,
-    *,
-    topic=None,
-    kind=None,
-    doc_kind=None,
-    audience=None,
-    year=None,
-    speaker=None,
-) -> Plan:
-    pq = q if isinstance(q, ParsedQuery) else parse(q or "")
-    tok = analysis.jieba_for(vocab.version, tuple(vocab.terms))
-    plan = Plan(pq)
-    for clause in pq.clauses:
-        if clause[0].negated:
-            f = make_form(clause[0].text, clause[0].phrase, tok)
-            if f:
-                plan.negated.append(f)
-            continue
-        forms: list[Form] = []
-        seen = set()
-        for term in clause:
-            for text in _expansions(term, vocab):
-                key = (for_search(text), term.phrase)
-                if key in seen:
-                    continue
-                seen.add(key)
-                f = make_form(text, term.phrase, tok)
-                if f:
-                    forms.append(f)
-        if forms:
-            plan.clauses.append(forms)
-    if len(plan.clauses) > MAX_CLAUSES:
-        dropped = plan.clauses[MAX_CLAUSES:]
-        plan.clauses = plan.clauses[:MAX_CLAUSES]
-        plan.notices.append(
-            f"检索词过多，只使用了前 {MAX_CLAUSES} 个；未使用："
-            + "、".join(c[0].text for c in dropped[:5])
-            + ("等" if len(dropped) > 5 else "")
-            + "。"
-        )
-    if len(plan.negated) > MAX_CLAUSES:
-        plan.negated = plan.negated[:MAX_CLAUSES]
-        plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
-    raw = dict(pq.filters)
-    for name, val in (
-        ("topic", topic),
-        ("kind", kind),
-        ("doc_kind", doc_kind),
-        ("audience", audience),
-        ("year", year),
-        ("speaker", speaker),
-    ):
-        if val:
-            vals = [val] if isinstance(val, (str, int)) else list(val)
-            raw.setdefault(name, []).extend(str(v) for v in vals)
-    resolved: dict[str, set] = {}
-    for name, vals in raw.items():
-        for v in vals:
-            field_name, value = _resolve_filter(name, v, taxonomy)
-            resolved.setdefault(field_name, set()).add(value)
-    plan.filters = {k: sorted(v) for k, v in resolved.items() if v}
-    if len(plan.clauses) > 1 and all(len(c) == 1 for c in plan.clauses):
-        plan.adjacent = re.compile(
-            _SEP.join(_SEP.join(_run_regex(r) for r in c[0].runs) for c in plan.clauses)
-        )
-    return plan
-
-
-def _expansions(term: Term, vocab) -> list[str]:
-    try:
-        forms = vocab.expand(term.text)
-    except Exception:
-        forms = [term.text]
-    return forms or [term.text]
-
-
-_KIND_HINT = (
-    "记录：金句（quote）、段落（passage）、问答（qa）；材料：金句汇编（quotes）、讲义（handout）、"
-    "讲稿（script）、案例（case）、热点问答"
-)
-
-
-def _resolve_filter(name: str, value: str, taxonomy) -> tuple[str, str]:
-    """(filter field, index value) for a typed filter value; a Chinese message if unknown."""
-    if name == "topic":
-        return "topic", taxonomy.resolve(value).slug
-    if name == "kind":
-        k = resolve_any_kind(value)
-        if k is None:
-            raise UsageError(f"没有“{value}”这种类型。", "可用的类型：" + _KIND_HINT)
-        return k
-    if name == "doc_kind":
-        d = resolve_doc_kind(value) or (resolve_kind(value) == "quote" and "quotes") or None
-        if d is None:
-            raise UsageError(f"没有“{value}”这种材料类型。", "可用的类型：" + _KIND_HINT)
-        return "doc_kind", d
-    if name == "audience":
-        a = resolve_audience(value)
-        if a is None:
-            raise UsageError(
-                f"没有“{value}”这种宣讲对象。",
-                "可用的对象：进农村、进社区、进企业、进机关、进学校、进网络",
-            )
-        return "audience", a
-    if name == "speaker":
-        name_ = display(str(value)).strip()
-        if not name_:
-            raise UsageError("讲话人不能为空。", "例如 speaker:习近平")
-        return "speaker", _speakers().canonical(name_) or name_
-    if name == "year":
-        m = re.fullmatch(r"\s*(\d{4})\s*年?\s*", for_search(str(value)))
-        if not m:
-            raise UsageError(
-                f"年份“{value}”无法识别。", "请写四位数字，如 year:2021 或 year:2019-2021"
-            )
-        return "year", m.group(1)
-    raise UsageError(
-        f"不支持的筛选条件“{name}”。", "可用的筛选：topic、kind、audience、year、speaker"
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,54 +341,6 @@ def ranking_query(plan: Plan) -> wq.Query | None:
 # running a search
 
 
-@dataclass
-class Candidate:
-    docnum: int
-    score: float
-    rec: dict
-
-
-def verify(plan: Plan, rec: dict) -> bool:
-    norm = for_search(searchable_text(rec))
-    for clause in plan.clauses:
-        if not any(f.pattern.search(norm) for f in clause):
-            return False
-    return not any(f.pattern.search(norm) for f in plan.negated)
-
-
-def final_score(plan: Plan, c: Candidate) -> float:
-    s = c.score
-    body = for_search(c.rec.get("text") or "")
-    matched = [next((f for f in clause if f.pattern.search(body)), None) for clause in plan.clauses]
-    in_body = bool(plan.clauses) and all(matched)
-    if in_body:
-        # Every term lies in the text itself, whatever jieba made of text and query (a query
-        # 绿水青山 against a text segmented as 绿水青山就是金山银山 gets no word score): add a
-        # base for the exact match, growing with the share of the text the match covers.
-        covered = sum(len(f.text) for f in matched) / max(len(body), 1)
-        s += EXACT_BASE * (1 + EXACT_COVERAGE * min(1.0, covered))
-    if plan.clauses:
-        meta = for_search(meta_text(c.rec))
-        if meta and any(f.pattern.search(meta) for cl in plan.clauses for f in cl):
-            s = (s or CONTEXT_FLOOR) * (1 + CONTEXT_BONUS)
-    if plan.adjacent is not None and plan.adjacent.search(body):
-        s *= 1 + ADJACENT_BONUS
-    if in_body and c.rec.get("kind") == "quote":
-        s *= 1 + QUOTE_BONUS
-    return s
-
-
-def _order_key(sort: str):
-    if sort == "date":
-        return lambda t: (t[1].rec.get("date") or "", t[1].rec.get("updated") or 0.0)
-    return lambda t: (
-        round(t[0], 6),
-        t[1].rec.get("updated") or 0.0,
-        t[1].rec.get("date") or "",
-        -(t[1].rec.get("seq") or 0),
-    )
-
-
 def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
     """Candidate doc numbers, best first, with their cheap scores.
 
@@ -676,11 +414,11 @@ def run_search(
     try:
         cand = candidates(plan, ds, budget)
     except BudgetExceeded:
-        out = _empty(plan)
+        out = empty_answer(plan)
         out.update(partial=True, notices=plan.notices + [_TOO_BROAD])
         return out
     if not cand:
-        return _empty(plan)
+        return empty_answer(plan)
     needed = page * limit
     k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
     verified: list[tuple[float, Candidate]] = []
@@ -700,7 +438,7 @@ def run_search(
                 break
         if checked >= MAX_CANDIDATES:
             break
-    collapsed = collapse(sorted(verified, key=_order_key(sort), reverse=True))
+    collapsed = collapse(sorted(verified, key=order_key(sort), reverse=True))
     exhausted = checked >= len(cand) and not partial
     if exhausted:
         total, estimate = len(verified), False
@@ -741,73 +479,6 @@ def run_search(
         "notices": plan.notices + ([_PARTIAL] if partial else []),
     }
     return out
-
-
-def collapse(ordered: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate, list]]:
-    """At most PER_DOCUMENT passage/Q&A hits per document; the rest counted on the first."""
-    out = []
-    per_doc: dict = {}
-    for score, c in ordered:
-        doc = c.rec.get("document_id")
-        if c.rec.get("kind") == "quote" or doc is None:
-            out.append((score, c, [0]))
-            continue
-        entry = per_doc.get(doc)
-        if entry is None:
-            entry = per_doc[doc] = {"n": 0, "more": [0]}
-        if entry["n"] < PER_DOCUMENT:
-            out.append((score, c, entry["more"] if entry["n"] == 0 else [0]))
-            entry["n"] += 1
-        else:
-            entry["more"][0] += 1
-    return out
-
-
-def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
-    rec = c.rec
-    pats = plan.patterns
-    hit = {
-        "kind": rec.get("kind"),
-        "id": rec.get("id"),
-        "text": rec.get("text") or "",
-        "highlight": highlight(rec.get("text") or "", pats),
-        "document": {
-            "id": rec.get("document_id"),
-            "title": rec.get("document_title") or "",
-            "filename": rec.get("filename") or "",
-            "kind": rec.get("doc_kind") or "",
-        },
-        "page": rec.get("page"),
-        "heading": rec.get("heading") or "",
-        "source": rec.get("source") or "",
-        "speaker": rec.get("speaker") or "",
-        "date": rec.get("date"),
-        "topics": list(rec.get("topics") or []),
-        "audiences": list(rec.get("audiences") or []),
-        "score": round(float(score), 4),
-        "more_in_document": more[0] if more else 0,
-    }
-    if hit["kind"] == "quote":
-        hit["citation"] = citation(hit["source"], hit["date"], hit["speaker"])
-    if rec.get("question"):
-        hit["question"] = rec["question"]
-        hit["question_highlight"] = highlight(rec["question"], pats, snippet=False)
-    return hit
-
-
-def _empty(plan: Plan) -> dict:
-    return {
-        "query": plan.pq.raw,
-        "total": 0,
-        "total_is_estimate": False,
-        "facets_are_estimate": False,
-        "page": 1,
-        "pages": 0,
-        "hits": [],
-        "facets": {k: {} for k in FACET_FIELDS},
-        "partial": False,
-        "notices": list(plan.notices),
-    }
 
 
 __all__ = [

@@ -1,9 +1,11 @@
-"""Query plans and the answer rules of the PostgreSQL backend: the same rules, in the same order,
-as the Whoosh backend's ``indexer/search/whoosh/searching.py`` (which cannot be imported here:
-it loads Whoosh). What a record is found by (``meta_text``, ``body_text``), how a typed term
-becomes a form (its punctuation-blind segments, its jieba words, its verifier), how filters
-resolve, how a verified hit is scored, collapsed and shown: all of it must give the answers the
-Whoosh backend gives, and the suites parametrized over both backends check that it does.
+"""Query plans and the answer rules both search backends share.
+
+What a record is found by (``meta_text``, ``body_text``), how a typed term becomes a form (its
+punctuation-blind segments, its jieba words, its verifier), how filters resolve, the search's
+time budget, how a verified candidate is scored, ordered, collapsed and shown: one definition,
+imported by the Whoosh backend (``indexer/search/whoosh/searching.py``) and the PostgreSQL
+backend (``indexer/search/postgres/``), so that both give the same answers. Nothing here reads
+an index: each backend turns a :class:`Plan` into candidates its own way.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def date_words(date: str | None) -> str:
 
 
 def meta_text(rec: dict) -> str:
-    """A quote's 出处 (source, speaker, date), a passage's heading path and document title."""
+    """What a hit is found by besides its text: a quote by its 出处 (source, speaker, date),
+    a passage by its heading path and document title."""
     if rec.get("kind") == "quote":
         parts = [rec.get("source") or "", rec.get("speaker") or "", date_words(rec.get("date"))]
     else:
@@ -76,6 +79,7 @@ def body_text(rec: dict) -> str:
 
 
 def searchable_text(rec: dict) -> str:
+    """Everything a record is found by, one field per line (line breaks end gram runs)."""
     m = meta_text(rec)
     return f"{body_text(rec)}\n{m}" if m else body_text(rec)
 
@@ -89,7 +93,8 @@ class BudgetExceeded(Exception):
 
 
 class Budget:
-    """The time a search may take; what is found by then is answered, flagged ``partial``."""
+    """The time a search may take (architecture guide, decision 10): checked while candidates
+    are read and verified; what is found by then is answered, flagged ``partial``."""
 
     def __init__(self, seconds: float | None = None):
         self.deadline = time.monotonic() + seconds if seconds else math.inf
@@ -111,6 +116,16 @@ class Form:
     words: list[str]
     pattern: re.Pattern
     exact: bool  # a single two-character CJK segment: its gram alone decides the match
+
+
+@dataclass
+class Candidate:
+    """A record read for verification: its doc number (newest = highest), cheap score, display
+    fields."""
+
+    docnum: int
+    score: float
+    rec: dict
 
 
 @dataclass
@@ -136,6 +151,10 @@ class Plan:
 
 
 def make_form(text: str, tokenizer) -> Form | None:
+    """One searchable form of a typed term. Punctuation and quotation marks inside a term are
+    text, not syntax: the term's segments (``text.segment_texts``) must occur in order with only
+    punctuation or spaces between them, so “雄鹰”企业, 雄鹰企业 and 雄鹰，企业 all find the
+    text “雄鹰”企业 and nothing looser."""
     norm = for_search(text)
     runs = segment_texts(norm)
     if not runs:
@@ -155,6 +174,8 @@ _SPEAKERS = None
 
 
 def _speakers():
+    """The speaker alias table (packaged; a home's own additions apply at ingest, where
+    speakers are stored under their canonical names)."""
     global _SPEAKERS
     if _SPEAKERS is None:
         from indexer.ingest.structure.sources import SpeakerTable
@@ -167,7 +188,18 @@ def tokenizer(vocab):
     return jieba_for(vocab.version, tuple(vocab.terms))
 
 
-def build_plan(q: str | ParsedQuery, vocab, taxonomy, **filters) -> Plan:
+def build_plan(
+    q: str | ParsedQuery,
+    vocab,
+    taxonomy,
+    *,
+    topic=None,
+    kind=None,
+    doc_kind=None,
+    audience=None,
+    year=None,
+    speaker=None,
+) -> Plan:
     pq = q if isinstance(q, ParsedQuery) else parse(q or "")
     tok = tokenizer(vocab)
     plan = Plan(pq)
@@ -203,8 +235,14 @@ def build_plan(q: str | ParsedQuery, vocab, taxonomy, **filters) -> Plan:
         plan.negated = plan.negated[:MAX_CLAUSES]
         plan.notices.append(f"排除词过多，只使用了前 {MAX_CLAUSES} 个。")
     raw = dict(pq.filters)
-    for name in FACET_NAMES:
-        val = filters.get(name)
+    for name, val in (
+        ("topic", topic),
+        ("kind", kind),
+        ("doc_kind", doc_kind),
+        ("audience", audience),
+        ("year", year),
+        ("speaker", speaker),
+    ):
         if val:
             vals = [val] if isinstance(val, (str, int)) else list(val)
             raw.setdefault(name, []).extend(str(v) for v in vals)
@@ -286,58 +324,62 @@ def verify(plan: Plan, rec: dict) -> bool:
     return not any(f.pattern.search(norm) for f in plan.negated)
 
 
-def final_score(plan: Plan, score: float, rec: dict) -> float:
-    s = score
-    body = for_search(rec.get("text") or "")
+def final_score(plan: Plan, c: Candidate) -> float:
+    s = c.score
+    body = for_search(c.rec.get("text") or "")
     matched = [next((f for f in clause if f.pattern.search(body)), None) for clause in plan.clauses]
     in_body = bool(plan.clauses) and all(matched)
     if in_body:
+        # Every term lies in the text itself, whatever jieba made of text and query (a query
+        # 绿水青山 against a text segmented as 绿水青山就是金山银山 gets no word score): add a
+        # base for the exact match, growing with the share of the text the match covers.
         covered = sum(len(f.text) for f in matched) / max(len(body), 1)
         s += EXACT_BASE * (1 + EXACT_COVERAGE * min(1.0, covered))
     if plan.clauses:
-        meta = for_search(meta_text(rec))
+        meta = for_search(meta_text(c.rec))
         if meta and any(f.pattern.search(meta) for cl in plan.clauses for f in cl):
             s = (s or CONTEXT_FLOOR) * (1 + CONTEXT_BONUS)
     if plan.adjacent is not None and plan.adjacent.search(body):
         s *= 1 + ADJACENT_BONUS
-    if in_body and rec.get("kind") == "quote":
+    if in_body and c.rec.get("kind") == "quote":
         s *= 1 + QUOTE_BONUS
     return s
 
 
 def order_key(sort: str):
-    """Key over (score, docnum, rec) triples, best last (sorted with reverse=True)."""
+    """Key over (score, candidate) pairs, best last (sorted with reverse=True)."""
     if sort == "date":
-        return lambda t: (t[2].get("date") or "", t[2].get("updated") or 0.0)
+        return lambda t: (t[1].rec.get("date") or "", t[1].rec.get("updated") or 0.0)
     return lambda t: (
         round(t[0], 6),
-        t[2].get("updated") or 0.0,
-        t[2].get("date") or "",
-        -(t[2].get("seq") or 0),
+        t[1].rec.get("updated") or 0.0,
+        t[1].rec.get("date") or "",
+        -(t[1].rec.get("seq") or 0),
     )
 
 
-def collapse(ordered: list[tuple[float, int, dict]]) -> list[tuple[float, dict, list]]:
+def collapse(ordered: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate, list]]:
     """At most PER_DOCUMENT passage/Q&A hits per document; the rest counted on the first."""
     out = []
     per_doc: dict = {}
-    for score, _, rec in ordered:
-        doc = rec.get("document_id")
-        if rec.get("kind") == "quote" or doc is None:
-            out.append((score, rec, [0]))
+    for score, c in ordered:
+        doc = c.rec.get("document_id")
+        if c.rec.get("kind") == "quote" or doc is None:
+            out.append((score, c, [0]))
             continue
         entry = per_doc.get(doc)
         if entry is None:
             entry = per_doc[doc] = {"n": 0, "more": [0]}
         if entry["n"] < PER_DOCUMENT:
-            out.append((score, rec, entry["more"] if entry["n"] == 0 else [0]))
+            out.append((score, c, entry["more"] if entry["n"] == 0 else [0]))
             entry["n"] += 1
         else:
             entry["more"][0] += 1
     return out
 
 
-def format_hit(rec: dict, score: float, plan: Plan, more=None) -> dict:
+def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
+    rec = c.rec
     pats = plan.patterns
     hit = {
         "kind": rec.get("kind"),
@@ -386,6 +428,14 @@ def empty_answer(plan: Plan) -> dict:
 __all__ = [
     "Plan",
     "Form",
+    "Candidate",
+    "FACET_NAMES",
+    "MAX_CLAUSES",
+    "PER_DOCUMENT",
+    "CONTEXT_BONUS",
+    "ADJACENT_BONUS",
+    "QUOTE_BONUS",
+    "date_words",
     "Budget",
     "BudgetExceeded",
     "build_plan",
