@@ -235,3 +235,17 @@ def test_cli_actions_name_the_command_line():
         "detail": {"reason": {"words": ["甲", "乙"]}},
     }
     assert not RAW.search(audit_sentence(odd)) and "{" not in audit_sentence(odd)
+
+
+def test_a_cancelled_upload_reads_as_a_sentence():
+    from web.formatting import ACTIONS, audit_sentence
+
+    row = {
+        "at": 1736900000,
+        "actor": "bianji",
+        "action": "cancel_upload",
+        "target": "upload:abc123",
+        "detail": {"file": "扫描讲义.pdf"},
+    }
+    assert ACTIONS["cancel_upload"] == "取消上传"
+    assert audit_sentence(row).endswith("bianji 取消了正在处理的上传文件“扫描讲义.pdf”。")

@@ -36,6 +36,7 @@ ACTIONS = {
     "speakers_add": "添加说话人",
     "speakers_remove": "删除说话人",
     "discard_upload": "放弃上传",
+    "cancel_upload": "取消上传",
     "export": "导出专题包",
     "import": "导入专题包",
     "login_failed": "登录失败",
@@ -174,6 +175,8 @@ def audit_sentence(row: dict, *, names: dict | None = None, topic_name=None) -> 
         what = f"{verb}{kind}：{' = '.join(map(str, d.get('group') or []))}"
     elif action == "discard_upload":
         what = f"放弃了上传的文件“{d.get('file') or ident}”"
+    elif action == "cancel_upload":
+        what = f"取消了正在处理的上传文件“{d.get('file') or ident}”"
     elif action == "export":
         name = d.get("title") or topic_name(ident)
         c = d.get("counts") if isinstance(d.get("counts"), dict) else {}
