@@ -352,7 +352,7 @@ def query_postgres(url: str, queries: dict) -> dict:
                 with ix._conn().cursor() as cur:
                     cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE id = %s", (rid,))
                     dn, rec = cur.fetchone()
-                    ok = dn in set(searching.candidates(cur, plan, None))
+                    ok = dn in set(searching.candidates(cur, plan) or ())
                 found += int(ok and P.verify(plan, rec))
         res[cls] = {"p50_ms": statistics.median(lat), "p95_ms": pct(lat, 95), "max_ms": max(lat)}
         if cls == "substring":
@@ -471,11 +471,19 @@ def _run_engines(a, engines, out, mb, queries, results, url) -> None:
             f"(load avg {b['load_avg_before']:.1f} before, {b['load_avg_after']:.1f} after)",
             flush=True,
         )
+        load_q = os.getloadavg()[0]
         if eng == "postgres":
             q = query_postgres(url, queries)
         else:
             q = (query_baseline if eng == "baseline" else query_ours)(d, queries)
+        q["load_avg"] = {"before": load_q, "after": os.getloadavg()[0]}
+        print(
+            f"  queries (load avg {load_q:.1f} before, {q['load_avg']['after']:.1f} after)",
+            flush=True,
+        )
         for cls, v in q.items():
+            if cls == "load_avg":
+                continue
             extra = f"  found {v['found']}/60" if "found" in v else ""
             print(
                 f"  {cls:10s} p50 {v['p50_ms']:7.1f} ms  p95 {v['p95_ms']:7.1f} ms  "

@@ -410,6 +410,82 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
     return hit
 
 
+# ---------------------------------------------------------------------------------------------
+# the answer: the rules of run_search both backends follow
+
+MAX_CANDIDATES = 4000  # candidates verified at most per search
+DIRECT_SCORING = 1500  # candidates scored (the newest ones when there are more)
+FACET_SAMPLE = 5000  # candidate doc numbers read for totals and facets at most
+BUDGET_CHECK_EVERY = 32  # candidates verified between two looks at the clock
+
+TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具体的词语，或减少单个字的检索词。"
+PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
+
+
+def paging(sort: str, limit: int, page: int, cap: int = MAX_CANDIDATES) -> tuple[int, int, int]:
+    """(limit, page, k): the page asked for, bounded, and how many verified hits to collect
+    before stopping (the page and a margin for re-ranking and collapse; at most ``cap``, the
+    backend's MAX_CANDIDATES)."""
+    if sort not in ("relevance", "date"):
+        raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
+    limit = max(1, min(int(limit), 100))
+    page = max(1, int(page))
+    return limit, page, min(max(page * limit * 4 + 20, 50), cap)
+
+
+def too_broad(plan: Plan) -> dict:
+    out = empty_answer(plan)
+    out.update(partial=True, notices=plan.notices + [TOO_BROAD])
+    return out
+
+
+def scaled(counts: dict[str, dict[str, int]], scale: float) -> dict[str, dict[str, int]]:
+    """Facet counts of a sample scaled to the whole candidate set (at least 1 per value)."""
+    return {
+        n: {v: max(1, int(round(c * scale))) for v, c in vals.items()} for n, vals in counts.items()
+    }
+
+
+def answer(
+    plan: Plan,
+    collapsed: list,
+    *,
+    limit: int,
+    page: int,
+    total: int,
+    estimate: bool,
+    counts: dict,
+    scale: float,
+    partial: bool,
+    exhausted: bool,
+) -> dict:
+    """The search answer: the page of collapsed hits, total, pages, facets (scaled when
+    counted on a sample), flags and notices."""
+    facets_estimate = estimate
+    if scale != 1.0:
+        counts = scaled(counts, scale)
+        facets_estimate = True
+    start = (page - 1) * limit
+    shown = collapsed[start : start + limit]
+    hits = [format_hit(c, score, plan, more) for score, c, more in shown]
+    if exhausted:
+        pages = math.ceil(len(collapsed) / limit)
+    else:
+        pages = max(1, math.ceil(total / limit))
+    return {
+        "query": plan.pq.raw,
+        "total": total,
+        "total_is_estimate": estimate,
+        "facets_are_estimate": facets_estimate,
+        "page": page,
+        "pages": pages,
+        "hits": hits,
+        "facets": counts,
+        "partial": partial,
+        "notices": plan.notices + ([PARTIAL] if partial else []),
+    }
+
+
 def empty_answer(plan: Plan) -> dict:
     return {
         "query": plan.pq.raw,
@@ -447,6 +523,13 @@ __all__ = [
     "collapse",
     "format_hit",
     "empty_answer",
+    "paging",
+    "too_broad",
+    "answer",
+    "MAX_CANDIDATES",
+    "DIRECT_SCORING",
+    "FACET_SAMPLE",
+    "BUDGET_CHECK_EVERY",
     "meta_text",
     "body_text",
     "searchable_text",

@@ -208,30 +208,48 @@ class PgSearchEngine:
 
     def _stats(self, cur) -> dict:
         cur.execute(f"SELECT key, value FROM {META} WHERE key IN ('doc_count', 'word_total')")
-        m = dict(cur.fetchall())
-        return {"doc_count": int(m.get("doc_count", 0)), "word_total": int(m.get("word_total", 0))}
+        return searching.stats_of(dict(cur.fetchall()))
 
-    def _run(self, cur, plan, stats, budget, **kw) -> dict:
-        return searching.run_search(cur, plan, stats, budget=budget, **kw)
+    def _begin(self, cur, budget) -> tuple[dict, searching.Timeout]:
+        """Open a search's snapshot (searching.begin) and check the index is current."""
+        meta, timeout = searching.begin(cur, budget)
+        if (
+            meta.get("schema_version") != str(SCHEMA_VERSION)
+            or meta.get("vocabulary") != self.vocab.version
+        ):
+            raise _NotReady
+        return searching.stats_of(meta), timeout
+
+    def _run(self, cur, plan, stats, budget, timeout=None, **kw) -> dict:
+        return searching.run_search(cur, plan, stats, budget=budget, timeout=timeout, **kw)
 
     def search(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> dict:
         req = SearchRequest.of(query, **options)
         filters = req.filters.as_kwargs()
         plan = P.build_plan(req.query, self.vocab, self.taxonomy, **filters)
         limit, page, sort = req.limit, req.page, req.sort
-        self._require()
         budget = P.Budget(self.budget_s if req.budget_s is None else req.budget_s)
         conn = self._conn()
         try:
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                stats = self._stats(cur)
-                out = self._run(cur, plan, stats, budget, limit=limit, page=page, sort=sort)
+                stats, timeout = self._begin(cur, budget)
+                out = self._run(
+                    cur, plan, stats, budget, timeout, limit=limit, page=page, sort=sort
+                )
                 if out["total"] <= FEW_RESULTS and page == 1 and budget.left() > RESERVE_S:
-                    slip = self._homophone_slip(cur, stats, plan, out["total"], filters, budget)
+                    slip = self._homophone_slip(
+                        cur, stats, plan, out["total"], filters, budget, timeout
+                    )
                     if slip is not None and out["total"] == 0:
                         corrected = self._run(
-                            cur, slip["plan"], stats, budget, limit=limit, page=page, sort=sort
+                            cur,
+                            slip["plan"],
+                            stats,
+                            budget,
+                            timeout,
+                            limit=limit,
+                            page=page,
+                            sort=sort,
                         )
                         corrected["query"] = out["query"]
                         corrected["corrected"] = {
@@ -247,8 +265,11 @@ class PgSearchEngine:
                         ]
                 if out["total"] == 0 and budget.left() > RESERVE_S:
                     out["suggestions"] = out.get("suggestions", []) + self._suggestions(
-                        cur, stats, plan, budget
+                        cur, stats, plan, budget, timeout
                     )
+        except (_NotReady, psycopg.errors.UndefinedTable):
+            self._require()
+            raise _read_error() from None
         except psycopg.errors.QueryCanceled:
             raise SearchIndexError("搜索超时。", "请输入更具体的词语。") from None
         except psycopg.Error as e:
@@ -266,12 +287,14 @@ class PgSearchEngine:
         req = SearchRequest.of(query, **options)
         plan = P.build_plan(req.query, self.vocab, self.taxonomy, **req.filters.as_kwargs())
         budget = P.Budget(self.budget_s if req.budget_s is None else req.budget_s)
-        self._require()
         conn = self._conn()
         try:
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                return self._suggestions(cur, self._stats(cur), plan, budget)
+                stats, timeout = self._begin(cur, budget)
+                return self._suggestions(cur, stats, plan, budget, timeout)
+        except (_NotReady, psycopg.errors.UndefinedTable):
+            self._require()
+            raise _read_error() from None
         except psycopg.Error as e:
             raise _read_error() from e
 
@@ -290,7 +313,7 @@ class PgSearchEngine:
         )
         return dict(cur.fetchall())
 
-    def _homophone_slip(self, cur, stats, plan, total, filters, budget) -> dict | None:
+    def _homophone_slip(self, cur, stats, plan, total, filters, budget, timeout) -> dict | None:
         try:
             from indexer.search.homophone import same_sound, variants
         except ImportError:
@@ -309,7 +332,7 @@ class PgSearchEngine:
                             wanted.add(t[i - 1] + alt)
                         if i + 1 < len(t):
                             wanted.add(alt + t[i + 1])
-        searching._set_timeout(cur, budget)
+        timeout.refresh(cur)
         freqs = self._gram_freqs(cur, wanted)
 
         def doc_freq(bigram: str) -> int:
@@ -334,13 +357,13 @@ class PgSearchEngine:
                     )
                     pq2.raw = format_query(pq2)
                     p2 = P.build_plan(pq2, self.vocab, self.taxonomy, **filters)
-                    res = self._run(cur, p2, stats, budget, limit=1)
+                    res = self._run(cur, p2, stats, budget, timeout, limit=1)
                     n = res["total"]
                     if n >= max(1, SLIP_FACTOR * total) and (best is None or n > best["total"]):
                         best = {"query": pq2.raw, "total": n, "plan": p2}
         return best
 
-    def _suggestions(self, cur, stats, plan, budget=None) -> list[dict]:
+    def _suggestions(self, cur, stats, plan, budget=None, timeout=None) -> list[dict]:
         out: list[dict] = []
         try:
             from indexer.search.suggest import close_terms, relaxations
@@ -352,7 +375,7 @@ class PgSearchEngine:
             if budget is not None and budget.left() < RESERVE_S:
                 break
             p2 = P.build_plan(parse(q), self.vocab, self.taxonomy)
-            res = self._run(cur, p2, stats, budget, limit=1)
+            res = self._run(cur, p2, stats, budget, timeout, limit=1)
             if res.get("partial"):
                 continue
             if res["total"]:
@@ -367,7 +390,7 @@ class PgSearchEngine:
                     if budget is not None and budget.left() < RESERVE_S:
                         return out
                     p2 = P.build_plan(w, self.vocab, self.taxonomy)
-                    res = self._run(cur, p2, stats, budget, limit=1)
+                    res = self._run(cur, p2, stats, budget, timeout, limit=1)
                     if res["total"]:
                         out.append({"kind": "term", "query": w, "total": res["total"]})
         return out
@@ -450,7 +473,7 @@ class PgSearchEngine:
         conn = self._conn()
         try:
             with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                stats, _ = self._begin(cur, None)
                 cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE id = %s", (hit_id,))
                 row = cur.fetchone()
                 if row is None:
@@ -460,7 +483,6 @@ class PgSearchEngine:
                 counts = Counter(
                     w for w, _, _ in word_tokens(for_search(rec.get("text") or ""), tok)
                 )
-                stats = self._stats(cur)
                 cur.execute(f"SELECT word, df FROM {WORDS} WHERE word = ANY(%s)", (list(counts),))
                 dfs = dict(cur.fetchall())
                 top = searching.top_words(counts, dfs, max(stats["doc_count"], 1))
@@ -473,6 +495,9 @@ class PgSearchEngine:
                 best = sorted(cand, key=lambda d: (-scores.get(d, 0.0), d))[: limit * 3 + 1]
                 best = [d for d in best if d != dn]
                 recs = searching._records(cur, best)
+        except (_NotReady, psycopg.errors.UndefinedTable):
+            self._require()
+            raise _read_error() from None
         except psycopg.Error as e:
             raise _read_error() from e
         plan = P.build_plan("", self.vocab, self.taxonomy)
@@ -480,6 +505,10 @@ class PgSearchEngine:
             [(scores.get(d, 0.0), P.Candidate(d, scores.get(d, 0.0), recs[d])) for d in best]
         )
         return [P.format_hit(r, s, plan, more) for s, r, more in collapsed[:limit]]
+
+
+class _NotReady(Exception):
+    """The index is missing, stale or damaged: ``_require`` says which."""
 
 
 def _read_error() -> SearchIndexError:

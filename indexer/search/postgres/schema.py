@@ -11,12 +11,18 @@ One row per :class:`~indexer.search.records.IndexRecord` in ``search_records``:
   segmentation and vocabulary) as a ``tsvector`` whose one position per word *is* its frequency
   in the record (BM25 needs the count, never the place), and ``wlen``, the number of words;
 * ``grams`` — the character bigrams of the body and of the context (heading path + title, or
-  出处) as the Whoosh gram field makes them (``indexer.search.text``: across punctuation, not
-  between two Latin letters/digits, plus a segment's last character alone when no bigram starts
-  with it), **with positions**: a segment's bigrams are consecutive, so a typed segment is the
-  phrase ``'ab' <-> 'bc' <-> 'cd'``. PostgreSQL keeps at most 256 positions per lexeme and none
-  above 16383; a record that would lose one is marked ``lossy`` and found by the bigrams' AND
-  (a small partial GIN index) — verification on the text keeps the answer exact either way.
+  出处), the Whoosh gram field's terms (``indexer.search.text.gram_terms``: across punctuation,
+  not between two Latin letters/digits, plus a segment's last character alone when no bigram
+  starts with it), **without positions**: a typed segment ``abcd`` finds its candidates by the
+  AND ``'ab' & 'bc' & 'cd'``, which the GIN index answers alone (no recheck reading the
+  column), and the candidates are verified on the stored text, as in the Whoosh backend.
+  Positions would make ``<->`` phrases possible, but a phrase must be rechecked on every
+  row the index proposes (the column read and decompressed: 250 ms for a common phrase on
+  the 43 MB benchmark corpus, docs/PERFORMANCE.md), and they cost build time and space.
+
+The table is kept narrow (``toast_tuple_target``): ``grams`` and ``rec`` live out of line in
+the TOAST table, ``words`` (read for ranking) stays compressed in the row. A candidate scan
+then reads few heap pages, and facets are counted on the facet columns in the row.
 
 Both tsvectors are built here in Python (``simple`` would not segment Chinese) and loaded as
 tsvector text. ``search_words`` holds each word's document frequency and ``search_meta`` the
@@ -35,12 +41,10 @@ from indexer.ingest.normalize import for_search
 from indexer.search.jieba_words import word_tokens
 from indexer.search.plan import body_text, meta_text
 from indexer.search.records import IndexRecord
-from indexer.search.text import segments
+from indexer.search.text import gram_terms
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_POS = 16383  # PostgreSQL's largest tsvector position
-MAX_POSITIONS = 256  # ... and most positions kept per lexeme
-CONTEXT_GAP = 2  # positions left free between body and context (no phrase spans them)
 
 RECORDS = "search_records"
 WORDS = "search_words"
@@ -61,7 +65,6 @@ COLUMNS = (
     "wlen",
     "words",
     "grams",
-    "lossy",
 )
 
 
@@ -80,9 +83,14 @@ CREATE TABLE {table} (
     rec jsonb NOT NULL,
     wlen integer NOT NULL,
     words tsvector NOT NULL,
-    grams tsvector NOT NULL,
-    lossy boolean NOT NULL DEFAULT false
-)"""
+    grams tsvector NOT NULL
+) WITH (toast_tuple_target = 128)"""
+
+
+def storage_ddl(table: str) -> list[str]:
+    """Column storage of a new records table: words compressed in the row (ranking reads it
+    for up to DIRECT_SCORING rows), the rest out of line."""
+    return [f"ALTER TABLE {table} ALTER COLUMN words SET STORAGE MAIN"]
 
 
 def words_ddl(table: str) -> str:
@@ -90,12 +98,11 @@ def words_ddl(table: str) -> str:
 
 
 def index_ddl(table: str, suffix: str) -> list[str]:
-    """The indexes of a records table, as statements that may run in parallel."""
+    """The indexes of a records table: the gram index first (the largest build), then the
+    others (which a second connection builds meanwhile)."""
     return [
-        f"CREATE UNIQUE INDEX {table}_id_{suffix} ON {table} (id)",
         f"CREATE INDEX {table}_grams_{suffix} ON {table} USING gin (grams) WITH (fastupdate = off)",
-        f"CREATE INDEX {table}_lossy_{suffix} ON {table} USING gin (grams) "
-        "WITH (fastupdate = off) WHERE lossy",
+        f"CREATE UNIQUE INDEX {table}_id_{suffix} ON {table} (id)",
         f"CREATE INDEX {table}_words_{suffix} ON {table} USING gin (words) WITH (fastupdate = off)",
     ]
 
@@ -108,7 +115,9 @@ META_DDL = f"CREATE TABLE IF NOT EXISTS {META} (key text PRIMARY KEY, value text
 
 
 def _lex(term: str) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+    if "'" in term or "\\" in term:
+        term = term.replace("\\", "\\\\").replace("'", "''")
+    return "'" + term + "'"
 
 
 def word_counts(body: str, tokenizer) -> Counter:
@@ -121,40 +130,24 @@ def words_vector(counts: Counter) -> str:
     return " ".join(f"{_lex(w)}:{min(n, MAX_POS)}" for w, n in counts.items())
 
 
-def gram_positions(parts: list[str]) -> tuple[dict[str, list[int]], bool]:
-    """Gram → positions over the parts (body, then context), and whether PostgreSQL would lose
-    a position (more than 256 for a gram, or one above 16383). Each part's terms are its
-    ``text.gram_terms`` (bigrams of its segments; a segment's last character alone when no
-    bigram of the part starts with it); segments and parts are kept apart by free positions."""
-    pos: dict[str, list[int]] = {}
-    p = 1
+def gram_set(parts: list[str]) -> set[str]:
+    """The gram terms of the parts (body, then context), each part's ``text.gram_terms``."""
+    out: set[str] = set()
     for part in parts:
-        if not part:
-            continue
-        lasts = []
-        firsts = set()
-        for s, _ in segments(for_search(part)):
-            for i in range(len(s) - 1):
-                g = s[i : i + 2]
-                firsts.add(s[i])
-                pos.setdefault(g, []).append(p)
-                p += 1
-            lasts.append((s[-1], p))
-            p += 2  # no phrase runs across two segments
-        for ch, at in lasts:
-            if ch not in firsts:
-                firsts.add(ch)
-                pos.setdefault(ch, []).append(at)
-        p += CONTEXT_GAP
-    lossy = p > MAX_POS or any(len(v) > MAX_POSITIONS for v in pos.values())
-    return pos, lossy
+        if part:
+            out.update(gram_terms(for_search(part)))
+    return out
 
 
-def grams_vector(pos: dict[str, list[int]]) -> str:
-    return " ".join(
-        f"{_lex(g)}:{','.join(str(min(x, MAX_POS)) for x in ps[:MAX_POSITIONS])}"
-        for g, ps in pos.items()
-    )
+def facet_term(name: str, value: str) -> str:
+    """The gram-column lexeme of a facet value (``topic:ecology``): filters are intersected with
+    the text's grams inside the one GIN index. Gram terms are one or two characters long, so
+    these never meet one."""
+    return f"{name}:{value}"
+
+
+def grams_vector(grams: set[str]) -> str:
+    return " ".join(_lex(g) for g in grams)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,22 +159,30 @@ def record_row(rec: IndexRecord, docnum: int, tokenizer) -> tuple[tuple, Counter
     stored = rec.display()
     body = body_text(stored)
     counts = word_counts(body, tokenizer)
-    pos, lossy = gram_positions([body, meta_text(stored)])
+    grams = gram_set([body, meta_text(stored)])
+    facets = {
+        "kind": [rec.kind or "passage"],
+        "doc_kind": [rec.doc_kind] if rec.doc_kind else [],
+        "speaker": [rec.speaker] if rec.kind == "quote" and rec.speaker else [],
+        "year": [rec.year_text] if rec.year_text else [],
+        "topic": list(rec.topics),
+        "audience": list(rec.audiences),
+    }
+    grams.update(facet_term(name, v) for name, vals in facets.items() for v in vals)
     row = (
         docnum,
         rec.id,
-        rec.kind or "passage",
+        facets["kind"][0],
         rec.doc_kind or None,
-        rec.speaker if rec.kind == "quote" and rec.speaker else None,
+        facets["speaker"][0] if facets["speaker"] else None,
         rec.year_text or None,
-        list(rec.topics),
-        list(rec.audiences),
+        facets["topic"],
+        facets["audience"],
         rec.date or "",
         json.dumps(stored, ensure_ascii=False),
         sum(counts.values()),
         words_vector(counts),
-        grams_vector(pos),
-        lossy,
+        grams_vector(grams),
     )
     return row, counts
 
@@ -220,7 +221,9 @@ __all__ = [
     "index_ddl",
     "record_row",
     "copy_line",
-    "gram_positions",
+    "gram_set",
+    "facet_term",
+    "storage_ddl",
     "words_vector",
     "grams_vector",
 ]

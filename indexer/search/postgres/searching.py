@@ -1,42 +1,54 @@
 """Running a plan on PostgreSQL: candidates from the GIN-indexed gram tsvector, BM25F over the
 word tsvector for the newest candidates, verification on the stored text, collapse, totals and
-facets — step for step what ``indexer/search/whoosh/searching.py`` does (its module text has
-the rules), with SQL where the Whoosh backend reads posting lists.
+facets — the rules of ``indexer/search/plan.py`` and step for step what
+``indexer/search/whoosh/searching.py`` does, with SQL where the Whoosh backend reads posting
+lists.
 
-* **Candidates.** A typed segment ``abcd`` is the tsquery phrase ``'ab' <-> 'bc' <-> 'cd'``
+* **Candidates.** A typed segment ``abcd`` is the AND of its bigrams ``'ab' & 'bc' & 'cd'``
   over the gram column (a one-character segment the prefix ``'a':*``); a form is the AND of its
   segments, a clause the OR of its forms, the query the AND of its clauses and the filters
-  (columns). A clause made of single characters is left to verification when a cheaper clause
-  narrows the candidates (the Whoosh backend's ``PREFIX_TERMS`` rule: a common character's
-  prefix reads most of the index). Records marked ``lossy`` match the bigrams' AND instead.
+  (facet lexemes of the same column, schema.py). The GIN index answers that alone: no row's
+  gram column is read. A clause made of
+  single characters is left to verification when a cheaper clause narrows the candidates (the
+  Whoosh backend's ``PREFIX_TERMS`` rule: a common character's prefix reads most of the index).
+* **One statement** per search answers the candidate count, the newest ``MAX_CANDIDATES``
+  candidates (by date for ``sort="date"``), the facet counts of the newest ``FACET_SAMPLE``, the
+  query words' frequencies in the newest ``DIRECT_SCORING`` and their document frequencies: the
+  candidate set is read once, on the narrow heap (schema.py), never shipped whole to Python.
 * **Ranking.** Whoosh's BM25F (B = 0.75, K1 = 1.2, idf = log(N / (df + 1)) + 1, field lengths
   through Whoosh's one-byte length table) over the query's words, for the newest
   ``DIRECT_SCORING`` candidates; older ones follow unscored, newest first.
-* **Budget.** ``statement_timeout`` bounds each statement by what is left of the search's
-  budget; a cancelled candidate query answers "too broad", a budget spent while verifying
+* **Verification** reads the stored record (``rec``) of candidates in rank order, a batch at a
+  time, until the page and its margin are found.
+* **Budget.** ``statement_timeout`` bounds the statements by what is left of the search's
+  budget; a cancelled candidate statement answers "too broad", a budget spent while verifying
   answers what was found, flagged ``partial``.
+* **Session.** Each search's transaction sets ``jit = off`` (JIT compilation costs more than
+  these short statements), no parallel workers, ``work_mem`` for the candidate set, and no
+  sequential scans (the planner's estimate of a tsquery's rows is often far too low).
 """
 
 from __future__ import annotations
 
 import math
+import time
+from bisect import bisect_left
 from collections import Counter
 
 import psycopg
 
 from indexer.search import plan as P
-from indexer.search.postgres.schema import RECORDS, WORDS
-from library.errors import UsageError
+from indexer.search.plan import (
+    BUDGET_CHECK_EVERY,
+    DIRECT_SCORING,
+    FACET_SAMPLE,
+    MAX_CANDIDATES,
+)
+from indexer.search.postgres.schema import META, RECORDS, WORDS, facet_term
 
-MAX_CANDIDATES = 4000  # candidates verified at most per search
-DIRECT_SCORING = 1500  # candidates scored (the newest ones when there are more)
-FACET_SAMPLE = 5000  # candidate doc numbers counted for facets at most
 FETCH_BATCH = 200  # records read per round trip while verifying
-BUDGET_CHECK_EVERY = 32
+RESET_TIMEOUT_S = 0.05  # statement_timeout set again when this much of the budget has passed
 B, K1 = 0.75, 1.2
-
-_TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具体的词语，或减少单个字的检索词。"
-_PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
 
 FACET_COLUMNS = {
     "topic": "topics",
@@ -48,6 +60,11 @@ FACET_COLUMNS = {
 }
 _ARRAYS = {"topics", "audiences"}
 
+SESSION = (
+    "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; "
+    "SET LOCAL enable_seqscan = off; SET LOCAL work_mem = '64MB'; "
+)
+
 
 # ---------------------------------------------------------------------------------------------
 # tsquery text
@@ -57,22 +74,22 @@ def _lex(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def run_query(run: str, joiner: str = " <-> ") -> str:
+def _bigrams(run: str) -> list[str]:
+    return list(dict.fromkeys(run[i : i + 2] for i in range(len(run) - 1)))
+
+
+def run_query(run: str) -> str:
     if len(run) == 1:
         return _lex(run) + ":*"
-    grams = [run[i : i + 2] for i in range(len(run) - 1)]
-    if joiner != " <-> ":
-        grams = list(dict.fromkeys(grams))
-    body = joiner.join(_lex(g) for g in grams)
-    return f"( {body} )" if len(grams) > 1 else body
+    return " & ".join(_lex(g) for g in _bigrams(run))
 
 
-def form_query(form: P.Form, joiner: str = " <-> ") -> str:
-    return "( " + " & ".join(run_query(r, joiner) for r in form.runs) + " )"
+def form_query(form: P.Form) -> str:
+    return "( " + " & ".join(run_query(r) for r in form.runs) + " )"
 
 
-def clause_query(clause: list[P.Form], joiner: str = " <-> ") -> str:
-    return "( " + " | ".join(form_query(f, joiner) for f in clause) + " )"
+def clause_query(clause: list[P.Form]) -> str:
+    return "( " + " | ".join(form_query(f) for f in clause) + " )"
 
 
 def _costly(clause: list[P.Form]) -> bool:
@@ -88,23 +105,12 @@ def candidate_clauses(plan: P.Plan) -> list[list[P.Form]]:
 
 def where(plan: P.Plan) -> tuple[str, list] | None:
     """SQL condition and parameters of the candidate set; None when nothing narrows it."""
-    conds, params = [], []
-    clauses = candidate_clauses(plan)
-    if clauses:
-        exact = " & ".join(clause_query(c) for c in clauses)
-        loose = " & ".join(clause_query(c, " & ") for c in clauses)
-        conds.append("(grams @@ %s::tsquery OR (lossy AND grams @@ %s::tsquery))")
-        params += [exact, loose]
+    terms = [clause_query(c) for c in candidate_clauses(plan)]
     for name, vals in plan.filters.items():
-        col = FACET_COLUMNS[name]
-        if col in _ARRAYS:
-            conds.append(f"{col} && %s::text[]")
-        else:
-            conds.append(f"{col} = ANY(%s::text[])")
-        params.append(list(vals))
-    if not conds:
+        terms.append("( " + " | ".join(_lex(facet_term(name, v)) for v in vals) + " )")
+    if not terms:
         return ("true", []) if plan.negated else None
-    return " AND ".join(conds), params
+    return "grams @@ %s::tsquery", [" & ".join(terms)]
 
 
 def describe(plan: P.Plan) -> dict:
@@ -128,10 +134,6 @@ def describe(plan: P.Plan) -> dict:
         "sql": cond[0] if cond else None,
         "ranking": plan.words(),
     }
-
-
-def _bigrams(run: str) -> list[str]:
-    return list(dict.fromkeys(run[i : i + 2] for i in range(len(run) - 1)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,8 +162,6 @@ _LENGTH_BYTES = (
 
 
 def stored_length(n: int) -> int:
-    from bisect import bisect_left
-
     if n <= 0:
         return 1  # Whoosh's default for a missing length
     if n >= _LENGTH_BYTES[-1]:
@@ -169,27 +169,18 @@ def stored_length(n: int) -> int:
     return _LENGTH_BYTES[bisect_left(_LENGTH_BYTES, n)]
 
 
-def bm25_scores(cur, words: list[str], docnums: list[int], stats: dict) -> dict[int, float]:
-    if not words or not docnums:
-        return {}
-    cur.execute(f"SELECT word, df FROM {WORDS} WHERE word = ANY(%s)", (words,))
-    dfs = dict(cur.fetchall())
+def bm25(
+    words: list[str], dfs: dict[str, int], tfs: dict[int, dict[str, tuple[int, int]]], stats
+) -> dict[int, float]:
+    """Scores of the documents in ``tfs`` (docnum → word → (frequency, length)), summed in the
+    query's word order as Whoosh sums them (identical floating point)."""
     n_all = max(stats["doc_count"], 1)
     idf = {w: math.log(n_all / (dfs[w] + 1)) + 1 for w in words if dfs.get(w)}
     if not idf:
         return {}
     avgfl = (stats["word_total"] / max(stats["doc_count"], 1)) or 1
-    cur.execute(
-        f"SELECT r.docnum, r.wlen, u.lexeme, u.positions[1] FROM {RECORDS} r, unnest(r.words) u "
-        "WHERE r.docnum = ANY(%s) AND u.lexeme = ANY(%s)",
-        (docnums, list(idf)),
-    )
     scores: dict[int, float] = {}
-    # Whoosh sums the terms in query order: keep that order for identical floating point sums
-    rows: dict[int, dict[str, tuple[int, int]]] = {}
-    for dn, wlen, w, tf in cur.fetchall():
-        rows.setdefault(dn, {})[w] = (tf, wlen)
-    for dn, per in rows.items():
+    for dn, per in tfs.items():
         s = 0.0
         for w in idf:
             if w in per:
@@ -200,45 +191,159 @@ def bm25_scores(cur, words: list[str], docnums: list[int], stats: dict) -> dict[
     return scores
 
 
+def bm25_scores(cur, words: list[str], docnums: list[int], stats: dict) -> dict[int, float]:
+    """BM25F of given documents over ``words`` (more-like-this)."""
+    if not words or not docnums:
+        return {}
+    cur.execute(f"SELECT word, df FROM {WORDS} WHERE word = ANY(%s)", (words,))
+    dfs = dict(cur.fetchall())
+    cur.execute(
+        f"SELECT r.docnum, r.wlen, u.lexeme, u.positions[1] FROM {RECORDS} r, unnest(r.words) u "
+        "WHERE r.docnum = ANY(%s) AND u.lexeme = ANY(%s)",
+        (docnums, [w for w in words if dfs.get(w)]),
+    )
+    tfs: dict[int, dict[str, tuple[int, int]]] = {}
+    for dn, wlen, w, tf in cur.fetchall():
+        tfs.setdefault(dn, {})[w] = (tf, wlen)
+    return bm25(words, dfs, tfs, stats)
+
+
 # ---------------------------------------------------------------------------------------------
-# running a search
+# a search's transaction
 
 
-def _set_timeout(cur, budget: P.Budget | None) -> None:
-    if budget is None or budget.deadline == math.inf:
-        ms = 0
-    else:
-        ms = max(1, int(budget.left() * 1000))
-    cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(ms),))
+class Timeout:
+    """``statement_timeout`` kept within a search's budget: set with the session settings,
+    set again before a statement when the budget has moved on since."""
+
+    def __init__(self, budget: P.Budget | None):
+        self.budget = budget
+        self.at = time.monotonic()
+
+    def ms(self) -> int:
+        if self.budget is None or self.budget.deadline == math.inf:
+            return 0
+        return max(1, int(self.budget.left() * 1000))
+
+    def refresh(self, cur) -> None:
+        if self.budget is None or self.budget.deadline == math.inf:
+            return
+        if time.monotonic() - self.at > RESET_TIMEOUT_S:
+            cur.execute("SELECT set_config('statement_timeout', %s, true)", (str(self.ms()),))
+            self.at = time.monotonic()
 
 
-def candidates(cur, plan: P.Plan, budget: P.Budget | None) -> list[int] | None:
-    """Candidate doc numbers, newest first (None: nothing to search for)."""
+def begin(cur, budget: P.Budget | None) -> tuple[dict[str, str], Timeout]:
+    """Start a search's read: one REPEATABLE READ READ ONLY snapshot, the session settings,
+    the timeout, and the index's meta values, in one round trip."""
+    t = Timeout(budget)
+    cur.execute(
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+        + SESSION
+        + f"SET LOCAL statement_timeout = {t.ms()}; "
+        + f"SELECT key, value FROM {META}"
+    )
+    while cur.description is None and cur.nextset():
+        pass  # the SETs' results, then the meta rows
+    return dict(cur.fetchall()), t
+
+
+def stats_of(meta: dict[str, str]) -> dict:
+    return {
+        "doc_count": int(meta.get("doc_count", 0)),
+        "word_total": int(meta.get("word_total", 0)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# the candidate statement
+
+
+def _facet_selects(source: str) -> list[str]:
+    parts = []
+    for name, col in FACET_COLUMNS.items():
+        if col in _ARRAYS:
+            parts.append(
+                f"SELECT 1, count(*), NULL, '{name}', v FROM {source}, unnest({source}.{col}) v "
+                "GROUP BY v"
+            )
+        else:
+            parts.append(
+                f"SELECT 1, count(*), NULL, '{name}', {col} FROM {source} "
+                f"WHERE {col} IS NOT NULL GROUP BY {col}"
+            )
+    return parts
+
+
+class Candidates:
+    """What the candidate statement answers."""
+
+    def __init__(self):
+        self.total = 0  # candidates in all
+        self.docnums: list[int] = []  # the first max(MAX_CANDIDATES, FACET_SAMPLE), in order
+        self.facets: dict[str, dict[str, int]] = {k: {} for k in FACET_COLUMNS}  # of a sample
+        self.tfs: dict[int, dict[str, tuple[int, int]]] = {}  # of the scoring window
+        self.dfs: dict[str, int] = {}
+
+
+def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidates | None:
+    """Candidates, newest first (by date, newest first, for ``sort="date"``), with their count,
+    the facet counts of the first ``FACET_SAMPLE`` and the ranking words' frequencies in the
+    first ``DIRECT_SCORING``; None when nothing narrows the search."""
     cond = where(plan)
     if cond is None:
         return None
-    if budget is not None:
-        budget.check()
-    _set_timeout(cur, budget)
+    order = "datekey DESC, docnum DESC" if sort == "date" else "docnum DESC"
+    scoring = bool(words) and sort != "date"
+    ctes = [
+        f"a AS MATERIALIZED (SELECT docnum, datekey, kind, dkind, speaker, year, topics, "
+        f"audiences FROM {RECORDS} WHERE {cond[0]})",
+        f"c AS MATERIALIZED (SELECT * FROM a ORDER BY {order} LIMIT %s)",
+        f"f AS (SELECT * FROM c ORDER BY {order} LIMIT %s)",
+    ]
+    parts = [
+        "SELECT 0, docnum, NULL::int, NULL::text, NULL::text FROM c",
+        "SELECT 2, count(*), NULL, NULL, NULL FROM a",
+        *_facet_selects("f"),
+    ]
+    params: list = [*cond[1], max(MAX_CANDIDATES, FACET_SAMPLE), FACET_SAMPLE]
+    if scoring:
+        ctes.append("w AS (SELECT docnum FROM c ORDER BY docnum DESC LIMIT %s)")
+        parts.append(
+            f"SELECT 3, r.docnum, r.wlen, u.lexeme, u.positions[1]::text FROM w JOIN {RECORDS} r "
+            "ON r.docnum = w.docnum, unnest(r.words) u WHERE u.lexeme = ANY(%s)"
+        )
+        parts.append(f"SELECT 4, df, NULL, word, NULL FROM {WORDS} WHERE word = ANY(%s)")
+        params += [DIRECT_SCORING, words, words]
+    sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(parts)
+    cur.execute(sql, params)
+    out = Candidates()
+    for part, n, m, key, val in cur.fetchall():
+        if part == 0:
+            out.docnums.append(n)
+        elif part == 1:
+            out.facets[key][val] = n
+        elif part == 2:
+            out.total = n
+        elif part == 3:
+            out.tfs.setdefault(n, {})[key] = (int(val), m)
+        else:
+            out.dfs[key] = n
+    out.facets = _sorted_counts(out.facets)
+    return out
+
+
+def _sorted_counts(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for k, c in counts.items()}
+
+
+def candidates(cur, plan: P.Plan) -> list[int] | None:
+    """Every candidate doc number, newest first (None: nothing to search for)."""
+    cond = where(plan)
+    if cond is None:
+        return None
     cur.execute(f"SELECT docnum FROM {RECORDS} WHERE {cond[0]} ORDER BY docnum DESC", cond[1])
     return [r[0] for r in cur.fetchall()]
-
-
-def _ordered(cur, plan: P.Plan, cand: list[int], sort: str, stats: dict, budget):
-    """(docnum, cheap score) best first: see the Whoosh backend's ``_ordered_docnums``."""
-    if sort == "date":
-        _set_timeout(cur, budget)
-        cur.execute(
-            f"SELECT docnum FROM {RECORDS} WHERE docnum = ANY(%s) ORDER BY datekey DESC, "
-            "docnum DESC",
-            (cand,),
-        )
-        return [(r[0], 0.0) for r in cur.fetchall()]
-    window, rest = cand[:DIRECT_SCORING], cand[DIRECT_SCORING:]
-    _set_timeout(cur, budget)
-    scores = bm25_scores(cur, plan.words(), window, stats)
-    ordered = sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True)
-    return [(d, scores.get(d, 0.0)) for d in ordered] + [(d, 0.0) for d in rest]
 
 
 def _records(cur, docnums: list[int]) -> dict[int, dict]:
@@ -251,22 +356,18 @@ def facet_counts(cur, docnums) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {k: {} for k in FACET_COLUMNS}
     if not docnums:
         return out
-    parts = []
-    for name, col in FACET_COLUMNS.items():
-        if col in _ARRAYS:
-            parts.append(f"SELECT '{name}', v, count(*) FROM s, unnest(s.{col}) v GROUP BY v")
-        else:
-            parts.append(
-                f"SELECT '{name}', {col}, count(*) FROM s WHERE {col} IS NOT NULL GROUP BY {col}"
-            )
     cur.execute(
         f"WITH s AS (SELECT topics, kind, dkind, audiences, year, speaker FROM {RECORDS} "
-        "WHERE docnum = ANY(%s)) " + " UNION ALL ".join(parts),
+        "WHERE docnum = ANY(%s)) " + " UNION ALL ".join(_facet_selects("s")),
         (docnums,),
     )
-    for name, v, n in cur.fetchall():
+    for _, n, _, name, v in cur.fetchall():
         out[name][v] = n
-    return {k: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for k, c in out.items()}
+    return _sorted_counts(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# running a search
 
 
 def run_search(
@@ -278,37 +379,42 @@ def run_search(
     page: int = 1,
     sort: str = "relevance",
     budget: P.Budget | None = None,
+    timeout: Timeout | None = None,
 ) -> dict:
-    if sort not in ("relevance", "date"):
-        raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
-    limit = max(1, min(int(limit), 100))
-    page = max(1, int(page))
+    limit, page, k = P.paging(sort, limit, page, MAX_CANDIDATES)
+    timeout = timeout or Timeout(None)
+    words = plan.words()
     try:
-        cand = candidates(cur, plan, budget)
-        if cand:
-            order = _ordered(cur, plan, cand, sort, stats, budget)
+        if budget is not None:
+            budget.check()
+        timeout.refresh(cur)
+        got = read_candidates(cur, plan, sort, words)
     except (P.BudgetExceeded, psycopg.errors.QueryCanceled):
-        out = P.empty_answer(plan)
-        out.update(partial=True, notices=plan.notices + [_TOO_BROAD])
-        return out
-    if not cand:
+        return P.too_broad(plan)
+    if got is None or not got.total:
         return P.empty_answer(plan)
-    needed = page * limit
-    k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
+    cand = got.docnums
+    if sort == "date" or not words:
+        order = [(d, 0.0) for d in cand]
+    else:
+        window, rest = cand[:DIRECT_SCORING], cand[DIRECT_SCORING:]
+        scores = bm25(words, got.dfs, got.tfs, stats)
+        ordered = sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True)
+        order = [(d, scores.get(d, 0.0)) for d in ordered] + [(d, 0.0) for d in rest]
     verified: list[tuple[float, P.Candidate]] = []
     checked = 0
     partial = False
     pos = 0
     batch = min(FETCH_BATCH, k)
     done = False
-    while not done and pos < len(order):
+    while not done and pos < len(order) and checked < MAX_CANDIDATES:
         if budget is not None and budget.left() < 0:
             partial = True
             break
         chunk = order[pos : pos + batch]
         pos += len(chunk)
         try:
-            _set_timeout(cur, budget)
+            timeout.refresh(cur)
             recs = _records(cur, [d for d, _ in chunk])
         except psycopg.errors.QueryCanceled:
             partial = True
@@ -322,6 +428,7 @@ def run_search(
             checked += 1
             if plan.exact or P.verify(plan, c.rec):
                 verified.append((P.final_score(plan, c) if sort != "date" else 0.0, c))
+                # stop once the page is full and a margin for re-ranking and collapse is seen
                 if len(verified) >= k:
                     done = True
                     break
@@ -330,45 +437,36 @@ def run_search(
                 break
         batch = FETCH_BATCH
     collapsed = P.collapse(sorted(verified, key=P.order_key(sort), reverse=True))
-    exhausted = checked >= len(cand) and not partial
-    try:
-        _set_timeout(cur, None)
-        if exhausted:
-            total, estimate, scale = len(verified), False, 1.0
-            counts = facet_counts(cur, (c.docnum for _, c in verified))
+    n = got.total
+    exhausted = checked >= n and not partial
+    if exhausted:
+        total, estimate, scale = len(verified), False, 1.0
+        if len(verified) == n and n <= FACET_SAMPLE:
+            counts = got.facets  # every candidate verified: the sample is all of them
         else:
-            ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
-            sample = cand if len(cand) <= FACET_SAMPLE else cand[:FACET_SAMPLE]
-            scale = len(cand) / FACET_SAMPLE * ratio if len(cand) > FACET_SAMPLE else ratio
-            total = int(round(len(cand) * ratio))
-            estimate = not plan.exact
-            counts = facet_counts(cur, sample)
-    except psycopg.errors.QueryCanceled:
-        counts, scale, partial = {k: {} for k in FACET_COLUMNS}, 1.0, True
-        total, estimate = len(verified), True
-    facets_estimate = estimate
-    if scale != 1.0:
-        counts = {
-            n: {v: max(1, int(round(c * scale))) for v, c in vals.items()}
-            for n, vals in counts.items()
-        }
-        facets_estimate = True
-    start = (page - 1) * limit
-    shown = collapsed[start : start + limit]
-    hits = [P.format_hit(c, score, plan, more) for score, c, more in shown]
-    pages = math.ceil(len(collapsed) / limit) if exhausted else max(1, math.ceil(total / limit))
-    return {
-        "query": plan.pq.raw,
-        "total": total,
-        "total_is_estimate": estimate,
-        "facets_are_estimate": facets_estimate,
-        "page": page,
-        "pages": pages,
-        "hits": hits,
-        "facets": counts,
-        "partial": partial,
-        "notices": plan.notices + ([_PARTIAL] if partial else []),
-    }
+            try:
+                timeout.refresh(cur)
+                counts = facet_counts(cur, (c.docnum for _, c in verified))
+            except psycopg.errors.QueryCanceled:
+                counts, partial = {k: {} for k in FACET_COLUMNS}, True
+    else:
+        ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
+        scale = n / FACET_SAMPLE * ratio if n > FACET_SAMPLE else ratio
+        total = int(round(n * ratio))
+        estimate = not plan.exact
+        counts = got.facets
+    return P.answer(
+        plan,
+        collapsed,
+        limit=limit,
+        page=page,
+        total=total,
+        estimate=estimate,
+        counts=counts,
+        scale=scale,
+        partial=partial,
+        exhausted=exhausted,
+    )
 
 
 def top_words(counts: Counter, dfs: dict[str, int], n_all: int, limit: int = 12) -> list[str]:
@@ -386,7 +484,9 @@ def top_words(counts: Counter, dfs: dict[str, int], n_all: int, limit: int = 12)
 
 __all__ = [
     "run_search",
+    "read_candidates",
     "candidates",
+    "begin",
     "where",
     "describe",
     "bm25_scores",

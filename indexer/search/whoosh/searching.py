@@ -41,7 +41,6 @@ How a query runs (docs/PERFORMANCE.md has the measurements behind it):
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from itertools import islice
 
@@ -51,7 +50,11 @@ from whoosh.matching.wrappers import FilterMatcher
 
 from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's planning API)
     ADJACENT_BONUS,
+    BUDGET_CHECK_EVERY,
     CONTEXT_BONUS,
+    DIRECT_SCORING,
+    FACET_SAMPLE,
+    MAX_CANDIDATES,
     MAX_CLAUSES,
     PER_DOCUMENT,
     QUOTE_BONUS,
@@ -60,6 +63,7 @@ from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's pla
     Candidate,
     Form,
     Plan,
+    answer,
     build_plan,
     collapse,
     empty_answer,
@@ -67,18 +71,15 @@ from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's pla
     format_hit,
     make_form,
     order_key,
+    paging,
+    too_broad,
     verify,
 )
 from indexer.search.query import is_expensive  # noqa: F401  (re-exported)
-from library.errors import UsageError
 
 MAX_GRAMS = 3
-MAX_CANDIDATES = 4000  # candidates verified at most per search
-DIRECT_SCORING = 1500  # candidates scored (the newest ones when there are more)
-FACET_SAMPLE = 5000  # candidate doc numbers read for totals and facets at most
 PREFIX_TERMS = 400  # a one-character term expands to its bigrams: intersect it only
 # when it has at most this many (else it is verified, not indexed)
-BUDGET_CHECK_EVERY = 32  # candidates verified between two looks at the clock
 FACET_FIELDS = {
     "topic": "topic",
     "kind": "kind",
@@ -392,10 +393,6 @@ def _direct_scores(searcher, rq: wq.Query, docnums: list[int]) -> dict[int, floa
     return scores
 
 
-_TOO_BROAD = "这个查询太宽泛，未能在时限内完成。请输入更具体的词语，或减少单个字的检索词。"
-_PARTIAL = "查询较宽泛，在时限内只检查了一部分内容：结果可能不完整。"
-
-
 def run_search(
     searcher,
     ds: DocSets,
@@ -407,20 +404,13 @@ def run_search(
     sort: str = "relevance",
     budget: Budget | None = None,
 ) -> dict:
-    if sort not in ("relevance", "date"):
-        raise UsageError(f"不支持的排序方式“{sort}”。", "可用：relevance（相关度）、date（日期）")
-    limit = max(1, min(int(limit), 100))
-    page = max(1, int(page))
+    limit, page, k = paging(sort, limit, page, MAX_CANDIDATES)
     try:
         cand = candidates(plan, ds, budget)
     except BudgetExceeded:
-        out = empty_answer(plan)
-        out.update(partial=True, notices=plan.notices + [_TOO_BROAD])
-        return out
+        return too_broad(plan)
     if not cand:
         return empty_answer(plan)
-    needed = page * limit
-    k = min(max(needed * 4 + 20, 50), MAX_CANDIDATES)
     verified: list[tuple[float, Candidate]] = []
     checked = 0
     partial = False
@@ -451,34 +441,18 @@ def run_search(
         total = int(round(len(cand) * ratio))
         estimate = not plan.exact
         bitmap = to_bitmap(sample, facets.size)
-    counts = facets.counts(bitmap)
-    facets_estimate = estimate
-    if scale != 1.0:
-        counts = {
-            n: {v: max(1, int(round(c * scale))) for v, c in vals.items()}
-            for n, vals in counts.items()
-        }
-        facets_estimate = True
-    start = (page - 1) * limit
-    shown = collapsed[start : start + limit]
-    hits = [format_hit(c, score, plan, more) for score, c, more in shown]
-    if exhausted:
-        pages = math.ceil(len(collapsed) / limit)
-    else:
-        pages = max(1, math.ceil(total / limit))
-    out = {
-        "query": plan.pq.raw,
-        "total": total,
-        "total_is_estimate": estimate,
-        "facets_are_estimate": facets_estimate,
-        "page": page,
-        "pages": pages,
-        "hits": hits,
-        "facets": counts,
-        "partial": partial,
-        "notices": plan.notices + ([_PARTIAL] if partial else []),
-    }
-    return out
+    return answer(
+        plan,
+        collapsed,
+        limit=limit,
+        page=page,
+        total=total,
+        estimate=estimate,
+        counts=facets.counts(bitmap),
+        scale=scale,
+        partial=partial,
+        exhausted=exhausted,
+    )
 
 
 __all__ = [
