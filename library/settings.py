@@ -30,6 +30,9 @@ log = logging.getLogger("lecturelib.settings")
 # what database_url may start with: PostgreSQL through psycopg 3
 DATABASE_SCHEMES = ("postgresql://", "postgresql+psycopg://", "postgres://")
 
+# the values of ocr_engine (docs/OCR.md)
+OCR_ENGINES = ("auto", "rapidocr", "tesseract", "off")
+
 _TRUE = ("1", "true", "yes", "on", "是")
 _FALSE = ("0", "false", "no", "off", "否", "")
 
@@ -96,6 +99,13 @@ class Settings:
             "several nodes ($LECTURELIB_DATABASE_URL, lecturelib --database URL)"
         ),
     )
+    ocr_engine: str = field(
+        default="auto",
+        metadata=_doc(
+            "OCR engine for scans and page photos: auto (rapidocr, else tesseract), rapidocr, "
+            "tesseract, or off (docs/OCR.md)"
+        ),
+    )
     # keys found in the file that no setting has (reported, not used)
     unknown: tuple[str, ...] = field(
         default=(), compare=False, metadata=_doc("keys of settings.json that no setting has")
@@ -123,6 +133,8 @@ class Settings:
                 typed[key] = _convert(key, value, f.type, where)
         if "search_writer" in typed:
             typed["search_writer"] = typed["search_writer"].lower()
+        if "ocr_engine" in typed:
+            typed["ocr_engine"] = (typed["ocr_engine"] or "auto").lower()
         unknown = tuple(sorted(k for k in values if k not in known))
         settings = cls(**typed, unknown=unknown)
         settings._check(where)
@@ -192,6 +204,11 @@ class Settings:
                 f"{where} 中 search_writer 的值“{self.search_writer}”无效。",
                 "可用：bulk（默认，批量写入，较快）、public（Whoosh 公开的写入接口）",
             )
+        if self.ocr_engine not in OCR_ENGINES:
+            raise UsageError(
+                f"{where} 中 ocr_engine 的值“{self.ocr_engine}”无效。",
+                "可用：auto（自动选择）、rapidocr、tesseract、off（关闭文字识别）。",
+            )
 
     @property
     def max_file_bytes(self) -> int:
@@ -249,4 +266,4 @@ def _convert(key: str, value: Any, kind: str, where: str) -> Any:
     return number
 
 
-__all__ = ["Settings", "unknown_message"]
+__all__ = ["Settings", "unknown_message", "OCR_ENGINES"]

@@ -80,11 +80,33 @@ def test_head_revision_is_the_newest_revision_and_ids_count_up():
             assert int(rev.revision) == int(rev.down_revision) + 1
 
 
+def revisions() -> list[str]:
+    """Every revision id, oldest first (what a new database gets)."""
+    from library import migrations
+
+    return [r.revision for r in reversed(list(migrations.script().walk_revisions()))]
+
+
 def test_the_baseline_is_the_schema_of_the_hand_written_migrations(tmp_path):
+    from alembic import command
+
+    from library import migrations
+
     legacy = tmp_path / "legacy.sqlite3"
     assert db.migrate(db.connect(legacy)) == [1, 2, 3, 4, 5]
+    baseline = db.connect(tmp_path / "baseline.sqlite3")
+    with baseline.begin() as conn:
+        command.upgrade(migrations.config(conn), migrations.BASELINE)
+    baseline.dispose()
+    want, got = shape(legacy), shape(tmp_path / "baseline.sqlite3")
+    assert sorted(got) == sorted(want)
+    for table in want:
+        assert got[table] == want[table], table
+    # and a new library is the legacy schema brought to the newest revision
     store = Store(Home.open(tmp_path / "new"))
     store.close()
+    assert revisions()[0] == migrations.BASELINE and revisions()[-1] == db.HEAD_REVISION
+    assert db.upgrade(db.connect(legacy)) == revisions()[1:]
     want, got = shape(legacy), shape(tmp_path / "new" / "library.sqlite3")
     assert sorted(got) == sorted(want)
     for table in want:
@@ -232,7 +254,7 @@ def test_the_revisions_run_on_postgresql(pg_url, tmp_path):
     con.close()
     engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
-        assert db.upgrade(engine) == [db.HEAD_REVISION]
+        assert db.upgrade(engine) == revisions()
         assert db.stored_revision(engine) == db.HEAD_REVISION
         assert db.upgrade(engine) == []
         assert set(inspect(engine).get_table_names()) == want - {"sqlite_sequence"}

@@ -16,7 +16,8 @@ from pathlib import PurePath
 
 from indexer.ingest.pipeline import FileResult, Options, Pipeline, Prepared, text_key
 from indexer.ingest.structure import document_source
-from library.errors import LecturelibError, NotFoundError, UsageError
+from library import settings
+from library.errors import LecturelibError, NotFoundError
 from library.originals import sha256_bytes
 
 
@@ -57,19 +58,13 @@ def safe_filename(name: str) -> str:
     return base[:200] or "未命名文件"
 
 
-OCR_ENGINES = ("auto", "rapidocr", "tesseract", "off")
+OCR_ENGINES = settings.OCR_ENGINES
 
 
 def ocr_setting(home) -> str:
-    """The ``ocr_engine`` setting: auto (rapidocr, else tesseract) | rapidocr | tesseract | off.
-    (Read from the plain settings until ``library.settings.Settings`` has the field.)"""
-    value = str(home.settings.get("ocr_engine", "auto") or "auto").strip().lower()
-    if value not in OCR_ENGINES:
-        raise UsageError(
-            f"设置 ocr_engine 的值“{value}”无效。",
-            "可用：auto（自动选择）、rapidocr、tesseract、off（关闭文字识别）。",
-        )
-    return value
+    """The ``ocr_engine`` setting (``home.config.ocr_engine``, checked when the settings are
+    read): auto (rapidocr, else tesseract) | rapidocr | tesseract | off."""
+    return home.config.ocr_engine
 
 
 def _options(svc, actor: str, **kw) -> Options:

@@ -738,6 +738,7 @@ class Pipeline:
                 topics_manual=bool(opts.topics),
                 quote_topics=prepared.quote_topics,
                 audiences=prepared.audiences,
+                ocr=prepared.ocr,
             )
             stored = self.store.store_file(item, actor=opts.actor)
         except LecturelibError as e:

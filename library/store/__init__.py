@@ -59,6 +59,9 @@ class IngestItem:
     topics_manual: bool = False
     quote_topics: list[list[tuple[str, float]]] = field(default_factory=list)
     audiences: list[str] = field(default_factory=list)
+    # what OCR did when the text was read from scans (``Prepared.ocr``: engine, confidence,
+    # pages {"n": confidence}, low_confidence_pages); None when nothing was OCR'd
+    ocr: dict | None = None
 
 
 @dataclass
@@ -207,6 +210,7 @@ class Store:
                 headings=s.headings,
                 passages=s.passages,
                 now=now,
+                ocr=item.ocr,
             )
             # topics and audiences of the document: manual choices survive a new version
             keep_manual = (not new_document) and doc["topics_manual"] and not item.topics_manual

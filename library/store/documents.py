@@ -126,13 +126,17 @@ class DocumentRepository:
         headings: list,
         passages: list,
         now: float,
+        ocr: dict | None = None,
     ) -> int:
-        """Store a version with its outline and passages and make it the current one."""
+        """Store a version with its outline and passages and make it the current one. ``ocr``
+        (what OCR did, if it read any page) goes to ``versions.ocr``; each passage on an OCR'd
+        page gets that page's confidence (``passages.ocr_confidence``)."""
+        page_conf = {str(k): v for k, v in ((ocr or {}).get("pages") or {}).items()}
         with self.db.transaction():
             vid = self.db.insert(
                 "INSERT INTO versions (document_id, number, sha256, filename, format, size, pages, "
-                "chars, status, warnings, created_at) VALUES (:d, :n, :sha, :fn, :fmt, :size, "
-                ":pages, :chars, :st, :w, :now)",
+                "chars, status, warnings, created_at, ocr) VALUES (:d, :n, :sha, :fn, :fmt, :size, "
+                ":pages, :chars, :st, :w, :now, :ocr)",
                 {
                     "d": doc_id,
                     "n": number,
@@ -145,6 +149,7 @@ class DocumentRepository:
                     "st": status,
                     "w": json.dumps(warnings, ensure_ascii=False),
                     "now": now,
+                    "ocr": json.dumps(ocr, ensure_ascii=False) if ocr else None,
                 },
             )
             self.db.execute(
@@ -163,7 +168,7 @@ class DocumentRepository:
             if passages:
                 self.db.execute(
                     "INSERT INTO passages (version_id, seq, kind, text, question, "
-                    "heading_path, page) VALUES (:v, :seq, :k, :t, :q, :h, :p)",
+                    "heading_path, page, ocr_confidence) VALUES (:v, :seq, :k, :t, :q, :h, :p, :oc)",
                     [
                         {
                             "v": vid,
@@ -173,6 +178,7 @@ class DocumentRepository:
                             "q": p.question,
                             "h": json.dumps(p.heading_path, ensure_ascii=False),
                             "p": p.page,
+                            "oc": page_conf.get(str(p.page)) if p.page is not None else None,
                         }
                         for p in passages
                     ],
@@ -241,6 +247,7 @@ class DocumentRepository:
         )
         for v in doc["versions"]:
             v["warnings"] = json.loads(v["warnings"] or "[]")
+            v["ocr"] = json.loads(v["ocr"]) if v.get("ocr") else None
         vid = doc["current_version_id"]
         doc["version"] = next((v for v in doc["versions"] if v["id"] == vid), None)
         doc["headings"] = self.db.rows(
