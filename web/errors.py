@@ -49,7 +49,7 @@ def init_app(app) -> None:
             message = "表单已过期或来源无效（安全校验未通过）。"
             hint = "请刷新页面后重新提交。"
         elif e.code == 413:
-            mb = app.config["LECTURELIB_HOME_OBJ"].settings.get("max_file_mb")
+            mb = f"{app.config['LECTURELIB_HOME_OBJ'].config.max_file_mb:g}"
             message = f"上传的文件超过了大小上限（每个文件最多 {mb} MB）。"
             hint = (
                 "请拆分文件或压缩其中的图片后再上传；管理员可在 settings.json 中调整 max_file_mb。"

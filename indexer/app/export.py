@@ -393,7 +393,7 @@ def export_topic(
     docs, quotes = collect(svc, t.slug, kinds)
     if not docs:
         raise UsageError(f"专题“{t.name}”下还没有材料，无法导出。", "请先导入或为材料指定该专题。")
-    library_name = svc.home.settings.get("library_name", "宣讲素材库")
+    library_name = svc.home.config.library_name
     w = PackWriter()
     for d in docs:
         v = d["version"]

@@ -75,8 +75,8 @@ def _options(svc, actor: str, **kw) -> Options:
         max_bytes=home.max_file_bytes,
         workers=1,
         actor=actor,
-        timeout_s=int(home.settings.get("file_timeout_s", 600)),
-        seconds_per_mb=float(home.settings.get("file_seconds_per_mb", 20)),
+        timeout_s=home.config.file_timeout_s,
+        seconds_per_mb=home.config.file_seconds_per_mb,
         ocr=ocr_setting(home),
         **kw,
     )
