@@ -41,6 +41,7 @@ lint: setup
 test: setup lint
 	bash scripts/ensure-browser.sh
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-media.sh
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -29,6 +29,7 @@ STATUS_LABELS = {
     "duplicate": "重复",
     "warning": "有提示",
     "needs_ocr": "需OCR",
+    "needs_transcript": "待补文稿",
     "error": "失败",
     "skipped": "已跳过",
 }
@@ -549,6 +550,28 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_transcript(args) -> int:
+    """Attach a transcript (subtitle .srt/.vtt/.lrc or a document) to a recording."""
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"无法读取文件“{path}”：{e.strerror or e}。", "请检查路径。") from e
+    svc = _service(args)
+    try:
+        rep = svc.attach_transcript(args.doc_id, data, path.name, actor=args.actor)
+    finally:
+        svc.close()
+    if args.json:
+        _out(rep)
+    else:
+        print(
+            f"已为材料 {args.doc_id} 补上文稿“{path.name}”：{rep['passages']} 个段落，"
+            f"{rep['quotes']} 条金句，已可检索。"
+        )
+    return 0
+
+
 def cmd_backup(args) -> int:
     from indexer.app.service import LibraryService
 
@@ -924,6 +947,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", metavar="FILE.zip", help="专题包文件")
     s.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser(
+        "transcript",
+        parents=[common],
+        help="为视频/音频补上文稿（字幕 .srt/.vtt/.lrc 或 .docx/.txt）",
+    )
+    s.add_argument("doc_id", type=int, metavar="DOC_ID", help="视频/音频材料的编号")
+    s.add_argument("file", metavar="FILE", help="字幕或文稿文件")
+    s.add_argument("--json", action="store_true", help="以 JSON 输出")
+    s.add_argument("--actor", default="cli", help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_transcript)
 
     s = sub.add_parser("backup", parents=[common], help="备份资料库（可在服务运行时进行）")
     s.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="备份文件")

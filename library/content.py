@@ -17,6 +17,7 @@ KINDS = {
     "script": "讲稿",
     "case": "案例",
     "qa": "热点问答",
+    "media": "视频/音频",
 }
 
 # Kinds of search hit.
@@ -53,6 +54,8 @@ class Passage:
     seq: int = 0
     kind: str = "passage"  # "passage" or "qa"
     question: str | None = None  # for kind == "qa": the question (text holds the answer)
+    start: float | None = None  # a transcript passage: where it is spoken (seconds) …
+    end: float | None = None  # … and where it ends
 
 
 @dataclass

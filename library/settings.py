@@ -52,6 +52,13 @@ class Settings:
             "files above this are refused with a clear message ($LECTURELIB_MAX_FILE_MB)"
         ),
     )
+    max_media_mb: float = field(
+        default=2048,
+        metadata=_doc(
+            "a video or audio file (视频/音频) above this is refused; media are streamed to disk, "
+            "never held in memory (docs/MEDIA.md)"
+        ),
+    )
     ingest_workers: int = field(
         default=2, metadata=_doc("processes for extraction during bulk ingest")
     )
@@ -177,6 +184,7 @@ class Settings:
     def _check(self, where: str) -> None:
         for name in (
             "max_file_mb",
+            "max_media_mb",
             "ingest_workers",
             "file_timeout_s",
             "worker_memory_mb",
@@ -213,6 +221,10 @@ class Settings:
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_media_bytes(self) -> int:
+        return int(self.max_media_mb * 1024 * 1024)
 
 
 def unknown_message(path: Path | str, unknown: tuple[str, ...]) -> str:

@@ -165,6 +165,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         # set by the waitress hook for a body waitress refused: answer with our 413
         if request.environ.get(BODY_TOO_LARGE):
             abort(413)
+        # a recording's upload (web.views.media) may be as large as max_media_mb; it is
+        # streamed to a temporary file, never held in memory
+        if request.method == "POST" and request.path == "/editor/media/upload":
+            request.max_content_length = app.config["MAX_MEDIA_CONTENT_LENGTH"]
 
     lib = WebLibrary.init_app(app)
     if not (os.environ.get("LECTURELIB_SECRET_KEY") or (test_config or {}).get("SECRET_KEY")):
@@ -175,7 +179,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     formatting.init_app(app)
     errors.init_app(app)
 
-    from .views import admin, api, auth, editor, packs, public
+    from .views import admin, api, auth, editor, media, packs, public
 
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -183,6 +187,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(editor.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(packs.bp)
+    app.register_blueprint(media.bp)
     _favicon_route(app)
     return app
 

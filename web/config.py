@@ -58,6 +58,8 @@ def load_config(app: Flask, test_config: dict | None = None) -> None:
         # one file per upload request (the page sends files one by one); a little room for
         # the multipart envelope
         MAX_CONTENT_LENGTH=home.max_file_bytes + 1024 * 1024,
+        # a recording (视频/音频) with its subtitle file, streamed to disk (web.views.media)
+        MAX_MEDIA_CONTENT_LENGTH=home.config.max_media_bytes + 16 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure,

@@ -256,6 +256,13 @@ def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
+def clock(seconds: float | None) -> str:
+    """A time in a recording: “12:05”, or “1:02:05” past an hour."""
+    s = int(seconds or 0)
+    h, m, s = s // 3600, s // 60 % 60, s % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 def filesize(n: int | None) -> str:
     if n is None:
         return ""
@@ -283,6 +290,7 @@ def init_app(app) -> None:
         mark_only=mark_only,
         when=when,
         filesize=filesize,
+        clock=clock,
         topic_name=topic_name,
         kind_label=lambda k: KINDS.get(k, k or ""),
         hit_label=lambda k: HIT_KINDS.get(k, k or ""),

@@ -121,7 +121,11 @@ def serve(
             threads=max(1, int(workers)),
             ident="lecturelib",
             clear_untrusted_proxy_headers=True,
-            max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1024,
+            # the larger of the two limits: the app checks each route's own (media: per request)
+            max_request_body_size=max(
+                app.config["MAX_CONTENT_LENGTH"], app.config.get("MAX_MEDIA_CONTENT_LENGTH", 0)
+            )
+            + 1024,
         )
     except OSError as e:
         lib.close()

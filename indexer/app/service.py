@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from indexer.app import auditlog, publish, searching, shared_files, sync
+from indexer.app import auditlog, media, publish, searching, shared_files, sync
 from indexer.app.accounts import Accounts
 from indexer.app.jobs import Job, Jobs
 from indexer.ingest.pipeline import FileResult, Options, Pipeline
@@ -223,6 +223,7 @@ class LibraryService:
             extract_quotes=extract_quotes,
             speakers=self.speakers,
             ocr=publish.ocr_setting(self.home),
+            max_media_bytes=self.home.config.max_media_bytes,
         )
         pipeline = Pipeline(self.store, self.taxonomy, after_store=self.sync)
         return pipeline.ingest(paths, opts, progress, page_progress)
@@ -350,7 +351,10 @@ class LibraryService:
 
     def original_path(self, sha256: str) -> Path:
         """A file on this machine with the original (PostgreSQL mode: a copy from the database)."""
-        return self.store.originals.local_path(sha256)
+        path = self.store.originals.local_path(sha256)
+        if not path.is_file():  # a recording (视频/音频): kept apart, in chunks on PostgreSQL
+            path = self.store.media_files.path(sha256)
+        return path
 
     # -- drafts, preview, publish -------------------------------------------------------------
 
@@ -519,6 +523,39 @@ class LibraryService:
         with self._write_lock:
             self.store.purge(doc_id, actor=actor)
             self.sync()
+
+    # -- media (视频/音频, indexer.app.media) ------------------------------------------------
+
+    def upload_media(self, path: Path, filename: str, *, actor: str, **meta) -> FileResult:
+        """Store a recording streamed to ``path`` (title, speaker, date, source, topics,
+        audiences, transcript=(bytes, name)); published at once."""
+        return media.upload(self, path, filename, actor=actor, **meta)
+
+    def attach_transcript(self, doc_id: int, data: bytes, filename: str, *, actor: str) -> dict:
+        """Give a recording (待补文稿 or not) the transcript in ``data`` (subtitle or document)."""
+        return media.attach_transcript(self, doc_id, data, filename, actor=actor)
+
+    def media(self, doc_id: int) -> dict:
+        """A recording with its media record and its transcript's cues (start/end seconds)."""
+        return media.media_document(self, doc_id)
+
+    def media_file(self, doc_id: int) -> tuple[Path, str]:
+        """(a file on this machine holding the recording, its MIME type), for the player."""
+        return media.media_file(self, doc_id)
+
+    def media_poster(self, doc_id: int) -> Path:
+        return media.poster_file(self, doc_id)
+
+    def media_upload_folder(self) -> Path:
+        """Where a recording being uploaded is streamed to (in the home, so that storing it is
+        a copy on one disk); the file is removed once stored."""
+        folder = self.home.path / "run" / "media-uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @property
+    def max_media_bytes(self) -> int:
+        return self.home.config.max_media_bytes
 
 
 __all__ = ["LibraryService"]

@@ -55,7 +55,12 @@ DOCUMENT_SUFFIXES = {
     ".bmp",
 }
 
-STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "error", "skipped")
+# media (视频/音频): a folder walk takes them too, and the subtitle beside each (same base name)
+# as its transcript, not as a file of its own
+MEDIA_SUFFIXES = {".mp4", ".webm", ".mkv", ".mp3", ".m4a", ".wav", ".ogg"}
+SIDECAR_SUFFIXES = {".srt", ".vtt", ".lrc"}
+
+STATUSES = ("ok", "duplicate", "warning", "needs_ocr", "needs_transcript", "error", "skipped")
 
 
 @dataclass
@@ -145,6 +150,7 @@ class Options:
     ocr_page_timeout_s: int = 120  # each OCR'd page may take this long (the file's own
     # budget covers the rest)
     progress: object = None  # progress(stage, done, total) inside the worker
+    max_media_bytes: int = 2048 * 1024 * 1024  # a media file (视频/音频) at most
 
 
 def file_budget(size: int, opts: Options) -> int:
@@ -196,9 +202,13 @@ def _collect(
                 rel = f.relative_to(p).parts
                 if any(part.startswith(".") for part in rel) or not f.is_file():
                     continue
-                if f.suffix.lower() in DOCUMENT_SUFFIXES:
+                if f.suffix.lower() in DOCUMENT_SUFFIXES | MEDIA_SUFFIXES:
                     files.append(f)
                     order.setdefault(str(f), len(order))
+                elif f.suffix.lower() in SIDECAR_SUFFIXES and any(
+                    f.with_suffix(m).is_file() for m in MEDIA_SUFFIXES
+                ):
+                    continue  # the transcript of the media beside it
                 else:
                     other(str(f), "skipped", _skip_message(f))
         elif p.is_file():
@@ -555,6 +565,12 @@ class Pipeline:
 
         todo: list[tuple[Path, str]] = []
         for f in files:
+            if f.suffix.lower() in MEDIA_SUFFIXES:
+                r = self.ingest_media(f, opts)
+                results.append(r)
+                done += 1
+                progress and progress(r, done, total)
+                continue
             pre = self._precheck(f, opts)
             if isinstance(pre, FileResult):
                 results.append(pre)
@@ -674,6 +690,112 @@ class Pipeline:
             return FileResult(name, "error", message=f"无法读取文件：{e}。")
         return self.store_prepared(data, name, prepared, opts)
 
+    def ingest_media(
+        self,
+        path: Path,
+        opts: Options,
+        *,
+        filename: str | None = None,
+        transcript: tuple[bytes, str] | None = None,
+        title: str | None = None,
+        find_sidecar: bool = True,
+    ) -> FileResult:
+        """Store one media file (视频/音频) read from disk, never into memory: probe, poster,
+        transcript (given, sidecar or container stream), quotes, topics; one transaction.
+        ``filename``: its name when ``path`` is a temporary file (uploads)."""
+        from indexer.ingest.classify import suggest
+        from indexer.ingest.media import prepare_media
+
+        name = str(path) if filename is None else filename
+        shown = Path(filename or path.name).name
+        try:
+            size = path.stat().st_size
+            if size == 0:
+                raise EmptyFileError(f"“{shown}”是空文件（0 字节）。", "请检查文件是否完整。")
+            if size > opts.max_media_bytes:
+                mb = opts.max_media_bytes / 1024 / 1024
+                raise FileTooLargeError(
+                    f"“{shown}”过大（{size / 1024 / 1024:.0f} MB，视频/音频上限 {mb:.0f} MB）。",
+                    "请压缩或分段后再导入；管理员可在 settings.json 中调整 max_media_mb。",
+                )
+            from library.originals import sha256_file
+
+            sha = sha256_file(path)
+            dup = self.store.version_by_sha(sha)
+            if dup:
+                return FileResult(
+                    name,
+                    "duplicate",
+                    document_id=dup["document_id"],
+                    kind=dup["kind"],
+                    title=dup["title"],
+                    message=f"资料库中已有相同文件：《{dup['title']}》，未做改动。",
+                )
+            info, still, s, status, warnings, chars, tfile = prepare_media(
+                path,
+                sha256=sha,
+                kind_title=title or Path(shown).stem,
+                transcript=transcript,
+                speakers=opts.speakers,
+                find_sidecar=find_sidecar and filename is None,
+                name=shown,
+            )
+        except LecturelibError as e:
+            return FileResult(name, "error", kind="media", message=str(e))
+        except OSError as e:
+            return FileResult(name, "error", message=f"无法读取文件“{shown}”：{e}。")
+        body = "\n".join([s.title] + [p.text for p in s.passages])
+        if opts.topics:
+            doc_topics = [(slug, 1.0) for slug in opts.topics]
+        else:
+            doc_topics = [(t.slug, t.score) for t in suggest(body, self.taxonomy, title=s.title)]
+        quote_topics = [list(doc_topics) for _ in s.quotes]
+        attachments = []
+        if still:
+            info["poster"] = sha256_bytes(still)
+            attachments.append(still)
+        if tfile is not None:
+            info["transcript_sha256"] = sha256_bytes(tfile[0])
+            attachments.append(tfile[0])
+        audiences = list(opts.audiences) or (suggest_audiences(body) if s.passages else [])
+        item = IngestItem(
+            data=b"",
+            sha256=sha,
+            filename=shown,
+            format=Path(shown).suffix.lower().lstrip(".") or "media",
+            structured=s,
+            title_key=text_key(s.title) or sha,
+            quote_keys=[text_key(q.text) for q in s.quotes],
+            status=status,
+            warnings=warnings,
+            chars=chars,
+            doc_topics=doc_topics,
+            topics_manual=bool(opts.topics),
+            quote_topics=quote_topics,
+            audiences=audiences,
+            data_path=path,
+            size=size,
+            media=info,
+            attachments=attachments,
+        )
+        try:
+            stored = self.store.store_file(item, actor=opts.actor)
+        except LecturelibError as e:
+            return FileResult(name, "error", message=str(e))
+        except OSError as e:
+            return FileResult(name, "error", message=f"无法保存文件“{shown}”：{e}。")
+        return FileResult(
+            name,
+            status,
+            document_id=stored.document_id,
+            kind="media",
+            quotes=len(s.quotes),
+            passages=len(s.passages),
+            message="；".join(warnings),
+            title=s.title,
+            version=stored.version_number,
+        )
+
     def prepare_upload(self, data: bytes, filename: str, opts: Options) -> Prepared:
         """Extract, structure and classify an uploaded file without storing it (the editor's
         preview), in a worker process bounded in time and memory. Raises InputError."""
@@ -776,5 +898,6 @@ __all__ = [
     "collect_files",
     "shutdown_workers",
     "DOCUMENT_SUFFIXES",
+    "MEDIA_SUFFIXES",
     "STATUSES",
 ]

@@ -151,6 +151,8 @@ class Hit(_HitBase, total=False):
     citation: str  # quotes: 出处, date and speaker as one line
     question: str  # Q&A pairs
     question_highlight: str
+    start: float  # transcript passages: seconds into the recording where it is spoken …
+    end: float  # … and where it ends
 
 
 class Suggestion(TypedDict):

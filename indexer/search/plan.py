@@ -404,6 +404,8 @@ def format_hit(c: Candidate, score: float, plan: Plan, more=None) -> dict:
     }
     if hit["kind"] == "quote":
         hit["citation"] = citation(hit["source"], hit["date"], hit["speaker"])
+    if rec.get("start") is not None:  # a transcript passage: the moment it is spoken
+        hit["start"], hit["end"] = rec["start"], rec.get("end")
     if rec.get("question"):
         hit["question"] = rec["question"]
         hit["question_highlight"] = highlight(rec["question"], pats, snippet=False)

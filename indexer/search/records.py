@@ -28,6 +28,8 @@ DISPLAY_FIELDS = (
     "page",
     "updated",
     "seq",
+    "start",
+    "end",
 )
 
 
@@ -53,6 +55,8 @@ class IndexRecord:
     page: int | None = None
     updated: float = 0.0  # when the document last changed (newer ranks first on ties)
     seq: int = 0  # order inside the document
+    start: float | None = None  # a transcript passage: where it is spoken (seconds) …
+    end: float | None = None  # … and where it ends (None for everything else)
 
     def __post_init__(self):
         # lists from a store row become tuples: a record is a value
@@ -99,6 +103,6 @@ class IndexRecord:
 
 
 _NAMES = {f.name for f in fields(IndexRecord)}
-_NULLABLE = {"question", "date", "year", "document_id", "page"}
+_NULLABLE = {"question", "date", "year", "document_id", "page", "start", "end"}
 
 __all__ = ["IndexRecord", "DISPLAY_FIELDS"]

@@ -33,6 +33,7 @@ from .database import Database, retried
 from .documents import DocumentRepository
 from .drafts import DraftRepository
 from .keyvalues import StoredValues
+from .mediafiles import MediaFiles
 from .outbox import Outbox
 from .quotes import QuoteRepository
 from .records import IndexRecords
@@ -62,6 +63,13 @@ class IngestItem:
     # what OCR did when the text was read from scans (``Prepared.ocr``: engine, confidence,
     # pages {"n": confidence}, low_confidence_pages); None when nothing was OCR'd
     ocr: dict | None = None
+    # a media file (视频/音频): its bytes are not in ``data`` but in the file at ``data_path``
+    # (copied in chunks), ``size`` its length; ``media`` what ffprobe said of it and the hashes
+    # of the files that go with it (poster, transcript), whose bytes are ``attachments``
+    data_path: Path | None = None
+    size: int | None = None
+    media: dict | None = None
+    attachments: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +122,7 @@ class Store:
             if self.db.postgres
             else Originals(home.originals_path)
         )
+        self.media_files = MediaFiles(self.db, self.originals)
         self.topics = TopicRepository(self.db)
         self.documents = DocumentRepository(self.db, self.topics)
         self.quotes = QuoteRepository(self.db, self.topics)
@@ -170,7 +179,12 @@ class Store:
         _check_audiences(item.audiences)
         # The original goes to disk first: content-addressed and idempotent, so a crash before
         # the commit below leaves at most an unreferenced file that `check --repair` removes.
-        self.originals.put(item.data, item.sha256)
+        if item.data_path is not None:
+            self.media_files.put_file(item.data_path, item.sha256)
+        else:
+            self.originals.put(item.data, item.sha256)
+        for extra in item.attachments:
+            self.originals.put(extra)
         now = time.time()
         touched: set[str] = set()
         with self.db.transaction():
@@ -202,7 +216,7 @@ class Store:
                 sha256=item.sha256,
                 filename=item.filename,
                 format=item.format,
-                size=len(item.data),
+                size=item.size if item.size is not None else len(item.data),
                 pages=item.pages,
                 chars=item.chars,
                 status=item.status,
@@ -211,6 +225,7 @@ class Store:
                 passages=s.passages,
                 now=now,
                 ocr=item.ocr,
+                media=item.media,
             )
             # topics and audiences of the document: manual choices survive a new version
             keep_manual = (not new_document) and doc["topics_manual"] and not item.topics_manual
@@ -342,6 +357,63 @@ class Store:
         for sha in shas:
             if not self.documents.sha_in_use(sha):
                 self.originals.remove(sha)
+                self.media_files.remove(sha)
+        return touched
+
+    @retried
+    def attach_transcript(
+        self,
+        doc_id: int,
+        *,
+        passages: list,
+        quotes: list,
+        quote_keys: list[str],
+        quote_topics: list,
+        media: dict,
+        status: str,
+        warnings: list[str],
+        chars: int,
+        attachments: list[bytes],
+        actor: str,
+    ) -> set[str]:
+        """Give a media document's current version its transcript: its passages (with their
+        times) replace the old ones, quotes recognised in it are attached, the version's media
+        record, status and warnings follow. One transaction."""
+        row = self.documents.row(doc_id)
+        vid = row["current_version_id"]
+        s = Structured(kind="media", title=row["title"], quotes=quotes, passages=passages)
+        _clean_item(IngestItem(b"", "", "x", "media", s, "", quote_keys))
+        for extra in attachments:
+            self.originals.put(extra)
+        now = time.time()
+        with self.db.transaction():
+            touched = self.documents.version_record_ids(vid)
+            old = self.db.rows("SELECT id FROM passages WHERE version_id = :v", v=vid)
+            self.documents.replace_transcript(
+                vid, passages, media=media, status=status, warnings=warnings, chars=chars
+            )
+            self.db.execute("DELETE FROM occurrences WHERE version_id = :v", {"v": vid})
+            touched |= self.quotes.attach(
+                vid,
+                s.quotes,
+                quote_keys,
+                cited=True,
+                quote_topics=quote_topics,
+                topics_manual=False,
+                now=now,
+            )
+            graves = [(f"passage:{r['id']}", row["title"]) for r in old]
+            graves += [(f"quote:{qid}", qtext) for qid, qtext in self.quotes.delete_orphans()]
+            self.trash.bury(graves, at=now, actor=actor)
+            touched |= self.documents.version_record_ids(vid)
+            self.documents.touch(doc_id, now)
+            self.outbox.enqueue(touched)
+            self.audit_trail.write(
+                actor,
+                "transcript",
+                f"document:{doc_id}",
+                {"file": (media.get("transcript") or {}).get("filename"), "_name": row["title"]},
+            )
         return touched
 
     @retried

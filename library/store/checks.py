@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from .database import Database
 
 
@@ -10,11 +12,16 @@ class Consistency:
         self.db = db
 
     def referenced_originals(self) -> set[str]:
-        """Hashes of every file a version or a draft needs."""
-        return {
+        """Hashes of every file a version or a draft needs (a media version: also its poster
+        frame and its transcript file)."""
+        shas = {
             r["sha256"]
             for r in self.db.rows("SELECT sha256 FROM versions UNION SELECT sha256 FROM drafts")
         }
+        for r in self.db.rows("SELECT media FROM versions WHERE media IS NOT NULL"):
+            media = json.loads(r["media"])
+            shas |= {media[k] for k in ("poster", "transcript_sha256") if media.get(k)}
+        return shas
 
     def problems(self) -> list[str]:
         """Problems inside the store itself (Chinese, one line each)."""

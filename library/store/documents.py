@@ -127,6 +127,7 @@ class DocumentRepository:
         passages: list,
         now: float,
         ocr: dict | None = None,
+        media: dict | None = None,
     ) -> int:
         """Store a version with its outline and passages and make it the current one. ``ocr``
         (what OCR did, if it read any page) goes to ``versions.ocr``; each passage on an OCR'd
@@ -135,8 +136,8 @@ class DocumentRepository:
         with self.db.transaction():
             vid = self.db.insert(
                 "INSERT INTO versions (document_id, number, sha256, filename, format, size, pages, "
-                "chars, status, warnings, created_at, ocr) VALUES (:d, :n, :sha, :fn, :fmt, :size, "
-                ":pages, :chars, :st, :w, :now, :ocr)",
+                "chars, status, warnings, created_at, ocr, media) VALUES (:d, :n, :sha, :fn, :fmt, "
+                ":size, :pages, :chars, :st, :w, :now, :ocr, :media)",
                 {
                     "d": doc_id,
                     "n": number,
@@ -150,6 +151,7 @@ class DocumentRepository:
                     "w": json.dumps(warnings, ensure_ascii=False),
                     "now": now,
                     "ocr": json.dumps(ocr, ensure_ascii=False) if ocr else None,
+                    "media": json.dumps(media, ensure_ascii=False) if media else None,
                 },
             )
             self.db.execute(
@@ -165,25 +167,58 @@ class DocumentRepository:
                         for i, (lvl, t, p) in enumerate(headings)
                     ],
                 )
-            if passages:
-                self.db.execute(
-                    "INSERT INTO passages (version_id, seq, kind, text, question, "
-                    "heading_path, page, ocr_confidence) VALUES (:v, :seq, :k, :t, :q, :h, :p, :oc)",
-                    [
-                        {
-                            "v": vid,
-                            "seq": p.seq,
-                            "k": p.kind,
-                            "t": p.text,
-                            "q": p.question,
-                            "h": json.dumps(p.heading_path, ensure_ascii=False),
-                            "p": p.page,
-                            "oc": page_conf.get(str(p.page)) if p.page is not None else None,
-                        }
-                        for p in passages
-                    ],
-                )
+            self._insert_passages(vid, passages, page_conf)
         return vid
+
+    def _insert_passages(self, vid: int, passages: list, page_conf: dict | None = None) -> None:
+        if not passages:
+            return
+        page_conf = page_conf or {}
+        self.db.execute(
+            "INSERT INTO passages (version_id, seq, kind, text, question, heading_path, page, "
+            "ocr_confidence, start_s, end_s) VALUES (:v, :seq, :k, :t, :q, :h, :p, :oc, :st, :en)",
+            [
+                {
+                    "v": vid,
+                    "seq": p.seq,
+                    "k": p.kind,
+                    "t": p.text,
+                    "q": p.question,
+                    "h": json.dumps(p.heading_path, ensure_ascii=False),
+                    "p": p.page,
+                    "oc": page_conf.get(str(p.page)) if p.page is not None else None,
+                    "st": getattr(p, "start", None),
+                    "en": getattr(p, "end", None),
+                }
+                for p in passages
+            ],
+        )
+
+    def replace_transcript(
+        self,
+        vid: int,
+        passages: list,
+        *,
+        media: dict,
+        status: str,
+        warnings: list[str],
+        chars: int,
+    ) -> None:
+        """A media version's passages replaced by a transcript's (see Store.attach_transcript)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM passages WHERE version_id = :v", {"v": vid})
+            self._insert_passages(vid, passages)
+            self.db.execute(
+                "UPDATE versions SET media = :m, status = :s, warnings = :w, chars = :c "
+                "WHERE id = :v",
+                {
+                    "m": json.dumps(media, ensure_ascii=False),
+                    "s": status,
+                    "w": json.dumps(warnings, ensure_ascii=False),
+                    "c": chars,
+                    "v": vid,
+                },
+            )
 
     def update_fields(self, doc_id: int, **fields: str | None) -> dict:
         """Set the given columns (title, title_key, kind, date, source; None: leave alone),
@@ -248,6 +283,7 @@ class DocumentRepository:
         for v in doc["versions"]:
             v["warnings"] = json.loads(v["warnings"] or "[]")
             v["ocr"] = json.loads(v["ocr"]) if v.get("ocr") else None
+            v["media"] = json.loads(v["media"]) if v.get("media") else None
         vid = doc["current_version_id"]
         doc["version"] = next((v for v in doc["versions"] if v["id"] == vid), None)
         doc["headings"] = self.db.rows(

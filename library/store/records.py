@@ -105,6 +105,8 @@ class IndexRecords:
                     "page": r["page"],
                     "updated": r["updated_at"],
                     "seq": r["seq"],
+                    "start": r["start_s"],
+                    "end": r["end_s"],
                 }
 
     def _quote_records(self, ids: list[int] | None, batch: int) -> Iterator[dict]:

@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     jsonify,
+    redirect,
     render_template,
     request,
     send_file,
@@ -176,6 +177,8 @@ def _visible_document(doc_id: int) -> dict:
 def document(doc_id: int):
     lib = get_library()
     doc = _visible_document(doc_id)
+    if doc["kind"] == "media" and (doc.get("version") or {}).get("media"):
+        return redirect(url_for("media.page", doc_id=doc_id))  # the player and its transcript
     if doc.get("version"):
         # warnings about the data are counted from what is stored now (they clear when fixed)
         doc["version"]["warnings"] = missing_source_warnings(

@@ -1,0 +1,138 @@
+"""Media (issue 13, part 2): recordings with time-coded transcripts. A sidecar subtitle (.srt,
+.vtt, .lrc, also in GBK), a subtitle stream in the container or a transcript given later makes
+a recording searchable; a hit carries start/end; bad input is refused naming the file and
+stores nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mediakit import LRC, SRT, VTT, make_audio, make_video, needs_ffmpeg
+
+from indexer.app.service import LibraryService
+
+pytestmark = needs_ffmpeg
+
+
+@pytest.fixture
+def svc(tmp_path):
+    s = LibraryService(tmp_path / "home")
+    yield s
+    s.close()
+
+
+def hits(svc, q):
+    return svc.search(q)["hits"]
+
+
+def test_a_video_with_a_sidecar_srt_is_searchable_at_the_moment_spoken(svc, tmp_path):
+    folder = tmp_path / "in"
+    make_video(folder / "乡村振兴宣讲.mp4")
+    (folder / "乡村振兴宣讲.srt").write_text(SRT, encoding="utf-8")
+    [r] = svc.ingest([folder])  # the .srt is the video's transcript, not a file of its own
+    assert r.status == "ok" and r.kind == "media" and r.passages >= 2
+    doc = svc.media(r.document_id)
+    assert doc["media"]["video"] and doc["media"]["duration"] == pytest.approx(4, abs=0.2)
+    assert doc["media"]["poster"] and doc["media"]["transcript"]["filename"] == "乡村振兴宣讲.srt"
+    assert all(c["start"] is not None and c["end"] >= c["start"] for c in doc["cues"])
+    [hit] = [h for h in hits(svc, "实在话") if h["kind"] == "passage"]
+    assert hit["document"]["kind"] == "media"
+    assert hit["start"] == pytest.approx(2.4) and hit["end"] == pytest.approx(3.8)
+    # the quote spoken in the recording is recognised like a quote in a script
+    assert any(h["kind"] == "quote" and "金山银山" in h["text"] for h in hits(svc, "金山银山"))
+
+
+def test_vtt_lrc_and_a_gbk_subtitle(svc, tmp_path):
+    folder = tmp_path / "in"
+    make_audio(folder / "垃圾分类.mp3")
+    (folder / "垃圾分类.vtt").write_text(VTT, encoding="utf-8")
+    make_audio(folder / "邻里互助.ogg")
+    (folder / "邻里互助.lrc").write_text(LRC, encoding="gbk")
+    results = {r.title: r for r in svc.ingest([folder])}
+    assert {r.status for r in results.values()} == {"ok"}, [r.message for r in results.values()]
+    [vtt] = [h for h in hits(svc, "垃圾分类的新办法") if h["kind"] == "passage"]
+    assert vtt["start"] == pytest.approx(0.2)
+    [lrc] = [h for h in hits(svc, "邻里互助的好做法") if h["kind"] == "passage"]
+    assert lrc["start"] == pytest.approx(0.2) and "邻里互助" in lrc["text"]
+
+
+def test_a_subtitle_stream_inside_the_container_is_read(svc, tmp_path):
+    video = make_video(tmp_path / "in" / "内嵌字幕.mp4", subtitles=SRT)
+    [r] = svc.ingest([video])
+    assert r.status == "ok", r.message
+    assert svc.media(r.document_id)["media"]["transcript"]["source"] == "stream"
+    assert any(h["kind"] == "passage" for h in hits(svc, "实在话"))
+
+
+def test_broken_timestamps_name_the_file_and_store_nothing(svc, tmp_path):
+    folder = tmp_path / "in"
+    make_video(folder / "坏字幕.mp4")
+    (folder / "坏字幕.srt").write_text(
+        "1\n00:00:01,000 --> 00:00:xx,000\n一句话\n", encoding="utf-8"
+    )
+    [r] = svc.ingest([folder])
+    assert r.status == "error" and "坏字幕.srt" in r.message and "时间码" in r.message
+    assert svc.list_documents() == []
+
+
+def test_times_past_the_media_end_are_refused_naming_the_file(svc, tmp_path):
+    folder = tmp_path / "in"
+    make_video(folder / "错配.mp4", seconds=2)
+    (folder / "错配.srt").write_text(
+        "1\n00:00:00,500 --> 00:00:01,500\n开头\n\n2\n00:05:00,000 --> 00:05:02,000\n结尾\n",
+        encoding="utf-8",
+    )
+    [r] = svc.ingest([folder])
+    assert r.status == "error" and "错配.srt" in r.message and "超出了媒体的时长" in r.message
+    assert svc.list_documents() == []
+
+
+def test_an_unreadable_media_file_is_refused_in_chinese_and_the_batch_goes_on(svc, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "损坏.mp4").write_bytes(b"\x00\x01not a video at all" * 100)
+    make_audio(folder / "好的录音.wav")
+    results = {r.path.rsplit("/", 1)[-1]: r for r in svc.ingest([folder])}
+    bad = results["损坏.mp4"]
+    assert bad.status == "error" and "无法读取媒体文件“损坏.mp4”" in bad.message
+    assert results["好的录音.wav"].status == "needs_transcript"
+    assert [d["title"] for d in svc.list_documents()] == ["好的录音"]
+
+
+def test_needs_transcript_then_attach_makes_it_searchable(svc, tmp_path):
+    [r] = svc.ingest([make_video(tmp_path / "in" / "报告会.mp4")])
+    assert r.status == "needs_transcript" and "待补文稿" in r.message
+    doc = svc.media(r.document_id)
+    assert doc["needs_transcript"] and doc["cues"] == []
+    assert hits(svc, "实在话") == []
+    srt = tmp_path / "报告会字幕.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    rep = svc.attach_transcript(r.document_id, srt.read_bytes(), srt.name, actor="cli")
+    assert rep["passages"] >= 2
+    doc = svc.media(r.document_id)
+    assert not doc["needs_transcript"] and doc["cues"][0]["clock"] == "0:00"
+    [hit] = [h for h in hits(svc, "实在话") if h["kind"] == "passage"]
+    assert hit["start"] == pytest.approx(2.4)
+    # a broken transcript later changes nothing
+    with pytest.raises(Exception) as e:
+        svc.attach_transcript(r.document_id, b"1\nxx --> yy\n", "坏.srt", actor="cli")
+    assert "坏.srt" in str(e.value)
+    assert len(svc.media(r.document_id)["cues"]) == len(doc["cues"])
+
+
+def test_the_cli_attaches_a_transcript(tmp_path, capsys):
+    from cli.main import main
+
+    home = tmp_path / "home"
+    make_audio(tmp_path / "in" / "党课录音.m4a")
+    assert main(["--home", str(home), "ingest", str(tmp_path / "in"), "--json", "-q"]) == 0
+    [r] = json.loads(capsys.readouterr().out)
+    assert r["status"] == "needs_transcript"
+    srt = tmp_path / "党课.srt"
+    srt.write_text(SRT, encoding="utf-8")
+    assert main(["--home", str(home), "transcript", str(r["document_id"]), str(srt)]) == 0
+    assert "已可检索" in capsys.readouterr().out
+    assert main(["--home", str(home), "search", "实在话", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert any(h.get("start") == pytest.approx(2.4) for h in out["hits"])
