@@ -17,7 +17,7 @@ it the same way and prints the build-time ratio of the two writers.
 
 ``--backend postgres`` also builds and queries the PostgreSQL backend ("postgres") in the same
 run, in the database of ``--database-url`` or else in a throwaway cluster started for the run
-(tests/pgcluster.py). Its build CPU counts the server's processes too (the postmaster's tree
+(tests/pgcluster.py) with ``--shared-buffers`` (default 1GB, as docs/DEPLOY.md advises). Its build CPU counts the server's processes too (the postmaster's tree
 in /proc, reaped backends included); its index size is the tables' total relation size.
 """
 
@@ -333,9 +333,9 @@ def query_ours(index_dir: Path, queries: dict) -> dict:
 
 def query_postgres(url: str, queries: dict) -> dict:
     from indexer.search import open_engine
-    from indexer.search.postgres import plan as P
+    from indexer.search import plan as P
     from indexer.search.postgres import searching
-    from indexer.search.postgres.schema import RECORDS
+    from indexer.search.postgres.schema import RECORDS, TEXTS
     from indexer.search.vocab import Vocabulary
 
     ix = open_engine(Path(tempfile.mkdtemp()) / "index", Vocabulary.load(None), database_url=url)
@@ -350,7 +350,11 @@ def query_postgres(url: str, queries: dict) -> dict:
             if cls == "substring":  # outside the timing
                 plan = P.build_plan(q, ix.vocab, ix.taxonomy)
                 with ix._conn().cursor() as cur:
-                    cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE id = %s", (rid,))
+                    cur.execute(
+                        f"SELECT r.docnum, t.rec FROM {RECORDS} r JOIN {TEXTS} t "
+                        "ON t.docnum = r.docnum WHERE r.id = %s",
+                        (rid,),
+                    )
                     dn, rec = cur.fetchone()
                     ok = dn in set(searching.candidates(cur, plan) or ())
                 found += int(ok and P.verify(plan, rec))
@@ -410,6 +414,11 @@ def main(argv=None):
     )
     ap.add_argument("--database-url", default=None, help="PostgreSQL database for --backend")
     ap.add_argument(
+        "--shared-buffers",
+        default="1GB",
+        help="shared_buffers of the throwaway cluster (when no --database-url is given)",
+    )
+    ap.add_argument(
         "--build-only",
         choices=["ours", "ours-public", "baseline", "postgres"],
         help=argparse.SUPPRESS,
@@ -446,12 +455,34 @@ def main(argv=None):
         cluster, why = start_cluster()
         if cluster is None:
             raise SystemExit(f"no PostgreSQL server: {why}")
-        url = cluster.url_for(cluster.create_database().rsplit("/", 1)[1])
     try:
+        if cluster is not None:
+            _configure(cluster, a.shared_buffers)
+            url = cluster.url_for(cluster.create_database().rsplit("/", 1)[1])
         _run_engines(a, engines, out, mb, queries, results, url)
     finally:
         if cluster is not None:
             remove(cluster)
+
+
+def _configure(cluster, shared_buffers: str) -> None:
+    """Give the throwaway cluster the memory docs/DEPLOY.md asks of a server (the default
+    128 MB of shared_buffers holds less than the gram index and the records' heap), restart."""
+    import psycopg
+
+    with psycopg.connect(cluster.url, autocommit=True) as c:
+        c.execute(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'")
+    log = str(cluster.datadir.parent / "server.log")  # the server's output, not our pipes
+    subprocess.run(
+        cluster._cmd(
+            "pg_ctl", "-D", str(cluster.datadir), "-l", log, "-w", "-m", "fast", "restart"
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    print(f"throwaway PostgreSQL cluster: shared_buffers = {shared_buffers}", flush=True)
 
 
 def _run_engines(a, engines, out, mb, queries, results, url) -> None:

@@ -22,12 +22,13 @@ from indexer.search.postgres.schema import (
     META_DDL,
     RECORDS,
     SCHEMA_VERSION,
+    TEXTS,
     WORDS,
     copy_line,
     index_ddl,
     record_row,
     records_ddl,
-    storage_ddl,
+    texts_ddl,
     words_ddl,
 )
 from indexer.search.records import IndexRecord
@@ -38,7 +39,7 @@ MAINTENANCE_MEM = "1GB"  # per index build: the gram index of 43 MB of text fits
 
 def update_stats(cur) -> None:
     """The collection statistics BM25 reads (documents, words), after a change."""
-    cur.execute(f"SELECT count(*), coalesce(sum(wlen), 0) FROM {RECORDS}")
+    cur.execute(f"SELECT count(*), coalesce(sum(wlen), 0) FROM {TEXTS}")
     n, total = cur.fetchone()
     _set_meta(cur, {"doc_count": str(n), "word_total": str(total)})
 
@@ -62,18 +63,19 @@ def _init_worker(vocab) -> None:
     _VOCAB = vocab
 
 
-def _rows(task: tuple[int, list[IndexRecord]]) -> tuple[str, Counter, int]:
-    """COPY text of a batch of records numbered from ``start``, their words' document
-    frequencies, and how many records."""
+def _rows(task: tuple[int, list[IndexRecord]]) -> tuple[str, str, Counter, int]:
+    """COPY text (records, texts) of a batch of records numbered from ``start``, their words'
+    document frequencies, and how many records."""
     start, recs = task
     tok = P.tokenizer(_VOCAB)
-    lines = []
+    lines, texts = [], []
     dfs: Counter = Counter()
     for i, rec in enumerate(recs):
-        row, counts = record_row(rec, start + i, tok)
+        row, text, counts = record_row(rec, start + i, tok)
         dfs.update(counts.keys())
         lines.append(copy_line(row))
-    return "".join(lines), dfs, len(recs)
+        texts.append(copy_line(text))
+    return "".join(lines), "".join(texts), dfs, len(recs)
 
 
 def _batches(records: Iterable[IndexRecord]) -> Iterator[tuple[int, list[IndexRecord]]]:
@@ -115,6 +117,7 @@ def rebuild(
 ) -> None:
     suffix = "b" + uuid.uuid4().hex[:10]
     new_records, new_words = f"{RECORDS}_{suffix}", f"{WORDS}_{suffix}"
+    new_texts = f"{TEXTS}_{suffix}"
     procs = max(1, min(int(procs or 1), os.cpu_count() or 1))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(META_DDL)
@@ -123,14 +126,24 @@ def rebuild(
             dfs: Counter = Counter()
             # created and loaded in one transaction: COPY ... FREEZE writes the rows frozen and
             # the pages all-visible (no VACUUM pass, and counts over the GIN index skip the heap)
-            with conn.transaction(), conn.cursor() as cur:
+            # the texts stream through a second connection at the same time
+            with (
+                psycopg.connect(dsn, autocommit=True) as conn2,
+                conn.transaction(),
+                conn2.transaction(),
+                conn.cursor() as cur,
+                conn2.cursor() as cur2,
+            ):
                 cur.execute(records_ddl(new_records))
-                for stmt in storage_ddl(new_records):
-                    cur.execute(stmt)
                 cur.execute(words_ddl(new_words))
-                with cur.copy(f"COPY {new_records} FROM STDIN WITH (FREEZE)") as cp:
-                    for text, batch_dfs, n in _produce(vocab, records, procs):
+                cur2.execute(texts_ddl(new_texts))
+                with (
+                    cur.copy(f"COPY {new_records} FROM STDIN WITH (FREEZE)") as cp,
+                    cur2.copy(f"COPY {new_texts} FROM STDIN WITH (FREEZE)") as cp2,
+                ):
+                    for text, texts, batch_dfs, n in _produce(vocab, records, procs):
                         cp.write(text)
+                        cp2.write(texts)
                         dfs.update(batch_dfs)
                         done += n
                         if progress is not None:
@@ -138,13 +151,16 @@ def rebuild(
                 with cur.copy(f"COPY {new_words} FROM STDIN WITH (FREEZE)") as cp:
                     for w, n in dfs.items():
                         cp.write(copy_line((w, n)))
-            _build_indexes(dsn, new_records, suffix, procs)
+            _build_indexes(dsn, new_records, new_texts, suffix, procs)
             conn.execute(f"ANALYZE {new_records}")
+            conn.execute(f"ANALYZE {new_texts}")
             with conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
                 cur.execute(f"DROP TABLE IF EXISTS {RECORDS}")
                 cur.execute(f"DROP TABLE IF EXISTS {WORDS}")
+                cur.execute(f"DROP TABLE IF EXISTS {TEXTS}")
                 cur.execute(f"ALTER TABLE {new_records} RENAME TO {RECORDS}")
+                cur.execute(f"ALTER TABLE {new_texts} RENAME TO {TEXTS}")
                 cur.execute(f"ALTER TABLE {new_words} RENAME TO {WORDS}")
                 cur.execute(f"CREATE SEQUENCE IF NOT EXISTS {DOCNUM_SEQ}")
                 cur.execute("SELECT setval(%s, %s, true)", (DOCNUM_SEQ, max(done, 1)))
@@ -153,11 +169,12 @@ def rebuild(
         except BaseException:
             conn.execute(f"DROP TABLE IF EXISTS {new_records}")
             conn.execute(f"DROP TABLE IF EXISTS {new_words}")
+            conn.execute(f"DROP TABLE IF EXISTS {new_texts}")
             raise
 
 
-def _build_indexes(dsn: str, table: str, suffix: str, procs: int) -> None:
-    stmts = index_ddl(table, suffix)
+def _build_indexes(dsn: str, table: str, texts: str, suffix: str, procs: int) -> None:
+    stmts = index_ddl(table, texts, suffix)
     errors: list[BaseException] = []
 
     def run(todo: list[str]) -> None:

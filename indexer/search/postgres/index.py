@@ -26,6 +26,7 @@ from indexer.search.postgres.schema import (
     META,
     RECORDS,
     SCHEMA_VERSION,
+    TEXTS,
     WORDS,
     record_row,
 )
@@ -167,11 +168,14 @@ class PgSearchEngine:
                     )
                     nums = [r[0] for r in cur.fetchall()]
                     new_words: Counter = Counter()
+                    rows = [record_row(rec, dn, tok) for rec, dn in zip(ups, nums)]
                     with cur.copy(f"COPY {RECORDS} FROM STDIN") as cp:
-                        for rec, dn in zip(ups, nums):
-                            row, counts = record_row(rec, dn, tok)
+                        for row, _, counts in rows:
                             new_words.update(counts.keys())
                             cp.write(build.copy_line(row))
+                    with cur.copy(f"COPY {TEXTS} FROM STDIN") as cp:
+                        for _, text, _ in rows:
+                            cp.write(build.copy_line(text))
                     if new_words:
                         cur.execute(
                             f"INSERT INTO {WORDS} (word, df) SELECT * FROM unnest(%s::text[], "
@@ -187,9 +191,13 @@ class PgSearchEngine:
         if not ids:
             return
         cur.execute(
-            f"WITH old AS (SELECT u.lexeme AS w, count(*) AS n FROM {RECORDS} r, "
-            "unnest(r.words) u WHERE r.id = ANY(%s) GROUP BY 1) "
+            f"WITH old AS (SELECT u.lexeme AS w, count(*) AS n FROM {RECORDS} r JOIN {TEXTS} t "
+            "ON t.docnum = r.docnum, unnest(t.words) u WHERE r.id = ANY(%s) GROUP BY 1) "
             f"UPDATE {WORDS} s SET df = s.df - old.n FROM old WHERE s.word = old.w",
+            (ids,),
+        )
+        cur.execute(
+            f"DELETE FROM {TEXTS} t USING {RECORDS} r WHERE t.docnum = r.docnum AND r.id = ANY(%s)",
             (ids,),
         )
         cur.execute(f"DELETE FROM {RECORDS} WHERE id = ANY(%s)", (ids,))
@@ -474,7 +482,11 @@ class PgSearchEngine:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 stats, _ = self._begin(cur, None)
-                cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE id = %s", (hit_id,))
+                cur.execute(
+                    f"SELECT r.docnum, t.rec FROM {RECORDS} r JOIN {TEXTS} t ON t.docnum = r.docnum "
+                    "WHERE r.id = %s",
+                    (hit_id,),
+                )
                 row = cur.fetchone()
                 if row is None:
                     return []
@@ -489,7 +501,7 @@ class PgSearchEngine:
                 if not top:
                     return []
                 q = " | ".join(searching._lex(w) for w in top)
-                cur.execute(f"SELECT docnum FROM {RECORDS} WHERE words @@ %s::tsquery", (q,))
+                cur.execute(f"SELECT docnum FROM {TEXTS} WHERE words @@ %s::tsquery", (q,))
                 cand = [r[0] for r in cur.fetchall()]
                 scores = searching.bm25_scores(cur, top, cand, stats)
                 best = sorted(cand, key=lambda d: (-scores.get(d, 0.0), d))[: limit * 3 + 1]

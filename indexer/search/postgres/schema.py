@@ -1,12 +1,17 @@
 """The PostgreSQL backend's tables, and a record as a row of them.
 
-One row per :class:`~indexer.search.records.IndexRecord` in ``search_records``:
+One row per :class:`~indexer.search.records.IndexRecord` in ``search_records`` (what finds it)
+and one in ``search_texts`` (what ranks and shows it), both keyed by ``docnum``:
 
 * ``docnum`` — the order records were added in (a rebuild numbers them as given, every upsert
   takes the next number): "newest first" for the bounded ranking window and ties, as the Whoosh
   backend's document numbers;
-* the facet columns ``kind``, ``dkind``, ``speaker`` (quotes only), ``year``, ``topics[]``,
-  ``audiences[]``, the date sort key, and ``rec`` (jsonb): the display fields a hit shows;
+* ``search_records``: ``id``, the facet columns ``kind``, ``dkind``, ``speaker`` (quotes only),
+  ``year``, ``topics[]``, ``audiences[]``, the date sort key, and ``grams`` (below);
+* ``search_texts``: ``rec`` (json: stored and returned as text, never queried in SQL), the display
+  fields a hit shows, ``words`` and ``wlen``.
+  Kept apart so that the rows a candidate scan visits are narrower (the records heap is a
+  fifth smaller than with everything in one row);
 * ``words`` — the body's jieba words (``indexer.search.jieba_words``, the Whoosh word field's
   segmentation and vocabulary) as a ``tsvector`` whose one position per word *is* its frequency
   in the record (BM25 needs the count, never the place), and ``wlen``, the number of words;
@@ -19,10 +24,8 @@ One row per :class:`~indexer.search.records.IndexRecord` in ``search_records``:
   Positions would make ``<->`` phrases possible, but a phrase must be rechecked on every
   row the index proposes (the column read and decompressed: 250 ms for a common phrase on
   the 43 MB benchmark corpus, docs/PERFORMANCE.md), and they cost build time and space.
-
-The table is kept narrow (``toast_tuple_target``): ``grams`` and ``rec`` live out of line in
-the TOAST table, ``words`` (read for ranking) stays compressed in the row. A candidate scan
-then reads few heap pages, and facets are counted on the facet columns in the row.
+  The facet values are lexemes of the column too (``topic:ecology``, ``year:2021``): a filter
+  is one more term of the same tsquery, intersected inside the index.
 
 Both tsvectors are built here in Python (``simple`` would not segment Chinese) and loaded as
 tsvector text. ``search_words`` holds each word's document frequency and ``search_meta`` the
@@ -43,10 +46,11 @@ from indexer.search.plan import body_text, meta_text
 from indexer.search.records import IndexRecord
 from indexer.search.text import gram_terms
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 MAX_POS = 16383  # PostgreSQL's largest tsvector position
 
 RECORDS = "search_records"
+TEXTS = "search_texts"
 WORDS = "search_words"
 META = "search_meta"
 DOCNUM_SEQ = "search_docnum"
@@ -61,11 +65,9 @@ COLUMNS = (
     "topics",
     "audiences",
     "datekey",
-    "rec",
-    "wlen",
-    "words",
     "grams",
 )
+TEXT_COLUMNS = ("docnum", "wlen", "words", "rec")
 
 
 def records_ddl(table: str) -> str:
@@ -80,30 +82,31 @@ CREATE TABLE {table} (
     topics text[] NOT NULL DEFAULT '{{}}',
     audiences text[] NOT NULL DEFAULT '{{}}',
     datekey text NOT NULL DEFAULT '',
-    rec jsonb NOT NULL,
+    grams tsvector NOT NULL
+)"""
+
+
+def texts_ddl(table: str) -> str:
+    return f"""
+CREATE TABLE {table} (
+    docnum bigint PRIMARY KEY,
     wlen integer NOT NULL,
     words tsvector NOT NULL,
-    grams tsvector NOT NULL
-) WITH (toast_tuple_target = 128)"""
-
-
-def storage_ddl(table: str) -> list[str]:
-    """Column storage of a new records table: words compressed in the row (ranking reads it
-    for up to DIRECT_SCORING rows), the rest out of line."""
-    return [f"ALTER TABLE {table} ALTER COLUMN words SET STORAGE MAIN"]
+    rec json NOT NULL
+)"""
 
 
 def words_ddl(table: str) -> str:
     return f"CREATE TABLE {table} (word text PRIMARY KEY, df integer NOT NULL)"
 
 
-def index_ddl(table: str, suffix: str) -> list[str]:
-    """The indexes of a records table: the gram index first (the largest build), then the
-    others (which a second connection builds meanwhile)."""
+def index_ddl(table: str, texts: str, suffix: str) -> list[str]:
+    """The indexes of new records and texts tables: the gram index first (the largest build),
+    then the others (which a second connection builds meanwhile)."""
     return [
         f"CREATE INDEX {table}_grams_{suffix} ON {table} USING gin (grams) WITH (fastupdate = off)",
         f"CREATE UNIQUE INDEX {table}_id_{suffix} ON {table} (id)",
-        f"CREATE INDEX {table}_words_{suffix} ON {table} USING gin (words) WITH (fastupdate = off)",
+        f"CREATE INDEX {texts}_words_{suffix} ON {texts} USING gin (words) WITH (fastupdate = off)",
     ]
 
 
@@ -154,8 +157,8 @@ def grams_vector(grams: set[str]) -> str:
 # a record as a row
 
 
-def record_row(rec: IndexRecord, docnum: int, tokenizer) -> tuple[tuple, Counter]:
-    """(row values in ``COLUMNS`` order, word counts)."""
+def record_row(rec: IndexRecord, docnum: int, tokenizer) -> tuple[tuple, tuple, Counter]:
+    """(records row in ``COLUMNS`` order, texts row in ``TEXT_COLUMNS`` order, word counts)."""
     stored = rec.display()
     body = body_text(stored)
     counts = word_counts(body, tokenizer)
@@ -179,12 +182,15 @@ def record_row(rec: IndexRecord, docnum: int, tokenizer) -> tuple[tuple, Counter
         facets["topic"],
         facets["audience"],
         rec.date or "",
-        json.dumps(stored, ensure_ascii=False),
-        sum(counts.values()),
-        words_vector(counts),
         grams_vector(grams),
     )
-    return row, counts
+    text = (
+        docnum,
+        sum(counts.values()),
+        words_vector(counts),
+        json.dumps(stored, ensure_ascii=False),
+    )
+    return row, text, counts
 
 
 _ESC = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -217,13 +223,15 @@ __all__ = [
     "DOCNUM_SEQ",
     "COLUMNS",
     "records_ddl",
+    "texts_ddl",
+    "TEXTS",
+    "TEXT_COLUMNS",
     "words_ddl",
     "index_ddl",
     "record_row",
     "copy_line",
     "gram_set",
     "facet_term",
-    "storage_ddl",
     "words_vector",
     "grams_vector",
 ]

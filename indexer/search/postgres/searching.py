@@ -44,7 +44,7 @@ from indexer.search.plan import (
     FACET_SAMPLE,
     MAX_CANDIDATES,
 )
-from indexer.search.postgres.schema import META, RECORDS, WORDS, facet_term
+from indexer.search.postgres.schema import META, RECORDS, TEXTS, WORDS, facet_term
 
 FETCH_BATCH = 200  # records read per round trip while verifying
 RESET_TIMEOUT_S = 0.05  # statement_timeout set again when this much of the budget has passed
@@ -198,7 +198,7 @@ def bm25_scores(cur, words: list[str], docnums: list[int], stats: dict) -> dict[
     cur.execute(f"SELECT word, df FROM {WORDS} WHERE word = ANY(%s)", (words,))
     dfs = dict(cur.fetchall())
     cur.execute(
-        f"SELECT r.docnum, r.wlen, u.lexeme, u.positions[1] FROM {RECORDS} r, unnest(r.words) u "
+        f"SELECT r.docnum, r.wlen, u.lexeme, u.positions[1] FROM {TEXTS} r, unnest(r.words) u "
         "WHERE r.docnum = ANY(%s) AND u.lexeme = ANY(%s)",
         (docnums, [w for w in words if dfs.get(w)]),
     )
@@ -295,11 +295,15 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
         return None
     order = "datekey DESC, docnum DESC" if sort == "date" else "docnum DESC"
     scoring = bool(words) and sort != "date"
+    # the candidate set carries doc numbers (and dates) only; the facet columns are read for
+    # the sample alone
     ctes = [
-        f"a AS MATERIALIZED (SELECT docnum, datekey, kind, dkind, speaker, year, topics, "
-        f"audiences FROM {RECORDS} WHERE {cond[0]})",
+        f"a AS MATERIALIZED (SELECT docnum{', datekey' if sort == 'date' else ''} "
+        f"FROM {RECORDS} WHERE {cond[0]})",
         f"c AS MATERIALIZED (SELECT * FROM a ORDER BY {order} LIMIT %s)",
-        f"f AS (SELECT * FROM c ORDER BY {order} LIMIT %s)",
+        "f AS MATERIALIZED (SELECT r.kind, r.dkind, r.speaker, r.year, r.topics, r.audiences "
+        f"FROM (SELECT docnum FROM c ORDER BY {order} LIMIT %s) s JOIN {RECORDS} r "
+        "ON r.docnum = s.docnum)",
     ]
     parts = [
         "SELECT 0, docnum, NULL::int, NULL::text, NULL::text FROM c",
@@ -310,7 +314,7 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
     if scoring:
         ctes.append("w AS (SELECT docnum FROM c ORDER BY docnum DESC LIMIT %s)")
         parts.append(
-            f"SELECT 3, r.docnum, r.wlen, u.lexeme, u.positions[1]::text FROM w JOIN {RECORDS} r "
+            f"SELECT 3, r.docnum, r.wlen, u.lexeme, u.positions[1]::text FROM w JOIN {TEXTS} r "
             "ON r.docnum = w.docnum, unnest(r.words) u WHERE u.lexeme = ANY(%s)"
         )
         parts.append(f"SELECT 4, df, NULL, word, NULL FROM {WORDS} WHERE word = ANY(%s)")
@@ -347,7 +351,7 @@ def candidates(cur, plan: P.Plan) -> list[int] | None:
 
 
 def _records(cur, docnums: list[int]) -> dict[int, dict]:
-    cur.execute(f"SELECT docnum, rec FROM {RECORDS} WHERE docnum = ANY(%s)", (docnums,))
+    cur.execute(f"SELECT docnum, rec FROM {TEXTS} WHERE docnum = ANY(%s)", (docnums,))
     return dict(cur.fetchall())
 
 
