@@ -9,6 +9,7 @@ import json
 
 import pytest
 from mediakit import LRC, SRT, VTT, make_audio, make_video, needs_ffmpeg
+from stores import any_home, database  # noqa: F401
 
 from indexer.app.service import LibraryService
 
@@ -136,3 +137,33 @@ def test_the_cli_attaches_a_transcript(tmp_path, capsys):
     assert main(["--home", str(home), "search", "实在话", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert any(h.get("start") == pytest.approx(2.4) for h in out["hits"])
+
+
+def test_both_databases_keep_the_recording_and_serve_it_from_a_file(any_home, tmp_path):
+    """SQLite: the recording among the originals; PostgreSQL: in media_chunks, 4 MB a row,
+    and each node serves it from its own copy made from the chunks."""
+    from library.store import mediafiles
+
+    folder = tmp_path / "in"
+    video = make_video(folder / "两种模式.mp4")
+    (folder / "两种模式.srt").write_text(SRT, encoding="utf-8")
+    svc = LibraryService(any_home)
+    try:
+        old = mediafiles.DB_CHUNK
+        mediafiles.DB_CHUNK = 16 * 1024  # several chunks for a small test file
+        try:
+            [r] = svc.ingest([folder])
+        finally:
+            mediafiles.DB_CHUNK = old
+        assert r.status == "ok", r.message
+        path, mime = svc.media_file(r.document_id)
+        if svc.store.db.postgres:
+            chunks = svc.store.db.scalar("SELECT COUNT(*) FROM media_chunks")
+            assert chunks == -(-video.stat().st_size // (16 * 1024)) > 1
+            path.unlink()  # another node: no copy yet
+            path, _ = svc.media_file(r.document_id)
+        assert mime == "video/mp4" and path.read_bytes() == video.read_bytes()
+        assert svc.original_path(svc.media(r.document_id)["version"]["sha256"]) == path
+        assert any(h["kind"] == "passage" for h in svc.search("实在话")["hits"])
+    finally:
+        svc.close()
