@@ -30,7 +30,12 @@ PROJECT_DIR = CORPUS_DIR.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from library.content import AUDIENCES, KINDS  # noqa: E402
+from library.content import AUDIENCES  # noqa: E402
+from library.content import KINDS as _ALL_KINDS  # noqa: E402
+
+# the kinds of the written sources this tool renders: recordings (视频/音频, kind "media") are
+# not rendered from text (docs/MEDIA.md)
+KINDS = {k: v for k, v in _ALL_KINDS.items() if k != "media"}
 from library.taxonomy import Taxonomy  # noqa: E402
 
 FORMATS = ("docx", "pdf", "doc", "pptx", "txt", "md", "html")
