@@ -1,5 +1,13 @@
 """Shared fixtures: libraries built in tmp_path from documents made in code, and Flask apps
-and clients over them (real SQLite store, real Whoosh index on disk)."""
+and clients over them (real SQLite store, real Whoosh index on disk).
+
+A module marked ``pytest.mark.both_databases`` runs each of its tests twice: embedded (SQLite
+store + Whoosh index, as everywhere else) and on a shared database (a fresh database of the
+throwaway PostgreSQL cluster: PostgreSQL store + PostgreSQL search backend, selected by
+``database_url`` in the home's settings.json; that run is marked ``postgres``). The
+``app_database`` fixture says which; ``make_app``, ``library_factory`` and ``sample_app`` follow
+it, and a module's own fixtures get the settings from ``database_settings`` /
+``module_database_settings``."""
 
 from __future__ import annotations
 
@@ -25,6 +33,54 @@ from builders import make_docx  # noqa: E402,F401  (re-exported for the web test
 from builders import make_pdf as _make_pdf  # noqa: E402
 
 pytest_plugins = ["pgcluster"]  # pg_cluster / pg_url: a throwaway PostgreSQL server
+
+APP_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "both_databases: the module's apps and libraries run on SQLite + Whoosh and on "
+        "PostgreSQL (store and search backend), each test once per database",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "app_database" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_databases"
+    ):
+        metafunc.parametrize("app_database", APP_DATABASES, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def app_database(request) -> str:
+    """The database the module's apps and libraries live on: "sqlite" (the default) or, in a
+    ``both_databases`` module, also "postgres"."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_settings(request, app_database) -> dict:
+    """settings.json values putting a test's library on ``app_database`` (a fresh database)."""
+    if app_database == "postgres":
+        return {"database_url": request.getfixturevalue("pg_url")}
+    return {}
+
+
+@pytest.fixture(scope="module")
+def module_database_settings(request, app_database) -> dict:
+    """The same for a module-scoped library: one database shared by the module's tests."""
+    if app_database == "postgres":
+        return {"database_url": request.getfixturevalue("pg_module_url")}
+    return {}
+
+
+def _on_database(settings, database: dict):
+    """``settings`` with the database's values added (a test's own values win)."""
+    if not database:
+        return settings
+    return {**database, **(settings or {})}
+
 
 QUOTES = [
     ("h", "生态文明与初心使命金句汇编"),
@@ -87,14 +143,15 @@ def sample_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def library_factory(tmp_path):
+def library_factory(tmp_path, database_settings):
     """library_factory(files=[...], settings={...}) → a LibraryService in tmp_path with the
-    files ingested (closed at teardown)."""
+    files ingested (closed at teardown), on ``app_database``."""
     from indexer.app.service import LibraryService
 
     made = []
 
     def make(files=(), settings=None, name="home"):
+        settings = _on_database(settings, database_settings)
         home = tmp_path / name
         home.mkdir(parents=True, exist_ok=True)
         if settings:
@@ -142,11 +199,13 @@ def _build_app(home: Path, files=(), settings=None, users=True, **config):
 
 
 @pytest.fixture
-def make_app(tmp_path):
-    """make_app(files=..., settings=..., **config) → a fresh app with its own library."""
+def make_app(tmp_path, database_settings):
+    """make_app(files=..., settings=..., **config) → a fresh app with its own library, on
+    ``app_database``."""
     apps = []
 
     def make(files=(), settings=None, users=True, **config):
+        settings = _on_database(settings, database_settings)
         app = _build_app(tmp_path / f"home{len(apps)}", files, settings, users, **config)
         apps.append(app)
         return app
@@ -157,9 +216,14 @@ def make_app(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sample_app(tmp_path_factory, sample_dir):
-    """A shared app over the three sample documents (tests must not modify it)."""
-    app = _build_app(tmp_path_factory.mktemp("libhome"), sorted(sample_dir.iterdir()))
+def sample_app(tmp_path_factory, sample_dir, module_database_settings):
+    """A shared app over the three sample documents (tests must not modify it), on
+    ``app_database``."""
+    app = _build_app(
+        tmp_path_factory.mktemp("libhome"),
+        sorted(sample_dir.iterdir()),
+        module_database_settings or None,
+    )
     yield app
     app.extensions["lecturelib"].close()
 

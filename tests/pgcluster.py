@@ -200,3 +200,12 @@ def pg_url(pg_cluster):
     url = pg_cluster.create_database()
     yield url
     pg_cluster.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_cluster):
+    """A fresh, empty database shared by one test module (for module-scoped libraries),
+    dropped after the module."""
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)

@@ -17,6 +17,9 @@ from conftest import _build_app, make_docx, post
 from cli import main as cli
 from indexer.app.export import export_topic
 
+# each test runs on SQLite + Whoosh and on PostgreSQL (store and search; tests/conftest.py)
+pytestmark = pytest.mark.both_databases
+
 QUOTES = [
     ("h", "生态文明金句汇编"),
     ("h", "一、绿水青山"),
@@ -28,10 +31,12 @@ LINE = "——" + WANT
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, module_database_settings):
     src = tmp_path_factory.mktemp("src")
     app = _build_app(
-        tmp_path_factory.mktemp("home") / "home", [make_docx(src / "生态文明金句汇编.docx", QUOTES)]
+        tmp_path_factory.mktemp("home") / "home",
+        [make_docx(src / "生态文明金句汇编.docx", QUOTES)],
+        module_database_settings or None,
     )
     yield app
     app.extensions["lecturelib"].close()

@@ -7,7 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# each test runs on SQLite + Whoosh and on PostgreSQL (store and search; tests/conftest.py)
+pytestmark = pytest.mark.both_databases
 
 
 def test_api_search_returns_exactly_the_service_dict(client, sample_app):

@@ -20,6 +20,9 @@ from conftest import (
     text,
 )
 
+# each test runs on SQLite + Whoosh and on PostgreSQL (store and search; tests/conftest.py)
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def app(make_app):

@@ -7,7 +7,11 @@ import io
 import re
 
 import docx
+import pytest
 from conftest import post, text, with_csrf
+
+# each test runs on SQLite + Whoosh and on PostgreSQL (store and search; tests/conftest.py)
+pytestmark = pytest.mark.both_databases
 
 
 def doc_id(app, title_part: str) -> int:

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+# each test runs on SQLite + Whoosh and on PostgreSQL (store and search; tests/conftest.py)
+pytestmark = pytest.mark.both_databases
+
 
 def _facet_labels(page: str, group: str) -> list[str]:
     sec = page.split(f'<h2 class="facet__title">{group}</h2>', 1)[1].split("</section>", 1)[0]
