@@ -238,6 +238,7 @@ class PgSearchEngine:
         limit, page, sort = req.limit, req.page, req.sort
         budget = P.Budget(self.budget_s if req.budget_s is None else req.budget_s)
         conn = self._conn()
+        out = None
         try:
             with conn.transaction(), conn.cursor() as cur:
                 stats, timeout = self._begin(cur, budget)
@@ -278,8 +279,13 @@ class PgSearchEngine:
         except (_NotReady, psycopg.errors.UndefinedTable):
             self._require()
             raise _read_error() from None
-        except psycopg.errors.QueryCanceled:
-            raise SearchIndexError("搜索超时。", "请输入更具体的词语。") from None
+        except (psycopg.errors.QueryCanceled, psycopg.errors.InFailedSqlTransaction) as e:
+            # the budget ran out looking for a better query (a busy server, a slow homophone
+            # count): answer what was found, as the Whoosh backend does
+            if out is None:
+                if isinstance(e, psycopg.errors.QueryCanceled):
+                    raise SearchIndexError("搜索超时。", "请输入更具体的词语。") from None
+                raise _read_error() from e
         except psycopg.Error as e:
             raise _read_error() from e
         out.setdefault("suggestions", [])
