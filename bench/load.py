@@ -2,16 +2,23 @@
 concurrent searchers and 2 editors uploading and publishing for 60 seconds.
 
     .venv/bin/python bench/load.py [--seconds 60] [--searchers 20] [--editors 2] [--port 5099]
+    .venv/bin/python bench/load.py --pg --nodes 2 [--processes 1]   # several nodes, one database
+    .venv/bin/python bench/load.py --database-url postgresql://… --nodes 2
 
-Builds a library from corpus/ in a temp folder, starts `lecturelib serve`, runs the load from
-this process (threads, persistent HTTP connections), then checks that every published upload is
-searchable. Prints requests/s, search latency p50/p95, upload latency, errors and lost uploads.
-Sends traffic only to 127.0.0.1.
+Builds a library from corpus/ in a temp folder (or, with a database, in that database: an empty
+one given by --database-url, or a fresh one on a throwaway cluster started with --pg from
+tests/pgcluster.py), starts `lecturelib serve` (with --nodes N: N serve processes, each with its
+own home, on ports port … port+N-1), runs the load from this process (threads, persistent HTTP
+connections; searchers and editors spread over the nodes), then checks that every published
+upload is searchable — on another node than the one it was uploaded to. Prints requests/s,
+search latency p50/p95, upload latency, errors and lost uploads. Sends traffic only to
+127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -122,11 +129,11 @@ def token_for(i: int, who: int) -> str:
     return "".join(chr(base + k * 101) for k in range(4))
 
 
-def wait_port(port: int, proc, timeout=90):
+def wait_port(port: int, proc, log: Path, timeout=90):
     t0 = time.time()
     while time.time() - t0 < timeout:
         if proc.poll() is not None:
-            raise SystemExit("server exited")
+            raise SystemExit("server exited: " + log.read_text(errors="replace")[-2000:])
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", "/")
@@ -137,53 +144,92 @@ def wait_port(port: int, proc, timeout=90):
     raise SystemExit("server did not start")
 
 
+@contextlib.contextmanager
+def throwaway_database():
+    """A fresh database on a throwaway PostgreSQL cluster (tests/pgcluster.py), removed after."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pgcluster import remove, start_cluster
+
+    cluster, why = start_cluster()
+    if cluster is None:
+        raise SystemExit(f"PostgreSQL not available: {why}")
+    try:
+        yield cluster.create_database()
+    finally:
+        remove(cluster)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--searchers", type=int, default=20)
     ap.add_argument("--editors", type=int, default=2)
-    ap.add_argument("--port", type=int, default=5099)
+    ap.add_argument("--port", type=int, default=5099, help="the first node's; node i: port + i")
     ap.add_argument("--workers", type=int, default=8)
+    ap.add_argument("--processes", type=int, help="serve's --processes (default: serve's own)")
+    ap.add_argument("--nodes", type=int, default=1, help="serve processes, own home each")
+    db = ap.add_mutually_exclusive_group()
+    db.add_argument("--database-url", metavar="URL", help="an empty PostgreSQL database")
+    db.add_argument("--pg", action="store_true", help="start a throwaway PostgreSQL cluster")
     args = ap.parse_args()
+    if args.nodes > 1 and not (args.database_url or args.pg):
+        ap.error("--nodes > 1 needs a shared database: --database-url URL or --pg")
+    with contextlib.ExitStack() as stack:
+        url = args.database_url or (stack.enter_context(throwaway_database()) if args.pg else None)
+        return run_nodes(args, url, Path(stack.enter_context(tempfile.TemporaryDirectory())))
+
+
+def run_nodes(args, url: str | None, tmp: Path) -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT), LECTURELIB_PASSWORD=PASSWORD)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
+    homes = [tmp / f"node{i}" for i in range(args.nodes)]
+    db = ["--database", url] if url else []
+
+    def cli(home: Path, *rest: str) -> None:
         subprocess.run(
-            CLI + ["--home", str(home), "ingest", str(ROOT / "corpus" / "materials"), "-q"],
+            CLI + ["--home", str(home), *db, *rest],
             cwd=ROOT,
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        for i in range(args.editors):
-            subprocess.run(
-                CLI + ["--home", str(home), "user", "add", f"editor{i}"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
+
+    t0 = time.perf_counter()
+    cli(homes[0], "ingest", str(ROOT / "corpus" / "materials"), "-q")  # into the database
+    for i in range(args.editors):
+        cli(homes[0], "user", "add", f"editor{i}")
+    print(
+        f"library built in {time.perf_counter() - t0:.1f} s "
+        f"({'PostgreSQL' if url else 'SQLite + Whoosh'}; {args.nodes} node(s))"
+    )
+    servers = []
+    logs = [tmp / f"node{i}.log" for i in range(args.nodes)]
+    try:
+        for i, home in enumerate(homes):
+            extra = ["--processes", str(args.processes)] if args.processes else []
+            servers.append(
+                subprocess.Popen(
+                    CLI
+                    + ["--home", str(home), *db, "serve", "--port", str(args.port + i)]
+                    + ["--workers", str(args.workers), *extra],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=logs[i].open("wb"),
+                )
             )
-        server = subprocess.Popen(
-            CLI
-            + [
-                "--home",
-                str(home),
-                "serve",
-                "--port",
-                str(args.port),
-                "--workers",
-                str(args.workers),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_port(args.port, server)
-            return run_load(args)
-        finally:
+            wait_port(args.port + i, servers[-1], logs[i])
+        args.ports = [args.port + i for i in range(args.nodes)]
+        failed = run_load(args)
+        if failed:  # the servers' tracebacks say why
+            for log in logs:
+                tail = log.read_text(errors="replace").strip()[-3000:]
+                if "Traceback" in tail:
+                    print(f"--- {log.name} (last lines)\n{tail}")
+        return failed
+    finally:
+        for server in servers:
             server.terminate()
+        for server in servers:
             try:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -196,7 +242,7 @@ def run_load(args) -> int:
     search_lat: list[float] = []
     upload_lat: list[float] = []
     errors: list[str] = []
-    published: list[str] = []
+    published: list[tuple[str, int]] = []  # (token, node it was sent to)
     counts = {"requests": 0}
 
     def note(ok: bool, what: str):
@@ -205,9 +251,11 @@ def run_load(args) -> int:
             if not ok:
                 errors.append(what)
 
+    ports = args.ports
+
     def searcher(n: int):
         rng = random.Random(n)
-        c = Client(args.port)
+        c = Client(ports[n % len(ports)])
         while not stop.is_set():
             q = rng.choice(QUERIES)
             path = ("/search?q=" if rng.random() < 0.7 else "/api/search?q=") + urllib.parse.quote(
@@ -215,8 +263,11 @@ def run_load(args) -> int:
             )
             t0 = time.perf_counter()
             try:
-                status, _ = c.request("GET", path)
+                status, data = c.request("GET", path)
                 ok = status == 200
+                if not ok:  # what the page said, without its markup
+                    said = re.sub(r"<[^>]+>|\s+", " ", data.decode(errors="replace"))
+                    status = f"{status} {said[-300:].strip()}"
             except Exception as e:  # counted, reported
                 ok, status = False, repr(e)
             dt = time.perf_counter() - t0
@@ -225,7 +276,8 @@ def run_load(args) -> int:
             note(ok, f"search {q}: {status}")
 
     def editor(n: int):
-        c = Client(args.port)
+        node = n % len(ports)
+        c = Client(ports[node])
         status, page = c.request("GET", "/login")
         tok = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
         body, ctype = form({"name": f"editor{n}", "password": PASSWORD, "csrf_token": tok})
@@ -269,7 +321,7 @@ def run_load(args) -> int:
                 note(status == 302, f"publish {status}")
                 if status == 302:
                     with lock:
-                        published.append(token)
+                        published.append((token, node))
                         upload_lat.append(time.perf_counter() - t0)
             except Exception as e:
                 note(False, f"editor: {e!r}")
@@ -284,14 +336,19 @@ def run_load(args) -> int:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    c = Client(args.port)
+    # every published upload must be found, and on another node than the one it was sent to
+    others = [Client(port) for port in ports]
     lost = []
-    for token in published:
+    for token, node in published:
+        c = others[(node + 1) % len(ports)]
         status, data = c.request("GET", "/api/search?q=" + urllib.parse.quote(token))
         if status != 200 or json.loads(data)["total"] < 1:
             lost.append(token)
     q = statistics.quantiles(search_lat, n=100) if len(search_lat) > 1 else [0] * 99
-    print(f"duration {elapsed:.1f} s, {args.searchers} searchers + {args.editors} editors")
+    print(
+        f"duration {elapsed:.1f} s, {args.searchers} searchers + {args.editors} editors "
+        f"over {len(ports)} node(s) (ports {', '.join(map(str, ports))})"
+    )
     print(
         f"requests {counts['requests']} → {counts['requests'] / elapsed:.1f} req/s; "
         f"errors {len(errors)}"
@@ -303,8 +360,8 @@ def run_load(args) -> int:
     if upload_lat:
         print(
             f"uploads published {len(published)}; upload+publish p50 "
-            f"{statistics.median(upload_lat) * 1000:.0f} ms; lost (not searchable after) "
-            f"{len(lost)}"
+            f"{statistics.median(upload_lat) * 1000:.0f} ms; lost (not searchable after"
+            f"{' on the other node' if len(ports) > 1 else ''}) {len(lost)}"
         )
     for e in errors[:10]:
         print("  error:", e)
