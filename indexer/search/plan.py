@@ -28,7 +28,7 @@ from indexer.search.query import (
     resolve_kind,
 )
 from indexer.search.text import SEP, is_latin, run_regex, segment_texts
-from library.content import citation
+from library.content import citation, date_zh
 from library.errors import UsageError
 
 CONTEXT_BONUS = 1.0  # a term found in the heading path / title / 出处 doubles the score
@@ -50,17 +50,8 @@ def date_words(date: str | None) -> str:
     """Forms of a date that people type: 2020-12-05 → "2020-12-05 2020年12月5日"."""
     if not date:
         return ""
-    parts = date.split("-")
-    try:
-        nums = [int(p) for p in parts]
-    except ValueError:
-        return date
-    zh = f"{nums[0]}年"
-    if len(nums) > 1:
-        zh += f"{nums[1]}月"
-    if len(nums) > 2:
-        zh += f"{nums[2]}日"
-    return f"{date} {zh}"
+    zh = date_zh(date)
+    return date if zh == date else f"{date} {zh}"
 
 
 def meta_text(rec: dict) -> str:
@@ -435,6 +426,15 @@ def paging(sort: str, limit: int, page: int, cap: int = MAX_CANDIDATES) -> tuple
     return limit, page, min(max(page * limit * 4 + 20, 50), cap)
 
 
+def sampled(plan: Plan, n: int, verified: int, checked: int, sample: int):
+    """(total, total_is_estimate, facet scale) when not every one of ``n`` candidates was
+    checked: the share of checked candidates that verified (1 for an exact plan) times ``n``;
+    facets counted on the first ``sample`` candidates scale by n / sample too."""
+    ratio = 1.0 if plan.exact else (verified / checked if checked else 1.0)
+    scale = n / sample * ratio if n > sample else ratio
+    return int(round(n * ratio)), not plan.exact, scale
+
+
 def too_broad(plan: Plan) -> dict:
     out = empty_answer(plan)
     out.update(partial=True, notices=plan.notices + [TOO_BROAD])
@@ -527,6 +527,7 @@ __all__ = [
     "empty_answer",
     "paging",
     "too_broad",
+    "sampled",
     "answer",
     "MAX_CANDIDATES",
     "DIRECT_SCORING",

@@ -454,10 +454,7 @@ def run_search(
             except psycopg.errors.QueryCanceled:
                 counts, partial = {k: {} for k in FACET_COLUMNS}, True
     else:
-        ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
-        scale = n / FACET_SAMPLE * ratio if n > FACET_SAMPLE else ratio
-        total = int(round(n * ratio))
-        estimate = not plan.exact
+        total, estimate, scale = P.sampled(plan, n, len(verified), checked, FACET_SAMPLE)
         counts = got.facets
     return P.answer(
         plan,

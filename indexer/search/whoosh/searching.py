@@ -72,6 +72,7 @@ from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's pla
     make_form,
     order_key,
     paging,
+    sampled,
     too_broad,
     verify,
 )
@@ -435,11 +436,8 @@ def run_search(
         bitmap = to_bitmap((c.docnum for _, c in verified), facets.size)
         scale = 1.0
     else:
-        ratio = 1.0 if plan.exact else (len(verified) / checked if checked else 1.0)
         sample = cand if len(cand) <= FACET_SAMPLE else islice(cand, FACET_SAMPLE)
-        scale = len(cand) / FACET_SAMPLE * ratio if len(cand) > FACET_SAMPLE else ratio
-        total = int(round(len(cand) * ratio))
-        estimate = not plan.exact
+        total, estimate, scale = sampled(plan, len(cand), len(verified), checked, FACET_SAMPLE)
         bitmap = to_bitmap(sample, facets.size)
     return answer(
         plan,
