@@ -41,3 +41,21 @@ def test_a_write_by_another_engine_is_seen_at_once(tmp_path):
     finally:
         writer.close()
         reader.close()
+
+
+def test_a_rebuild_by_another_engine_is_seen_although_generations_start_again(tmp_path):
+    # another process rebuilds (a dictionary change): the new index directory's generation
+    # numbers start again, so "same generation" must not mean "same index"
+    vocab = Vocabulary.load(None)
+    reader = open_engine(tmp_path / "index", vocab)
+    reader.rebuild(RECORDS, procs=1)
+    other = open_engine(tmp_path / "index", vocab)
+    try:
+        before = reader.search("绿水青山")
+        assert before["total"] >= 1
+        other.rebuild([r for r in RECORDS if "绿水青山" not in r.get("text", "")], procs=1)
+        assert reader.search("绿水青山")["total"] == 0
+        assert reader.search("绿水青山", limit=11)["total"] == 0
+    finally:
+        other.close()
+        reader.close()

@@ -15,6 +15,7 @@ same answers).
 from __future__ import annotations
 
 import copy
+import os
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -131,7 +132,10 @@ class SearchIndex:
     def search(self, query: str | ParsedQuery | SearchRequest = "", /, **options) -> dict:
         req = SearchRequest.of(query, **options)
         snap = self._snap()
-        key = (snap.generation, self._epoch, self.vocab.version, self.budget_s, repr(req))
+        gen = snap.generation
+        if gen is None:  # an empty index: nothing worth keeping
+            return self._search_uncached(req, snap)
+        key = (gen, self._epoch, self.vocab.version, self.budget_s, repr(req))
         hit = self._results.get(key)
         if hit is not None:
             return copy.deepcopy(hit)
@@ -416,7 +420,7 @@ class SearchIndex:
     def _shared_sets(self, snap: _Snapshot) -> dict | None:
         """The term-set cache shared by this process's snapshots of one index generation."""
         key = (snap.epoch, snap.generation)
-        if key[1] < 0:
+        if key[1] is None:
             return None
         with self._facets_lock:
             if self._sets is None or self._sets[0] != key:
@@ -425,7 +429,7 @@ class SearchIndex:
 
     def _shared_facets(self, snap: _Snapshot) -> searching.FacetCache:
         key = (snap.epoch, snap.generation)
-        if not isinstance(key[1], int) or key[1] < 0:
+        if key[1] is None:
             return searching.FacetCache(snap.docsets)
         with self._facets_lock:
             if self._facets is None or self._facets[0] != key:
@@ -486,12 +490,23 @@ class SearchIndex:
         return out
 
 
+def _dir_id(ix):
+    """The identity (device, inode) of the directory an index reads from, None if unknown."""
+    try:
+        st = os.stat(ix.storage.folder)
+        return (st.st_dev, st.st_ino)
+    except (AttributeError, OSError):
+        return None
+
+
 class _Snapshot:
     """One thread's searcher over one committed index generation, with the per-searcher caches
     (doc-number sets, facet bitmaps) built from it."""
 
     def __init__(self, ix, epoch: int = 0, shared_facets=None, shared_sets=None):
         self.epoch = epoch
+        self._key = False  # computed on first use (see generation)
+        self._dir = _dir_id(ix)  # a rebuild renames a new directory into place
         self.searcher = ix.searcher()
         self.docsets = searching.DocSets(self.searcher.reader())
         if shared_sets is not None:
@@ -511,20 +526,29 @@ class _Snapshot:
         return self._facets
 
     @property
-    def generation(self) -> int:
-        """The committed index generation this snapshot reads (keys the result cache)."""
-        try:
-            gen = self.searcher.reader().generation()
-        except (AttributeError, TypeError):
-            return -1
-        return gen if isinstance(gen, int) else -1  # an empty index has none
+    def generation(self):
+        """What this snapshot reads, as a key of the caches shared by threads: the committed
+        generation and the ids of its segments. The generation alone is not enough: a rebuild
+        (by any process) swaps in a new index directory whose generations start again at 1,
+        while segment ids are new random names. None for an index without segments."""
+        if self._key is False:
+            try:
+                reader = self.searcher.reader()
+                gen = reader.generation()
+                segs = tuple(sorted(r.segment().segment_id() for r, _ in reader.leaf_readers()))
+                self._key = (gen, segs) if isinstance(gen, int) and segs else None
+            except (AttributeError, TypeError):
+                self._key = None
+        return self._key
 
     def up_to_date(self) -> bool:
         """No writer has committed since this snapshot was taken. (Whoosh's own check raises
         TypeError on an index without segments, a new empty library: taken as "reopen".)"""
         try:
-            return self.searcher.up_to_date()
-        except TypeError:
+            # Whoosh compares generation numbers only; a rebuild by another process swaps in a
+            # directory whose generations start again, so the directory must be the same too
+            return self.searcher.up_to_date() and _dir_id(self.searcher._ix) == self._dir
+        except (TypeError, AttributeError):
             return False
 
     def close(self) -> None:
