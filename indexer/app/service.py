@@ -35,6 +35,7 @@ class LibraryService:
         self.home = home if isinstance(home, Home) else Home.open(home)
         self.store = Store(self.home)
         shared_files.pull(self)  # several nodes: the library's word lists from the database
+        shared_files.remember(self)
         self.taxonomy = Taxonomy.load(self.home.path)
         self.jobs = Jobs()
         # writes in this process one at a time (and none while a rebuild runs); searches
@@ -101,12 +102,31 @@ class LibraryService:
         with self._write_lock:
             yield self
 
-    def reload_word_lists(self) -> None:
-        """Another node changed the dictionary, synonyms, speakers or topics: read them again
-        (searches in flight finish on the engine they started with)."""
-        for name in ("vocab", "speakers", "index"):
-            self.__dict__.pop(name, None)
+    def reload_word_lists(self) -> bool:
+        """Another process or node changed the dictionary, synonyms, speakers or topics: read
+        them again (searches in flight finish on the engine they started with). While the index
+        is still being rebuilt for new words, keep answering with the old ones (False: not yet;
+        asked again on a later search)."""
+        from indexer.search import open_engine
+        from indexer.search.vocab import Vocabulary
+
+        vocab = Vocabulary.load(self.home.path)
+        engine = None
+        if "vocab" in self.__dict__ and vocab.version != self.vocab.version:
+            engine = open_engine(self.home.index_path, vocab)
+            if engine.status() != "ok" and "index" in self.__dict__:
+                if self.index.status() == "ok":
+                    engine.close()
+                    return False
+        self.__dict__.pop("speakers", None)
+        self.__dict__["vocab"] = vocab
+        if engine is not None:
+            self.__dict__["index"] = engine  # the old one: closed with its last snapshot
+        else:
+            self.__dict__.pop("index", None)
+        shared_files.remember(self)
         self.taxonomy = Taxonomy.load(self.home.path)
+        return True
 
     @cached_property
     def vocab(self):

@@ -1,14 +1,15 @@
-"""The library's own word lists in the shared-database mode: the editors' dictionary, synonyms
-and speaker aliases (and a custom topic taxonomy) live in files of the home directory
-(``dictionary.txt``, ``synonyms.txt``, ``speakers.txt``, ``topics.json``). With several nodes
-each has its own home, so the database holds the library's copy of each file:
+"""The library's own word lists: the editors' dictionary, synonyms and speaker aliases (and a
+custom topic taxonomy) live in files of the home directory (``dictionary.txt``,
+``synonyms.txt``, ``speakers.txt``, ``topics.json``). Every server process keeps them loaded,
+and an edit is made by one process, so the others must notice:
 
-* a node pulls them when its service opens, before anything reads them;
-* an edit on any node pushes the edited file and bumps a stamp;
-* every node looks at the stamp at most every ``CHECK_S`` seconds (on a search) and, when it
-  changed, pulls the files and reloads its vocabulary, speaker table and taxonomy.
-
-In the embedded mode none of this runs: the home is the only copy.
+* every process looks at the files' size and modification time at most every ``LOCAL_CHECK_S``
+  seconds (on a search) and reloads its vocabulary, speaker table and taxonomy when they
+  changed (the sibling worker processes of one node, the command line);
+* with several nodes each has its own home, so the database holds the library's copy of each
+  file: a node pulls them when its service opens, an edit on any node pushes the edited file and
+  bumps a stamp, and every node looks at the stamp at most every ``CHECK_S`` seconds and, when
+  it changed, pulls the files and reloads.
 """
 
 from __future__ import annotations
@@ -20,6 +21,23 @@ import uuid
 FILES = ("dictionary.txt", "synonyms.txt", "speakers.txt", "topics.json")
 STAMP = "shared_files_stamp"
 CHECK_S = 10.0
+LOCAL_CHECK_S = 2.0
+
+
+def _signature(svc) -> tuple:
+    out = []
+    for name in FILES:
+        try:
+            st = os.stat(svc.home.path / name)
+            out.append((name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((name, None, None))
+    return tuple(out)
+
+
+def remember(svc) -> None:
+    """The word lists as this process loaded them (called when it loads or reloads them)."""
+    svc._files_seen = (_signature(svc), time.monotonic())
 
 
 def _shared(svc) -> bool:
@@ -50,7 +68,9 @@ def pull(svc) -> bool:
 
 
 def push(svc, name: str) -> None:
-    """After an edit on this node: the file's new content for every node."""
+    """After an edit in this process: the file's new content for every node (this process
+    has its words already: nothing to reload)."""
+    remember(svc)
     if not _shared(svc):
         return
     path = svc.home.path / name
@@ -62,18 +82,26 @@ def push(svc, name: str) -> None:
 
 
 def maybe_refresh(svc) -> None:
-    """Reload the word lists when another node changed them (looked at every CHECK_S s)."""
-    if not _shared(svc):
+    """Reload the word lists when another process or node changed them."""
+    now = time.monotonic()
+    pulled = False
+    if _shared(svc):
+        seen = getattr(svc, "_shared_stamp", None)
+        if seen is None or now - seen[1] >= CHECK_S:
+            stamp = svc.store.get_setting(STAMP)
+            if seen is None or stamp != seen[0]:
+                # the files may already be here (a sibling process pulled them): the local
+                # check below compares them with what this process loaded
+                pulled = pull(svc) or seen is not None
+            svc._shared_stamp = (stamp, now)
+    files = getattr(svc, "_files_seen", None)
+    if files is not None and not pulled and now - files[1] < LOCAL_CHECK_S:
         return
-    seen = getattr(svc, "_shared_stamp", None)
-    if seen is not None and time.monotonic() - seen[1] < CHECK_S:
+    sig = _signature(svc)
+    if files is not None and sig != files[0] and not svc.reload_word_lists():
+        svc._files_seen = (files[0], now)  # the index is not rebuilt for them yet: look again
         return
-    stamp = svc.store.get_setting(STAMP)
-    if seen is not None and stamp == seen[0]:
-        svc._shared_stamp = (stamp, time.monotonic())
-        return
-    if pull(svc):
-        svc.reload_word_lists()
+    svc._files_seen = (sig, now)
 
 
-__all__ = ["pull", "push", "maybe_refresh", "FILES"]
+__all__ = ["pull", "push", "maybe_refresh", "remember", "FILES"]
