@@ -67,6 +67,9 @@ def test_an_embedded_library_moves_to_postgresql_and_back(embedded, pg_url, tmp_
     node = LibraryService(pg_home(tmp_path / "node", pg_url))
     try:
         assert node.store.db.postgres
+        # the editors' word lists moved too: a new node has them from the database
+        assert (tmp_path / "node" / "dictionary.txt").read_text("utf-8") == "+产业兴旺\n"
+        assert "产业兴旺" in node.terms()
         assert {d["id"]: d["title"] for d in node.list_documents()} == want["documents"]
         assert node.counts() == want["counts"]
         assert answers(node) == want["answers"]
@@ -82,7 +85,6 @@ def test_an_embedded_library_moves_to_postgresql_and_back(embedded, pg_url, tmp_
         node.close()
 
     back = tmp_path / "back"
-    (tmp_path / "node" / "dictionary.txt").write_text("+产业兴旺\n", "utf-8")
     code = main(
         [
             "--database",

@@ -152,6 +152,32 @@ def _copy_config(source: Store, home: Path) -> None:
             )
 
 
+def _share_word_lists(source: Store, engine: Engine) -> None:
+    """A database target keeps the editors' word lists for every node (``shared_files``):
+    without them a moved library lost its own dictionary words and synonym groups."""
+    from sqlalchemy import text
+
+    from indexer.app import shared_files
+
+    rows = []
+    for name in shared_files.FILES:
+        src = source.home.path / name
+        if src.is_file():
+            rows.append({"k": "file:" + name, "v": src.read_text(encoding="utf-8")})
+    if not rows:
+        return
+    rows.append({"k": shared_files.STAMP, "v": "migrated"})
+    with engine.begin() as dst:
+        for row in rows:
+            dst.execute(
+                text(
+                    "INSERT INTO settings (key, value) VALUES (:k, :v) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+                ),
+                row,
+            )
+
+
 def migrate(source: Store, url: str, progress: Progress | None = None) -> MigrateReport:
     """Copy the library of ``source`` into the empty store at ``url`` and check the copy."""
     t0 = time.perf_counter()
@@ -185,6 +211,8 @@ def migrate(source: Store, url: str, progress: Progress | None = None) -> Migrat
                 verify(n, len(present))
         if target.home is not None:
             _copy_config(source, target.home)
+        else:
+            _share_word_lists(source, target.engine)
     finally:
         target.engine.dispose()
     report.seconds = time.perf_counter() - t0
