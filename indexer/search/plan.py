@@ -27,7 +27,7 @@ from indexer.search.query import (
     resolve_doc_kind,
     resolve_kind,
 )
-from indexer.search.text import SEP, is_latin, run_regex, segment_texts
+from indexer.search.text import SEP, is_latin, run_regex, runs, segment_texts
 from library.content import citation, date_zh
 from library.errors import UsageError
 
@@ -538,3 +538,39 @@ __all__ = [
     "searchable_text",
     "tokenizer",
 ]
+
+
+def autocomplete(engine, prefix: str, limit: int = 10) -> list[dict]:
+    """Dictionary terms, document titles and quotes beginning with ``prefix``: the same for
+    every backend (``engine`` gives ``vocab``, ``status()`` and ``search()``)."""
+    p = for_search((prefix or "").strip())
+    if not p:
+        return []
+    out: list[dict] = []
+    seen = set()
+
+    def add(text, kind):
+        key = for_search(text)
+        if key not in seen and len(out) < limit:
+            seen.add(key)
+            out.append({"text": text, "kind": kind})
+
+    prefix_terms = getattr(engine.vocab, "prefix_terms", None)
+    terms = (
+        prefix_terms(prefix.strip(), limit)
+        if prefix_terms
+        else [t for t in engine.vocab.terms if for_search(t).startswith(p)][:limit]
+    )
+    for t in terms:
+        add(t, "term")
+    if engine.status() != "ok" or not runs(p):
+        return out
+    res = engine.search(prefix.strip().replace('"', ""), limit=50)
+    for hit in res["hits"]:
+        title = hit["document"]["title"]
+        if title and for_search(title).startswith(p):
+            add(title, "title")
+    for hit in res["hits"]:
+        if hit["kind"] == "quote" and for_search(hit["text"]).startswith(p):
+            add(hit["text"], "quote")
+    return out

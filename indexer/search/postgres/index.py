@@ -32,7 +32,7 @@ from indexer.search.postgres.schema import (
 )
 from indexer.search.query import ParsedQuery, Term, format_query, parse
 from indexer.search.records import IndexRecord
-from indexer.search.text import gram_terms, runs
+from indexer.search.text import gram_terms
 from library.errors import SearchIndexError
 from library.taxonomy import Taxonomy
 
@@ -448,37 +448,8 @@ class PgSearchEngine:
         }
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[dict]:
-        p = for_search((prefix or "").strip())
-        if not p:
-            return []
-        out: list[dict] = []
-        seen = set()
-
-        def add(text, kind):
-            key = for_search(text)
-            if key not in seen and len(out) < limit:
-                seen.add(key)
-                out.append({"text": text, "kind": kind})
-
-        prefix_terms = getattr(self.vocab, "prefix_terms", None)
-        terms = (
-            prefix_terms(prefix.strip(), limit)
-            if prefix_terms
-            else [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
-        )
-        for t in terms:
-            add(t, "term")
-        if self.status() != "ok" or not runs(p):
-            return out
-        res = self.search(prefix.strip().replace('"', ""), limit=50)
-        for hit in res["hits"]:
-            title = hit["document"]["title"]
-            if title and for_search(title).startswith(p):
-                add(title, "title")
-        for hit in res["hits"]:
-            if hit["kind"] == "quote" and for_search(hit["text"]).startswith(p):
-                add(hit["text"], "quote")
-        return out
+        """Dictionary terms, document titles and quotes beginning with ``prefix``."""
+        return P.autocomplete(self, prefix, limit)
 
     def more_like_this(self, hit_id: str, limit: int = 10) -> list[dict]:
         """Hits sharing the most distinctive words of ``hit_id``'s text (itself excluded),

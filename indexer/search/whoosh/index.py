@@ -23,11 +23,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from indexer.ingest.normalize import for_search
+from indexer.search import plan as P
 from indexer.search.engine import SearchRequest
 from indexer.search.highlight import highlight as _highlight
 from indexer.search.query import ParsedQuery, parse
 from indexer.search.records import IndexRecord
-from indexer.search.text import gram_terms, runs
+from indexer.search.text import gram_terms
 from indexer.search.whoosh import analysis, searching, writer
 from library.errors import SearchIndexError
 from library.taxonomy import Taxonomy
@@ -301,37 +302,7 @@ class SearchIndex:
 
     def autocomplete(self, prefix: str, limit: int = 10) -> list[dict]:
         """Dictionary terms, document titles and quotes beginning with ``prefix``."""
-        p = for_search((prefix or "").strip())
-        if not p:
-            return []
-        out: list[dict] = []
-        seen = set()
-
-        def add(text, kind):
-            key = for_search(text)
-            if key not in seen and len(out) < limit:
-                seen.add(key)
-                out.append({"text": text, "kind": kind})
-
-        prefix_terms = getattr(self.vocab, "prefix_terms", None)
-        terms = (
-            prefix_terms(prefix.strip(), limit)
-            if prefix_terms
-            else [t for t in self.vocab.terms if for_search(t).startswith(p)][:limit]
-        )
-        for t in terms:
-            add(t, "term")
-        if self.status() != "ok" or not runs(p):
-            return out
-        res = self.search(prefix.strip().replace('"', ""), limit=50)
-        for hit in res["hits"]:
-            title = hit["document"]["title"]
-            if title and for_search(title).startswith(p):
-                add(title, "title")
-        for hit in res["hits"]:
-            if hit["kind"] == "quote" and for_search(hit["text"]).startswith(p):
-                add(hit["text"], "quote")
-        return out
+        return P.autocomplete(self, prefix, limit)
 
     def more_like_this(self, hit_id: str, limit: int = 10) -> list[dict]:
         """Hits sharing the most distinctive words of ``hit_id``'s text (itself excluded)."""
