@@ -49,7 +49,8 @@ def test_clean_300dpi_scanned_pdf_is_read_searched_and_marked_as_ocr(
 
     svc = library_factory()
     [result] = svc.ingest([pdf], actor="test")
-    assert result.status == "warning"  # the editor is told to check it against the scan
+    # the editor is told to check it against the scan
+    assert result.status == "warning", result.message
     assert "OCR" in result.message and "置信度" in result.message
     res = svc.search("桥梁和纽带")
     assert res["total"] == 1

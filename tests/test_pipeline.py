@@ -8,6 +8,7 @@ from builders import (
     HANDOUT_DOC,
     JPEG_BYTES,
     QUOTES_DOC,
+    docx_bytes,
     make_docx,
     make_image_only_pdf,
     make_pdf,
@@ -118,7 +119,7 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(env):
     assert "空" in results["空文件.docx"].message
     assert "密码" in results["加密.pdf"].message or "加密" in results["加密.pdf"].message
     assert "图片" in results["照片.pdf"].message
-    assert results["扫描件.pdf"].status == "needs_ocr"
+    assert results["扫描件.pdf"].status == "needs_ocr", results["扫描件.pdf"].message
     assert "OCR" in results["扫描件.pdf"].message
     after = store.counts()
     assert after["documents"] == before["documents"] + 1  # only the good one was added
@@ -222,6 +223,45 @@ def test_a_file_that_takes_too_long_is_skipped_with_a_message(env, monkeypatch):
     }
     assert res["慢.docx"].status == "error" and "超时" in res["慢.docx"].message
     assert res["快.docx"].status in ("ok", "warning")
+
+
+def test_a_file_waiting_on_a_busy_machine_is_not_timed_out(env, monkeypatch):
+    """The limit is the worker's CPU time: a worker at nice 10 on a loaded machine waited 30 s
+    of wall time before its first OCR page and its scan was reported as a damaged file."""
+    pipe, store, tmp = env
+    import indexer.ingest.pipeline as pl
+
+    waits = make_docx(tmp / "等待.docx", HANDOUT_DOC)
+    real = pl._prepare_path
+
+    def waits_for_the_cpu(path, opts, taxonomy):
+        import time
+
+        time.sleep(2.5)  # wall time passes, the file's own CPU time does not
+        return real(path, opts, taxonomy)
+
+    monkeypatch.setattr(pl, "_prepare_path", waits_for_the_cpu)
+    (r,) = pipe.ingest([str(waits)], Options(workers=1, timeout_s=1))
+    assert r.status in ("ok", "warning"), r.message
+
+
+def test_a_timeout_inside_a_library_is_reported_as_a_timeout_not_as_damage(monkeypatch):
+    """rapidocr wraps whatever is raised during inference (the time limit too) in its own
+    error; the file must not be called damaged for that."""
+    import indexer.ingest.extract.registry as reg
+    from indexer.ingest.extract import Limits, extract
+    from indexer.ingest.pipeline import _Timeout
+
+    def wraps(data, limits):
+        try:
+            raise _Timeout()
+        except _Timeout as e:
+            raise RuntimeError("ONNXRuntimeError") from e
+
+    monkeypatch.setattr(reg, "_extractor", lambda fmt: wraps)
+    docx = docx_bytes(HANDOUT_DOC)
+    with pytest.raises(_Timeout):
+        extract(docx, "讲义.docx", Limits())
 
 
 def test_a_worker_that_dies_loses_only_its_own_file(env, monkeypatch):

@@ -79,6 +79,19 @@ def test_quiet_progress_writes_nothing(tmp_path):
     assert (tmp_path / "log.txt").read_text(encoding="utf-8") == ""
 
 
+def _read_all(fd: int) -> bytes:
+    """Everything written to a pty so far (one read may return only the first chunk)."""
+    import select
+
+    out = b""
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def test_progress_on_a_terminal_is_a_live_bar_that_ends_on_its_own_line():
     master, slave = os.openpty()
     try:
@@ -87,7 +100,7 @@ def test_progress_on_a_terminal_is_a_live_bar_that_ends_on_its_own_line():
             for done in (1, 2, 3):
                 bar.update(done, f"第{done}份")
             tty.flush()
-            shown = os.read(master, 65536).decode("utf-8", "replace")
+            shown = _read_all(master).decode("utf-8", "replace")
     finally:
         os.close(master)
     assert "重建索引" in shown and "3/3" in shown and "第3份" in shown

@@ -325,6 +325,32 @@ def _on_alarm(signum, frame):
     raise _Timeout()
 
 
+# A file's budget is CPU time (SIGPROF): workers run at nice 10, and on a busy machine a page
+# that needs 6 s of CPU took 37 s of wall time, so a wall-clock limit blamed the file for the
+# machine's load. A wall clock this many times the budget (SIGALRM) still stops a file that
+# hangs without using the CPU.
+WALL_SLACK = 10
+
+
+def _arm(seconds: int) -> None:
+    import signal
+
+    if hasattr(signal, "setitimer") and hasattr(signal, "ITIMER_PROF"):
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+        signal.alarm(seconds * WALL_SLACK)
+    elif hasattr(signal, "SIGALRM"):
+        signal.alarm(seconds)
+
+
+def _disarm() -> None:
+    import signal
+
+    if hasattr(signal, "setitimer") and hasattr(signal, "ITIMER_PROF"):
+        signal.setitimer(signal.ITIMER_PROF, 0)
+    if hasattr(signal, "SIGALRM"):
+        signal.alarm(0)
+
+
 # Page events of this worker process go here (a queue the parent drains), set by _init_worker
 _events = None
 
@@ -384,7 +410,7 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     def per_page(stage: str, done: int, total: int) -> None:
         # OCR: every page gets its own time limit, whatever the file's size
         if use_alarm and stage == "ocr" and done < total:
-            signal.alarm(max(budget, opts.ocr_page_timeout_s))
+            _arm(max(budget, opts.ocr_page_timeout_s))
         if events is not None:
             try:
                 events.put((key, stage, done, total))
@@ -396,7 +422,9 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
     opts = replace(opts, progress=per_page)
     if use_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
-        signal.alarm(budget)
+        if hasattr(signal, "SIGPROF"):
+            signal.signal(signal.SIGPROF, _on_alarm)
+        _arm(budget)
     try:
         per_page("start", 0, 0)  # a cancelled upload stops before it begins
         if isinstance(path, bytes):
@@ -418,7 +446,7 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
         return None, _error_message(e)
     finally:
         if use_alarm:
-            signal.alarm(0)
+            _disarm()
 
 
 _upload_pool: cf.ProcessPoolExecutor | None = None

@@ -78,7 +78,7 @@ class RapidOcr:
     def __init__(self):
         from rapidocr import RapidOCR
 
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         # Detection on the page scaled to at most 1600 px a side: the default (limit the
         # *shorter* side to 736 px, upscaling) missed whole lines of a 300-dpi page (89 % on a
         # clean page against 100 % with this setting, and 2× faster).
@@ -90,7 +90,7 @@ class RapidOcr:
                 "Det.limit_side_len": 1600,
                 "Det.limit_type": "max",
                 "Global.use_cls": False,
-                "Global.log_level": "warning",
+                "Global.log_level": "error",  # not "text detection result is empty"
             }
         )
 

@@ -275,6 +275,9 @@ def extract(data: bytes, filename: str = "", limits: Limits | None = None) -> Ex
     except Exception as exc:  # last line of defence: a library raised something unforeseen
         from library.errors import CorruptFileError
 
+        ours = _input_error_within(exc)
+        if ours is not None:  # e.g. the time limit, wrapped by a library that caught it
+            raise ours from None
         raise CorruptFileError(f"文件已损坏或结构异常，无法读取（{fmt}）。", _SAVE_AS) from exc
     if result.status == "ok" and not result.blocks:
         raise EmptyFileError(
@@ -285,3 +288,16 @@ def extract(data: bytes, filename: str = "", limits: Limits | None = None) -> Ex
 
 
 __all__ = ["Limits", "sniff", "extract", "binary_error"]
+
+
+def _input_error_within(exc: BaseException) -> InputError | None:
+    """Our own InputError inside a library's exception chain: rapidocr turns anything raised
+    during inference (the file's time limit among them) into its ONNXRuntimeError, and a
+    timeout must not be reported as a damaged file."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, InputError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
