@@ -42,9 +42,12 @@ LRC = """[ti:社区宣讲]
 """
 
 
-def make_video(path: Path, seconds: int = 4, subtitles: str | None = None) -> Path:
+def make_video(
+    path: Path, seconds: int = 4, subtitles: str | None = None, tags: dict | None = None
+) -> Path:
     """A small MP4 (160x120 test pattern and a tone); with ``subtitles`` (SubRip text) also
-    a subtitle stream inside the container (mov_text)."""
+    a subtitle stream inside the container (mov_text); ``tags``: container metadata
+    (``-metadata key=value``: title, artist, date, comment …)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         "ffmpeg", "-v", "error", "-y",
@@ -57,6 +60,8 @@ def make_video(path: Path, seconds: int = 4, subtitles: str | None = None) -> Pa
         srt.write_text(subtitles, encoding="utf-8")
         cmd += ["-i", str(srt)]
         maps += ["-map", "2:s", "-c:s", "mov_text"]
+    for key, value in (tags or {}).items():
+        cmd += ["-metadata", f"{key}={value}"]
     cmd += maps + ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     if subtitles is not None:

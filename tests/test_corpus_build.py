@@ -408,3 +408,99 @@ def test_shipped_manifest_and_materials_match_the_sources(shipped):
     assert manifest == build.manifest(shipped)
     for doc in manifest["documents"]:
         assert (CORPUS / doc["path"]).is_file(), doc["path"]
+
+
+# --- the sample recording (视频) --------------------------------------------------------------
+
+needs_speech = pytest.mark.skipif(
+    not (shutil.which("espeak-ng") and shutil.which("ffmpeg") and shutil.which("ffprobe")),
+    reason="espeak-ng/ffmpeg missing (make test installs them: scripts/ensure-media.sh)",
+)
+needs_ffmpeg = pytest.mark.skipif(
+    not (shutil.which("ffmpeg") and shutil.which("ffprobe")), reason="ffmpeg missing"
+)
+
+RECORDING = """\
+# 开场
+
+乡亲们好。
+今天讲垃圾分类。
+
+# 结尾
+
+谢谢大家！
+"""
+
+
+def _probe(path: Path) -> dict:
+    import subprocess
+
+    run = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+        + [str(path)],
+        capture_output=True,
+        check=True,
+    )
+    return json.loads(run.stdout)
+
+
+@needs_speech
+def test_a_recording_source_becomes_a_video_with_speech_slides_tags_and_srt(tmp_path):
+    write_source(
+        tmp_path, "r.md", "社区微宣讲.mp4", body=RECORDING, group="media", kind="media",
+        speaker="王芳", date="2025-04-01", occasion="社区微宣讲",
+    )  # fmt: skip
+    build.build(tmp_path, log=lambda *_: None)
+    video = tmp_path / "materials/media/社区微宣讲.mp4"
+    srt = video.with_suffix(".srt").read_text(encoding="utf-8")
+    info = _probe(video)
+    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio"}
+    tags = info["format"]["tags"]
+    assert (
+        tags["title"] == "示例讲义" and tags["artist"] == "王芳" and tags["comment"] == "社区微宣讲"
+    )
+    # one cue per spoken line, in order, ending before the recording does
+    cues = [b.split("\n") for b in srt.strip().split("\n\n")]
+    assert [c[2] for c in cues] == ["乡亲们好。", "今天讲垃圾分类。", "谢谢大家！"]
+    ends = [float(c[1].split(" --> ")[1].replace(",", ".")[-6:]) for c in cues]
+    assert ends == sorted(ends) and ends[-1] <= float(info["format"]["duration"])
+    doc = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))["documents"][0]
+    assert doc["kind"] == "media" and doc["transcript"] == "materials/media/社区微宣讲.srt"
+    first = video.read_bytes()
+    build.build(tmp_path, log=lambda *_: None)
+    assert video.read_bytes() == first  # rebuilt byte for byte
+    assert video.with_suffix(".srt").exists()  # the sidecar is not a stale file
+
+
+def test_a_recording_needs_the_media_kind_and_a_recording_format(tmp_path):
+    write_source(tmp_path, "r.md", "录像.mp4", body=RECORDING, group="media", kind="script")
+    with pytest.raises(build.SourceError, match="media"):
+        build.build(tmp_path, log=lambda *_: None)
+
+
+@needs_ffmpeg
+def test_the_shipped_recording_is_small_and_ingests_with_its_transcript(shipped, tmp_path):
+    """The sample library's recording: under 300 KB, its .srt beside it, and once ingested a
+    phrase takes the speaker to the second it is spoken; the quotation becomes a quote."""
+    from indexer.app.service import LibraryService
+
+    [src] = [s for s in shipped if s.meta["kind"] == "media"]
+    video = CORPUS / src.out_rel
+    assert video.stat().st_size < 300 * 1024
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(video, folder)
+    shutil.copy(CORPUS / src.sidecar_rel, folder)
+    svc = LibraryService(tmp_path / "home")
+    try:
+        [r] = svc.ingest([folder])
+        assert r.status == "ok" and r.kind == "media", r.message
+        doc = svc.media(r.document_id)
+        assert doc["title"] == src.title and doc["media"]["speaker"] == src.meta["speaker"]
+        assert doc["date"] == src.meta["date"]
+        [hit] = [h for h in svc.search("护河公约")["hits"] if h["kind"] == "passage"]
+        assert 20 < hit["start"] < hit["end"] < doc["media"]["duration"]
+        quote = next(h for h in svc.search("绿水青山就是金山银山")["hits"] if h["kind"] == "quote")
+        assert quote["speaker"] == "习近平" and quote["date"].startswith("2005-08")
+    finally:
+        svc.close()

@@ -44,6 +44,26 @@ def test_a_video_with_a_sidecar_srt_is_searchable_at_the_moment_spoken(svc, tmp_
     assert any(h["kind"] == "quote" and "金山银山" in h["text"] for h in hits(svc, "金山银山"))
 
 
+def test_the_recordings_own_tags_give_title_speaker_date_and_occasion(svc, tmp_path):
+    """A camera or an editing tool writes title, artist, date and comment into the file; a
+    folder ingest has no form, so they are what the library knows of the recording."""
+    tags = {
+        "title": "绿水青山就是金山银山——村口微宣讲",
+        "artist": "李晓梅",
+        "date": "2025-06-05",
+        "comment": "鼎湖区“村口微宣讲”活动",
+    }
+    [r] = svc.ingest([make_video(tmp_path / "VID_0001.mp4", tags=tags)])
+    assert r.status == "needs_transcript", r.message
+    doc = svc.media(r.document_id)
+    assert doc["title"] == "绿水青山就是金山银山——村口微宣讲"
+    assert doc["media"]["speaker"] == "李晓梅"
+    assert doc["date"] == "2025-06-05" and doc["source"] == "鼎湖区“村口微宣讲”活动"
+    # without tags the file name is the title, as before
+    [plain] = svc.ingest([make_video(tmp_path / "社区宣讲录像.mp4", seconds=3)])
+    assert svc.media(plain.document_id)["title"] == "社区宣讲录像"
+
+
 def test_vtt_lrc_and_a_gbk_subtitle(svc, tmp_path):
     folder = tmp_path / "in"
     make_audio(folder / "垃圾分类.mp3")

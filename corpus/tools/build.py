@@ -33,12 +33,13 @@ if str(PROJECT_DIR) not in sys.path:
 from library.content import AUDIENCES  # noqa: E402
 from library.content import KINDS as _ALL_KINDS  # noqa: E402
 
-# the kinds of the written sources this tool renders: recordings (视频/音频, kind "media") are
-# not rendered from text (docs/MEDIA.md)
+# the kinds of the written sources; a recording (视频/音频, kind "media") is rendered from its
+# script by build_mp4 (synthesized speech, slides, a sidecar .srt)
 KINDS = {k: v for k, v in _ALL_KINDS.items() if k != "media"}
 from library.taxonomy import Taxonomy  # noqa: E402
 
 FORMATS = ("docx", "pdf", "doc", "pptx", "txt", "md", "html")
+MEDIA_FORMATS = ("mp4",)
 FIXED_DATE = datetime(2025, 3, 1, 9, 0, 0)
 ZIP_DATE = (2025, 3, 1, 9, 0, 0)
 AUTHOR = "宣讲素材库编辑组"
@@ -86,6 +87,13 @@ class Source:
     @property
     def out_rel(self) -> str:
         return f"materials/{self.group}/{self.file}"
+
+    @property
+    def sidecar_rel(self) -> str | None:
+        """A recording's subtitle file, written beside it with its base name."""
+        if self.fmt not in MEDIA_FORMATS:
+            return None
+        return f"materials/{self.group}/{Path(self.file).stem}.srt"
 
 
 def _parse_value(raw: str):
@@ -186,10 +194,12 @@ def load_source(path: Path, group: str, taxonomy: Taxonomy) -> Source:
         value = meta.get(key, [])
         meta[key] = [value] if isinstance(value, str) else list(value)
     fmt = Path(meta["file"]).suffix.lstrip(".").lower()
-    if fmt not in FORMATS:
+    if fmt not in FORMATS + MEDIA_FORMATS:
         raise SourceError(f"{path}: unknown output format '.{fmt}'")
-    if meta["kind"] not in KINDS:
+    if meta["kind"] not in KINDS and meta["kind"] != "media":
         raise SourceError(f"{path}: unknown kind '{meta['kind']}'")
+    if (meta["kind"] == "media") != (fmt in MEDIA_FORMATS):
+        raise SourceError(f"{path}: kind 'media' goes with a recording's format ({MEDIA_FORMATS})")
     slugs = {t.slug for t in taxonomy}
     bad = [t for t in meta["topics"] if t not in slugs]
     if bad:
@@ -934,7 +944,138 @@ def build_html(src: Source, out: Path) -> None:
     out.write_text(render_html(src), encoding="utf-8")
 
 
+# ---------------------------------------------------------------------------------------------
+# A recording (视频/音频): the script spoken by espeak-ng's Mandarin voice, one slide per
+# section, and the sidecar .srt with the exact time of every line
+
+
+VOICE_RATE = 240  # words per minute in espeak-ng's terms: about 4 characters a second
+LINE_GAP_S = 0.35  # silence after a line
+SECTION_GAP_S = 0.9  # ... and after a section
+LEAD_IN_S = 0.5
+SLIDE_SIZE = (480, 270)
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def media_script(src: Source) -> list[tuple[str, list[str]]]:
+    """(slide heading, spoken lines) per section; every line of a paragraph is one cue."""
+    sections: list[tuple[str, list[str]]] = []
+    for el in src.elements:
+        if el.kind == "heading":
+            sections.append((el.text, []))
+        elif el.kind == "para":
+            if not sections:
+                sections.append((src.title, []))
+            sections[-1][1].extend(ln for ln in el.text.split("\n") if ln.strip())
+    return [(h, lines) for h, lines in sections if lines]
+
+
+def _speak(text: str, out: Path) -> None:
+    tool = shutil.which("espeak-ng")
+    if not tool:
+        raise SourceError("a recording needs espeak-ng: apt-get install espeak-ng")
+    subprocess.run(
+        [tool, "-v", "cmn", "-s", str(VOICE_RATE), "-w", str(out), plain(text)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _srt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def _slide(path: Path, heading: str, src: Source) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    w, h = SLIDE_SIZE
+    img = Image.new("RGB", SLIDE_SIZE, (176, 30, 35))
+    draw = ImageDraw.Draw(img)
+    big = ImageFont.truetype(CJK_FONT, 26)
+    small = ImageFont.truetype(CJK_FONT, 15)
+    draw.text((24, 20), plain(src.title), font=small, fill=(255, 226, 160))
+    draw.text((24, h // 2 - 20), heading, font=big, fill=(255, 255, 255))
+    foot = f"主讲：{src.meta.get('speaker', '')}　{src.meta.get('occasion', '')}"
+    draw.text((24, h - 40), foot, font=small, fill=(255, 226, 160))
+    img.save(path, format="PNG")
+
+
+def build_mp4(src: Source, out: Path) -> None:
+    """Speech, slides and the sidecar .srt. Deterministic: espeak-ng's output, PCM joined here,
+    and ffmpeg with one thread and bitexact flags give the same bytes on a rebuild."""
+    import wave
+
+    ffmpeg = shutil.which("ffmpeg")
+    if not ffmpeg:
+        raise SourceError("a recording needs ffmpeg: apt-get install ffmpeg")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        pcm, rate, params = bytearray(), 22050, None
+        cues: list[tuple[float, float, str]] = []
+        slides: list[tuple[Path, float]] = []
+
+        def silence(seconds: float) -> None:
+            pcm.extend(b"\0\0" * int(round(seconds * rate)))
+
+        silence(LEAD_IN_S)
+        shown_until = 0.0  # the first slide covers the lead-in too
+        for k, (heading, lines) in enumerate(media_script(src)):
+            for n, line in enumerate(lines):
+                wav = tmp / f"{k}-{n}.wav"
+                _speak(line, wav)
+                with wave.open(str(wav)) as w:
+                    params = params or w.getparams()
+                    rate = w.getframerate()
+                    start = len(pcm) / 2 / rate
+                    pcm.extend(w.readframes(w.getnframes()))
+                cues.append((start, len(pcm) / 2 / rate, plain(line)))
+                silence(LINE_GAP_S)
+            silence(SECTION_GAP_S - LINE_GAP_S)
+            png = tmp / f"slide-{k}.png"
+            _slide(png, heading, src)
+            slides.append((png, len(pcm) / 2 / rate - shown_until))
+            shown_until = len(pcm) / 2 / rate
+        speech = tmp / "speech.wav"
+        with wave.open(str(speech), "wb") as w:
+            w.setparams(params)
+            w.writeframes(bytes(pcm))
+        listing = tmp / "slides.txt"
+        lines = ["ffconcat version 1.0"]
+        for png, seconds in slides:
+            lines += [f"file '{png.name}'", f"duration {seconds:.3f}"]
+        lines.append(f"file '{slides[-1][0].name}'")  # the concat demuxer's last-frame rule
+        listing.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        tags = {
+            "title": src.title,
+            "artist": src.meta.get("speaker", ""),
+            "date": src.meta.get("date", ""),
+            "comment": src.meta.get("occasion", ""),
+        }
+        cmd = [
+            ffmpeg, "-v", "error", "-y", "-threads", "1",
+            "-f", "concat", "-safe", "0", "-i", str(listing), "-i", str(speech),
+            "-map", "0:v", "-map", "1:a", "-map_metadata", "-1",
+            "-c:v", "libx264", "-preset", "veryslow", "-tune", "stillimage", "-crf", "30",
+            "-r", "5", "-pix_fmt", "yuv420p", "-x264-params", "threads=1",
+            "-c:a", "aac", "-b:a", "24k", "-ac", "1", "-ar", "16000",
+            "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+            "-movflags", "+faststart", "-t", f"{len(pcm) / 2 / rate:.3f}",
+        ]  # fmt: skip
+        for key, value in tags.items():
+            if value:
+                cmd += ["-metadata", f"{key}={value}"]
+        subprocess.run(cmd + [str(out)], check=True, capture_output=True, cwd=tmp)
+    srt = "\n".join(
+        f"{i}\n{_srt_time(a)} --> {_srt_time(b)}\n{text}\n"
+        for i, (a, b, text) in enumerate(cues, 1)
+    )
+    (out.parent / f"{Path(src.file).stem}.srt").write_text(srt, encoding="utf-8")
+
+
 RENDERERS = {
+    "mp4": build_mp4,
     "docx": build_docx,
     "pdf": build_pdf,
     "doc": build_doc,
@@ -960,6 +1101,7 @@ def manifest(sources: list[Source]) -> dict:
             "format": s.fmt,
             "exercises": s.meta.get("exercises", ""),
             "source": f"src/{s.group}/{s.path.name}",
+            **({"transcript": s.sidecar_rel} if s.sidecar_rel else {}),
         }
         for s in sources
     ]
@@ -975,7 +1117,7 @@ def readme_table(sources: list[Source], taxonomy: Taxonomy) -> str:
             " | ".join(
                 [
                     f"| `{s.out_rel}`",
-                    KINDS[s.meta["kind"]],
+                    _ALL_KINDS[s.meta["kind"]],
                     "、".join(names[t] for t in s.meta["topics"]),
                     fmt,
                     s.meta.get("exercises", "").replace("|", "/"),
@@ -1006,7 +1148,7 @@ def build(corpus_dir: Path, only: str | None = None, log=print) -> list[Source]:
     taxonomy = Taxonomy.default()
     sources = discover(corpus_dir / "src", taxonomy)
     materials = corpus_dir / "materials"
-    wanted = {s.out_rel for s in sources}
+    wanted = {s.out_rel for s in sources} | {s.sidecar_rel for s in sources if s.sidecar_rel}
     for group in {s.group for s in sources}:
         folder = materials / group
         if folder.is_dir() and only is None:

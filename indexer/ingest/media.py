@@ -20,6 +20,7 @@ from indexer.ingest.extract.media import MEDIA_SUFFIXES, VIDEO_SUFFIXES, clock, 
 from indexer.ingest.extract.media import subtitle_stream as container_subtitles
 from indexer.ingest.extract.subtitles import SUBTITLE_SUFFIXES, parse
 from indexer.ingest.structure import attributed_quotes
+from indexer.ingest.structure.dates import parse_date
 from indexer.ingest.structure.transcript import passages_from_cues
 from library.content import Passage, Quote, Structured
 from library.errors import EmptyFileError, InputError
@@ -109,7 +110,8 @@ def prepare_media(
     subtitle stream. Raises InputError naming the file."""
     path = Path(path)
     info, still = read_media(path, name)
-    title = kind_title or path.stem
+    tags = info.pop("tags", {})
+    title = kind_title or tags.get("title") or Path(name or path.name).stem
     source = None
     if transcript is None and find_sidecar:
         side = sidecar(path)
@@ -121,6 +123,11 @@ def prepare_media(
             transcript = (srt_bytes, f"{path.stem}（内嵌字幕）.srt")
             source = "stream"
     s = Structured(kind="media", title=title)
+    # what the container says about itself: 主讲人, date, 出处/活动 (a form's fields win later)
+    if tags.get("speaker"):
+        info["speaker"] = tags["speaker"]
+    s.date = parse_date(tags.get("date", "")) or parse_date(tags.get("recorded", ""))
+    s.source = tags.get("occasion")
     warnings: list[str] = []
     chars = 0
     if transcript is not None:

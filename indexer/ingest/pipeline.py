@@ -762,7 +762,7 @@ class Pipeline:
             info, still, s, status, warnings, chars, tfile = prepare_media(
                 path,
                 sha256=sha,
-                kind_title=title or Path(shown).stem,
+                kind_title=title,  # else the container's title tag, else the file name
                 transcript=transcript,
                 speakers=opts.speakers,
                 find_sidecar=find_sidecar and filename is None,

@@ -102,7 +102,31 @@ def probe(path: Path, name: str | None = None) -> dict:
             for s in streams
         ],
         "mime": MIME.get(path.suffix.lower(), "application/octet-stream"),
+        "tags": _tags(fmt.get("tags") or {}),
     }
+
+
+# Container tags a recording may carry (ffmpeg ``-metadata``, what a camera or an editing tool
+# writes): title, the speaker (artist/author), the date and the occasion (comment/description).
+_TAG_KEYS = {
+    "title": "title",
+    "artist": "speaker",
+    "author": "speaker",
+    "date": "date",
+    "creation_time": "recorded",
+    "comment": "occasion",
+    "description": "occasion",
+}
+
+
+def _tags(raw: dict) -> dict:
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        name = _TAG_KEYS.get(str(key).lower())
+        text = " ".join(str(value).split())[:200]
+        if name and text and name not in out:
+            out[name] = text
+    return out
 
 
 def _unreadable(name: str, why: str) -> InputError:
