@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from indexer.search import IndexRecord, SearchEngine
 from library.store import Store
+from library.store.mediafiles import file_blocks
 
 
 def records(store: Store, ids: Iterable[str] | None = None) -> Iterator[IndexRecord]:
@@ -78,8 +79,11 @@ def check(
     """Problems found (Chinese, one per line); with ``repair`` they are fixed and the returned
     list says what was done. An empty list means store, originals and index agree."""
     problems: list[str] = list(store.integrity_problems())
-    referenced = store.referenced_originals()
+    media = store.consistency.referenced_media()  # recordings: checked by check_media
+    referenced = store.referenced_originals() - media.keys()
     on_disk = store.originals.all()
+    if not store.db.postgres:
+        on_disk -= media.keys()  # an embedded library keeps recordings among its originals
     missing = sorted(referenced - on_disk)
     for sha in missing:
         problems.append(
@@ -95,6 +99,7 @@ def check(
         if repair:
             for sha in orphans:
                 store.originals.remove(sha)
+    problems += check_media(store, media, repair=repair)
     status = index.status()
     if status != "ok":
         label = {
@@ -123,4 +128,53 @@ def check(
     return problems
 
 
-__all__ = ["records", "drain", "rebuild", "ensure", "check"]
+def check_media(store: Store, media: dict[str, str], *, repair: bool = False) -> list[str]:
+    """Problems of the recordings (视频/音频) the versions refer to (``media``: sha256 →
+    title): each one there and hashing right, read block by block (PostgreSQL: chunk by
+    chunk), never whole. With ``repair``: chunks no version refers to are removed; on
+    PostgreSQL, a damaged copy of this node is removed (it is made again from the chunks),
+    and damaged or missing chunks are written again from this node's copy when that one is
+    right."""
+    files = store.media_files
+    problems: list[str] = []
+    for sha, title in sorted(media.items(), key=lambda kv: (kv[1], kv[0])):
+        copy = store.originals.path_for(sha) if store.db.postgres else None
+        copy_ok = None
+        if copy is not None and copy.is_file():
+            copy_ok = files.originals.verify(sha)  # this node's copy, hashed from disk
+            if not copy_ok:
+                problems.append(
+                    f"录像/录音《{title}》在本节点的缓存副本已损坏（{sha[:12]}…）"
+                    "：修复时删除，播放时会从数据库重新生成。"
+                )
+                if repair:
+                    copy.unlink(missing_ok=True)
+        there = files.has(sha)
+        if there and files.verify(sha):
+            continue
+        if not there:
+            problems.append(
+                f"录像/录音《{title}》的文件缺失（{sha[:12]}…）：该材料仍可检索、可看文稿，"
+                "但无法播放。请从含录像/录音文件的备份恢复，或把该材料彻底删除后重新导入原文件。"
+            )
+        else:
+            problems.append(
+                f"录像/录音《{title}》的文件已损坏（校验和不符，{sha[:12]}…）：请从备份恢复，"
+                "或把该材料彻底删除后重新导入原文件。"
+            )
+        if repair and copy_ok:  # this node still has it right: the database gets it back
+            files.put_blocks(sha, file_blocks(copy))
+    if store.db.postgres:
+        orphans = sorted(files.all() - media.keys())
+        if orphans:
+            problems.append(
+                f"数据库中有 {len(orphans)} 个录像/录音文件不属于任何材料"
+                "（可能是中断的导入留下的）。"
+            )
+            if repair:
+                for sha in orphans:
+                    files.remove(sha)
+    return problems
+
+
+__all__ = ["records", "drain", "rebuild", "ensure", "check", "check_media"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .database import Database
+from .mediafiles import referenced as media_referenced
 
 
 class Consistency:
@@ -22,6 +23,12 @@ class Consistency:
             media = json.loads(r["media"])
             shas |= {media[k] for k in ("poster", "transcript_sha256") if media.get(k)}
         return shas
+
+    def referenced_media(self) -> dict[str, str]:
+        """The recordings (视频/音频) a version needs: sha256 → its document's title. They are
+        among :meth:`referenced_originals` too, but kept apart (``MediaFiles``)."""
+        with self.db.reading() as conn:
+            return media_referenced(conn)[0]
 
     def problems(self) -> list[str]:
         """Problems inside the store itself (Chinese, one line each)."""
