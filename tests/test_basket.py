@@ -231,3 +231,36 @@ def test_basket_items_give_citation_question_and_missing(basket_app):
 def test_basket_page_has_a_place_for_the_deleted_note(basket_app):
     page = basket_app.test_client().get("/basket").get_data(as_text=True)
     assert "data-basket-missing" in page and 'data-basket-info="/basket/items"' in page
+
+
+# -- a recording's transcript -------------------------------------------------------------------
+
+
+def test_a_transcript_passage_and_a_spoken_quote_are_cited_with_their_time(tmp_path):
+    """A speaker who quotes a recording can find the moment again: the basket, its .docx and
+    the reference list give the time in the recording (“0:01—0:02”)."""
+    from mediakit import SRT, make_video, needs_ffmpeg
+
+    if needs_ffmpeg.args[0]:
+        pytest.skip(needs_ffmpeg.kwargs["reason"])
+    src = tmp_path / "src"
+    make_video(src / "乡村振兴宣讲.mp4")
+    (src / "乡村振兴宣讲.srt").write_text(SRT, encoding="utf-8")
+    app = _build_app(tmp_path / "home")
+    try:
+        lib(app).svc.ingest([src])
+        p = hit(app, "实在话", "passage")
+        q = hit(app, "金山银山", "quote")
+        # the quote: where the passage that says it starts
+        assert (p["start"], q["start"]) == (2.4, 0.2)
+        d = export(app, [p["id"], q["id"]])
+        body = body_of(d)
+        assert "0:02—0:03 处" in body and "0:00—0:02 处" in body
+        [ref] = references(d)
+        assert ref == "［1］《乡村振兴宣讲》（视频/音频），0:02—0:03、0:00—0:02 处"
+        r = app.test_client().get("/basket/items", query_string={"ids": p["id"]})
+        [item] = r.get_json()["items"]
+        assert item["where"] == "0:02—0:03 处"
+        assert item["url"] == f"/media/{p['document']['id']}?t=2#p{p['id'][2:]}"
+    finally:
+        lib(app).close()

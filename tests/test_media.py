@@ -40,8 +40,10 @@ def test_a_video_with_a_sidecar_srt_is_searchable_at_the_moment_spoken(svc, tmp_
     [hit] = [h for h in hits(svc, "实在话") if h["kind"] == "passage"]
     assert hit["document"]["kind"] == "media"
     assert hit["start"] == pytest.approx(2.4) and hit["end"] == pytest.approx(3.8)
-    # the quote spoken in the recording is recognised like a quote in a script
-    assert any(h["kind"] == "quote" and "金山银山" in h["text"] for h in hits(svc, "金山银山"))
+    # the quote spoken in the recording is recognised like a quote in a script, and its hit
+    # opens the recording where the passage saying it starts
+    [quote] = [h for h in hits(svc, "金山银山") if h["kind"] == "quote"]
+    assert "金山银山" in quote["text"] and quote["start"] == pytest.approx(0.2)
 
 
 def test_the_recordings_own_tags_give_title_speaker_date_and_occasion(svc, tmp_path):

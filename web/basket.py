@@ -23,6 +23,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
 from library.content import HIT_KINDS, KINDS, citation_line, clean_text, quote_with_citation
+from web.formatting import clock
 
 _ID = re.compile(r"^[qp]:\d{1,12}$")
 # hit id prefix → the store's tombstone record prefix (library.store.Store.tombstones)
@@ -122,6 +123,9 @@ def item_view(rec: dict) -> dict:
         where = [f"第 {rec['page']} 页"] if rec.get("page") else []
         if rec.get("heading"):
             where.append(rec["heading"])
+    said = spoken_at(rec)
+    if said:  # a recording's transcript: the moment it is said
+        where.append(f"{said} 处")
     return {
         "id": rec["id"],
         "kind": rec["kind"],
@@ -134,7 +138,17 @@ def item_view(rec: dict) -> dict:
         "document_id": rec.get("document_id"),
         "document_title": title,
         "doc_kind": rec.get("doc_kind"),
+        "said": said,
+        "start": rec.get("start"),
     }
+
+
+def spoken_at(rec: dict) -> str:
+    """“0:10—0:21”: where a transcript passage (or a quote spoken in a recording) is said."""
+    start, end = rec.get("start"), rec.get("end")
+    if start is None:
+        return ""
+    return clock(start) + (f"—{clock(end)}" if end is not None and end > start else "")
 
 
 @dataclass
@@ -143,6 +157,7 @@ class Reference:
     title: str
     kind: str | None
     pages: list[int] = field(default_factory=list)
+    times: list[str] = field(default_factory=list)  # “0:10—0:21” in a recording
 
     def line(self) -> str:
         out = f"［{self.number}］《{self.title}》"
@@ -150,6 +165,8 @@ class Reference:
             out += f"（{KINDS[self.kind]}）"
         if self.pages:
             out += "，第 " + "、".join(str(p) for p in sorted(self.pages)) + " 页"
+        if self.times:
+            out += "，" + "、".join(self.times) + " 处"
         return out
 
 
@@ -192,6 +209,8 @@ def resolve(svc, entries: list[Entry]) -> Basket:
             ref = refs[key] = Reference(len(refs) + 1, view["document_title"], view["doc_kind"])
         if view["page"] and view["page"] not in ref.pages:
             ref.pages.append(view["page"])
+        if view["said"] and view["said"] not in ref.times:
+            ref.times.append(view["said"])
         view["ref"] = ref.number
         items.append(view)
     return Basket(items, list(refs.values()), missing)

@@ -115,7 +115,7 @@ class IndexRecords:
         # the first current occurrence gives the document a quote hit links to
         base = (
             "SELECT x.*, o.page, o.seq AS occ_seq, d.id AS document_id, "
-            "d.title AS document_title, d.kind AS doc_kind, v.filename "
+            "d.title AS document_title, d.kind AS doc_kind, v.filename, v.id AS version_id "
             "FROM quotes x JOIN occurrences o ON o.id = (SELECT o2.id FROM occurrences o2 "
             "JOIN documents d2 ON d2.current_version_id = o2.version_id "
             "WHERE o2.quote_id = x.id AND d2.status = 'active' ORDER BY o2.id LIMIT 1) "
@@ -127,7 +127,9 @@ class IndexRecords:
             doc_ids = {r["document_id"] for r in rows}
             dtopics = self.topics.member_topics("document_topics", "document_id", doc_ids)
             auds = self.topics.audiences_for(doc_ids)
+            spoken = self._spoken_at(rows)
             for r in rows:
+                start, end = spoken.get(r["id"], (None, None))
                 yield {
                     "id": f"q:{r['id']}",
                     "kind": "quote",
@@ -147,7 +149,35 @@ class IndexRecords:
                     "page": r["page"],
                     "updated": r["updated_at"],
                     "seq": r["occ_seq"],
+                    "start": start,
+                    "end": end,
                 }
+
+    def _spoken_at(self, rows: list[dict]) -> dict[int, tuple[float, float]]:
+        """For quotes first found in a recording: the times of the transcript passage that
+        says them, so that a quote hit opens the recording at that moment too."""
+        media = [r for r in rows if r["doc_kind"] == "media"]
+        if not media:
+            return {}
+        marks = ",".join(str(int(v)) for v in {r["version_id"] for r in media})
+        timed: dict[int, list[dict]] = {}
+        for p in self.db.rows(
+            f"SELECT version_id, text, start_s, end_s FROM passages WHERE version_id IN ({marks}) "
+            "AND start_s IS NOT NULL ORDER BY version_id, seq"
+        ):
+            timed.setdefault(p["version_id"], []).append(p)
+        out = {}
+        for r in media:
+            said = _squeeze(r["text"]).strip("。！？!?；;，,")
+            for p in timed.get(r["version_id"], []):
+                if said and said in _squeeze(p["text"]):
+                    out[r["id"]] = (p["start_s"], p["end_s"])
+                    break
+        return out
+
+
+def _squeeze(text: str) -> str:
+    return "".join(str(text or "").split())
 
 
 __all__ = ["IndexRecords"]

@@ -247,11 +247,14 @@ def basket_items():
     ids = basket.ids_from_query(request.args.get("ids"))
     found = basket.resolve(get_library().svc, [basket.Entry(i) for i in ids])
     for it in found.items:
-        it["url"] = (
-            url_for("public.quote", quote_id=it["id"][2:])
-            if it["kind"] == "quote"
-            else url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}"
-        )
+        if it["kind"] != "quote" and it["doc_kind"] == "media":  # the moment in the recording
+            it["url"] = url_for("media.page", doc_id=it["document_id"], t=int(it["start"] or 0)) + (
+                f"#p{it['id'][2:]}"
+            )
+        elif it["kind"] == "quote":
+            it["url"] = url_for("public.quote", quote_id=it["id"][2:])
+        else:
+            it["url"] = url_for("public.document", doc_id=it["document_id"]) + f"#p{it['id'][2:]}"
     return jsonify(
         {
             "items": found.items,
