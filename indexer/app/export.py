@@ -4,24 +4,32 @@ The pack's offline site searches with an index built here: a map from every char
 (search-normalized) to the records that contain it, plus the normalized text of each record.
 The page narrows candidates with the bigram postings and then verifies the exact substring, so
 any run of Chinese characters present in the pack is found, one character or more.
+
+Recordings (视频/音频) come with their media record, their transcript passages with the times
+they are spoken, their poster frame and transcript file, and the recording itself when it fits
+the export's size limit (``media_limit_mb``: all the recordings of one pack together, in the
+topic's order; 0 = transcripts only). A recording left out is still listed, with its duration
+and why, and its transcript is in the pack: the offline page says it was not included.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from indexer.ingest.extract.media import clock
 from indexer.ingest.normalize import for_search
 from indexer.ingest.pipeline import text_key
 from indexer.search import segment_texts
 from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, clean_data
 from library.errors import UsageError
-from library.pack import PackWriter
+from library.pack import MEDIA_EXTENSIONS, PackWriter
 from library.store import SECONDARY_TOPIC_MIN
 
 _EXT = {
@@ -32,7 +40,12 @@ _EXT = {
     "txt": "txt",
     "md": "md",
     "html": "html",
+    **{m: m for m in MEDIA_EXTENSIONS},
 }
+# a recording's transcript file, by the extension of its name (anything else: .txt)
+_TRANSCRIPT_EXT = ("srt", "vtt", "lrc", "docx", "doc", "txt", "md", "pdf")
+DEFAULT_MEDIA_LIMIT_MB = 200  # all the recordings of one pack together
+_MB = 1024 * 1024
 
 
 @dataclass
@@ -45,6 +58,9 @@ class ExportReport:
     bytes: int
     seconds: float
     sources: int = 0  # documents present only as the source of some of the quotes
+    media_included: int = 0  # recordings whose file is in the pack
+    media_left_out: int = 0  # recordings in the pack by their transcript only
+    media_limit_mb: float = DEFAULT_MEDIA_LIMIT_MB
 
 
 def _cite(q: dict) -> str:
@@ -140,12 +156,18 @@ def collect(svc, slug: str, kinds: list[str] | None = None) -> tuple[list[dict],
                         "status",
                         "warnings",
                     )
-                },
+                }
+                | ({"size": v["size"], "media": v["media"]} if v.get("media") else {}),
                 "headings": [[h["level"], h["text"], h["page"]] for h in d["headings"]]
                 if is_member
                 else [],
                 "passages": [
                     {k: p[k] for k in ("seq", "kind", "text", "question", "heading_path", "page")}
+                    | (
+                        {"start": p["start_s"], "end": p["end_s"]}
+                        if p.get("start_s") is not None
+                        else {}
+                    )
                     for p in d["passages"]
                 ]
                 if is_member
@@ -220,30 +242,33 @@ def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict])
         for p in d["passages"]:
             items.append(len(records))
             text = p["text"] if p["kind"] != "qa" else f"问：{p['question']}\n答：{p['text']}"
-            records.append(
-                {
-                    "k": "qa" if p["kind"] == "qa" else "passage",
-                    "t": text,
-                    "s": "",
-                    "h": " › ".join(p["heading_path"]),
-                    "d": n,
-                    "src": [n],
-                    "p": p["page"],
-                }
-            )
-        documents.append(
-            {
-                "title": d["title"],
-                "kind": d["kind"],
-                "date": d["date"],
-                "role": d.get("role", "member"),
-                "file": f"originals/{d['version']['sha256']}."
-                f"{_EXT.get(d['version']['format'], 'bin')}",
-                "filename": d["version"]["filename"],
-                "headings": d["headings"],
-                "items": list(dict.fromkeys(items)),
+            rec = {
+                "k": "qa" if p["kind"] == "qa" else "passage",
+                "t": text,
+                "s": "",
+                "h": " › ".join(p["heading_path"]),
+                "d": n,
+                "src": [n],
+                "p": p["page"],
             }
-        )
+            if p.get("start") is not None:  # a transcript passage: where it is spoken
+                rec["ts"], rec["te"] = p["start"], p.get("end")
+            records.append(rec)
+        v = d["version"]
+        entry = {
+            "title": d["title"],
+            "kind": d["kind"],
+            "date": d["date"],
+            "role": d.get("role", "member"),
+            "file": f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}",
+            "filename": v["filename"],
+            "headings": d["headings"],
+            "items": list(dict.fromkeys(items)),
+        }
+        if v.get("media"):
+            entry["file"] = (d.get("recording") or {}).get("file")
+            entry["media"] = _site_media(d)
+        documents.append(entry)
     norm, grams = [], {}
     for i, r in enumerate(records):
         # punctuation-blind like the library: letters and digits, a space only between two
@@ -266,6 +291,22 @@ def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict])
         "norm": norm,
         "bigrams": grams,
         "counts": counts(docs, quotes),
+    }
+
+
+def _site_media(d: dict) -> dict:
+    """What the offline page needs to play a recording, or to say why it cannot."""
+    m, rec = d["version"]["media"], d.get("recording") or {}
+    return {
+        "file": rec.get("file"),
+        "poster": rec.get("poster"),
+        "video": bool(m.get("video")),
+        "mime": m.get("mime") or "",
+        "duration": m.get("duration"),
+        "clock": clock(m.get("duration")),
+        "speaker": m.get("speaker") or "",
+        "size": d["version"].get("size"),
+        "reason": rec.get("reason"),
     }
 
 
@@ -370,6 +411,10 @@ def compilation_docx(title: str, topic_name: str, docs: list[dict], quotes: list
                 if p_["kind"] == "qa":
                     d.add_paragraph().add_run(f"问：{p_['question']}").bold = True
                     d.add_paragraph(f"答：{p_['text']}")
+                elif p_.get("start") is not None:  # a recording's transcript: its time
+                    para = d.add_paragraph()
+                    para.add_run(f"〔{clock(p_['start'])}〕").font.size = Pt(10)
+                    para.add_run(p_["text"])
                 else:
                     for para in p_["text"].split("\n"):
                         d.add_paragraph(para)
@@ -382,14 +427,106 @@ def _asset(name: str) -> str:
     return resources.files("indexer").joinpath(f"data/pack_site/{name}").read_text("utf-8")
 
 
+def _transcript_ext(media: dict) -> str:
+    ext = Path((media.get("transcript") or {}).get("filename") or "").suffix.lower().lstrip(".")
+    return ext if ext in _TRANSCRIPT_EXT else "txt"
+
+
+def _mb(n: float) -> str:
+    return f"{n / _MB:.1f} MB"
+
+
+def check_media_limit(media_limit_mb) -> float:
+    """The export's size limit for recordings (MB, ≥ 0), or UsageError."""
+    try:
+        value = float(media_limit_mb)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(
+            f"录音/录像大小上限“{media_limit_mb}”无效。",
+            f"请填写不小于 0 的数（单位 MB，默认 {DEFAULT_MEDIA_LIMIT_MB}；0 表示只带文稿）。",
+        )
+    return value
+
+
+def _add_media(svc, w: PackWriter, docs: list[dict], limit_mb: float) -> dict | None:
+    """Put each recording's poster, transcript file and — within ``limit_mb`` for all of them
+    together, in the topic's order — the recording itself into the pack; note on each
+    document's row (``recording``) what is in the pack and, for one left out, why. Returns the
+    manifest's ``media`` section (None when the pack holds no recordings)."""
+    store = svc.store
+    limit = int(limit_mb * _MB)
+    used = 0
+    included, left_out = 0, []
+    for d in docs:
+        v = d["version"]
+        m = v.get("media")
+        if not m:
+            continue
+        rec: dict = {"file": None, "poster": None, "transcript": None, "reason": None}
+        if m.get("poster") and store.originals.has(m["poster"]):
+            rec["poster"] = f"originals/{m['poster']}.jpg"
+            w.add(rec["poster"], store.originals.read(m["poster"]))
+        tsha = m.get("transcript_sha256")
+        if tsha and store.originals.has(tsha):
+            rec["transcript"] = f"originals/{tsha}.{_transcript_ext(m)}"
+            w.add(rec["transcript"], store.originals.read(tsha))
+        size = int(v.get("size") or 0)
+        member = f"originals/{v['sha256']}.{v['format']}"
+        path = None
+        if v["format"] not in MEDIA_EXTENSIONS:
+            rec["reason"] = f"格式 {v['format']} 不是可以随包的录音/录像格式"
+        elif not store.media_files.has(v["sha256"]):
+            rec["reason"] = "导出方的资料库中也没有这段录音/录像的文件"
+        elif limit == 0:
+            rec["reason"] = "导出时选择只带文稿（录音/录像大小上限 0 MB）"
+        elif used + size > limit:
+            rec["reason"] = (
+                f"超出导出时设定的大小上限（全包录音/录像合计不超过 {limit_mb:g} MB，"
+                f"这一段 {_mb(size)}）"
+            )
+        else:
+            path = store.media_files.path(v["sha256"])  # PostgreSQL: this node's copy
+            if not path.is_file():
+                path = None
+                rec["reason"] = "导出方的资料库中也没有这段录音/录像的文件"
+        if path is not None:
+            w.add_file(member, path)
+            used += size
+            included += 1
+            rec["file"] = member
+        else:
+            left_out.append(
+                {
+                    "title": d["title"],
+                    "duration": m.get("duration"),
+                    "clock": clock(m.get("duration")),
+                    "size": size,
+                    "reason": rec["reason"],
+                }
+            )
+        d["recording"] = rec
+    if not included and not left_out:
+        return None
+    return {"limit_mb": limit_mb, "included": included, "bytes": used, "left_out": left_out}
+
+
 def export_topic(
-    svc, topic: str, out: Path, *, kinds: list[str] | None = None, actor: str = "cli"
+    svc,
+    topic: str,
+    out: Path,
+    *,
+    kinds: list[str] | None = None,
+    media_limit_mb: float = DEFAULT_MEDIA_LIMIT_MB,
+    actor: str = "cli",
 ) -> ExportReport:
     t0 = time.perf_counter()
     t = svc.taxonomy.resolve(topic)
     for k in kinds or []:
         if k not in KINDS:
             raise UsageError(f"未知的材料类型“{k}”。", "可用类型：" + "、".join(KINDS))
+    limit_mb = check_media_limit(media_limit_mb)
     docs, quotes = collect(svc, t.slug, kinds)
     if not docs:
         raise UsageError(f"专题“{t.name}”下还没有材料，无法导出。", "请先导入或为材料指定该专题。")
@@ -397,10 +534,12 @@ def export_topic(
     w = PackWriter()
     for d in docs:
         v = d["version"]
-        w.add(
-            f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}",
-            svc.store.originals.read(v["sha256"]),
-        )
+        if not v.get("media"):
+            w.add(
+                f"originals/{v['sha256']}.{_EXT.get(v['format'], 'bin')}",
+                svc.store.originals.read(v["sha256"]),
+            )
+    media = _add_media(svc, w, docs, limit_mb)
     w.add_jsonl("data/documents.jsonl", docs)
     w.add_jsonl("data/quotes.jsonl", quotes)
     w.add("compilation.docx", compilation_docx(library_name, t.name, docs, quotes))
@@ -413,9 +552,11 @@ def export_topic(
     w.add("assets/style.css", _asset("style.css"))
     w.add("index.html", _asset("index.html").replace("{{TITLE}}", f"{t.name} · 专题包"))
     figures = counts(docs, quotes)
+    extra = {"media": media} if media else {}
     manifest = w.write(
         out,
-        {
+        extra
+        | {
             "library": library_name,
             "topic": {"slug": t.slug, "name": t.name},
             "kinds": kinds or [],
@@ -436,6 +577,11 @@ def export_topic(
         title=t.name,
         file=Path(out).name,
         counts=manifest["counts"],
+        **(
+            {"media_included": media["included"], "media_left_out": len(media["left_out"])}
+            if media
+            else {}
+        ),
     )
     return ExportReport(
         Path(out),
@@ -446,7 +592,19 @@ def export_topic(
         Path(out).stat().st_size,
         time.perf_counter() - t0,
         figures["sources"],
+        media["included"] if media else 0,
+        len(media["left_out"]) if media else 0,
+        limit_mb,
     )
 
 
-__all__ = ["export_topic", "collect", "counts", "site_data", "compilation_docx", "ExportReport"]
+__all__ = [
+    "export_topic",
+    "check_media_limit",
+    "collect",
+    "counts",
+    "site_data",
+    "compilation_docx",
+    "ExportReport",
+    "DEFAULT_MEDIA_LIMIT_MB",
+]

@@ -494,12 +494,23 @@ class LibraryService:
     # -- topic packs -------------------------------------------------------------------------
 
     def export_topic(
-        self, topic: str, out: Path, *, kinds: list[str] | None = None, actor: str = "cli"
+        self,
+        topic: str,
+        out: Path,
+        *,
+        kinds: list[str] | None = None,
+        media_limit_mb: float | None = None,
+        actor: str = "cli",
     ):
-        from indexer.app.export import export_topic
+        """A topic pack at ``out``; recordings' files up to ``media_limit_mb`` in all (None:
+        the default, 0: transcripts only)."""
+        from indexer.app.export import DEFAULT_MEDIA_LIMIT_MB, export_topic
 
+        limit = DEFAULT_MEDIA_LIMIT_MB if media_limit_mb is None else media_limit_mb
         with self._write_lock:
-            return export_topic(self, topic, Path(out), kinds=kinds, actor=actor)
+            return export_topic(
+                self, topic, Path(out), kinds=kinds, media_limit_mb=limit, actor=actor
+            )
 
     def import_pack(self, path: Path, *, actor: str = "cli"):
         from indexer.app.packimport import import_pack
