@@ -112,3 +112,26 @@ def test_tesseract_fallback_reads_a_clean_page(clean_page):
     ex = extract(_png(clean_page, 300), "讲义.png", Limits(ocr="tesseract"))
     assert ex.meta["ocr"]["engine"] == "tesseract"
     assert scans.accuracy(EXPECTED, ex.text) >= 0.9
+
+
+def test_a_page_ocr_finds_nothing_on_is_not_sent_back_to_ocr(tmp_path):
+    """A handout whose second page is only a picture: the warning says OCR found no text there,
+    not “请先做文字识别” (it was done), which sent an editor in circles."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "讲义带插图.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setFont("STSong-Light", 14)
+    c.drawString(72, 760, "第一页是文字：宣讲要讲群众听得懂的话。")
+    c.showPage()
+    c.rect(100, 100, 300, 400, fill=1)  # a picture without any text
+    c.showPage()
+    c.save()
+    ex = extract(path.read_bytes(), path.name)
+    assert ex.status == "ok" and "群众听得懂" in "".join(b.text for b in ex.blocks)
+    [note] = [w for w in ex.warnings if "第 2 页" in w]
+    assert "没有识别出文字" in note and "请先做文字识别" not in note

@@ -460,15 +460,21 @@ def extract(data: bytes, limits) -> Extracted:
         first = NO_TEXT_LAYER_AFTER_OCR if meta.get("ocr_tried") else NO_TEXT_LAYER
         meta.pop("ocr_tried", None)
         return Extracted(format="pdf", pages=n, status="needs_ocr", warnings=[first] + warnings)
-    meta.pop("ocr_tried", None)
+    ocr_tried = meta.pop("ocr_tried", False)
     _remove_furniture(pages, heights)
     lines = [ln for page in pages for ln in page]
     if empty:
         listed = "、".join(str(p) for p in empty[:20]) + ("等" if len(empty) > 20 else "")
-        warnings.append(
-            f"第 {listed} 页没有文字层（可能是扫描图片或空白页），这些页的内容未能提取；"
-            "如有需要，请先做文字识别（OCR）。"
-        )
+        if ocr_tried:  # OCR found nothing there either: asking for OCR would send them in circles
+            warnings.append(
+                f"第 {listed} 页没有文字层，文字识别（OCR）也没有识别出文字（可能是图片、图表或"
+                "空白页），这些页的内容未能提取；如这些页有文字，请换用更清晰的扫描件。"
+            )
+        else:
+            warnings.append(
+                f"第 {listed} 页没有文字层（可能是扫描图片或空白页），这些页的内容未能提取；"
+                "如有需要，请先做文字识别（OCR）。"
+            )
     if not lines:
         return Extracted(format="pdf", pages=n, warnings=warnings, meta=meta)
     body, left, right = _body_metrics(lines)
