@@ -518,12 +518,27 @@ def cmd_user(args) -> int:
         svc.close()
 
 
+def _media_limit(value: str) -> float:
+    """--media-limit MB: a number ≥ 0 (the service checks it again)."""
+    try:
+        mb = float(value)
+    except ValueError:
+        mb = -1.0
+    if not mb >= 0 or mb == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"“{value}”不是有效的大小：请填写不小于 0 的数（单位 MB；0 表示只带文稿）"
+        )
+    return mb
+
+
 def cmd_export(args) -> int:
     svc = _service(args)
     try:
         svc.sync()
         try:
-            rep = svc.export_topic(args.topic, Path(args.output), kinds=args.kind)
+            rep = svc.export_topic(
+                args.topic, Path(args.output), kinds=args.kind, media_limit_mb=args.media_limit
+            )
         except OSError as e:
             raise _output_error(e, args.output) from e
     finally:
@@ -533,7 +548,22 @@ def cmd_export(args) -> int:
         f"{rep.passages} 个段落 → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，"
         f"用时 {rep.seconds:.1f} 秒）"
     )
+    if rep.media_included or rep.media_left_out:
+        print(_media_export_line(rep))
     return 0
+
+
+def _media_export_line(rep) -> str:
+    line = (
+        f"视频/音频 {rep.media_included + rep.media_left_out} 段：{rep.media_included} 段随包附上"
+        f"录音/录像文件"
+    )
+    if rep.media_left_out:
+        line += (
+            f"，{rep.media_left_out} 段只带文稿（录音/录像文件未随包，"
+            f"上限 {rep.media_limit_mb:g} MB；可用 --media-limit 调整，0 表示只带文稿）"
+        )
+    return line + "。"
 
 
 def cmd_import(args) -> int:
@@ -547,6 +577,19 @@ def cmd_import(args) -> int:
         f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 条金句与已有的合并；"
         f"{len(rep.duplicates)} 份材料已存在，未改动（用时 {rep.seconds:.1f} 秒）。"
     )
+    if rep.media_files or rep.media_missing:
+        print(f"视频/音频：{rep.media_files} 段连同录音/录像文件导入。")
+    if rep.media_missing:
+        print(
+            f"另有 {len(rep.media_missing)} 段（{'、'.join(rep.media_missing)}）的录音/录像文件"
+            "未随专题包提供：已收录信息和文稿，可按文稿检索，但不能播放；"
+            "导入带有这些文件的专题包即可补上。"
+        )
+    if rep.media_completed:
+        print(
+            f"已为 {len(rep.media_completed)} 段视频/音频（{'、'.join(rep.media_completed)}）"
+            "补上录音/录像文件。"
+        )
     return 0
 
 
@@ -941,6 +984,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"只导出这些类型（可重复）：{kinds}",
     )
     s.add_argument("-o", "--output", required=True, metavar="FILE.zip", help="输出文件")
+    s.add_argument(
+        "--media-limit",
+        type=_media_limit,
+        default=None,
+        metavar="MB",
+        help="随包附上的录音/录像文件合计上限（MB，默认 200；0 表示只带文稿）。"
+        "超出的只带文稿，并在包内注明",
+    )
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("import", parents=[common], help="导入专题包")

@@ -291,6 +291,10 @@ def site_data(title: str, topic_name: str, docs: list[dict], quotes: list[dict])
         "norm": norm,
         "bigrams": grams,
         "counts": counts(docs, quotes),
+        "media": {
+            "recordings": sum(1 for d in documents if d.get("media")),
+            "included": sum(1 for d in documents if (d.get("media") or {}).get("file")),
+        },
     }
 
 

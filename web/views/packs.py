@@ -9,7 +9,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    after_this_request,
     current_app,
     flash,
     render_template,
@@ -36,32 +35,28 @@ def _flags():
 
 @bp.get("/topics/<slug>/pack.zip")
 def export(slug: str):
+    """The pack as a download; ``?media_mb=`` the size limit for the recordings' files (MB in
+    all, 0: transcripts only; default: the service's)."""
     if not can_export():
         abort(403)
     lib = get_library()
     t = lib.svc.taxonomy.get(slug)
     if t is None:
         abort(404)
+    limit = request.args.get("media_mb", "").strip() or None
     tmp = tempfile.NamedTemporaryFile(prefix="pack-", suffix=".zip", delete=False)
     tmp.close()
     path = Path(tmp.name)
-
-    @after_this_request
-    def _cleanup(resp):
-        path.unlink(missing_ok=True)
-        return resp
-
     try:
         # the signed-in user, or "web"
-        lib.svc.export_topic(t.slug, path, actor=actor())
+        lib.svc.export_topic(t.slug, path, media_limit_mb=limit, actor=actor())
+        f = open(path, "rb")  # noqa: SIM115 (closed by the response)
     except LecturelibError as e:
-        path.unlink(missing_ok=True)
         return render_template("error.html", code=400, title="无法导出专题包", message=str(e)), 400
-    data = path.read_bytes()
-    import io
-
+    finally:
+        path.unlink(missing_ok=True)  # an open file stays readable (recordings: no copy in memory)
     return send_file(
-        io.BytesIO(data),
+        f,
         mimetype="application/zip",
         as_attachment=True,
         download_name=f"{t.name}专题包.zip",
