@@ -619,15 +619,30 @@ def cmd_backup(args) -> int:
     from indexer.app.service import LibraryService
 
     try:
-        rep = LibraryService.backup(args.home, Path(args.output), no_secrets=args.no_secrets)
+        rep = LibraryService.backup(
+            args.home, Path(args.output), no_secrets=args.no_secrets, no_media=args.no_media
+        )
     except OSError as e:
         raise _output_error(e, args.output) from e
+    media = (
+        f"、{rep.media} 段录像/录音（{rep.media_bytes / 1024 / 1024:.1f} MB）" if rep.media else ""
+    )
     print(
-        f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件 → {rep.path}"
+        f"已备份：{rep.documents} 份材料、{rep.originals} 个原始文件{media} → {rep.path}"
         f"（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）"
     )
     for sha in rep.missing:
         print(f"提示：原始文件 {sha[:12]}… 缺失，未能备份（运行 lecturelib check 查看）。")
+    for title in rep.media_missing:
+        print(f"提示：录像/录音《{title}》的文件缺失，未能备份（运行 lecturelib check 查看）。")
+    for title in rep.media_damaged:
+        print(f"提示：录像/录音《{title}》的文件已损坏，未能备份（运行 lecturelib check 查看）。")
+    if rep.media_left_out:
+        print(
+            f"此备份不含录像/录音文件（--no-media）：{len(rep.media_left_out)} 段"
+            + "、".join(f"《{t}》" for t in rep.media_left_out)
+            + "恢复后可以检索、可以看文稿，但无法播放；请另行保存这些原文件。"
+        )
     if args.no_secrets:
         print(
             "此备份不含密钥和密码：恢复后会生成新密钥，各账号需用 lecturelib user passwd 设置新密码。"
@@ -638,7 +653,12 @@ def cmd_backup(args) -> int:
 def cmd_migrate(args) -> int:
     svc = _service(args)
     bars: dict[str, Progress] = {}
-    labels = {"originals": "复制原始文件", "rows": "复制数据", "verify": "核对原始文件"}
+    labels = {
+        "originals": "复制原始文件",
+        "media": "复制录像/录音（MB）",
+        "rows": "复制数据",
+        "verify": "核对原始文件",
+    }
 
     def progress(stage, done, total):
         if stage not in bars:
@@ -653,11 +673,21 @@ def cmd_migrate(args) -> int:
         svc.close()
     print(
         f"已迁移到 {rep.target}：{rep.documents} 份材料、共 {sum(rep.rows.values())} 行数据、"
-        f"{rep.originals} 个原始文件，行数与校验和核对一致（用时 {rep.seconds:.1f} 秒）。"
+        f"{rep.originals} 个原始文件"
+        + (
+            f"、{rep.media} 段录像/录音（{rep.media_bytes / 1024 / 1024:.1f} MB）"
+            if rep.media
+            else ""
+        )
+        + f"，行数与校验和核对一致（用时 {rep.seconds:.1f} 秒）。"
     )
     for sha in rep.missing:
         print(
             f"提示：原始文件 {sha[:12]}… 在原资料库中缺失，未能复制（运行 lecturelib check 查看）。"
+        )
+    for title in rep.media_missing:
+        print(
+            f"提示：录像/录音《{title}》的文件在原资料库中缺失，未能复制（运行 lecturelib check 查看）。"
         )
     if rep.home is not None:
         print(f"新资料库目录：{rep.home}（lecturelib --home {rep.home} serve）")
@@ -673,9 +703,10 @@ def cmd_restore(args) -> int:
     from indexer.app.service import LibraryService
 
     m, n = LibraryService.restore_backup(Path(args.file), args.home)
+    media = f"、{m['media_restored']} 段录像/录音" if m.get("media_restored") else ""
     print(
-        f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件，"
-        f"索引已重建（{n} 条可检索内容）。"
+        f"已恢复备份（{m['created_at']}）：{m['documents']} 份材料、{m['originals']} 个原始文件"
+        f"{media}，索引已重建（{n} 条可检索内容）。"
     )
     for note in m.get("notes") or []:
         print("注意：" + note)
@@ -1016,6 +1047,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-secrets",
         action="store_true",
         help="不含密钥（secret_key）和密码：可交给他人保存；恢复后须重设密码",
+    )
+    s.add_argument(
+        "--no-media",
+        action="store_true",
+        help="不含录像/录音文件（可能很大）：恢复后这些材料可检索、看文稿，但无法播放",
     )
     s.set_defaults(func=cmd_backup)
 

@@ -10,6 +10,14 @@ transaction, ``library.transfer``) into the backup's SQLite file, originals come
 database; ``restore`` into a home whose ``database_url`` names an empty PostgreSQL database
 copies the backup into it. A backup of either mode restores into either mode.
 
+Recordings (视频/音频, up to gigabytes) are in the backup like every original
+(``originals/ab/abcdef…``, stored uncompressed), streamed into the .zip block by block from the
+originals folder or from ``media_chunks`` (PostgreSQL), their hash checked on the way; a
+restore puts them where the target mode keeps them (the originals folder, or ``media_chunks``
+in 4 MB rows), streamed too. ``backup(..., no_media=True)`` leaves them out (their posters and
+transcripts stay in): the report and a restore name the recordings that cannot be played, and
+``check`` lists them.
+
 Secrets stay secret: the .zip is written with mode 0600 (it holds the secret key that signs
 session cookies and the accounts' password hashes), and ``restore`` writes the database and
 ``secret_key`` with mode 0600 whatever the umask. ``backup(..., no_secrets=True)`` leaves out the
@@ -28,9 +36,9 @@ import sqlite3
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
@@ -41,6 +49,7 @@ from .errors import StoreError, UsageError
 from .home import Home
 from .originals import sha256_file
 from .pack import safe_member_name
+from .store import mediafiles
 
 FORMAT = "lecturelib-backup"
 FORMAT_VERSION = 1
@@ -58,6 +67,11 @@ class BackupReport:
     seconds: float
     missing: list[str]
     secrets: bool = True  # False: made with no_secrets (no key, no password hashes)
+    media: int = 0  # recordings (视频/音频) in the backup
+    media_bytes: int = 0
+    media_left_out: list[str] = field(default_factory=list)  # titles (no_media)
+    media_missing: list[str] = field(default_factory=list)  # titles: not in the library
+    media_damaged: list[str] = field(default_factory=list)  # titles: hash wrong, left out
 
 
 def _snapshot(db_path: Path, dest: Path) -> None:
@@ -126,9 +140,12 @@ def _postgres_reading(url: str) -> Iterator[Connection]:
         engine.dispose()
 
 
-def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
+def backup(
+    home: Home, out: Path, *, no_secrets: bool = False, no_media: bool = False
+) -> BackupReport:
     """Back ``home`` up into the .zip ``out`` (mode 0600). ``no_secrets``: leave out the secret
     key and the password hashes (accounts then need a new password after a restore).
+    ``no_media``: leave out the recordings' files (视频/音频; the report names them).
 
     In PostgreSQL mode (``home.database_url``) the backup has the same format: the store is
     copied (a logical copy, one repeatable-read transaction) into the SQLite file of the
@@ -136,15 +153,52 @@ def backup(home: Home, out: Path, *, no_secrets: bool = False) -> BackupReport:
     with ExitStack() as stack:
         if home.database_url:
             pg = stack.enter_context(_postgres_reading(home.database_url))
-            return _backup(home, out, no_secrets, pg)
+            return _backup(home, out, no_secrets, pg, no_media)
         if not home.db_path.is_file():
             raise UsageError(
                 f"{home.path} 中没有资料库，无法备份。", "请用 --home 指定资料库目录。"
             )
-        return _backup(home, out, no_secrets, None)
+        return _backup(home, out, no_secrets, None, no_media)
 
 
-def _backup(home: Home, out: Path, no_secrets: bool, pg: Connection | None) -> BackupReport:
+def _snapshot_files(snap: Path) -> tuple[list[str], dict[str, str]]:
+    """(the ordinary originals the snapshot refers to: versions, drafts, the posters and
+    transcript files of recordings; the recordings: sha256 → title)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{snap}")
+    try:
+        with engine.connect() as conn:
+            shas = {
+                r[0]
+                for r in conn.execute(
+                    text("SELECT sha256 FROM versions UNION SELECT sha256 FROM drafts")
+                )
+            }
+            media, small = mediafiles.referenced(conn)
+    finally:
+        engine.dispose()
+    return sorted((shas | small) - media.keys()), media
+
+
+def _zip_stream(z: zipfile.ZipFile, member: str, blocks) -> tuple[str, int]:
+    """Write ``blocks`` as the stored (uncompressed) member ``member``; (sha256, size)."""
+    info = zipfile.ZipInfo(member, time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = PRIVATE << 16
+    h = hashlib.sha256()
+    size = 0
+    with z.open(info, "w", force_zip64=True) as dst:
+        for block in blocks:
+            h.update(block)
+            size += len(block)
+            dst.write(block)
+    return h.hexdigest(), size
+
+
+def _backup(
+    home: Home, out: Path, no_secrets: bool, pg: Connection | None, no_media: bool = False
+) -> BackupReport:
     t0 = time.perf_counter()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -159,13 +213,9 @@ def _backup(home: Home, out: Path, no_secrets: bool, pg: Connection | None) -> B
             _postgres_snapshot(pg, snap)
         if no_secrets:
             _without_secrets(snap)
+        shas, media = _snapshot_files(snap)
+        report = BackupReport(out, 0, 0, 0, 0.0, missing, not no_secrets)
         con = sqlite3.connect(snap)
-        shas = sorted(
-            {
-                r[0]
-                for r in con.execute("SELECT sha256 FROM versions UNION SELECT sha256 FROM drafts")
-            }
-        )
         documents = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         schema = _schema_of(con)
         con.close()
@@ -208,6 +258,7 @@ def _backup(home: Home, out: Path, no_secrets: bool, pg: Connection | None) -> B
                 # snapshot is consistent; they are mostly compressed already, so store them
                 z.write(p, member, compress_type=zipfile.ZIP_STORED)
                 files[member] = sha
+            _backup_media(home, z, pg, media, no_media, files, report)
             manifest = {
                 "format": FORMAT,
                 "format_version": FORMAT_VERSION,
@@ -216,20 +267,63 @@ def _backup(home: Home, out: Path, no_secrets: bool, pg: Connection | None) -> B
                 "documents": documents,
                 "originals": len(shas) - len(missing),
                 "missing_originals": missing,
+                "media": report.media,
+                "media_bytes": report.media_bytes,
+                "media_left_out": [
+                    {"sha256": sha, "title": title}
+                    for sha, title in sorted(media.items(), key=lambda kv: kv[1])
+                    if no_media
+                ],
+                "missing_media": report.media_missing + report.media_damaged,
                 "secrets": not no_secrets,
                 "files": files,
             }
             z.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     os.replace(part, out)
-    return BackupReport(
-        out,
-        documents,
-        len(shas) - len(missing),
-        out.stat().st_size,
-        time.perf_counter() - t0,
-        missing,
-        not no_secrets,
-    )
+    report.documents = documents
+    report.originals = len(shas) - len(missing)
+    report.bytes = out.stat().st_size
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _backup_media(
+    home: Home,
+    z: zipfile.ZipFile,
+    pg: Connection | None,
+    media: dict[str, str],
+    no_media: bool,
+    files: dict[str, str],
+    report: BackupReport,
+) -> None:
+    """The recordings into the .zip, streamed block by block (PostgreSQL: chunk by chunk, in
+    the snapshot's transaction), each hash checked on the way: a damaged one is left out
+    (its member is not in the manifest, so a restore ignores it) and named in the report."""
+    for sha, title in sorted(media.items(), key=lambda kv: (kv[1], kv[0])):
+        if no_media:
+            report.media_left_out.append(title)
+            continue
+        member = f"originals/{sha[:2]}/{sha}"
+        if pg is not None:
+            there = mediafiles.chunk_count(pg, sha) > 0
+            blocks = mediafiles.read_chunks(pg, sha) if there else None
+        else:
+            p = home.originals_path / sha[:2] / sha
+            there = p.is_file()
+            blocks = mediafiles.file_blocks(p) if there else None
+        if blocks is None:
+            report.media_missing.append(title)
+            continue
+        try:
+            got, size = _zip_stream(z, member, blocks)
+        except mediafiles.MediaDamaged:
+            got, size = "", 0
+        if got != sha:
+            report.media_damaged.append(title)
+            continue
+        files[member] = sha
+        report.media += 1
+        report.media_bytes += size
 
 
 def restore(archive: Path, home: Home) -> dict:
@@ -286,8 +380,14 @@ def restore(archive: Path, home: Home) -> dict:
                 raise StoreError(f"备份文件中的“{name}”校验和不符，备份已损坏，恢复已取消。")
         # everything verified: move into place (originals first, the database last)
         kept = _settings_with_database(home)
+        media = _staged_media(stage / "library.sqlite3")
+        present = {sha for sha in media if (stage / "originals" / sha[:2] / sha).is_file()}
+        manifest["media_restored"] = len(present)
+        absent = sorted(
+            (title for sha, title in media.items() if sha not in present), key=str.casefold
+        )
         if home.database_url:
-            _restore_into_postgres(stage, home.database_url)
+            _restore_into_postgres(stage, home.database_url, set(media))
             for name in CONFIG_FILES:
                 p = stage / "config" / name
                 if p.is_file():
@@ -295,7 +395,7 @@ def restore(archive: Path, home: Home) -> dict:
                         os.chmod(p, 0o644)
                     os.replace(p, home.path / name)
             _keep_database_url(home, kept)
-            manifest["notes"] = _restore_notes(home, stage / "library.sqlite3")
+            manifest["notes"] = _restore_notes(home, stage / "library.sqlite3", absent)
             return manifest
         for p in sorted((stage / "originals").glob("??/*")):
             target = home.originals_path / p.parent.name / p.name
@@ -308,16 +408,46 @@ def restore(archive: Path, home: Home) -> dict:
                     os.chmod(p, 0o644)
                 os.replace(p, home.path / name)
         _keep_database_url(home, kept)
-        notes = _restore_notes(home, stage / "library.sqlite3")
+        notes = _restore_notes(home, stage / "library.sqlite3", absent)
         os.replace(stage / "library.sqlite3", home.db_path)
         os.chmod(home.db_path, PRIVATE)
     manifest["notes"] = notes
     return manifest
 
 
-def _restore_notes(home: Home, db: Path) -> list[str]:
-    """What the person restoring must know; makes a new secret key when the backup had none."""
+def _staged_media(db: Path) -> dict[str, str]:
+    """The recordings a restored database refers to: sha256 → title (none in a backup from
+    before recordings existed)."""
+    con = sqlite3.connect(db)
+    try:
+        columns = {r[1] for r in con.execute("PRAGMA table_info(versions)")}
+        if "media" not in columns:
+            return {}
+        rows = con.execute(
+            "SELECT v.sha256, COALESCE(d.title, '') FROM versions v "
+            "LEFT JOIN documents d ON d.id = v.document_id "
+            "WHERE v.media IS NOT NULL ORDER BY v.id"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, str] = {}
+    for sha, title in rows:
+        out.setdefault(sha, title)
+    return out
+
+
+def _restore_notes(home: Home, db: Path, media_absent: Sequence[str] = ()) -> list[str]:
+    """What the person restoring must know; makes a new secret key when the backup had none;
+    names the recordings whose files were not in the backup."""
     notes: list[str] = []
+    if media_absent:
+        notes.append(
+            f"备份中没有以下 {len(media_absent)} 段录像/录音的文件（备份时用了 --no-media，"
+            "或文件当时已缺失）：恢复后它们可以检索、可以看文稿，但无法播放："
+            + "、".join(f"《{t}》" for t in media_absent)
+            + "。请从含录像/录音文件的备份恢复，或把这些材料彻底删除后重新导入原文件；"
+            "lecturelib check 会列出它们。"
+        )
     key = home.path / "secret_key"
     if not key.exists() and not os.environ.get("LECTURELIB_SECRET_KEY"):
         with _private_file(key) as f:
@@ -349,9 +479,11 @@ def _check_empty_postgres(url: str) -> None:
         engine.dispose()
 
 
-def _restore_into_postgres(stage: Path, url: str) -> None:
+def _restore_into_postgres(stage: Path, url: str, media: Collection[str] = ()) -> None:
     """The verified backup in ``stage`` into the (empty) PostgreSQL store at ``url``: its
-    database brought to this schema first, then rows and originals in one transaction."""
+    database brought to this schema first, then rows and originals in one transaction; the
+    recordings (``media``: their hashes) into ``media_chunks``, 4 MB a row, streamed from the
+    staged file."""
     from .originals import ensure_table
     from .transfer import copy_tables, verify_rows
 
@@ -363,6 +495,9 @@ def _restore_into_postgres(stage: Path, url: str) -> None:
             copy_tables(src, dst)
             ensure_table(dst)
             for p in sorted((stage / "originals").glob("??/*")):
+                if p.name in media:
+                    mediafiles.write_chunks(dst, p.name, mediafiles.file_blocks(p))
+                    continue
                 dst.execute(
                     text(
                         "INSERT INTO originals (sha256, size, data, created_at) "

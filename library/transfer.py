@@ -3,7 +3,9 @@
 
 A logical copy: the store's tables in dependency order, row for row with their ids, then each
 id counter set to where the source's was (ids are never given out again: a purged document's
-id stays purged in the copy), and the originals. The target must be empty; its schema is made
+id stays purged in the copy), and the originals. The recordings (视频/音频) are not rows:
+:func:`copy_media` streams each between the two storages (the originals folder; PostgreSQL's
+``media_chunks``), its hash checked. The target must be empty; its schema is made
 by the same Alembic revisions as any new library. Rows are copied in one transaction of the
 target (a copy interrupted half-way leaves the target empty), then counted again on both sides.
 """
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import StoreError, UsageError
+from .errors import NotFoundError, StoreError, UsageError
+from .store import mediafiles
 
 # the store's tables, parents before children (documents.current_version_id is a plain column)
 TABLES = (
@@ -71,11 +74,19 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def referenced(conn: Connection) -> list[str]:
-    """Hashes of every original a version or a draft needs."""
-    return sorted(
+    """Hashes of every ordinary original a version or a draft needs (a recording's poster
+    frame and transcript file too; not the recordings themselves: :func:`referenced_media`)."""
+    shas = {
         r[0]
         for r in conn.execute(text("SELECT sha256 FROM versions UNION SELECT sha256 FROM drafts"))
-    )
+    }
+    media, small = mediafiles.referenced(conn)
+    return sorted((shas | small) - media.keys())
+
+
+def referenced_media(conn: Connection) -> dict[str, str]:
+    """The recordings (视频/音频) the versions need: sha256 → title."""
+    return mediafiles.referenced(conn)[0]
 
 
 def check_empty(engine: Engine, what: str) -> None:
@@ -182,6 +193,49 @@ def copy_originals(
     return copied, missing
 
 
+def copy_media(
+    media: dict[str, str],
+    read: Callable[[str], Iterable[bytes]],
+    size: Callable[[str], int],
+    target: mediafiles.MediaFiles,
+    progress: Progress | None = None,
+) -> tuple[int, int, list[str]]:
+    """Copy the recordings ``media`` (sha256 → title) one at a time, block by block (``read``:
+    a stream of blocks, NotFoundError when the source has none; ``size``: their lengths, for
+    the progress), each hash checked as it is written. ``progress(MB done, MB in all)``, at
+    most about a hundred times. Returns (copied, bytes, hashes missing in the source); raises
+    UsageError naming a damaged one."""
+    sizes = {sha: 0 for sha in media}
+    copied, done_bytes, missing = 0, 0, []
+    total_mb = max(1, sum(size(sha) for sha in media) >> 20) if progress else 1
+    step = max(1, total_mb // 100)
+    shown = -1
+
+    def moved(n: int) -> None:
+        nonlocal shown
+        mb = (done_bytes + n) >> 20
+        if progress and mb // step != shown:
+            shown = mb // step
+            progress(min(mb, total_mb), total_mb)
+
+    for sha, title in sorted(media.items(), key=lambda kv: (kv[1], kv[0])):
+        try:
+            sizes[sha] = target.put_blocks(sha, read(sha), moved)
+        except NotFoundError:
+            missing.append(sha)
+            continue
+        except mediafiles.MediaDamaged as e:
+            raise UsageError(
+                f"录像/录音《{title}》的文件已损坏（校验和不符），迁移已取消。",
+                "请先运行 lecturelib check 查看，从备份恢复该文件或彻底删除该材料后再迁移。",
+            ) from e
+        copied += 1
+        done_bytes += sizes[sha]
+    if progress:
+        progress(total_mb, total_mb)
+    return copied, done_bytes, missing
+
+
 __all__ = [
     "TABLES",
     "COUNTERS",
@@ -194,4 +248,6 @@ __all__ = [
     "copy_tables",
     "verify_rows",
     "copy_originals",
+    "copy_media",
+    "referenced_media",
 ]

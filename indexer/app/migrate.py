@@ -1,7 +1,9 @@
 """Moving a library between the embedded SQLite store and PostgreSQL (``lecturelib migrate
 --to URL``): the store's rows with their ids and id counters, and the originals, copied into an
 empty target (``library.transfer``), then checked: row counts on both sides, every original's
-checksum on the target.
+checksum on the target. Recordings (视频/音频) go from one storage to the other (the originals
+folder ⇄ PostgreSQL's ``media_chunks``, 4 MB a row), streamed block by block with their hash
+checked while written, and checked again, read back from the target.
 
 * ``--to postgresql://user:pw@host/db``: the target is an empty PostgreSQL database; the
   library then runs there with ``database_url`` (settings.json, ``$LECTURELIB_DATABASE_URL``
@@ -37,8 +39,9 @@ from library.originals import DatabaseOriginals, Originals
 from library.settings import DATABASE_SCHEMES
 from library.store import Store
 from library.store.database import Database
+from library.store.mediafiles import MediaFiles, read_chunks
 
-# (stage, done, total): stage is "originals", "rows" or "verify"
+# (stage, done, total): stage is "originals", "media" (in MB), "rows" or "verify"
 Progress = Callable[[str, int, int], None]
 
 
@@ -48,6 +51,9 @@ class MigrateReport:
     rows: dict[str, int] = field(default_factory=dict)
     originals: int = 0
     missing: list[str] = field(default_factory=list)
+    media: int = 0  # recordings copied
+    media_bytes: int = 0
+    media_missing: list[str] = field(default_factory=list)  # titles: not in the source
     seconds: float = 0.0
     home: Path | None = None  # the new home (to SQLite)
 
@@ -62,6 +68,10 @@ class _Target:
     originals: Originals
     label: str
     home: Path | None = None
+
+    @property
+    def media(self) -> MediaFiles:
+        return MediaFiles(Database(self.engine), self.originals)
 
 
 def _sqlite_home(url: str) -> Path:
@@ -183,6 +193,7 @@ def migrate(source: Store, url: str, progress: Progress | None = None) -> Migrat
     t0 = time.perf_counter()
     target = _open_target(url, source)
     report = MigrateReport(target.label, home=target.home)
+    target_media = target.media
 
     def step(stage: str) -> Callable[[int, int], None] | None:
         return (lambda done, total: progress(stage, done, total)) if progress else None
@@ -195,6 +206,18 @@ def migrate(source: Store, url: str, progress: Progress | None = None) -> Migrat
             report.originals, report.missing = transfer.copy_originals(
                 shas, _read(source), target.originals.put, step("originals")
             )
+            media = transfer.referenced_media(src)
+            report.media, report.media_bytes, absent = transfer.copy_media(
+                media,
+                # a PostgreSQL source: the chunks as of the moment read
+                (lambda sha: read_chunks(src, sha))
+                if source.db.postgres
+                else source.media_files.blocks,
+                source.media_files.size,
+                target_media,
+                step("media"),
+            )
+            report.media_missing = [media[sha] for sha in absent]
             with target.engine.begin() as dst:
                 transfer.copy_tables(src, dst, step("rows"))
             with target.engine.connect() as dst:
@@ -209,6 +232,19 @@ def migrate(source: Store, url: str, progress: Progress | None = None) -> Migrat
                 )
             if verify:
                 verify(n, len(present))
+        copied = {sha: t for sha, t in media.items() if sha not in absent}
+        for sha, title in copied.items():  # read back from the target, block by block
+            if not target_media.verify(sha):
+                raise UsageError(
+                    f"录像/录音《{title}》复制后校验和不符，迁移的结果不可用。",
+                    "请检查目标数据库或磁盘后重新迁移到一个新的空目标。",
+                )
+        there = sum(target_media.has(sha) for sha in media)
+        if there != report.media:
+            raise UsageError(
+                f"复制后录像/录音的数目不一致（{report.media} → {there}），迁移的结果不可用。",
+                "请检查目标数据库或磁盘后重新迁移到一个新的空目标。",
+            )
         if target.home is not None:
             _copy_config(source, target.home)
         else:

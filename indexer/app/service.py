@@ -62,11 +62,20 @@ class LibraryService:
         return self.store.stored_values.setdefault("web_secret_key", secrets.token_hex(32))
 
     @staticmethod
-    def backup(home: str | os.PathLike | None, out: Path, *, no_secrets: bool = False):
-        """Back the library up into ``out`` (safe while the server runs)."""
+    def backup(
+        home: str | os.PathLike | None,
+        out: Path,
+        *,
+        no_secrets: bool = False,
+        no_media: bool = False,
+    ):
+        """Back the library up into ``out`` (safe while the server runs); ``no_media``: without
+        the recordings' files."""
         from library.backup import backup
 
-        return backup(Home.open(home, create=False), Path(out), no_secrets=no_secrets)
+        return backup(
+            Home.open(home, create=False), Path(out), no_secrets=no_secrets, no_media=no_media
+        )
 
     @classmethod
     def restore_backup(cls, archive: Path, home: str | os.PathLike | None) -> tuple[dict, int]:

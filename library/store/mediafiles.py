@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from ..errors import NotFoundError, StoreError
@@ -42,7 +42,10 @@ class MediaDamaged(StoreError):
 
 def media_versions(conn: Connection) -> list[dict]:
     """Every media version: ``sha256`` (the recording), ``title`` (its document's),
-    ``document_id`` and ``media`` (the parsed JSON: poster, transcript_sha256 …)."""
+    ``document_id`` and ``media`` (the parsed JSON: poster, transcript_sha256 …). None in
+    a database from before recordings (a backup of an old library)."""
+    if "media" not in {c["name"] for c in inspect(conn).get_columns("versions")}:
+        return []
     rows = conn.execute(
         text(
             "SELECT v.sha256, v.document_id, COALESCE(d.title, '') AS title, v.media "
@@ -105,10 +108,15 @@ def rechunk(blocks: Iterable[bytes], size: int) -> Iterator[bytes]:
     """``blocks`` of any size as blocks of ``size`` bytes (the last one shorter)."""
     buf = bytearray()
     for block in blocks:
+        if not buf and len(block) == size:  # already the right size: no copy
+            yield block
+            continue
         buf += block
         while len(buf) >= size:
-            yield bytes(buf[:size])
+            with memoryview(buf) as view:
+                out = bytes(view[:size])
             del buf[:size]
+            yield out
     if buf:
         yield bytes(buf)
 
