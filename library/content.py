@@ -76,7 +76,18 @@ class TopicSuggestion:
     score: float  # 0..1
 
 
+def join_notes(parts) -> str:
+    """Messages joined into one: “第 2 页没有文字层；有 1 条金句没有找到出处。” — not “。；”,
+    which is what joining sentences with “；” gave."""
+    notes = [str(p).strip() for p in parts if p and str(p).strip()]
+    if not notes:
+        return ""
+    head = [n.rstrip("。；;") for n in notes[:-1]]
+    return "；".join(head + [notes[-1]])
+
+
 __all__ = [
+    "join_notes",
     "KINDS",
     "HIT_KINDS",
     "AUDIENCES",

@@ -27,3 +27,13 @@ def test_copied_quote_carries_its_citation():
         quote_with_citation("“民惟邦本，本固邦宁。”", "《尚书·五子之歌》", None)
         == "“民惟邦本，本固邦宁。” ——《尚书·五子之歌》"
     )
+
+
+def test_notes_join_without_double_punctuation():
+    from library.content import join_notes
+
+    assert (
+        join_notes(["第 2 页没有文字层。", "", "有 1 条金句没有找到出处，请核对后补充。"])
+        == "第 2 页没有文字层；有 1 条金句没有找到出处，请核对后补充。"
+    )
+    assert join_notes([]) == "" and join_notes(["只有一句。"]) == "只有一句。"

@@ -17,6 +17,7 @@ from pathlib import PurePath
 from indexer.ingest.pipeline import FileResult, Options, Pipeline, Prepared, text_key
 from indexer.ingest.structure import document_source
 from library import settings
+from library.content import join_notes
 from library.errors import LecturelibError, NotFoundError
 from library.originals import sha256_bytes
 
@@ -146,7 +147,7 @@ def upload(
         quotes=len(s.quotes),
         passages=len(s.passages),
         pages=prepared.pages,
-        message="；".join(prepared.warnings),
+        message=join_notes(prepared.warnings),
     )
     if prepared.status == "needs_ocr":
         out.update(
@@ -190,7 +191,7 @@ def _recount(message: str, quotes, kind: str | None) -> str:
         return message
     rest = _MISSING_SOURCE.sub("", message).strip(" ；")
     fixed = missing_source_warnings(["有 1 条金句没有找到出处。"], quotes, kind=kind)
-    return "；".join(x for x in [rest] + fixed if x)
+    return join_notes([rest] + fixed)
 
 
 def stored_quotes(store, prepared: Prepared) -> dict[int, dict]:

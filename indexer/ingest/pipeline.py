@@ -23,7 +23,7 @@ from pathlib import Path
 
 from indexer.ingest.audience import suggest_audiences
 from indexer.ingest.normalize import for_search
-from library.content import KINDS, Passage, Quote, Structured
+from library.content import KINDS, Passage, Quote, Structured, join_notes
 from library.errors import (
     EmptyFileError,
     FileTooLargeError,
@@ -819,7 +819,7 @@ class Pipeline:
             kind="media",
             quotes=len(s.quotes),
             passages=len(s.passages),
-            message="；".join(warnings),
+            message=join_notes(warnings),
             title=s.title,
             version=stored.version_number,
         )
@@ -848,7 +848,7 @@ class Pipeline:
         s = prepared.structured
         if prepared.status == "needs_ocr":
             msg = (
-                "；".join(prepared.warnings)
+                join_notes(prepared.warnings)
                 or "此 PDF 没有文字层（可能是扫描件），请先做文字识别（OCR）。"
             )
             return FileResult(
@@ -895,7 +895,7 @@ class Pipeline:
             return FileResult(name, "error", message=str(e))
         except OSError as e:
             return FileResult(name, "error", message=f"无法保存文件：{e}。")
-        msg = "；".join(prepared.warnings)
+        msg = join_notes(prepared.warnings)
         if stored.version_number > 1:
             msg = (
                 f"《{s.title}》已有旧版本，已保存为第 {stored.version_number} 版，旧版本保留。"
