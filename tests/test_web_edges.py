@@ -11,7 +11,7 @@ import threading
 from urllib.parse import unquote
 
 import pytest
-from conftest import EDITOR, QUOTES, login, make_docx, text, with_csrf
+from conftest import ADMIN, EDITOR, QUOTES, login, make_docx, text, with_csrf
 from sqlalchemy import text as sql
 
 BIG = "99999999999999999999"  # > 2**63: SQLite cannot bind it
@@ -315,3 +315,22 @@ def test_flask_413_is_chinese_for_the_upload_script(make_app):
         headers={"X-Requested-With": "fetch", "Accept": "application/json"},
     )
     assert r.status_code == 413 and "超过了大小上限" in r.get_json()["error"]["message"]
+
+
+# -- a speaker is not told to run server commands ---------------------------------------------
+
+
+def test_a_missing_original_tells_a_speaker_to_ask_the_admin_and_the_admin_what_to_run(app):
+    lib = app.extensions["lecturelib"]
+    doc = lib.svc.store.list_documents()[0]
+    version = lib.svc.store.get_document(doc["id"])["version"]
+    lib.svc.original_path(version["sha256"]).unlink()
+    url = f"/documents/{doc['id']}/download"
+    speaker = app.test_client().get(url)
+    assert speaker.status_code == 404
+    page = text(speaker)
+    assert "原始文件不在资料库中" in page and "请联系资料库管理员处理" in page
+    assert "lecturelib" not in page
+    admin = app.test_client()
+    login(admin, ADMIN)
+    assert "lecturelib check" in text(admin.get(url))

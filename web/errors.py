@@ -30,7 +30,21 @@ def wants_json() -> bool:
     )
 
 
+# A hint that names a server command (“请运行 lecturelib check”) means nothing to a speaker at a
+# browser; only an administrator, who runs the server, is shown the command.
+FOR_THE_ADMIN = "请联系资料库管理员处理。"
+
+
+def _hint_for_this_user(hint: str) -> str:
+    from .security import is_admin
+
+    if "lecturelib " in (hint or "") and not is_admin():
+        return FOR_THE_ADMIN
+    return hint
+
+
 def render_error(status: int, title: str, message: str, hint: str = "", **extra):
+    hint = _hint_for_this_user(hint)
     if wants_json():
         body = {"error": {"status": status, "message": message, "hint": hint}}
         body["error"].update(extra)
