@@ -77,6 +77,10 @@ def test_the_pack_has_the_transcript_with_times_and_the_recording(source):
         assert pack.files[wav].read_bytes() == source["audio"].read_bytes()
         site = pack.members["assets/data.js"].decode("utf-8")
         assert '"ts":2.4' in site and rec["file"] in site
+        import docx  # the Word compilation prints the transcript with its times
+
+        words = docx.Document(io.BytesIO(pack.members["compilation.docx"]))
+        assert any(p.text.startswith("〔0:02〕宣讲员") for p in words.paragraphs)
     with zipfile.ZipFile(rep.path) as z:  # recordings stored as they are, not deflated
         media = [i for i in z.infolist() if is_media_member(i.filename)]
         assert len(media) == 2 and {i.compress_type for i in media} == {zipfile.ZIP_STORED}
@@ -237,6 +241,7 @@ def test_bytes_that_are_not_a_recording_are_refused_and_nothing_is_stored(source
             svc.import_pack(bad)
         assert f"《{VIDEO}》的录音/录像文件无法读取" in e.value.message
         assert svc.store.counts()["documents"] == 0
+        assert list((tmp_path / "home" / "run" / "pack-import").iterdir()) == []
     finally:
         svc.close()
 
