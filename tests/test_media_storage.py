@@ -153,6 +153,34 @@ def test_repair_removes_media_no_version_refers_to(library, tmp_path):
     assert not svc.store.media_files.has(sha) and plays(svc, doc_id, video)
 
 
+@pytest.mark.postgres
+def test_a_node_copy_repairs_the_chunks_and_a_bad_copy_is_removed(request, tmp_path):
+    """PostgreSQL: a node serves a recording from its own copy. A damaged chunk is written
+    again from a copy that hashes right; a damaged copy is removed and made again."""
+    folder, video = material(tmp_path)
+    svc = LibraryService(make_home(request, tmp_path / "home", "postgres"))
+    try:
+        [rec] = [r for r in svc.ingest([folder]) if r.kind == "media"]
+        sha = media_sha(svc, rec.document_id)
+        copy, _ = svc.media_file(rec.document_id)  # this node's copy
+        svc.store.db.execute(
+            "UPDATE media_chunks SET data = :d WHERE sha256 = :s AND seq = 0",
+            {"d": b"x", "s": sha},
+        )
+        [p] = svc.check()
+        assert f"《{TITLE}》" in p and "损坏" in p
+        svc.check(repair=True)
+        assert svc.check() == [] and svc.store.media_files.verify(sha)
+
+        copy.write_bytes(b"\0" * 100)  # a bad copy on this node
+        [p] = svc.check()
+        assert f"《{TITLE}》" in p and "缓存副本" in p
+        svc.check(repair=True)
+        assert svc.check() == [] and plays(svc, rec.document_id, video)
+    finally:
+        svc.close()
+
+
 # -- backup and restore -----------------------------------------------------------------------
 
 

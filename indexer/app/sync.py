@@ -138,17 +138,14 @@ def check_media(store: Store, media: dict[str, str], *, repair: bool = False) ->
     files = store.media_files
     problems: list[str] = []
     for sha, title in sorted(media.items(), key=lambda kv: (kv[1], kv[0])):
-        copy = store.originals.path_for(sha) if store.db.postgres else None
-        copy_ok = None
-        if copy is not None and copy.is_file():
-            copy_ok = files.originals.verify(sha)  # this node's copy, hashed from disk
-            if not copy_ok:
-                problems.append(
-                    f"录像/录音《{title}》在本节点的缓存副本已损坏（{sha[:12]}…）"
-                    "：修复时删除，播放时会从数据库重新生成。"
-                )
-                if repair:
-                    copy.unlink(missing_ok=True)
+        copy, copy_ok = files.node_copy(sha)
+        if copy is not None and not copy_ok:
+            problems.append(
+                f"录像/录音《{title}》在本节点的缓存副本已损坏（{sha[:12]}…）"
+                "：修复时删除，播放时会从数据库重新生成。"
+            )
+            if repair:
+                copy.unlink(missing_ok=True)
         there = files.has(sha)
         if there and files.verify(sha):
             continue

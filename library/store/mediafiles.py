@@ -269,6 +269,17 @@ class MediaFiles:
             return False
         return h.hexdigest() == sha
 
+    def node_copy(self, sha: str) -> tuple[Path | None, bool]:
+        """PostgreSQL: (this node's copy of the file, whether it hashes right), read from disk
+        block by block; (None, False) when there is no copy (and always on SQLite, where the
+        file itself is on disk)."""
+        if not self.db.postgres:
+            return None, False
+        copy = self.originals.path_for(sha)
+        if not copy.is_file():
+            return None, False
+        return copy, sha256_file(copy) == sha
+
     def path(self, sha: str) -> Path:
         """A file on this machine holding the media (missing when the library has none)."""
         dest = self.originals.path_for(sha)
