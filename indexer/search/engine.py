@@ -174,7 +174,8 @@ class _ResultBase(TypedDict):
     total_is_estimate: bool
     facets_are_estimate: bool
     page: int
-    pages: int
+    pages: int  # pages of hits (collapsed: at most two passages of a document on the pages)
+    pages_are_estimate: bool  # counted on a sample: the last pages may hold fewer hits
     hits: list[Hit]
     facets: Facets  # keys: FILTER_NAMES
     partial: bool  # the budget ran out: what was found by then

@@ -349,13 +349,62 @@ def order_key(sort: str):
     )
 
 
+def group_of(rec: dict):
+    """The document a record is collapsed with, None for a record shown on its own (a quote, or
+    a record without a document)."""
+    doc = rec.get("document_id")
+    return None if rec.get("kind") == "quote" else doc
+
+
+def shown_count(per_group) -> int:
+    """How many hits the pages show for matches counted per group (``group → n``; the group
+    None: records shown on their own, each a hit): every lone record, and at most
+    ``PER_DOCUMENT`` of each document."""
+    return sum(n if g is None else min(n, PER_DOCUMENT) for g, n in per_group.items())
+
+
+class Shown:
+    """Counts verified hits as ``collapse`` will show them: at most ``PER_DOCUMENT`` per
+    document (a search stops verifying once the page and its margin are full of *shown* hits,
+    not of verified records: a document that says the query in 80 passages fills no page)."""
+
+    def __init__(self):
+        self.n = 0  # hits shown
+        self.lone = 0  # ... of them records shown on their own
+        self.per_doc: dict = {}  # document → its verified records
+
+    def add(self, rec: dict) -> None:
+        g = group_of(rec)
+        if g is None:
+            self.n += 1
+            self.lone += 1
+            return
+        k = self.per_doc.get(g, 0)
+        self.per_doc[g] = k + 1
+        if k < PER_DOCUMENT:
+            self.n += 1
+
+    def estimate(self, unchecked, ratio: float) -> int:
+        """The hits the pages would show were the ``unchecked`` candidates (their groups, None
+        for lone records) verified too, ``ratio`` of them matching: the verified ones counted,
+        the rest scaled, each document capped at ``PER_DOCUMENT``."""
+        rest: dict = {}
+        for g in unchecked:
+            rest[g] = rest.get(g, 0) + 1
+        est = self.lone + rest.pop(None, 0) * ratio
+        for g, k in self.per_doc.items():
+            est += min(k + rest.pop(g, 0) * ratio, PER_DOCUMENT)
+        est += sum(min(k * ratio, PER_DOCUMENT) for k in rest.values())
+        return max(self.n, int(round(est)))
+
+
 def collapse(ordered: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate, list]]:
     """At most PER_DOCUMENT passage/Q&A hits per document; the rest counted on the first."""
     out = []
     per_doc: dict = {}
     for score, c in ordered:
-        doc = c.rec.get("document_id")
-        if c.rec.get("kind") == "quote" or doc is None:
+        doc = group_of(c.rec)
+        if doc is None:
             out.append((score, c, [0]))
             continue
         entry = per_doc.get(doc)
@@ -460,20 +509,35 @@ def answer(
     scale: float,
     partial: bool,
     exhausted: bool,
+    shown: int | None = None,
+    shown_is_estimate: bool = True,
+    doc_matches=None,
 ) -> dict:
     """The search answer: the page of collapsed hits, total, pages, facets (scaled when
-    counted on a sample), flags and notices."""
+    counted on a sample), flags and notices.
+
+    ``total`` counts matching records; the pages count the hits they show (``collapse``: at most
+    ``PER_DOCUMENT`` of a document). When the search stopped before the end, ``shown`` is the
+    backend's count of those hits (exact for an exact plan, else ``shown_is_estimate``), and
+    ``doc_matches(documents)`` the number of matching records of each document whose first hit
+    is on this page (an exact plan: its ``more_in_document`` is then every further match, the
+    same on every page)."""
     facets_estimate = estimate
     if scale != 1.0:
         counts = scaled(counts, scale)
         facets_estimate = True
     start = (page - 1) * limit
-    shown = collapsed[start : start + limit]
-    hits = [format_hit(c, score, plan, more) for score, c, more in shown]
+    shown_hits = collapsed[start : start + limit]
+    if doc_matches is not None and not exhausted and shown_hits:
+        shown_hits = _with_document_matches(collapsed, start, shown_hits, doc_matches)
+    hits = [format_hit(c, score, plan, more) for score, c, more in shown_hits]
     if exhausted:
-        pages = math.ceil(len(collapsed) / limit)
+        pages, pages_estimate = math.ceil(len(collapsed) / limit), False
+    elif shown is not None:
+        pages = max(1, math.ceil(max(shown, len(collapsed)) / limit))
+        pages_estimate = shown_is_estimate
     else:
-        pages = max(1, math.ceil(total / limit))
+        pages, pages_estimate = max(1, math.ceil(total / limit)), True
     return {
         "query": plan.pq.raw,
         "total": total,
@@ -481,11 +545,36 @@ def answer(
         "facets_are_estimate": facets_estimate,
         "page": page,
         "pages": pages,
+        "pages_are_estimate": pages_estimate,
         "hits": hits,
         "facets": counts,
         "partial": partial,
         "notices": plan.notices + ([PARTIAL] if partial else []),
     }
+
+
+def _with_document_matches(collapsed: list, start: int, page: list, doc_matches) -> list:
+    """The page with ``more_in_document`` of each document's first hit set from the document's
+    matches: all of them but the ``PER_DOCUMENT`` the pages show."""
+    seen = {group_of(c.rec) for _, c, _ in collapsed[:start]}
+    firsts = []
+    for _, c, _ in page:
+        g = group_of(c.rec)
+        if g is not None and g not in seen:
+            seen.add(g)
+            firsts.append(g)
+    if not firsts:
+        return page
+    matches = doc_matches(firsts)
+    out = []
+    done = set()
+    for score, c, more in page:
+        g = group_of(c.rec)
+        if g in matches and g not in done:
+            done.add(g)
+            more = [max(more[0], matches[g] - PER_DOCUMENT)]
+        out.append((score, c, more))
+    return out
 
 
 def empty_answer(plan: Plan) -> dict:
@@ -496,6 +585,7 @@ def empty_answer(plan: Plan) -> dict:
         "facets_are_estimate": False,
         "page": 1,
         "pages": 0,
+        "pages_are_estimate": False,
         "hits": [],
         "facets": {k: {} for k in FACET_NAMES},
         "partial": False,
@@ -523,6 +613,9 @@ __all__ = [
     "final_score",
     "order_key",
     "collapse",
+    "group_of",
+    "shown_count",
+    "Shown",
     "format_hit",
     "empty_answer",
     "paging",

@@ -7,7 +7,8 @@ and one in ``search_texts`` (what ranks and shows it), both keyed by ``docnum``:
   takes the next number): "newest first" for the bounded ranking window and ties, as the Whoosh
   backend's document numbers;
 * ``search_records``: ``id``, the facet columns ``kind``, ``dkind``, ``speaker`` (quotes only),
-  ``year``, ``topics[]``, ``audiences[]``, the date sort key, and ``grams`` (below);
+  ``year``, ``topics[]``, ``audiences[]``, the date sort key, ``docid`` (the document a passage
+  or Q&A pair is collapsed with, ``plan.group_of``: null for a quote), and ``grams`` (below);
 * ``search_texts``: ``rec`` (json: stored and returned as text, never queried in SQL), the display
   fields a hit shows, ``words`` and ``wlen``.
   Kept apart so that the rows a candidate scan visits are narrower (the records heap is a
@@ -46,7 +47,7 @@ from indexer.search.plan import body_text, meta_text
 from indexer.search.records import IndexRecord
 from indexer.search.text import gram_terms
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MAX_POS = 16383  # PostgreSQL's largest tsvector position
 
 RECORDS = "search_records"
@@ -65,6 +66,7 @@ COLUMNS = (
     "topics",
     "audiences",
     "datekey",
+    "docid",
     "grams",
 )
 TEXT_COLUMNS = ("docnum", "wlen", "words", "rec")
@@ -82,6 +84,7 @@ CREATE TABLE {table} (
     topics text[] NOT NULL DEFAULT '{{}}',
     audiences text[] NOT NULL DEFAULT '{{}}',
     datekey text NOT NULL DEFAULT '',
+    docid bigint,
     grams tsvector NOT NULL
 )"""
 
@@ -182,6 +185,7 @@ def record_row(rec: IndexRecord, docnum: int, tokenizer) -> tuple[tuple, tuple, 
         facets["topic"],
         facets["audience"],
         rec.date or "",
+        rec.document_id if rec.kind != "quote" else None,
         grams_vector(grams),
     )
     text = (

@@ -281,6 +281,10 @@ class Candidates:
     def __init__(self):
         self.total = 0  # candidates in all
         self.docnums: list[int] = []  # the first max(MAX_CANDIDATES, FACET_SAMPLE), in order
+        self.groups: dict[int, int | None] = {}  # their documents (plan.group_of)
+        # an exact plan's documents with more than PER_DOCUMENT candidates, when there are more
+        # candidates than docnums
+        self.doc_counts: dict[int, int] = {}
         self.facets: dict[str, dict[str, int]] = {k: {} for k in FACET_COLUMNS}  # of a sample
         self.tfs: dict[int, dict[str, tuple[int, int]]] = {}  # of the scoring window
         self.dfs: dict[str, int] = {}
@@ -298,19 +302,28 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
     # the candidate set carries doc numbers (and dates) only; the facet columns are read for
     # the sample alone
     ctes = [
-        f"a AS MATERIALIZED (SELECT docnum{', datekey' if sort == 'date' else ''} "
+        f"a AS MATERIALIZED (SELECT docnum, docid{', datekey' if sort == 'date' else ''} "
         f"FROM {RECORDS} WHERE {cond[0]})",
         f"c AS MATERIALIZED (SELECT * FROM a ORDER BY {order} LIMIT %s)",
         "f AS MATERIALIZED (SELECT r.kind, r.dkind, r.speaker, r.year, r.topics, r.audiences "
         f"FROM (SELECT docnum FROM c ORDER BY {order} LIMIT %s) s JOIN {RECORDS} r "
         "ON r.docnum = s.docnum)",
     ]
+    head = max(MAX_CANDIDATES, FACET_SAMPLE)
     parts = [
-        "SELECT 0, docnum, NULL::int, NULL::text, NULL::text FROM c",
+        "SELECT 0, docnum, docid, NULL::text, NULL::text FROM c",
         "SELECT 2, count(*), NULL, NULL, NULL FROM a",
         *_facet_selects("f"),
     ]
-    params: list = [*cond[1], max(MAX_CANDIDATES, FACET_SAMPLE), FACET_SAMPLE]
+    params: list = [*cond[1], head, FACET_SAMPLE]
+    if plan.exact:
+        # every candidate matches: a document's matches beyond the docnums read (its
+        # more_in_document), counted only when there are more candidates than that
+        parts.append(
+            "SELECT 5, docid, count(*), NULL, NULL FROM a WHERE docid IS NOT NULL "
+            "AND (SELECT count(*) FROM a) > %s GROUP BY docid HAVING count(*) > %s"
+        )
+        params += [head, P.PER_DOCUMENT]
     if scoring:
         ctes.append("w AS (SELECT docnum FROM c ORDER BY docnum DESC LIMIT %s)")
         parts.append(
@@ -325,12 +338,15 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
     for part, n, m, key, val in cur.fetchall():
         if part == 0:
             out.docnums.append(n)
+            out.groups[n] = m
         elif part == 1:
             out.facets[key][val] = n
         elif part == 2:
             out.total = n
         elif part == 3:
             out.tfs.setdefault(n, {})[key] = (int(val), m)
+        elif part == 5:
+            out.doc_counts[n] = m
         else:
             out.dfs[key] = n
     out.facets = _sorted_counts(out.facets)
@@ -406,6 +422,7 @@ def run_search(
         ordered = sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True)
         order = [(d, scores.get(d, 0.0)) for d in ordered] + [(d, 0.0) for d in rest]
     verified: list[tuple[float, P.Candidate]] = []
+    shown = P.Shown()
     checked = 0
     partial = False
     pos = 0
@@ -432,8 +449,9 @@ def run_search(
             checked += 1
             if plan.exact or P.verify(plan, c.rec):
                 verified.append((P.final_score(plan, c) if sort != "date" else 0.0, c))
+                shown.add(c.rec)
                 # stop once the page is full and a margin for re-ranking and collapse is seen
-                if len(verified) >= k:
+                if shown.n >= k:
                     done = True
                     break
             if checked >= MAX_CANDIDATES:
@@ -443,6 +461,7 @@ def run_search(
     collapsed = P.collapse(sorted(verified, key=P.order_key(sort), reverse=True))
     n = got.total
     exhausted = checked >= n and not partial
+    pages: dict = {}
     if exhausted:
         total, estimate, scale = len(verified), False, 1.0
         if len(verified) == n and n <= FACET_SAMPLE:
@@ -456,6 +475,7 @@ def run_search(
     else:
         total, estimate, scale = P.sampled(plan, n, len(verified), checked, FACET_SAMPLE)
         counts = got.facets
+        pages = _pages(plan, got, order[:MAX_CANDIDATES], checked, shown, len(verified))
     return P.answer(
         plan,
         collapsed,
@@ -467,7 +487,31 @@ def run_search(
         scale=scale,
         partial=partial,
         exhausted=exhausted,
+        **pages,
     )
+
+
+def _pages(
+    plan: P.Plan, got: Candidates, order: list, checked: int, shown: P.Shown, verified: int
+) -> dict:
+    """What the pages show when a search stopped before its last candidate (the Whoosh
+    backend's ``_pages``): the hits the candidates a search can reach (``order``, the first
+    ``MAX_CANDIDATES``) make, at most ``PER_DOCUMENT`` of a document, from the documents the
+    candidate statement gave with their doc numbers; exact for an exact plan, with the matches
+    of each document shown, else estimated."""
+    groups = got.groups
+    if plan.exact:
+        per = Counter([groups[dn] for dn, _ in order])
+        whole = len(got.docnums) >= got.total
+        every = Counter(groups[dn] for dn in got.docnums) if whole else got.doc_counts
+
+        def doc_matches(docs: list) -> dict:
+            return {d: every.get(d, 0) for d in docs}
+
+        return {"shown": P.shown_count(per), "shown_is_estimate": False, "doc_matches": doc_matches}
+    ratio = verified / checked if checked else 1.0
+    unchecked = (groups[dn] for dn, _ in order[checked:])
+    return {"shown": shown.estimate(unchecked, ratio), "shown_is_estimate": True}
 
 
 def top_words(counts: Counter, dfs: dict[str, int], n_all: int, limit: int = 12) -> list[str]:

@@ -31,7 +31,7 @@ from indexer.search.whoosh.analysis import (
     WordTokenizer,
 )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 # Context (heading path + document title of a passage, 出处 of a quote) is the same text on many
 # records: it goes into the gram field of each record (so that every record is found by it) but
@@ -74,6 +74,9 @@ def build_schema(vocab_version: str, terms: tuple[str, ...]) -> fields.Schema:
         topic=fields.KEYWORD(scorable=False),
         audience=fields.KEYWORD(scorable=False),
         datekey=fields.ID(sortable=True),
+        # the document a passage or Q&A pair is collapsed with (plan.group_of; none for a quote):
+        # how many hits the pages show is counted on the candidates, without reading records
+        docid=fields.ID,
         body=text_field(word_an),  # quote / passage / answer text, question
         grams=text_field(gram_an, False),  # recall field over body and context
         rec=fields.STORED,
@@ -104,6 +107,8 @@ def to_document(rec: IndexRecord | Mapping) -> dict:
         doc["dkind"] = r.doc_kind
     if r.kind == "quote" and r.speaker:
         doc["speaker"] = r.speaker
+    if r.kind != "quote" and r.document_id is not None:
+        doc["docid"] = str(r.document_id)
     if r.topics:
         doc["topic"] = " ".join(r.topics)
     if r.audiences:

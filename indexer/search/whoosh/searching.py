@@ -41,7 +41,8 @@ How a query runs (docs/PERFORMANCE.md has the measurements behind it):
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from array import array
+from collections import Counter, OrderedDict
 from itertools import islice
 
 from whoosh import query as wq
@@ -63,6 +64,7 @@ from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's pla
     Candidate,
     Form,
     Plan,
+    Shown,
     answer,
     build_plan,
     collapse,
@@ -73,6 +75,7 @@ from indexer.search.plan import (  # noqa: F401  (re-exported: the backend's pla
     order_key,
     paging,
     sampled,
+    shown_count,
     too_broad,
     verify,
 )
@@ -229,10 +232,13 @@ def _bulk_ids(m) -> list[int]:
 
 
 class FacetCache:
-    """Per-searcher bitmaps (Python ints) of the documents holding each facet value."""
+    """Per-searcher bitmaps (Python ints) of the documents holding each facet value, and (built
+    on first need) the document each record is collapsed with: shared by the threads reading
+    one index generation."""
 
     def __init__(self, docsets: DocSets):
         self.size = docsets.size
+        self._groups: array | None = None
         reader = docsets.reader
         self.maps: dict[str, dict[str, int]] = {}
         for name, fname in FACET_FIELDS.items():
@@ -252,6 +258,28 @@ class FacetCache:
                     c[v] = n
             out[name] = dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0])))
         return out
+
+    def groups(self, docsets: DocSets) -> array:
+        """doc number → the document its record is collapsed with (``plan.group_of``), ``LONE``
+        for a record shown on its own. Read from the ``docid`` postings of ``docsets`` (a
+        snapshot of this generation) the first time a search stops before its last candidate;
+        threads building it at once build the same array."""
+        g = self._groups
+        if g is None:
+            g = array("q", [LONE]) * self.size
+            reader = docsets.reader
+            for tb in reader.lexicon("docid"):
+                doc = int(tb.decode("utf-8") if isinstance(tb, bytes) else tb)
+                for r, offset in docsets.leaves:
+                    if ("docid", tb) not in r:
+                        continue
+                    for i in _bulk_ids(r.postings("docid", tb)):
+                        g[i + offset] = doc
+            self._groups = g
+        return g
+
+
+LONE = -1  # FacetCache.groups: a record shown on its own (a quote, or without a document)
 
 
 def to_bitmap(ids, size: int) -> int:
@@ -343,8 +371,9 @@ def ranking_query(plan: Plan) -> wq.Query | None:
 # running a search
 
 
-def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
-    """Candidate doc numbers, best first, with their cheap scores.
+def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str) -> list:
+    """The first ``MAX_CANDIDATES`` candidate doc numbers, best first, with their cheap scores
+    (no search verifies more).
 
     The newest ``DIRECT_SCORING`` candidates (highest doc numbers: the latest material added)
     are scored with BM25F and ordered by score; any older candidates follow, newest first,
@@ -352,6 +381,7 @@ def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
     block-max pruning cannot help when many candidates tie (boilerplate lines), and scoring
     costs ~15 µs per candidate and term in Python. For sort="date" the candidates are ordered
     by the date column."""
+    cap = MAX_CANDIDATES
     if sort == "date":
         col = searcher.reader().column_reader("datekey")
 
@@ -363,17 +393,18 @@ def _ordered_docnums(searcher, plan: Plan, cand: set, k: int, sort: str):
                 # shorter than its documents: Whoosh does not fill the tail with the default
                 return ""
 
-        for dn in sorted(cand, key=lambda d: (datekey(d), d), reverse=True):
-            yield dn, 0.0
-        return
+        ordered = sorted(cand, key=lambda d: (datekey(d), d), reverse=True)
+        return [(dn, 0.0) for dn in ordered[:cap]]
     rq = ranking_query(plan)
     ordered = sorted(cand, reverse=True)  # newest first
-    window, rest = ordered[:DIRECT_SCORING], ordered[DIRECT_SCORING:]
+    window, rest = ordered[:DIRECT_SCORING], ordered[DIRECT_SCORING:cap]
     scores = _direct_scores(searcher, rq, window[::-1]) if rq is not None else {}
-    for dn in sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True):
-        yield dn, scores.get(dn, 0.0)
-    for dn in rest:
-        yield dn, 0.0
+    out = [
+        (dn, scores.get(dn, 0.0))
+        for dn in sorted(window, key=lambda d: (scores.get(d, 0.0), d), reverse=True)
+    ]
+    out += [(dn, 0.0) for dn in rest]
+    return out
 
 
 def _direct_scores(searcher, rq: wq.Query, docnums: list[int]) -> dict[int, float]:
@@ -413,9 +444,11 @@ def run_search(
     if not cand:
         return empty_answer(plan)
     verified: list[tuple[float, Candidate]] = []
+    shown = Shown()
     checked = 0
     partial = False
-    for dn, score in _ordered_docnums(searcher, plan, cand, k, sort):
+    order = _ordered_docnums(searcher, plan, cand, k, sort)
+    for dn, score in order:
         if budget is not None and checked % BUDGET_CHECK_EVERY == 0 and budget.left() < 0:
             partial = True
             break
@@ -424,13 +457,15 @@ def run_search(
         c = Candidate(dn, score, rec)
         if plan.exact or verify(plan, rec):
             verified.append((final_score(plan, c) if sort != "date" else 0.0, c))
+            shown.add(rec)
             # stop once the page is full and a margin for re-ranking and collapse is seen
-            if len(verified) >= k:
+            if shown.n >= k:
                 break
         if checked >= MAX_CANDIDATES:
             break
     collapsed = collapse(sorted(verified, key=order_key(sort), reverse=True))
     exhausted = checked >= len(cand) and not partial
+    pages: dict = {}
     if exhausted:
         total, estimate = len(verified), False
         bitmap = to_bitmap((c.docnum for _, c in verified), facets.size)
@@ -439,6 +474,7 @@ def run_search(
         sample = cand if len(cand) <= FACET_SAMPLE else islice(cand, FACET_SAMPLE)
         total, estimate, scale = sampled(plan, len(cand), len(verified), checked, FACET_SAMPLE)
         bitmap = to_bitmap(sample, facets.size)
+        pages = _pages(plan, ds, facets, cand, order, checked, shown, len(verified))
     return answer(
         plan,
         collapsed,
@@ -450,7 +486,42 @@ def run_search(
         scale=scale,
         partial=partial,
         exhausted=exhausted,
+        **pages,
     )
+
+
+def _pages(
+    plan: Plan,
+    ds: DocSets,
+    facets: FacetCache,
+    cand: set,
+    order: list,
+    checked: int,
+    shown: Shown,
+    verified: int,
+) -> dict:
+    """What the pages show when a search stopped before its last candidate: the hits the
+    candidates a search can reach (``order``, the first ``MAX_CANDIDATES``) make, at most
+    ``PER_DOCUMENT`` of a document, counted from the doc numbers (``FacetCache.groups``): exact
+    for an exact plan (every candidate matches), else the verified ones counted and the
+    unchecked rest scaled by the share that verified; and for an exact plan the matches of a
+    document shown (its ``more_in_document``)."""
+    groups = facets.groups(ds)
+    if plan.exact:
+        per = Counter([groups[dn] for dn, _ in order])
+        lone = per.pop(LONE, 0)
+        n = lone + shown_count(per)
+        whole = len(order) >= len(cand)
+
+        def doc_matches(docs: list) -> dict:
+            if whole:
+                return {d: per.get(d, 0) for d in docs}
+            return {d: len(cand & ds.term("docid", str(d))) for d in docs}
+
+        return {"shown": n, "shown_is_estimate": False, "doc_matches": doc_matches}
+    ratio = verified / checked if checked else 1.0
+    unchecked = (None if g == LONE else g for g in (groups[dn] for dn, _ in order[checked:]))
+    return {"shown": shown.estimate(unchecked, ratio), "shown_is_estimate": True}
 
 
 __all__ = [
