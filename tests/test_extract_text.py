@@ -137,3 +137,12 @@ def test_markdown_headings_lists_tables_and_inline_markup():
 def test_markdown_is_recognised_by_content_without_md_name():
     ex = extract("# 标题\n\n正文。\n\n## 小节\n\n更多正文。\n".encode(), "upload.bin")
     assert ex.format == "md"
+
+
+def test_a_short_text_with_a_stray_control_character_is_read_without_it():
+    """One BEL pasted from a terminal made a 40-character note “binary data”."""
+    ex = extract(
+        "村规民约\n\n大家的事大家商量着办。\x07邻里和睦，守望相助。\n".encode(), "村规.txt"
+    )
+    text = "".join(b.text for b in ex.blocks)
+    assert "大家的事大家商量着办" in text and "\x07" not in text
