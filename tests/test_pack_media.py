@@ -327,6 +327,11 @@ def test_web_export_takes_the_limit_and_the_import_page_reports_recordings(sourc
     )
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "录音/录像文件未随专题包提供" in body
+    docs = target.extensions["lecturelib"].svc.list_documents()
+    video_id = next(d["id"] for d in docs if d["title"] == VIDEO)
+    page = t.get(f"/media/{video_id}").get_data(as_text=True)  # no player that cannot play
+    assert "录音/录像文件未随专题包“文稿包.zip”提供" in page and "data-player" not in page
+    assert "实在话" in page and t.get(f"/media/{video_id}/file").status_code == 404
     r = post(
         t,
         "/editor/import",
@@ -334,3 +339,6 @@ def test_web_export_takes_the_limit_and_the_import_page_reports_recordings(sourc
         content_type="multipart/form-data",
     )
     assert "补上录音/录像文件：2 段" in r.get_data(as_text=True)
+    page = t.get(f"/media/{video_id}").get_data(as_text=True)
+    assert "data-player" in page and "未随专题包" not in page
+    assert t.get(f"/media/{video_id}/file").data == source["video"].read_bytes()

@@ -74,7 +74,11 @@ def import_page():
         else:
             lib = get_library()
             with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "pack.zip"
+                # the pack's own name: a recording imported without its file names it
+                base = Path(f.filename.replace("\\", "/")).name
+                if base.startswith(".") or not base.isprintable() or len(base) > 60:
+                    base = ""
+                path = Path(tmp) / (base or "pack.zip")
                 f.save(path)
                 try:
                     with lib.writing() as svc:
