@@ -142,6 +142,11 @@ def test_imported_recording_is_searchable_at_its_time_and_plays_with_range(
             assert svc.store.db.scalar("SELECT COUNT(*) FROM media_chunks") >= 2
         assert svc.check() == []
         assert svc.import_pack(source["full"].path).duplicates  # twice: nothing changes
+        again = svc.export_topic(TOPIC, tmp_path / "again.zip")  # from this store, too
+        assert (again.media_included, again.media_left_out) == (2, 0)
+        with read_pack(again.path) as pack:
+            rec = _docs(pack)[VIDEO]["recording"]
+            assert pack.files[rec["file"]].read_bytes() == source["video"].read_bytes()
         doc_id = doc["id"]
     finally:
         svc.close()
