@@ -310,7 +310,7 @@ def _backup_media(
         else:
             p = home.originals_path / sha[:2] / sha
             there = p.is_file()
-            blocks = mediafiles.file_blocks(p) if there else None
+            blocks = mediafiles.file_blocks(p, mediafiles.COPY_CHUNK) if there else None
         if blocks is None:
             report.media_missing.append(title)
             continue

@@ -150,7 +150,10 @@ def write_chunks(
     return size
 
 
-def file_blocks(path: Path, size: int = COPY_CHUNK) -> Iterator[bytes]:
+def file_blocks(path: Path, size: int | None = None) -> Iterator[bytes]:
+    """The file at ``path`` in blocks of ``size`` bytes (default: DB_CHUNK, so that writing
+    them into ``media_chunks`` copies nothing more)."""
+    size = size or DB_CHUNK
     with open(path, "rb") as f:
         while block := f.read(size):
             yield block
@@ -196,11 +199,11 @@ class MediaFiles:
             if self.has(sha):
                 return sha
             with self.db.transaction() as conn:
-                write_chunks(conn, sha, file_blocks(src, DB_CHUNK))
+                write_chunks(conn, sha, file_blocks(src))
             return sha
         if dest.is_file() and dest.stat().st_size == Path(src).stat().st_size:
             return sha
-        write_file(dest, sha, file_blocks(src))
+        write_file(dest, sha, file_blocks(src, COPY_CHUNK))
         return sha
 
     def put_blocks(
