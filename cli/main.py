@@ -381,7 +381,10 @@ def cmd_check(args) -> int:
             return 1
         print("已修复，数据库、原始文件与检索索引现已一致。")
         return 0
-    print("运行 lecturelib check --repair 可自动修复。")
+    print(
+        "运行 lecturelib check --repair 可自动修复；缺失或损坏的文件须按上面的提示从备份恢复"
+        "或重新导入。"
+    )
     return 1
 
 
@@ -639,9 +642,10 @@ def cmd_backup(args) -> int:
         print(f"提示：录像/录音《{title}》的文件已损坏，未能备份（运行 lecturelib check 查看）。")
     if rep.media_left_out:
         print(
-            f"此备份不含录像/录音文件（--no-media）：{len(rep.media_left_out)} 段"
+            "此备份不含录像/录音文件（--no-media）："
             + "、".join(f"《{t}》" for t in rep.media_left_out)
-            + "恢复后可以检索、可以看文稿，但无法播放；请另行保存这些原文件。"
+            + f"（共 {len(rep.media_left_out)} 段）恢复后可以检索、可以看文稿，但无法播放；"
+            "请另行保存这些原文件。"
         )
     if args.no_secrets:
         print(
