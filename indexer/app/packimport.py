@@ -149,7 +149,11 @@ def _check_media(d: dict, pack) -> None:
     """A recording's media record and the members it names (``recording``): each present in
     the pack with the checksum the record gives."""
     v, m = d["version"], d["version"]["media"]
-    _int(v.get("size"), "录音/录像大小", optional=True)
+    size = v.get("size")  # may pass 2 GB
+    if size is not None and (
+        isinstance(size, bool) or not isinstance(size, int) or not 0 <= size < 2**40
+    ):
+        raise _Bad("录音/录像大小")
     _seconds(m.get("duration"), "时长", optional=True)
     for k in ("video", "audio"):
         if k in m and not isinstance(m[k], bool):
