@@ -376,3 +376,28 @@ def test_scanned_pdf_is_reported_as_needing_ocr(editor, tmp_path):
     res = upload(editor, [("扫描件.pdf", path.read_bytes())]).get_json()["results"][0]
     assert res["status"] == "needs_ocr" and res["status_label"] == "需OCR"
     assert "OCR" in res["message"] and "未入库" in res["message"] and res["draft_id"] is None
+
+
+def test_a_write_that_finds_the_index_stale_rebuilds_it_in_the_background(library_app):
+    """Another process changed what the index was built for (a dictionary edit, an upgrade):
+    the editor's request is not held for a whole rebuild; a background job rebuilds the index
+    and the write is in it afterwards."""
+    import json as _json
+
+    lib = library_app.extensions["lecturelib"]
+    if lib.svc.home.config.database_url:
+        pytest.skip("the Whoosh index's own files")
+    meta = lib.svc.home.path / "index" / "lecturelib-index.json"
+    stale = _json.loads(meta.read_text(encoding="utf-8"))
+    stale["vocabulary"] = "made-by-another-version"
+    meta.write_text(_json.dumps(stale), encoding="utf-8")
+    c = library_app.test_client()
+    login(c, EDITOR)
+    d = _doc(library_app, "乡村振兴")
+    assert post(c, f"/editor/documents/{d}/trash").status_code == 302
+    jobs = list(lib.jobs.values())
+    assert [j.label for j in jobs] == ["检索索引需要重建（词典或程序版本有变化）"]
+    lib.wait_for_jobs()
+    assert lib.svc.index_status() == "ok"
+    assert c.get("/api/search?q=合作社").get_json()["total"] == 0  # the trash is in it
+    assert c.get("/api/search?q=绿水青山").get_json()["total"] >= 1

@@ -259,9 +259,18 @@ class LibraryService:
 
     # -- index upkeep ----------------------------------------------------------------------
 
+    # A serving process (the web app) sets this: a write that finds the index missing or stale
+    # (a dictionary change made by another process, an upgrade) starts the rebuild as a
+    # background job instead of rebuilding inside the editor's request; the rebuild's final
+    # drain applies the write. The CLI keeps rebuilding in place (its process is the job).
+    upkeep_in_background = False
+
     def sync(self, progress: Callable[[int, int], None] | None = None) -> str:
         """Apply the outbox to the index (rebuild it when missing or stale). Writers call it."""
         with self._write_lock:
+            if self.upkeep_in_background and self.index.status() != "ok":
+                self.start_rebuild("检索索引需要重建（词典或程序版本有变化）", "system")
+                return "rebuilding"
             return sync.ensure(self.store, self.index, progress=progress)
 
     def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -314,7 +323,8 @@ class LibraryService:
         (a new version of lecturelib, a dictionary change made elsewhere) and apply changes a
         crash left in the outbox. Called once by ``serve`` and by CLI reads; searches themselves
         never write."""
-        return self.sync()
+        with self._write_lock:
+            return sync.ensure(self.store, self.index)
 
     def ready_to_read(self) -> None:
         """Before a one-off read (the CLI): build the index only when it is not usable (first
