@@ -263,7 +263,14 @@ def _spool(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: list,
             if n > info.file_size or budget[0] < 0:
                 raise _bomb(pack, info.filename)
             h.update(chunk)
-            out.write(chunk)
+            try:
+                out.write(chunk)
+            except OSError as e:  # not the pack's fault: say so
+                raise PackError(
+                    f"无法把专题包 {pack} 中的录音/录像“{info.filename}”写入磁盘"
+                    f"（{e.strerror or e}）。",
+                    "请检查磁盘空间后重试。",
+                ) from e
     return h.hexdigest()
 
 
@@ -375,13 +382,19 @@ def read_pack(path: Path, *, spool: Path | None = None) -> PackContents:
                 "该文件可能被篡改，请向发送方核实。",
             )
         contents = PackContents(manifest, {})
-        if any(is_media_member(m) for m in files):
-            if spool is None:
-                contents._tmpdir = Path(tempfile.mkdtemp(prefix="lecturelib-pack-"))
-            folder = spool if spool is not None else contents._tmpdir
-            folder.mkdir(parents=True, exist_ok=True)
         media_budget = [media_total]
         try:
+            if any(is_media_member(m) for m in files):
+                try:
+                    if spool is None:
+                        contents._tmpdir = Path(tempfile.mkdtemp(prefix="lecturelib-pack-"))
+                    folder = spool if spool is not None else contents._tmpdir
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise PackError(
+                        f"无法为专题包 {name} 中的录音/录像准备临时文件夹（{e.strerror or e}）。",
+                        "请检查磁盘空间和资料库目录的权限后重试。",
+                    ) from e
             for member, want in files.items():
                 try:
                     info = zf.getinfo(member)
