@@ -103,3 +103,39 @@ def test_the_engine_setting_chooses_tesseract(tmp_path, scan, capsys):
     code, out, _ = run(capsys, "--home", home, "ingest", scan, "--json", "-q")
     assert code == 0
     assert "tesseract" in json.loads(out)[0]["message"]
+
+
+@needs_engine
+def test_an_upload_cut_short_by_the_server_stopping_does_not_blame_the_file(tmp_path, scan):
+    """The server stops while a scan is being read: the editor is told the server stopped and
+    to upload it again, not that the file may be damaged."""
+    import threading
+    import time
+
+    from indexer.ingest import pipeline as pl
+    from library.errors import InputError
+    from library.store import Store
+    from library.taxonomy import Taxonomy
+
+    pages = [small_scans.strip(small_scans.PAGES[i % 3]) for i in range(20)]
+    data = small_scans.pdf(tmp_path / "长扫描件.pdf", pages).read_bytes()
+    from library.home import Home
+
+    store = Store(Home.open(tmp_path / "home"))
+    pipe = pl.Pipeline(store, Taxonomy.default())
+    got = {}
+
+    def upload():
+        try:
+            pipe.prepare_upload(data, "长扫描件.pdf", pl.Options())
+            got["result"] = "prepared"
+        except InputError as e:
+            got["result"] = str(e)
+
+    t = threading.Thread(target=upload)
+    t.start()
+    time.sleep(1.5)  # the worker is reading page 1
+    pl.shutdown_workers()
+    t.join(60)
+    store.close()
+    assert got["result"] == pl.SERVER_STOPPING, got

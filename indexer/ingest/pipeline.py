@@ -475,11 +475,21 @@ def _stop_pool(pool: cf.ProcessPoolExecutor, timeout: float = 5.0) -> None:
             pass
 
 
+# Pools stopped on purpose (the server is stopping): their files are not to blame
+_stopped_pools: set[int] = set()
+
+SERVER_STOPPING = (
+    "服务器正在停止，该文件还没有处理完，未保存。文件本身没有问题，请在服务器重新启动后重新上传。"
+)
+
+
 def shutdown_workers() -> None:
     """Stop the upload worker processes (the server calls this when it stops)."""
     global _upload_pool
     with _upload_lock:
         pool, _upload_pool = _upload_pool, None
+        if pool is not None:
+            _stopped_pools.add(id(pool))
     if pool is not None:
         _stop_pool(pool)
 
@@ -506,10 +516,14 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
         pool = _upload_pool
     try:
         return pool.submit(_worker, data, opts, taxonomy, filename).result()
-    except cf.process.BrokenProcessPool:
+    except (cf.process.BrokenProcessPool, RuntimeError, cf.CancelledError):
+        # RuntimeError: submitted after shutdown; CancelledError: waiting when it came
         with _upload_lock:
             if _upload_pool is pool:
                 _upload_pool = None
+            stopped = id(pool) in _stopped_pools
+        if stopped:
+            return None, SERVER_STOPPING
         return None, (
             "处理该文件时程序异常退出（可能内存不足或文件损坏）。请另存为新文件后再上传。"
         )
