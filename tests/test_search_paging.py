@@ -5,7 +5,7 @@ turn the pages, and every page it promises has hits."""
 from __future__ import annotations
 
 import pytest
-from search_backends import BACKENDS, open_backend
+from search_backends import BACKENDS, open_backend, searching_module
 from test_search_golden import rec
 
 from indexer.search.records import IndexRecord
@@ -44,3 +44,19 @@ def test_the_page_count_stays_the_same_on_every_page(ix):
     # of ranks higher): its first hit is on the last page, and counts every further passage
     first, second = [h for a in answers[:3] for h in a["hits"] if h["document"]["id"] == 1]
     assert first["more_in_document"] == 78 and second["more_in_document"] == 0
+
+
+def test_a_search_reading_part_of_its_candidates_counts_the_same(ix, monkeypatch):
+    # the newest 20 candidates only are ever read (7 short materials, 13 handout passages):
+    # the pages still count 2 of the handout, and its first hit every further passage of it
+    searching = searching_module(ix)
+    monkeypatch.setattr(searching, "MAX_CANDIDATES", 20)
+    monkeypatch.setattr(searching, "FACET_SAMPLE", 20)
+    answers = [ix.search("宣讲", limit=3, page=p) for p in range(1, 5)]
+    assert [a["pages"] for a in answers] == [3, 3, 3, 3]
+    assert not any(a["pages_are_estimate"] for a in answers)
+    shown = [h for a in answers[:3] for h in a["hits"]]
+    assert len({h["id"] for h in shown}) == 9 and answers[3]["hits"] == []
+    assert answers[0]["total"] == 87 and not answers[0]["total_is_estimate"]
+    handout = [h["more_in_document"] for h in shown if h["document"]["id"] == 1]
+    assert handout == [78, 0]

@@ -363,10 +363,14 @@ def shown_count(per_group) -> int:
     return sum(n if g is None else min(n, PER_DOCUMENT) for g, n in per_group.items())
 
 
+SKIP_AFTER = 4 * PER_DOCUMENT  # an exact plan reads this many records of a document at most
+
+
 class Shown:
     """Counts verified hits as ``collapse`` will show them: at most ``PER_DOCUMENT`` per
-    document (a search stops verifying once the page and its margin are full of *shown* hits,
-    not of verified records: a document that says the query in 80 passages fills no page)."""
+    document. A search verifies its ``k`` records (the page and a margin for re-ranking) and
+    goes on until the page is full of *shown* hits: a document that says the query in 80
+    passages fills no page."""
 
     def __init__(self):
         self.n = 0  # hits shown
@@ -383,6 +387,16 @@ class Shown:
         self.per_doc[g] = k + 1
         if k < PER_DOCUMENT:
             self.n += 1
+
+    def enough(self, verified: int, k: int, page: int, limit: int) -> bool:
+        """Verification may stop: ``k`` records verified and the asked page full."""
+        return verified >= k and self.n >= page * limit
+
+    def skip(self, group) -> bool:
+        """An exact plan need not read a record of a document that has ``SKIP_AFTER`` read:
+        it matches (its count comes from the candidates), it would not be shown, and the best
+        of the document's first records are shown."""
+        return group is not None and self.per_doc.get(group, 0) >= SKIP_AFTER
 
     def estimate(self, unchecked, ratio: float) -> int:
         """The hits the pages would show were the ``unchecked`` candidates (their groups, None

@@ -316,14 +316,6 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
         *_facet_selects("f"),
     ]
     params: list = [*cond[1], head, FACET_SAMPLE]
-    if plan.exact:
-        # every candidate matches: a document's matches beyond the docnums read (its
-        # more_in_document), counted only when there are more candidates than that
-        parts.append(
-            "SELECT 5, docid, count(*), NULL, NULL FROM a WHERE docid IS NOT NULL "
-            "AND (SELECT count(*) FROM a) > %s GROUP BY docid HAVING count(*) > %s"
-        )
-        params += [head, P.PER_DOCUMENT]
     if scoring:
         ctes.append("w AS (SELECT docnum FROM c ORDER BY docnum DESC LIMIT %s)")
         parts.append(
@@ -332,6 +324,14 @@ def read_candidates(cur, plan: P.Plan, sort: str, words: list[str]) -> Candidate
         )
         parts.append(f"SELECT 4, df, NULL, word, NULL FROM {WORDS} WHERE word = ANY(%s)")
         params += [DIRECT_SCORING, words, words]
+    if plan.exact:  # (after the scoring parts: the parameters follow the text's order)
+        # every candidate matches: a document's matches beyond the docnums read (its
+        # more_in_document), counted only when there are more candidates than that
+        parts.append(
+            "SELECT 5, docid, count(*), NULL, NULL FROM a WHERE docid IS NOT NULL "
+            "AND (SELECT count(*) FROM a) > %s GROUP BY docid HAVING count(*) > %s"
+        )
+        params += [head, P.PER_DOCUMENT]
     sql = "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(parts)
     cur.execute(sql, params)
     out = Candidates()
@@ -434,9 +434,12 @@ def run_search(
             break
         chunk = order[pos : pos + batch]
         pos += len(chunk)
+        # an exact plan skips records of documents it has read enough of (their documents
+        # came with the candidates)
+        wanted = [d for d, _ in chunk if not (plan.exact and shown.skip(got.groups[d]))]
         try:
             timeout.refresh(cur)
-            recs = _records(cur, [d for d, _ in chunk])
+            recs = _records(cur, wanted)
         except psycopg.errors.QueryCanceled:
             partial = True
             break
@@ -445,13 +448,15 @@ def run_search(
                 partial = True
                 done = True
                 break
+            if dn not in recs:  # skipped: an exact plan has read enough of its document
+                continue
             c = P.Candidate(dn, score, recs[dn])
             checked += 1
             if plan.exact or P.verify(plan, c.rec):
                 verified.append((P.final_score(plan, c) if sort != "date" else 0.0, c))
                 shown.add(c.rec)
                 # stop once the page is full and a margin for re-ranking and collapse is seen
-                if shown.n >= k:
+                if shown.enough(len(verified), k, page, limit):
                     done = True
                     break
             if checked >= MAX_CANDIDATES:

@@ -445,13 +445,19 @@ def run_search(
         return empty_answer(plan)
     verified: list[tuple[float, Candidate]] = []
     shown = Shown()
-    checked = 0
+    checked = skipped = 0
     partial = False
     order = _ordered_docnums(searcher, plan, cand, k, sort)
+    # an exact plan skips records of documents it has read enough of (their documents, from
+    # the doc numbers: FacetCache.groups) once the records it verifies exceed the page's margin
+    groups = facets.groups(ds) if plan.exact and len(cand) > k else None
     for dn, score in order:
         if budget is not None and checked % BUDGET_CHECK_EVERY == 0 and budget.left() < 0:
             partial = True
             break
+        if groups is not None and shown.skip(groups[dn] if groups[dn] != LONE else None):
+            skipped += 1
+            continue
         rec = searcher.stored_fields(dn)["rec"]
         checked += 1
         c = Candidate(dn, score, rec)
@@ -459,7 +465,7 @@ def run_search(
             verified.append((final_score(plan, c) if sort != "date" else 0.0, c))
             shown.add(rec)
             # stop once the page is full and a margin for re-ranking and collapse is seen
-            if shown.n >= k:
+            if shown.enough(len(verified), k, page, limit):
                 break
         if checked >= MAX_CANDIDATES:
             break
