@@ -93,6 +93,27 @@ def test_bracket_source_wrapped_onto_next_block():
     assert q.date == "2019-02-25"
 
 
+def test_bracket_source_on_its_own_line_after_the_quote():
+    """“（2012年11月15日，习近平在……时的讲话）” in its own paragraph (a slide's second line,
+    a compilation's layout) is the 出处 of the quote before it, not the start of the next
+    quote: it was glued to the next quotation's text."""
+    first, second = quotes(
+        "“人民对美好生活的向往，就是我们的奋斗目标。”",
+        "（2012年11月15日，习近平在十八届中央政治局常委同中外记者见面时的讲话）",
+        "“江山就是人民，人民就是江山。”",
+        "——2021年7月1日，习近平在庆祝中国共产党成立100周年大会上的讲话",
+    )
+    assert first.text == "人民对美好生活的向往，就是我们的奋斗目标。"
+    assert first.date == "2012-11-15" and first.speaker == "习近平"
+    assert first.source == "在十八届中央政治局常委同中外记者见面时的讲话"
+    assert second.text == "江山就是人民，人民就是江山。" and second.date == "2021-07-01"
+
+
+def test_a_bracketed_aside_on_its_own_line_is_not_a_source():
+    q = quotes("“民生无小事，枝叶总关情。”", "（下同）", "“江山就是人民，人民就是江山。”")
+    assert all("下同" not in x.source for x in q if x.source)
+
+
 def test_bracket_source_with_date_outside_brackets():
     [q] = quotes("治国有常，而利民为本。（《习近平谈治国理政》第一卷）2014年")
     assert q.text == "治国有常，而利民为本。"

@@ -64,6 +64,16 @@ _SENT_END = re.compile(rf"[{_ENDS}]\s*$")
 _TRAILING_DASH = re.compile(rf"(?<=[{_ENDS}.])\s*{DASH}\s*(?=\S)")
 _TRAILING_BRACKET = re.compile(r"[（(]([^（）()]{2,160})[）)]([^（）()]{0,24})$")
 _OPEN_QUOTES = {"“": "”", "「": "」", "『": "』", '"': '"'}
+# a 出处 in brackets standing on its own line: “（2012年11月15日，习近平在……时的讲话）”
+_BRACKET_LINE = re.compile(r"^\s*[（(〔]([^（）()〔〕]{2,160})[）)〕]\s*[。.]?\s*$")
+
+
+def bracket_source_line(text: str) -> bool:
+    """Whether a whole line is a bracketed 出处 (with a date, a speech or a book in it)."""
+    m = _BRACKET_LINE.match(text)
+    return bool(m) and looks_like_source(m.group(1))
+
+
 MAX_UNSOURCED = 300
 
 
@@ -344,7 +354,7 @@ class QuoteParser:
             self._labelled(line, *lab)
             return
         p = self.pending
-        if DASH_LINE.match(text):
+        if DASH_LINE.match(text) or bracket_source_line(text):
             self._source_line(line, text)
             return
         marker = bool(MARKER.match(text))
@@ -471,6 +481,9 @@ def quote_signals(lines: list[Line]) -> tuple[int, int, int]:
         if DASH_LINE.match(line.text):
             if looks_like_source(line.text):
                 sourced += 1
+            continue
+        if bracket_source_line(line.text):
+            sourced += 1
             continue
         if split_trailing_source(line.text)[1]:
             sourced += 1
