@@ -137,3 +137,13 @@ def test_docs_describe_roles_and_rebuilds():
     assert "old index" in doc and "swap" in doc
     assert "/admin/users" in doc and "CSV" in doc
     assert "该内容已被永久删除" in doc
+
+
+def test_an_estimated_page_count_offers_no_jump_to_a_last_page_that_may_not_exist():
+    from web.searchparams import SearchParams, page_links
+
+    params = SearchParams(q="中国", page=3)
+    params.url = lambda **kw: f"?page={kw['page']}"  # no request needed
+    exact = [p["n"] for p in page_links(params, 40) if p]
+    rough = [p["n"] for p in page_links(params, 40, estimate=True) if p]
+    assert exact[-1] == 40 and 40 not in rough and rough == [1, 2, 3, 4, 5]

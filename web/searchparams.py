@@ -124,12 +124,14 @@ def facet_groups(params: SearchParams, facets: dict, labels: dict) -> list[dict]
     return groups
 
 
-def page_links(params: SearchParams, pages: int) -> list[dict]:
-    """Numbered links around the current page, with gaps as None."""
+def page_links(params: SearchParams, pages: int, estimate: bool = False) -> list[dict]:
+    """Numbered links around the current page, with gaps as None. When the page count is an
+    estimate (a broad query checked only part of its candidates) there is no link to a “last
+    page” that may not exist."""
     if pages <= 1:
         return []
     cur = params.page
-    keep = {1, pages, cur - 1, cur, cur + 1, cur - 2, cur + 2}
+    keep = {1, cur - 1, cur, cur + 1, cur - 2, cur + 2} | (set() if estimate else {pages})
     out, last = [], 0
     for p in range(1, pages + 1):
         if p in keep:

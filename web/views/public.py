@@ -104,7 +104,9 @@ def search():
         facets=facets,
         sorts=SORTS,
         query_help=QUERY_HELP,
-        pages=page_links(params, result["pages"]) if result else [],
+        pages=page_links(params, result["pages"], bool(result.get("pages_are_estimate")))
+        if result
+        else [],
         page_size=size,
     )
 
