@@ -62,6 +62,17 @@ class StoreError(LecturelibError):
     code = "store"
 
 
+class DuplicateFileError(StoreError):
+    """The very same file was stored a moment ago (another node or process got there first):
+    nothing new is stored. ``existing``: that version (document_id, kind, title)."""
+
+    code = "duplicate"
+
+    def __init__(self, existing: dict):
+        super().__init__(f"资料库中已有相同文件：《{existing['title']}》，未做改动。")
+        self.existing = existing
+
+
 class SearchIndexError(LecturelibError):
     """The search index is missing, stale, locked for too long or corrupt."""
 

@@ -97,6 +97,36 @@ def test_two_nodes_publishing_at_the_same_moment_both_succeed(pg_url, tmp_path):
         b.close()
 
 
+def test_the_same_file_on_two_nodes_at_the_same_moment_is_stored_once(pg_url, tmp_path):
+    """Two editors upload one file on two nodes at once: one stores it, the other is told it
+    is already there (before: a database error from the unique index on the file's hash),
+    under the same title and under two different titles (two file names)."""
+    from library.errors import DuplicateFileError
+
+    a, b = node(tmp_path, "a", pg_url), node(tmp_path, "b", pg_url)
+    try:
+        for n, titles in enumerate((("同一讲义", "同一讲义"), ("讲义甲", "讲义乙"))):
+            data = f"the same bytes {n}".encode()
+
+            def store(st, title, data=data):
+                try:
+                    return st.store_file(make_item(data, title, passages=["同一份文件"]))
+                except DuplicateFileError as e:
+                    return e
+
+            ta, tb = titles
+            ra, rb = at_once(lambda ta=ta: store(a, ta), lambda tb=tb: store(b, tb))
+            stored = [r for r in (ra, rb) if not isinstance(r, DuplicateFileError)]
+            dups = [r for r in (ra, rb) if isinstance(r, DuplicateFileError)]
+            assert len(stored) == 1 and len(dups) == 1, (ra, rb)
+            assert dups[0].existing["document_id"] == stored[0].document_id
+            assert "已有相同文件" in str(dups[0])
+        assert a.counts()["documents"] == 2 and a.integrity_problems() == []
+    finally:
+        a.close()
+        b.close()
+
+
 def test_an_original_stored_on_one_node_is_read_on_another(pg_url, tmp_path):
     a, b = node(tmp_path, "a", pg_url), node(tmp_path, "b", pg_url)
     try:

@@ -25,6 +25,7 @@ from indexer.ingest.audience import suggest_audiences
 from indexer.ingest.normalize import for_search
 from library.content import KINDS, Passage, Quote, Structured, join_notes
 from library.errors import (
+    DuplicateFileError,
     EmptyFileError,
     FileTooLargeError,
     InputError,
@@ -529,6 +530,18 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
         )
 
 
+def _duplicate(name: str, e: DuplicateFileError) -> FileResult:
+    dup = e.existing
+    return FileResult(
+        name,
+        "duplicate",
+        document_id=dup["document_id"],
+        kind=dup["kind"],
+        title=dup["title"],
+        message=str(e),
+    )
+
+
 # -- the batch ----------------------------------------------------------------------------
 
 
@@ -822,6 +835,8 @@ class Pipeline:
         )
         try:
             stored = self.store.store_file(item, actor=opts.actor)
+        except DuplicateFileError as e:
+            return _duplicate(name, e)
         except LecturelibError as e:
             return FileResult(name, "error", message=str(e))
         except OSError as e:
@@ -905,6 +920,8 @@ class Pipeline:
                 ocr=prepared.ocr,
             )
             stored = self.store.store_file(item, actor=opts.actor)
+        except DuplicateFileError as e:  # stored by another node a moment ago
+            return _duplicate(name, e)
         except LecturelibError as e:
             return FileResult(name, "error", message=str(e))
         except OSError as e:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..content import AUDIENCES, KINDS, Structured, clean_text, safe_filename
 from ..db import open_engine, upgrade
-from ..errors import UsageError
+from ..errors import DuplicateFileError, UsageError
 from ..home import Home
 from ..originals import DatabaseOriginals, Originals
 from .audit import AuditLog
@@ -189,8 +189,12 @@ class Store:
         touched: set[str] = set()
         with self.db.transaction():
             # two nodes storing files of one title at once: one after the other, so that the
-            # second becomes a new version of the first's document (SQLite: its write lock)
-            self.db.lock(f"title:{item.title_key}")
+            # second becomes a new version of the first's document (SQLite: its write lock);
+            # the same file on two nodes at once: the second finds the first's version
+            self.db.lock(f"title:{item.title_key}", f"sha:{item.sha256}")
+            dup = self.documents.version_by_sha(item.sha256)
+            if dup is not None:
+                raise DuplicateFileError(dup)
             doc = self.documents.active_by_title_key(item.title_key)
             new_document = doc is None
             if new_document:
