@@ -77,6 +77,28 @@ def test_works_and_bracketed_sources_give_the_source_but_no_speaker():
     assert (f.speaker, f.source) == (None, "党的二十大报告")
 
 
+def test_a_programme_dated_in_brackets_is_not_a_quote():
+    """A 2025 government work report: 第1个“三年行动”（2025—2027年）… became a quote “三年行动”
+    dated 2027 with 出处 “2025—”."""
+    text = (
+        "城乡生活污水治理3个“三年行动”：第1个“三年行动”（2025—2027年），聚焦重点流域；"
+        "第2个“三年行动”（2028—2030年），实现县城全覆盖。"
+    )
+    assert find_quotes(text) == []
+    f = one("“不积跬步，无以至千里。”（《荀子·劝学》）")  # a work in the brackets still counts
+    assert f.source == "《荀子·劝学》"
+
+
+def test_praise_quoted_from_the_speaker_is_a_quote():
+    """Work reports quote praise: 习近平总书记肯定“工作及时，积极有效”."""
+    f = one("有力应对2008年以来最严重的冰冻灾害，习近平总书记肯定“工作及时，积极有效”。")
+    assert (f.text, f.speaker) == ("工作及时，积极有效", "习近平")
+    assert f.date is None  # “2008年以来” dates the snow, not the praise
+    f = one("习近平总书记称赞：“这里的村民把垃圾分类做成了好习惯。”")
+    assert f.speaker == "习近平"
+    assert find_quotes("这个做法肯定“行得通”。") == []  # no speaker, a short term
+
+
 def test_pronoun_and_series_inherit_the_attribution():
     found = find_quotes(
         "习近平总书记在北京大学师生座谈会上指出：“要勤学，下得苦功夫，求得真学问。”"

@@ -54,6 +54,7 @@ _SAY_WORDS = sorted(
         "指出 强调 说 说过 说道 讲 讲过 讲道 讲到 谈到 谈及 提到 表示 要求 寄语 提出 指示 批示 写道 写到 "
         "告诫 勉励 嘱托 叮嘱 嘱咐 号召 提醒 宣布 宣告 坦言 感慨 回答 问道 阐述 阐明 概括 总结 重申 鼓励 "
         "期望 希望 深刻指出 明确指出 明确提出 鲜明提出 郑重宣告 庄严宣告 形象地说 曾说 曾经说 也说 "
+        "肯定 充分肯定 称赞 赞扬 盛赞 夸赞 "
         "有言 有云 云 曰 记载 写 题词 题写".split()
     ),
     key=len,
@@ -381,13 +382,17 @@ def _classify_pre(pre: str) -> tuple[bool, list[str], list[str]]:
     dates, occasions = [], []
     for piece in _pieces(pre):
         piece, ds = _strip_dates(piece)
-        dates += ds
-        if (
+        occasion = (
             piece
             and (_OCCASION_START.match(piece) and _OCCASION_END.search(piece))
             and len(piece) <= 60
             and not re.match(r"^(?:正如|就像|正像|诚如|如)", piece)
-        ):
+        )
+        # a date alone (“2013年3月17日，”) or in the occasion dates the saying; one inside other
+        # words of the sentence does not (“有力应对2008年以来最严重的冰冻灾害，总书记肯定……”)
+        if not piece or occasion:
+            dates += ds
+        if occasion:
             occasions.append(piece)
     return True, dates, occasions
 
@@ -441,7 +446,12 @@ def _after(text: str, qe: int, ctx: _Context) -> Finding | None:
                 )
         return None
     b = _BRACKET_AFTER.match(window)
-    if b and looks_like_source(b.group(1)) and ("《" in b.group(1) or find_dates(b.group(1))):
+    if (
+        b
+        and looks_like_source(b.group(1))
+        and ("《" in b.group(1) or find_dates(b.group(1)))
+        and _more_than_dates(b.group(1))
+    ):
         src = parse_source(b.group(1))
         speaker = ctx.table.resolve(src.speaker, ctx.named) if src.speaker else None
         return Finding(
@@ -453,6 +463,13 @@ def _after(text: str, qe: int, ctx: _Context) -> Finding | None:
             extra={"attr_end": qe + b.end()},
         )
     return None
+
+
+def _more_than_dates(text: str) -> bool:
+    """A bracket after a quotation that holds only a date or a period (“三年行动”（2025—2027年）)
+    dates a programme; it does not say who said what."""
+    rest = re.sub(r"[\s0-9０-９年月日号—–\-－~～至到、，,.．/]", "", _strip_dates_all(text))
+    return bool(rest)
 
 
 def _quote_ok(inner: str, found: Finding, follow: str) -> bool:
