@@ -135,3 +135,28 @@ def test_a_page_ocr_finds_nothing_on_is_not_sent_back_to_ocr(tmp_path):
     assert ex.status == "ok" and "群众听得懂" in "".join(b.text for b in ex.blocks)
     [note] = [w for w in ex.warnings if "第 2 页" in w]
     assert "没有识别出文字" in note and "请先做文字识别" not in note
+
+
+@pytest.mark.skipif(not ocr.available("rapidocr"), reason="rapidocr not installed")
+def test_a_worker_forked_from_a_grown_process_still_reads_a_scan(tmp_path, clean_page):
+    """The worker's memory cap is room to grow, not a total: forked from a process holding
+    2.6 GB of address space (a long test run, a server after days), the cap left the OCR
+    engine no room and the scan was reported as a damaged file."""
+    import subprocess
+    import sys
+
+    pdf = scans.save_pdf([clean_page], tmp_path / "扫描件.pdf")
+    code = f"""
+import mmap
+from indexer.ingest.pipeline import Options, Pipeline
+from library.home import Home
+from library.store import Store
+from library.taxonomy import Taxonomy
+grown = mmap.mmap(-1, 2600 * 1024 * 1024)
+store = Store(Home.open({str(tmp_path / "home")!r}))
+[r] = Pipeline(store, Taxonomy.default()).ingest([{str(pdf)!r}], Options(workers=1))
+print(r.status, r.message)
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("warning") and "rapidocr" in run.stdout, run.stdout

@@ -359,6 +359,15 @@ _events = None
 WORKER_NICE = 10  # worker processes run at a lower CPU priority than the server
 
 
+def _address_space() -> int:
+    """Bytes of address space this process has now (Linux; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
+
+
 def _init_worker(memory_mb: int, events=None) -> None:
     """Worker processes get a memory cap, so a hostile file ends in MemoryError (a clear
     message) instead of the machine swapping. They ignore Ctrl+C (the terminal sends it to the
@@ -379,7 +388,10 @@ def _init_worker(memory_mb: int, events=None) -> None:
     try:
         import resource
 
-        cap = memory_mb * 1024 * 1024
+        # the cap is what the worker may add to the address space it starts with: a worker
+        # forked from a process that had grown (a long test run, a server after days) got
+        # so little room that the OCR engine failed to allocate and its scan was called damaged
+        cap = _address_space() + memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (ImportError, ValueError, OSError):
         pass
