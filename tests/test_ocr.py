@@ -160,3 +160,19 @@ print(r.status, r.message)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.startswith("warning") and "rapidocr" in run.stdout, run.stdout
+
+
+def test_an_engine_failure_is_not_called_a_damaged_file(clean_page):
+    from indexer.ingest.extract.ocr import read_page
+    from library.errors import InputError
+
+    class Broken:
+        name = "rapidocr"
+
+        def page(self, image, number, dpi):
+            raise RuntimeError("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : bad allocation")
+
+    with pytest.raises(InputError) as err:
+        read_page(Broken(), clean_page, 3, 300)
+    assert "文字识别（OCR）引擎处理第 3 页时出错" in err.value.message
+    assert "文件本身可能没有问题" in err.value.hint and "损坏" not in str(err.value)

@@ -34,7 +34,7 @@ def extract(data: bytes, limits) -> Extracted:
     for number, image, dpi in frames:
         if progress:
             progress("ocr", number - 1, len(frames))  # before each page: its own time limit
-        read.append(engine.page(image, number, dpi))
+        read.append(ocr.read_page(engine, image, number, dpi))
     body = pdf_reader.ocr_body_size(read)
     pages, heights, conf = [], [], {}
     for page in read:

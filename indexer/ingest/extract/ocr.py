@@ -213,6 +213,30 @@ def engine(name: str = "auto"):
     raise OcrUnavailable("没有可用的文字识别（OCR）引擎，扫描件无法识别。", INSTALL_HINT)
 
 
+def read_page(engine, image, number: int, dpi: int) -> OcrPage:
+    """``engine.page`` with its failures told apart: the file's time limit (which rapidocr
+    wraps in its own error) goes through as it is; anything else the engine raises is the
+    engine's fault, not the file's, and says so."""
+    from library.errors import InputError
+
+    try:
+        return engine.page(image, number, dpi)
+    except (InputError, MemoryError):
+        raise
+    except Exception as exc:
+        inner = exc
+        while inner is not None:
+            if isinstance(inner, InputError):
+                raise inner from None
+            inner = inner.__cause__ or inner.__context__
+        why = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"文字识别（OCR）引擎处理第 {number} 页时出错（{engine.name}：{why}）。",
+            "文件本身可能没有问题：请稍后重试；如仍出错，请联系管理员检查文字识别引擎"
+            "（内存是否足够、settings.json 中的 ocr_engine）。",
+        ) from exc
+
+
 def available(name: str = "auto") -> bool:
     try:
         engine(name)

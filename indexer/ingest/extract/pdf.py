@@ -544,7 +544,7 @@ def _ocr_pages(data, numbers, pages, heights, mode, limits, warnings, meta) -> s
     for k, (number, image) in enumerate(ocr.pdf_page_images(data, numbers)):
         if progress:
             progress("ocr", k, len(numbers))  # before each page: its own time limit
-        read.append(engine.page(image, number, ocr.DPI))
+        read.append(ocr.read_page(engine, image, number, ocr.DPI))
     body = ocr_body_size(read)
     for page in read:
         lines = ocr_lines(page, body)
