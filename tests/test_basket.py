@@ -261,6 +261,6 @@ def test_a_transcript_passage_and_a_spoken_quote_are_cited_with_their_time(tmp_p
         r = app.test_client().get("/basket/items", query_string={"ids": p["id"]})
         [item] = r.get_json()["items"]
         assert item["where"] == "0:02—0:03 处"
-        assert item["url"] == f"/media/{p['document']['id']}?t=2#p{p['id'][2:]}"
+        assert item["url"] == f"/media/{p['document']['id']}?t=2.4#p{p['id'][2:]}"
     finally:
         lib(app).close()

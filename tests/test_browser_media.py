@@ -35,20 +35,20 @@ def test_clicking_a_cue_seeks_the_player_and_highlights_it(live, browser):
     link = page.locator("a.hit__time").first
     expect(link).to_have_text("▶ 0:02")
     link.click()
-    page.wait_for_url(f"**/media/{doc['id']}?t=2")
+    page.wait_for_url(f"**/media/{doc['id']}?t=2.4")
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-player]');"
-        " return p.readyState >= 1 && Math.abs(p.currentTime - 2) < 0.3; }"
+        " return p.readyState >= 1 && Math.abs(p.currentTime - 2.4) < 0.2; }"
     )
-    # 2 s falls in the first passage (0.2–2.4 s): it is the one highlighted
+    # the hit's own passage (2.4–3.8 s) is the one highlighted, not the one before it
     first, cue = page.locator(".cue").first, page.locator(".cue", has_text="实在话")
-    expect(first).to_have_class("cue cue--current")
-    cue.click()  # the passage spoken at 2.4 s (the page starts playing from there)
+    expect(cue).to_have_class("cue cue--current")
+    first.click()  # back to the first passage (0.2 s)
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-player]'); p.pause();"
-        " return p.currentTime >= 2.39 && p.currentTime < 3.8; }"
+        " return p.currentTime >= 0.19 && p.currentTime < 2.4; }"
     )
-    expect(cue).to_have_class("cue cue--current")
-    expect(first).to_have_class("cue")
+    expect(first).to_have_class("cue cue--current")
+    expect(cue).to_have_class("cue")
     assert errors == []
     ctx.close()
