@@ -99,6 +99,15 @@ def test_praise_quoted_from_the_speaker_is_a_quote():
     assert find_quotes("这个做法肯定“行得通”。") == []  # no speaker, a short term
 
 
+def test_a_quotation_right_after_its_speaker_named_as_a_charge_is_a_quote():
+    """牢记习近平总书记“奋勇争先、更加出彩”的殷殷嘱托 (a work report): the words are his."""
+    f = one("我们牢记习近平总书记“奋勇争先、更加出彩”的殷殷嘱托，稳中求进。")
+    assert (f.text, f.speaker) == ("奋勇争先、更加出彩", "习近平")
+    # a term right after the name, or named as something else, is not
+    assert find_quotes("深刻领悟习近平总书记“两个确立”的决定性意义。") == []
+    assert find_quotes("认真学习习近平总书记“七一”重要讲话精神。") == []
+
+
 def test_pronoun_and_series_inherit_the_attribution():
     found = find_quotes(
         "习近平总书记在北京大学师生座谈会上指出：“要勤学，下得苦功夫，求得真学问。”"

@@ -297,6 +297,10 @@ def _split_tail(rest: str, punct: str) -> tuple[str, dict] | None:
             info = {"verb": "", "said": False, "noun": True}
         elif punct == "bare" and (_TAIL_POSS.match(tail) or _TAIL_BARE_NOUN.match(tail)):
             info = {"verb": "", "said": False, "noun": True}
+        elif punct == "bare" and not rest:
+            # 总书记“奋勇争先、更加出彩”的殷殷嘱托: accepted by _quote_ok only when what follows
+            # names it as something said (_FOLLOW_SAID)
+            info = {"verb": "", "said": False, "noun": True, "needs_follow": True}
         if info is None:
             continue
         ok, _, _ = _classify_mid(rest[:v])
@@ -472,11 +476,19 @@ def _more_than_dates(text: str) -> bool:
     return bool(rest)
 
 
+# what names a quotation standing right after its speaker as something said
+_FOLLOW_SAID = re.compile(
+    r"^的(?:殷殷|殷切|谆谆|重要|重大)?(?:嘱托|要求|指示|教诲|期望|期许|寄语|勉励|号召|叮嘱|嘱咐)"
+)
+
+
 def _quote_ok(inner: str, found: Finding, follow: str) -> bool:
     """Whether the quoted words are a saying rather than a term, a title or a fragment."""
     n = _content_len(inner)
     if n < 4 or re.fullmatch(r"\s*《[^》]*》\s*", inner):
         return False
+    if found.extra.get("needs_follow"):
+        return bool(_FOLLOW_SAID.match(follow)) and n >= 6
     if found.pattern in ("after", "bracket"):
         return n >= 4
     if not _FOLLOW_OK.match(follow) and not re.search(r"[。！？!?…]$", inner):
