@@ -335,7 +335,7 @@ REBUILDS = {5}
 LEGACY_VERSION = 5
 # the newest revision in library/migrations/versions (tests/test_migrations.py checks it):
 # bump it with every new revision
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 # the schema's number: what a backup records, and what a newer backup is refused by
 SCHEMA_VERSION = int(HEAD_REVISION)
 

@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import time
+from pathlib import Path
 
 import pytest
 from conftest import ADMIN, EDITOR, login, post, text, with_csrf
@@ -153,6 +154,25 @@ def test_a_guesser_with_many_addresses_gets_one_guess_per_address(app):
     assert _try(c, ADMIN[0], ADMIN[1], "203.0.113.1").status_code == 429
     # an address that never failed is not refused
     assert _try(c, ADMIN[0], ADMIN[1], "198.51.100.7").status_code == 302
+
+
+def test_the_throttle_holds_across_processes_serving_one_library(app):
+    """Two server processes (or nodes) on one library count the same failures: before, each
+    kept its own in memory, so ``serve --processes 4`` gave a guesser four allowances."""
+    from conftest import _build_app
+
+    other = _build_app(Path(app.config["LECTURELIB_HOME_OBJ"].path), users=False)
+    try:
+        a, b = app.test_client(), other.test_client()
+        for i in range(6):  # failures spread over both processes
+            c = a if i % 2 else b
+            assert _try(c, ADMIN[0], f"bad-pass-{i}", f"203.0.113.{i}").status_code == 401
+        # either process refuses an address that failed, even with the right password
+        assert _try(a, ADMIN[0], ADMIN[1], "203.0.113.2").status_code == 429
+        assert _try(b, ADMIN[0], ADMIN[1], "203.0.113.1").status_code == 429
+        assert _try(b, ADMIN[0], ADMIN[1], "198.51.100.7").status_code == 302
+    finally:
+        other.extensions["lecturelib"].close()
 
 
 def test_ipv6_addresses_are_throttled_by_their_64_network(app):

@@ -235,9 +235,56 @@ class _Failures:
     logged: bool = False  # the refusal since the last failure is in the audit log
 
 
+class MemoryFailures:
+    """Failed logins in this process's memory (a LoginThrottle made without a store: unit
+    tests); each scope keeps at most ``capacity`` records. The same methods as the store's
+    shared table, ``library.store.throttle.LoginFailures``."""
+
+    def __init__(self, capacity: int = 50_000):
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._tables: dict[str, OrderedDict[str, _Failures]] = {}
+
+    def get(self, scope: str, key: str) -> tuple[int, float, bool] | None:
+        with self._lock:
+            rec = self._tables.get(scope, {}).get(key)
+            return None if rec is None else (rec.count, rec.last, rec.logged)
+
+    def failed(self, scope: str, key: str, now: float, stale_after: float) -> None:
+        with self._lock:
+            table = self._tables.setdefault(scope, OrderedDict())
+            rec = table.get(key)
+            if rec is None or now - rec.last > stale_after:
+                table[key] = _Failures(1, now)
+            else:
+                rec.count, rec.last, rec.logged = rec.count + 1, now, False
+            table.move_to_end(key)
+            while len(table) > self.capacity:
+                table.popitem(last=False)
+
+    def mark_logged(self, scope: str, key: str) -> bool:
+        with self._lock:
+            rec = self._tables.get(scope, {}).get(key)
+            if rec is None or rec.logged:
+                return False
+            rec.logged = True
+            return True
+
+    def forget(self, scope: str, key: str) -> None:
+        with self._lock:
+            self._tables.get(scope, {}).pop(key, None)
+
+    def forget_before(self, when: float) -> None:
+        with self._lock:
+            for table in self._tables.values():
+                for key in [k for k, r in table.items() if r.last < when]:
+                    del table[key]
+
+
 class LoginThrottle:
-    """Failed logins counted by source address and by account name, in memory (one server
-    process; a restart forgets them).
+    """Failed logins counted by source address and by account name. The web app keeps them in
+    the store (``failures``: the library's ``login_failures`` table), so that every server
+    process and node counts the same failures; without a store, in this process's memory.
 
     * An address that has no failure on record is never refused: the owner of an account
       signs in from their own device whatever an attacker does elsewhere.
@@ -249,7 +296,7 @@ class LoginThrottle:
     * Names are counted whether or not the account exists, so a refusal says nothing about
       existence. A successful login clears the account's count, not the address's.
     * A record is forgotten ``forget`` seconds after its last failure (or when its delay is
-      over, if that is later); each table keeps at most ``capacity`` records.
+      over, if that is later).
     """
 
     def __init__(
@@ -263,14 +310,13 @@ class LoginThrottle:
         address_max=900,
         forget=3600,
         capacity=50_000,
+        failures=None,
     ):
         self.account = (account_free, account_base, account_max)
         self.address = (address_free, address_base, address_max)
         self.forget = forget
-        self.capacity = capacity
-        self._lock = threading.Lock()
-        self._addresses: OrderedDict[str, _Failures] = OrderedDict()
-        self._names: OrderedDict[str, _Failures] = OrderedDict()
+        self.failures = failures if failures is not None else MemoryFailures(capacity)
+        self._swept = 0.0
 
     @staticmethod
     def _delay(count: int, params: tuple) -> float:
@@ -279,53 +325,44 @@ class LoginThrottle:
             return 0.0
         return float(min(base * 2 ** min(count - free, 40), cap))
 
-    def _get(self, table, key, params, now) -> _Failures | None:
-        rec = table.get(key)
-        if rec is not None and now - rec.last > max(self.forget, self._delay(rec.count, params)):
-            del table[key]
-            rec = None
+    def _keep(self, params: tuple) -> float:
+        """How long a record is remembered after its last failure."""
+        return max(self.forget, params[2])
+
+    def _get(self, scope: str, key: str, params: tuple, now: float) -> tuple | None:
+        rec = self.failures.get(scope, key)
+        if rec is not None and now - rec[1] > max(self.forget, self._delay(rec[0], params)):
+            return None
         return rec
 
-    def _remaining(self, rec: _Failures | None, params, now) -> float:
-        return 0.0 if rec is None else self._delay(rec.count, params) - (now - rec.last)
+    def _remaining(self, rec, params, now) -> float:
+        return 0.0 if rec is None else self._delay(rec[0], params) - (now - rec[1])
 
     def wait(self, address: str, name: str, now: float) -> int:
         """Seconds before this address may try this name (0: go ahead)."""
-        with self._lock:
-            a = self._get(self._addresses, address, self.address, now)
-            if a is None:
-                return 0
-            n = self._get(self._names, name, self.account, now)
-            left = max(self._remaining(a, self.address, now), self._remaining(n, self.account, now))
-            return max(0, math.ceil(left))
+        a = self._get("address", address, self.address, now)
+        if a is None:
+            return 0
+        n = self._get("name", name, self.account, now)
+        left = max(self._remaining(a, self.address, now), self._remaining(n, self.account, now))
+        return max(0, math.ceil(left))
 
     def first_refusal(self, address: str) -> bool:
-        """True once per failure of the address: whether to write the refusal to the log."""
-        with self._lock:
-            rec = self._addresses.get(address)
-            if rec is None or rec.logged:
-                return False
-            rec.logged = True
-            return True
+        """True once per failure of the address (in any process): whether to write the
+        refusal to the log."""
+        return self.failures.mark_logged("address", address)
 
     def failed(self, address: str, name: str, now: float) -> None:
-        with self._lock:
-            for table, key, params in (
-                (self._addresses, address, self.address),
-                (self._names, name, self.account),
-            ):
-                rec = self._get(table, key, params, now)
-                if rec is None:
-                    table[key] = _Failures(1, now)
-                else:
-                    rec.count, rec.last, rec.logged = rec.count + 1, now, False
-                    table.move_to_end(key)
-                while len(table) > self.capacity:
-                    table.popitem(last=False)
+        self.failures.failed("address", address, now, self._keep(self.address))
+        self.failures.failed("name", name, now, self._keep(self.account))
+        if now - self._swept > 600:  # old records go, now and then
+            self._swept = now
+            self.failures.forget_before(
+                now - max(self._keep(self.address), self._keep(self.account))
+            )
 
     def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._names.pop(name, None)
+        self.failures.forget("name", name)
 
 
 def throttle() -> LoginThrottle:
@@ -439,6 +476,12 @@ def init_app(app) -> None:
         address_base=cfg["LOGIN_ADDRESS_BASE_DELAY"],
         address_max=cfg["LOGIN_ADDRESS_MAX_DELAY"],
         forget=cfg["LOGIN_FORGET_AFTER"],
+        # shared by every process and node serving the library
+        failures=(
+            app.extensions["lecturelib"].svc.login_failures
+            if "lecturelib" in app.extensions
+            else None
+        ),
     )
 
     @app.before_request

@@ -504,6 +504,11 @@ class LibraryService:
     def accounts(self) -> Accounts:
         return Accounts(self.store)
 
+    @property
+    def login_failures(self):
+        """Failed logins shared by every process and node (the web's login throttle)."""
+        return self.store.login_failures
+
     def audit(self, actor: str, action: str, target: str | None, **detail) -> None:
         self.store.audit(actor, action, target, **detail)
 

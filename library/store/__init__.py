@@ -37,6 +37,7 @@ from .mediafiles import MediaFiles
 from .outbox import Outbox
 from .quotes import QuoteRepository
 from .records import IndexRecords
+from .throttle import LoginFailures
 from .topics import SECONDARY_TOPIC_MIN, TopicRepository, member_sql
 from .trash import TrashRepository
 
@@ -133,6 +134,7 @@ class Store:
         self.index_records = IndexRecords(self.db, self.topics, self.quotes)
         self.stored_values = StoredValues(self.db)
         self.consistency = Consistency(self.db)
+        self.login_failures = LoginFailures(self.db)
 
     @cached_property
     def users(self):
