@@ -554,3 +554,25 @@ def test_a_saved_news_article_keeps_title_source_and_date(meta, info, source, da
     assert st.title == "百姓宣讲团走进田间地头"
     assert (st.source, st.date) == (source, date)
     assert all("首页" not in p.text and "版权所有" not in p.text for p in st.passages)
+
+
+def test_a_web_pages_info_bar_gives_source_and_date_and_is_not_a_passage():
+    """“来源：理论学习在线 发布时间：2025-06-20 字号：大 中 小” was searchable text: a search for
+    字号 found the page's furniture."""
+    s = structure(
+        doc(
+            "来源：理论学习在线 发布时间：2025-06-20 字号：大 中 小",
+            (1, "导言"),
+            "伟大建党精神是中国共产党的精神之源，这份讲义结合党史故事逐一讲解。",
+            title="伟大建党精神学习讲义",
+            fmt="html",
+        ),
+        kind="handout",
+    )
+    assert (s.date, s.source) == ("2025-06-20", "理论学习在线")
+    assert not any("字号" in p.text for p in s.passages)
+    # a 来源 line that is not an info bar stays in the text, as before
+    s = structure(
+        doc("来源：新华社", "正文第一段写的是宣讲的内容。", title="一篇报道"), kind="case"
+    )
+    assert s.source == "新华社" and any("来源：新华社" in p.text for p in s.passages)

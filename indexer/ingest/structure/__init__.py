@@ -126,8 +126,9 @@ _BRACKETED = re.compile(r"^[（(]\s*(?:\d{4}|[〇一二三四五六七八九]{4}
 
 def _front_matter(
     ex: Extracted, texts: list[str], skip: set[int], title: str = ""
-) -> tuple[str | None, int | None, str | None]:
-    """The document's own date, the block that holds only that date (to leave out), and the
+) -> tuple[str | None, set[int], str | None]:
+    """The document's own date, the blocks to leave out (one that holds only that date, a web
+    page's info bar “来源：… 发布时间：… 字号：大 中 小”), and the
     source the text names (“来源：浙江日报” → 浙江日报).
 
     Looked for line by line in the first eight blocks before the first heading and in the last
@@ -145,11 +146,14 @@ def _front_matter(
     head = order[: min(8, first_heading)]
     candidates = head + [i for i in order[-3:] if i not in head]
     date = date_block = source = published = None
+    info_bars: set[int] = set()
     for i in candidates:
         b = ex.blocks[i]
         if b.kind not in ("para", "title"):
             continue
         lines = [t for t in (fold(x) for x in texts[i].split("\n")) if t]
+        if lines and all(source_line(t) for t in lines) and _INFO_BAR.search(texts[i]):
+            info_bars.add(i)  # a web page's info bar: its source and date are kept, not its text
         for text in lines:
             if heading_rank(text, True) is not None:
                 continue
@@ -183,7 +187,11 @@ def _front_matter(
         )
     if not source and ex.meta.get("source"):
         source = display_line(str(ex.meta["source"])).strip(" ：:") or None
-    return date, date_block, source
+    return date, ({date_block} if date_block is not None else set()) | info_bars, source
+
+
+# what only a web page's info bar holds besides its source and date (“字号：大 中 小”)
+_INFO_BAR = re.compile(r"字号|浏览次数|阅读次数|点击数|【打印】|打印本页|关闭窗口|分享到")
 
 
 def document_source(s: Structured) -> str | None:
@@ -278,9 +286,8 @@ def structure(
     texts = display_texts(ex)
     kind = kind or detect_kind(ex, filename, _texts=texts)
     title, skip = _title_of(ex, filename)
-    date, date_block, source = _front_matter(ex, texts, skip, title)
-    if date_block is not None:
-        skip = skip | {date_block}
+    date, front_blocks, source = _front_matter(ex, texts, skip, title)
+    skip = skip | front_blocks
     lines = lines_of(ex, promote_arabic=kind != "quotes", skip_blocks=skip, texts=texts)
     # on paged documents (pdf), a paragraph that only repeats the title is a running header
     lines = [
