@@ -146,3 +146,33 @@ def test_the_watch_sees_a_write(library):
     with _Watch(svc.home.path) as watch:
         svc.ready()
     assert any(str(svc.home.index_path) in str(e[1]) for e in watch.events)
+
+
+def test_a_read_that_loses_a_race_with_a_merge_is_read_again_from_a_fresh_snapshot(
+    library, monkeypatch
+):
+    """Under heavy writes a search's stored-field read failed with a TypeError (a merge in
+    another process removed the segment between the snapshot check and the read) and the
+    speaker got a server error. The search reads once more from a fresh snapshot."""
+    index = library.index
+    if not hasattr(index, "_search_uncached"):
+        pytest.skip("the Whoosh backend's snapshots")
+    real, calls = index._search_uncached, []
+
+    def loses_once(req, snap):
+        calls.append(snap)
+        if len(calls) == 1:
+            raise TypeError("'NoneType' object is not subscriptable")  # what the race raised
+        return real(req, snap)
+
+    monkeypatch.setattr(index, "_search_uncached", loses_once)
+    res = library.search("绿水青山")
+    assert res["total"] >= 1 and len(calls) == 2 and calls[0] is not calls[1]
+    calls.clear()
+
+    def always(req, snap):
+        raise TypeError("still broken")
+
+    monkeypatch.setattr(index, "_search_uncached", always)
+    with pytest.raises(SearchIndexError, match="读取失败"):
+        library.search("金山银山 宣讲")

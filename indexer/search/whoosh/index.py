@@ -140,10 +140,28 @@ class SearchIndex:
         hit = self._results.get(key)
         if hit is not None:
             return copy.deepcopy(hit)
-        out = self._search_uncached(req, snap)
-        if not out.get("partial"):
+        try:
+            out = self._search_uncached(req, snap)
+        except (SearchIndexError, TypeError):
+            # A writer in another process merged segments away between this thread's
+            # snapshot and its reads (seen as a TypeError in stored fields under heavy writes):
+            # read once more from a fresh snapshot before calling the index damaged.
+            self._drop_snapshot(snap)
+            snap = self._snap()
+            try:
+                out = self._search_uncached(req, snap)
+            except TypeError as e:
+                raise _read_error() from e
+            key = (snap.generation, self._epoch, self.vocab.version, self.budget_s, repr(req))
+        if not out.get("partial") and snap.generation is not None:
             self._results.put(key, copy.deepcopy(out))
         return out
+
+    def _drop_snapshot(self, snap) -> None:
+        if getattr(self._local, "snap", None) is snap:
+            self._local.snap = None
+        snap.close()
+        self._snapshots.discard(snap)
 
     def _search_uncached(self, req: SearchRequest, snap: _Snapshot) -> dict:
         filters = req.filters.as_kwargs()
