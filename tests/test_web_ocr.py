@@ -140,6 +140,11 @@ def test_scan_upload_job_then_preview_with_page_images_and_low_confidence_mark(
     [wrong] = [n for n, t in texts.items() if "村民" in t]
     form.update({f"{n}_text": t for n, t in texts.items()})
     form[f"{wrong}_text"] = texts[wrong].split("\n")[0] + "\n" + TRUE_PAGE_2
+    # headings are editable too: a misread one is corrected once, in passages and outline
+    headings = [k for k in form if re.fullmatch(r"h\d+_text", k)]
+    assert headings, "the OCR'd headings are offered for correction"
+    first = form[headings[0]]
+    form[headings[0]] = "一、宣讲要讲群众爱听的话"
     r = post(editor, f"/editor/drafts/{result['draft_id']}/publish", form)
     assert r.status_code == 302, text(r)
     hits = editor.get("/api/search?q=实在事，听得进").get_json()
@@ -150,6 +155,10 @@ def test_scan_upload_job_then_preview_with_page_images_and_low_confidence_mark(
     [version] = svc.document(doc_id)["versions"]
     assert any("文字由 OCR 识别" in w and "置信度" in w for w in version["warnings"])
     assert any("第 2 页识别置信度低于" in w for w in version["warnings"])
+    doc = svc.document(doc_id)
+    paths = [p["heading_path"] for p in doc["passages"]]
+    assert any("一、宣讲要讲群众爱听的话" in p for p in paths)
+    assert not any(first in p for p in paths)
 
 
 def test_cancel_a_scan_while_its_pages_are_read(app, editor, tmp_path):

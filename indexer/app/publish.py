@@ -37,6 +37,7 @@ class Corrections:
     quote_speakers: dict[int, str | None] = field(default_factory=dict)
     rejected: set[int] = field(default_factory=set)  # quotes the editor did not keep
     passage_texts: dict[int, str] = field(default_factory=dict)  # corrected (OCR'd) passages
+    heading_texts: dict[int, str] = field(default_factory=dict)  # corrected (OCR'd) headings
 
 
 @dataclass
@@ -336,6 +337,15 @@ def apply_corrections(prepared: Prepared, c: Corrections) -> bool:
     for i, text in c.passage_texts.items():
         if 0 <= i < len(s.passages) and text:
             s.passages[i].text = text
+    for j, text in c.heading_texts.items():  # a misread heading, wherever it is used
+        if 0 <= j < len(s.headings) and text:
+            level, old, page = s.headings[j]
+            s.headings[j] = (level, text, page)
+            for ps in s.passages:
+                ps.heading_path = [text if h == old else h for h in ps.heading_path]
+            for q in s.quotes:
+                if q.theme == old:
+                    q.theme = text
     for i, src in c.quote_sources.items():
         s.quotes[i].source = src
     for i, d in c.quote_dates.items():

@@ -197,6 +197,24 @@ def _passage_texts(form, prepared) -> tuple[dict[int, str], list[str]]:
     return out, errors
 
 
+MAX_HEADING_CHARS = 200
+
+
+def _heading_texts(form, prepared) -> tuple[dict[int, str], list[str]]:
+    """Headings the editor corrected on the preview (OCR'd drafts: ``h<j>_text``)."""
+    out, errors = {}, []
+    for j, (_, old, _) in enumerate(prepared.structured.headings):
+        raw = form.get(f"h{j}_text")
+        if raw is None:
+            continue
+        text = " ".join(raw.split())
+        if len(text) > MAX_HEADING_CHARS:
+            errors.append(f"第 {j + 1} 个标题太长（上限 {MAX_HEADING_CHARS} 字）。")
+        elif text and text != old:
+            out[j] = text
+    return out, errors
+
+
 @bp.post("/drafts/<int:draft_id>/publish")
 @role_required()
 def publish(draft_id: int):
@@ -204,7 +222,8 @@ def publish(draft_id: int):
     draft = lib.svc.draft(draft_id)
     corr, errors = drafts.read_corrections(request.form, draft.prepared, lib.svc.taxonomy)
     corr.passage_texts, more = _passage_texts(request.form, draft.prepared)
-    errors = list(errors) + more
+    corr.heading_texts, more_h = _heading_texts(request.form, draft.prepared)
+    errors = list(errors) + more + more_h
     if errors:
         return _render_preview(draft, errors, request.form, 400)
     with lib.writing() as svc:
