@@ -142,6 +142,12 @@ def test_needs_transcript_then_attach_makes_it_searchable(svc, tmp_path):
         svc.attach_transcript(r.document_id, b"1\nxx --> yy\n", "坏.srt", actor="cli")
     assert "坏.srt" in str(e.value)
     assert len(svc.media(r.document_id)["cues"]) == len(doc["cues"])
+    # replacing the transcript leaves no file behind for `check` to call a leftover
+    vtt = tmp_path / "新版字幕.vtt"
+    vtt.write_text(VTT, encoding="utf-8")
+    svc.attach_transcript(r.document_id, vtt.read_bytes(), vtt.name, actor="cli")
+    assert any("垃圾分类" in h["text"] for h in hits(svc, "垃圾分类"))
+    assert svc.check() == []
 
 
 def test_the_cli_attaches_a_transcript(tmp_path, capsys):

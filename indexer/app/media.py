@@ -152,6 +152,12 @@ def attach_transcript(svc, doc_id: int, data: bytes, filename: str, *, actor: st
             attachments=[data],
             actor=actor,
         )
+        # the transcript it replaces is nobody's file any more: gone with it, so that `check`
+        # does not report a leftover of an interrupted import
+        old = doc["media"].get("transcript_sha256")
+        if old and old != media["transcript_sha256"]:
+            if old not in svc.store.referenced_originals():
+                svc.store.originals.remove(old)
         svc.sync()
     return {"document_id": doc_id, "passages": len(passages), "quotes": len(quotes)}
 
