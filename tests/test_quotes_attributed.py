@@ -108,6 +108,24 @@ def test_a_quotation_right_after_its_speaker_named_as_a_charge_is_a_quote():
     assert find_quotes("认真学习习近平总书记“七一”重要讲话精神。") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        (
+            "2013年11月3日上午，习近平总书记在十八洞村考察时指出：“扶贫要实事求是，因地制宜。”",
+            "2013-11-03",
+        ),
+        (
+            "早在2005年8月15日，习近平同志在安吉余村考察时指出：“绿水青山就是金山银山。”",
+            "2005-08-15",
+        ),
+        ("2019年春节前夕，习近平总书记看望慰问基层干部群众时强调：“幸福都是奋斗出来的。”", "2019"),
+    ],
+)
+def test_a_date_with_words_around_it_before_the_speaker_still_dates_the_saying(text, date):
+    assert one(text).date == date
+
+
 def test_pronoun_and_series_inherit_the_attribution():
     found = find_quotes(
         "习近平总书记在北京大学师生座谈会上指出：“要勤学，下得苦功夫，求得真学问。”"

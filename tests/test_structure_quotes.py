@@ -109,6 +109,29 @@ def test_bracket_source_on_its_own_line_after_the_quote():
     assert second.text == "江山就是人民，人民就是江山。" and second.date == "2021-07-01"
 
 
+def test_a_work_plan_whose_sections_open_with_a_bracketed_period_is_not_a_compilation():
+    from indexer.ingest.structure.quotes import bracket_source_line
+
+    assert not bracket_source_line("（2024年3月至4月）")
+    assert not bracket_source_line("（2025—2027年）")
+    assert not bracket_source_line("（图为2023年村民在田间劳作）")
+    assert bracket_source_line(
+        "（2012年11月15日，习近平在十八届中央政治局常委同中外记者见面时的讲话）"
+    )
+    st = structure(
+        doc(
+            (1, "一、动员部署阶段"),
+            "（2024年3月至4月）",
+            "召开动员会，制定实施方案，明确责任分工。",
+            (1, "二、组织实施阶段"),
+            "（2024年5月至10月）",
+            "各村按照方案组织宣讲，每月报送进度。",
+            title="理论宣讲进村工作方案",
+        )
+    )
+    assert st.kind != "quotes"
+
+
 def test_a_bracketed_aside_on_its_own_line_is_not_a_source():
     q = quotes("“民生无小事，枝叶总关情。”", "（下同）", "“江山就是人民，人民就是江山。”")
     assert all("下同" not in x.source for x in q if x.source)

@@ -381,11 +381,18 @@ def _lead(text: str, qs: int, clause_start: int, ctx: _Context) -> Finding | Non
     return None
 
 
+# words around a date that still make it the date of the saying (早在2005年8月15日, 2013年11月3日上午)
+_DATE_LEAD = re.compile(r"^(?:早在|早于|还在|就在|正是在|是在)")
+_DATE_FILLER = re.compile(r"(?:上午|下午|晚上|晚间|当天|当晚|前夕|期间|同年|初|底|末|春节前夕)*")
+
+
 def _classify_pre(pre: str) -> tuple[bool, list[str], list[str]]:
     """Dates and occasions in the words before the speaker (“2013年3月17日，” “在……上，”)."""
     dates, occasions = [], []
     for piece in _pieces(pre):
-        piece, ds = _strip_dates(piece)
+        lead = _DATE_LEAD.sub("", piece)
+        piece, ds = _strip_dates(lead)
+        opens_with_date = bool(ds) and piece != lead
         occasion = (
             piece
             and (_OCCASION_START.match(piece) and _OCCASION_END.search(piece))
@@ -394,7 +401,7 @@ def _classify_pre(pre: str) -> tuple[bool, list[str], list[str]]:
         )
         # a date alone (“2013年3月17日，”) or in the occasion dates the saying; one inside other
         # words of the sentence does not (“有力应对2008年以来最严重的冰冻灾害，总书记肯定……”)
-        if not piece or occasion:
+        if not piece or occasion or opens_with_date or _DATE_FILLER.fullmatch(piece):
             dates += ds
         if occasion:
             occasions.append(piece)

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from indexer.ingest.structure.attributed import source_first
-from indexer.ingest.structure.dates import find_date, splits_date
+from indexer.ingest.structure.dates import find_date, find_dates, splits_date
 from indexer.ingest.structure.outline import DASH, DASH_LINE, MARKER, HeadingStack, Line
 from indexer.ingest.structure.sources import (
     SpeakerTable,
@@ -71,7 +71,14 @@ _BRACKET_LINE = re.compile(r"^\s*[（(〔]([^（）()〔〕]{2,160})[）)〕]\s*
 def bracket_source_line(text: str) -> bool:
     """Whether a whole line is a bracketed 出处 (with a date, a speech or a book in it)."""
     m = _BRACKET_LINE.match(text)
-    return bool(m) and looks_like_source(m.group(1))
+    if not m:
+        return False
+    # what is left besides the dates must read as a 出处 (a speech, a work, a speaker):
+    # “（2024年3月至4月）” opens a work plan's section, “（图为2023年……）” is a caption
+    rest = m.group(1)
+    for d in reversed(find_dates(rest)):
+        rest = rest[: d.start] + rest[d.end :]
+    return looks_like_source(rest)
 
 
 MAX_UNSOURCED = 300
