@@ -255,9 +255,9 @@ def test_a_transcript_passage_and_a_spoken_quote_are_cited_with_their_time(tmp_p
         assert (p["start"], q["start"]) == (2.4, 0.2)
         d = export(app, [p["id"], q["id"]])
         body = body_of(d)
-        assert "0:02—0:03 处" in body and "0:00—0:02 处" in body
+        assert "0:02—0:03 处" in body and "《乡村振兴宣讲》0:00—0:02 处" in body
         [ref] = references(d)
-        assert ref == "［1］《乡村振兴宣讲》（视频/音频），0:02—0:03、0:00—0:02 处"
+        assert ref == "［1］《乡村振兴宣讲》（视频/音频），0:00—0:02、0:02—0:03 处"  # in time order
         r = app.test_client().get("/basket/items", query_string={"ids": p["id"]})
         [item] = r.get_json()["items"]
         assert item["where"] == "0:02—0:03 处"

@@ -124,7 +124,9 @@ def item_view(rec: dict) -> dict:
         if rec.get("heading"):
             where.append(rec["heading"])
     said = spoken_at(rec)
-    if said:  # a recording's transcript: the moment it is said
+    if said and rec["kind"] == "quote":  # say which recording the time is in
+        where.append(f"《{title}》{said} 处")
+    elif said:  # a recording's transcript: the moment it is said
         where.append(f"{said} 处")
     return {
         "id": rec["id"],
@@ -157,7 +159,7 @@ class Reference:
     title: str
     kind: str | None
     pages: list[int] = field(default_factory=list)
-    times: list[str] = field(default_factory=list)  # “0:10—0:21” in a recording
+    times: list[tuple[float, str]] = field(default_factory=list)  # (start, “0:10—0:21”)
 
     def line(self) -> str:
         out = f"［{self.number}］《{self.title}》"
@@ -165,8 +167,8 @@ class Reference:
             out += f"（{KINDS[self.kind]}）"
         if self.pages:
             out += "，第 " + "、".join(str(p) for p in sorted(self.pages)) + " 页"
-        if self.times:
-            out += "，" + "、".join(self.times) + " 处"
+        if self.times:  # in the order they are said
+            out += "，" + "、".join(t for _, t in sorted(self.times)) + " 处"
         return out
 
 
@@ -209,8 +211,8 @@ def resolve(svc, entries: list[Entry]) -> Basket:
             ref = refs[key] = Reference(len(refs) + 1, view["document_title"], view["doc_kind"])
         if view["page"] and view["page"] not in ref.pages:
             ref.pages.append(view["page"])
-        if view["said"] and view["said"] not in ref.times:
-            ref.times.append(view["said"])
+        if view["said"] and view["said"] not in (t for _, t in ref.times):
+            ref.times.append((view["start"] or 0.0, view["said"]))
         view["ref"] = ref.number
         items.append(view)
     return Basket(items, list(refs.values()), missing)

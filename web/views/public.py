@@ -251,7 +251,7 @@ def basket_items():
     for it in found.items:
         if it["kind"] != "quote" and it["doc_kind"] == "media":  # the moment in the recording
             it["url"] = url_for(
-                "media.page", doc_id=it["document_id"], t=round(it["start"] or 0, 1)
+                "media.page", doc_id=it["document_id"], t=round(it["start"] or 0, 3)
             ) + (f"#p{it['id'][2:]}")
         elif it["kind"] == "quote":
             it["url"] = url_for("public.quote", quote_id=it["id"][2:])
