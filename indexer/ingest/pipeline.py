@@ -404,6 +404,20 @@ def _init_worker(memory_mb: int, events=None) -> None:
 
 
 def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str = "", key=None):
+    """Process-pool entry point (see :func:`_bounded`): a time limit that fires between the
+    work's end and the timers' disarming still ends as this file's message, never as an
+    exception that would stop the whole batch."""
+    try:
+        return _bounded(path, opts, taxonomy, filename, key)
+    except _Timeout:
+        _disarm()
+        return (
+            None,
+            "处理超时，已停止。文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。",
+        )
+
+
+def _bounded(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str, key):
     """Process-pool entry point: never raises, returns (Prepared | None, error message).
     ``path`` is a file path, or the file's bytes (uploads) with ``filename``.
     Bounded in time (SIGALRM) and, through _init_worker, in memory. Page progress goes to
@@ -445,7 +459,7 @@ def _worker(path: str | bytes, opts: Options, taxonomy: Taxonomy, filename: str 
         return _prepare_path(path, opts, taxonomy), None
     except _Timeout:
         return None, (
-            f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多处理 {budget} 秒），已停止。"
+            f"处理超时（{size / 1024 / 1024:.1f} MB 的文件最多用 {budget} 秒计算时间），已停止。"
             "文件可能过于复杂或已损坏，请拆分文件或另存为新文件后再导入。"
         )
     except Cancelled as e:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -91,6 +92,10 @@ class RapidOcr:
                 "Det.limit_type": "max",
                 "Global.use_cls": False,
                 "Global.log_level": "error",  # not "text detection result is empty"
+                # at most two inference threads: the page's time budget is the worker's CPU
+                # time, and onnxruntime's default (one spinning thread per core) would spend
+                # it many times faster than the wall clock on a big server
+                "EngineConfig.onnxruntime.intra_op_num_threads": min(2, os.cpu_count() or 1),
             }
         )
 
@@ -224,11 +229,17 @@ def read_page(engine, image, number: int, dpi: int) -> OcrPage:
     except (InputError, MemoryError):
         raise
     except Exception as exc:
-        inner = exc
-        while inner is not None:
+        inner, seen = exc, set()
+        while inner is not None and id(inner) not in seen:
             if isinstance(inner, InputError):
                 raise inner from None
+            seen.add(id(inner))
             inner = inner.__cause__ or inner.__context__
+        if isinstance(exc, subprocess.TimeoutExpired):  # tesseract runs in its own process
+            raise InputError(
+                f"第 {number} 页文字识别超时（{engine.name}），已停止。",
+                "页面可能过于复杂或分辨率过高：请把扫描分辨率调到 300 dpi 左右后重新上传。",
+            ) from exc
         why = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else type(exc).__name__
         raise InputError(
             f"文字识别（OCR）引擎处理第 {number} 页时出错（{engine.name}：{why}）。",
