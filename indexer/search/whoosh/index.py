@@ -145,7 +145,9 @@ class SearchIndex:
         except (SearchIndexError, TypeError):
             # A writer in another process merged segments away between this thread's
             # snapshot and its reads (seen as a TypeError in stored fields under heavy writes):
-            # read once more from a fresh snapshot before calling the index damaged.
+            # read once more from a fresh snapshot. With no commit since, the error is real.
+            if snap.up_to_date():
+                raise
             self._drop_snapshot(snap)
             snap = self._snap()
             try:
