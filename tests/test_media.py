@@ -97,6 +97,14 @@ def test_broken_timestamps_name_the_file_and_store_nothing(svc, tmp_path):
     [r] = svc.ingest([folder])
     assert r.status == "error" and "坏字幕.srt" in r.message and "时间码" in r.message
     assert svc.list_documents() == []
+    # a bad stamp after a good cue is named by its line, not as a cue ending before it starts
+    (folder / "坏字幕.srt").write_text(
+        "1\n00:00:00,500 --> 00:00:01,000\n时间码坏了。\n\n2\nabc --> def\n第二句\n",
+        encoding="utf-8",
+    )
+    [r] = svc.ingest([folder])
+    assert "第 6 行：“abc --> def”不是有效的时间码" in r.message, r.message
+    assert "早于开始时间" not in r.message and "其余文件不受影响" not in r.message
 
 
 def test_times_past_the_media_end_are_refused_naming_the_file(svc, tmp_path):

@@ -108,13 +108,39 @@ def test_an_unreadable_upload_says_so_and_stores_nothing(app, editor):
     r = post(
         editor,
         "/editor/media/upload",
-        {"file": (io.BytesIO(b"not a video" * 1000), "坏录像.mp4")},
+        {
+            "file": (io.BytesIO(b"not a video" * 1000), "坏录像.mp4"),
+            "title": "镇宣讲团七一党课录像",
+            "speaker": "陈书记",
+            "topics": "ecology",
+        },
         content_type="multipart/form-data",
     )
-    assert r.status_code == 302 and r.headers["Location"].endswith("/editor/media/upload")
-    page = text(editor.get("/editor/media/upload"))
-    assert "无法读取媒体文件“坏录像.mp4”" in page
+    assert r.status_code == 400
+    page = text(r)
+    assert "无法读取媒体文件“坏录像.mp4”（数据无法识别，不是可播放的视频/音频）" in page
+    # no server path, no ffprobe English; what the editor typed is still there
+    assert "/run/media-uploads/" not in page and "Invalid data" not in page
+    assert 'value="镇宣讲团七一党课录像"' in page and 'value="陈书记"' in page
+    assert re.search(r'value="ecology"[^>]*checked', page)
     assert app.extensions["lecturelib"].svc.list_documents() == []
+
+
+def test_the_upload_form_offers_the_topics(editor):
+    page = text(editor.get("/editor/media/upload"))
+    assert page.count('name="topics"') == 10
+
+
+def test_a_recording_and_a_text_cannot_trade_kinds(app, editor, tmp_path):
+    """A recording relabelled 讲义 lost its player and its ▶ links answered 404; a text
+    relabelled 视频/音频 answered 404 on /media/<id>."""
+    r = upload(editor, make_audio(tmp_path / "广播录音.mp3"), SRT)
+    doc_id = int(r.headers["Location"].rsplit("/", 1)[-1])
+    form = text(editor.get(f"/editor/documents/{doc_id}/edit"))
+    assert re.findall(r'<option value="(\w+)"', form) == ["media"]
+    r = post(editor, f"/editor/documents/{doc_id}/edit", {"title": "广播录音", "kind": "handout"})
+    assert r.status_code == 400 and "录音/录像的类型不能改成文字材料" in text(r)
+    assert app.extensions["lecturelib"].svc.media(doc_id)["kind"] == "media"
 
 
 def test_the_media_upload_limit_is_its_own_setting(make_app, tmp_path):
@@ -129,6 +155,5 @@ def test_the_media_upload_limit_is_its_own_setting(make_app, tmp_path):
     c = small.test_client()
     login(c)
     r = upload(c, video)
-    assert r.headers["Location"].endswith("/editor/media/upload")
-    assert "视频/音频上限 0 MB" in text(c.get("/editor/media/upload"))
+    assert r.status_code == 400 and "视频/音频上限 0 MB" in text(r)
     assert small.extensions["lecturelib"].svc.list_documents() == []

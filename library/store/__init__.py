@@ -274,9 +274,15 @@ class Store:
         topics: list[str] | None = None,
         audiences: list[str] | None = None,
     ) -> set[str]:
-        self.documents.row(doc_id)
+        row = self.documents.row(doc_id)
         if kind is not None:
             _check_kind(kind)
+            if kind != row["kind"] and "media" in (kind, row["kind"]):
+                # a recording is 视频/音频 because of its file, not of a label
+                raise UsageError(
+                    "录音/录像的类型不能改成文字材料，文字材料也不能改成视频/音频。",
+                    "类型由文件决定：文字材料请另行上传录音/录像；录像的文稿可在录像页面更换。",
+                )
         if audiences is not None:
             _check_audiences(audiences)
         with self.db.transaction():

@@ -72,12 +72,19 @@ def poster(doc_id: int):
 @bp.get("/editor/media/upload")
 @role_required()
 def upload_form():
+    return _form_page()
+
+
+def _form_page(error: str | None = None, form=None, status: int = 200):
+    """The upload form; after a refused file, with the message and what the editor typed."""
     return render_template(
         "editor/media_upload.html",
         accept=MEDIA_ACCEPT,
         transcript_accept=TRANSCRIPT_ACCEPT,
         limit_mb=int(get_library().svc.max_media_bytes / 1024 / 1024),
-    )
+        error=error,
+        form=form,
+    ), status
 
 
 def _transcript_upload(field: str = "transcript") -> tuple[bytes, str] | None:
@@ -121,13 +128,11 @@ def upload():
             transcript=_transcript_upload(),
         )
     except LecturelibError as e:
-        flash(str(e), "error")
-        return redirect(url_for(".upload_form"))
+        return _form_page(str(e), request.form, 400)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    if result.status == "error":
-        flash(result.message, "error")
-        return redirect(url_for(".upload_form"))
+    if result.status == "error":  # the form again, as typed (the files must be chosen again)
+        return _form_page(result.message, request.form, 400)
     if result.status == "duplicate":
         flash(result.message, "info")
     elif result.message:

@@ -82,7 +82,7 @@ def probe(path: Path, name: str | None = None) -> dict:
     kinds = [s.get("codec_type") for s in streams]
     if run.returncode != 0 or not ({"audio", "video"} & set(kinds)) or duration <= 0:
         why = (run.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise _unreadable(shown, why[-1][:120] if why else "没有音频或视频流")
+        raise _unreadable(shown, why[-1] if why else "没有音频或视频流")
     video = any(
         s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
         for s in streams
@@ -129,12 +129,25 @@ def _tags(raw: dict) -> dict:
     return out
 
 
+# what ffprobe says, in words an editor can act on (its message follows the file's path, which
+# for an upload is a temporary file on the server: never shown)
+_FFPROBE_SAYS = (
+    ("Invalid data found", "数据无法识别，不是可播放的视频/音频"),
+    ("moov atom not found", "文件不完整（可能没有传完或录制时中断）"),
+    ("End of file", "文件不完整（可能没有传完）"),
+    ("No such file", "文件不存在"),
+    ("Permission denied", "没有读取权限"),
+)
+
+
 def _unreadable(name: str, why: str) -> InputError:
-    why = why.replace(name, "").strip(" :：") or "格式无法识别"
+    said = why.rsplit(": ", 1)[-1] if ": " in why else why
+    words = next((zh for en, zh in _FFPROBE_SAYS if en.lower() in said.lower()), None)
+    if words is None:
+        words = "格式无法识别" if ("/" in said or not said.strip()) else said.strip(" :：")[:80]
     return InputError(
-        f"无法读取媒体文件“{name}”（{why}）。",
-        "文件可能已损坏或不是视频/音频；请用播放器确认能播放，或重新导出为 MP4/MP3 后再导入。"
-        "其余文件不受影响。",
+        f"无法读取媒体文件“{name}”（{words}）。",
+        "文件可能已损坏或不是视频/音频；请用播放器确认能播放，或重新导出为 MP4/MP3 后再导入。",
     )
 
 

@@ -40,8 +40,7 @@ def _clean(text: str) -> str:
 def _broken(name: str, where: str) -> InputError:
     return InputError(
         f"字幕文件“{name}”的时间码有误（{where}），无法读取。",
-        "请用字幕软件检查并修正时间码（格式如 00:01:02,500 --> 00:01:05,000）后重新导入；"
-        "其余文件不受影响。",
+        "请用字幕软件检查并修正时间码（格式如 00:01:02,500 --> 00:01:05,000）后重新导入。",
     )
 
 
@@ -70,8 +69,28 @@ def parse(data: bytes, filename: str) -> list[Cue]:
     return sorted(out, key=lambda c: (c.start, c.end))
 
 
+# a SubRip timing line: 00:01:02,500 --> 00:01:05,000 (hours may be one digit, "." for ",")
+_SRT_TIMING = re.compile(
+    r"^\s*\d{1,3}:\d{1,2}:\d{1,2}[,.]\d{1,3}\s*-->\s*\d{1,3}:\d{1,2}:\d{1,2}[,.]\d{1,3}(?:\s.*)?$"
+)
+
+
+def _bad_timing_line(text: str) -> str | None:
+    """“第 2 行：“00:00:01,000 --> 00:00:0X,000””: a line meant as a timing that is not one
+    (the srt library reads such a line as subtitle text and the error surfaced later as a
+    cue ending before it starts)."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if "-->" in line and not _SRT_TIMING.match(line):
+            return f"第 {n} 行：“{line.strip()[:40]}”不是有效的时间码"
+    return None
+
+
 def _srt(text: str, name: str) -> list[Cue]:
     import srt
+
+    bad = _bad_timing_line(text)
+    if bad:
+        raise _broken(name, bad)
 
     try:
         subs = list(srt.parse(text))
