@@ -327,3 +327,26 @@ def test_permissions_admin(app):
     login(c, ADMIN)
     for url in EDITOR_PAGES + ADMIN_PAGES:
         assert c.get(url).status_code == 200, url
+
+
+def test_a_busy_store_never_turns_a_failed_login_into_a_server_error():
+    """SQLite's write lock held by a long ingest: the shared table cannot take the failure;
+    this process counts it itself, and the guesser is still slowed down."""
+    import sqlite3
+
+    from web.security import LoginThrottle
+
+    class Locked:  # the shared table while another process holds the write lock
+        def get(self, scope, key):
+            return None
+
+        def failed(self, *a):
+            raise sqlite3.OperationalError("database is locked")
+
+        mark_logged = forget = forget_before = failed
+
+    t = LoginThrottle(failures=Locked())
+    for i in range(6):
+        t.failed("203.0.113.9", f"name{i}", 0)
+    assert t.wait("203.0.113.9", "other", 0) > 0 and t.first_refusal("203.0.113.9") is True
+    t.succeeded("name1")

@@ -49,7 +49,7 @@ class WebLibrary:
     def __init__(self, home):
         self.svc = LibraryService(home)
         self.svc.ready()  # once, before serving: reads never rebuild or drain
-        self.svc.upkeep_in_background = True  # and no request rebuilds the index either
+        self.svc.upkeep_in_background = self._changed  # no request rebuilds the index either
         self._broad = threading.BoundedSemaphore(BROAD_SEARCHES)
         self.generation = 0  # bumped on every write; keys small caches
         self._cache: dict = {}

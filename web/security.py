@@ -316,6 +316,7 @@ class LoginThrottle:
         self.address = (address_free, address_base, address_max)
         self.forget = forget
         self.failures = failures if failures is not None else MemoryFailures(capacity)
+        self._local: MemoryFailures | None = None  # failures the store could not take
         self._swept = 0.0
 
     @staticmethod
@@ -330,7 +331,14 @@ class LoginThrottle:
         return max(self.forget, params[2])
 
     def _get(self, scope: str, key: str, params: tuple, now: float) -> tuple | None:
-        rec = self.failures.get(scope, key)
+        try:
+            rec = self.failures.get(scope, key)
+        except Exception:  # noqa: BLE001 - an unreadable store: this process's own table
+            rec = None
+        if self._local is not None:
+            mine = self._local.get(scope, key)
+            if mine is not None and (rec is None or mine[0] > rec[0]):
+                rec = mine
         if rec is not None and now - rec[1] > max(self.forget, self._delay(rec[0], params)):
             return None
         return rec
@@ -350,19 +358,37 @@ class LoginThrottle:
     def first_refusal(self, address: str) -> bool:
         """True once per failure of the address (in any process): whether to write the
         refusal to the log."""
-        return self.failures.mark_logged("address", address)
+        return self._write(lambda t: t.mark_logged("address", address), default=False)
 
     def failed(self, address: str, name: str, now: float) -> None:
-        self.failures.failed("address", address, now, self._keep(self.address))
-        self.failures.failed("name", name, now, self._keep(self.account))
+        def record(t):
+            t.failed("address", address, now, self._keep(self.address))
+            t.failed("name", name, now, self._keep(self.account))
+
+        self._write(record)
         if now - self._swept > 600:  # old records go, now and then
             self._swept = now
-            self.failures.forget_before(
-                now - max(self._keep(self.address), self._keep(self.account))
-            )
+            keep = max(self._keep(self.address), self._keep(self.account))
+            self._write(lambda t: t.forget_before(now - keep))
 
     def succeeded(self, name: str) -> None:
-        self.failures.forget("name", name)
+        self._write(lambda t: t.forget("name", name))
+        if self._local is not None:
+            self._local.forget("name", name)
+
+    def _write(self, change, default=None):
+        """A change to the shared table; when the store cannot take it at once (SQLite's write
+        lock held by a long ingest), this process's own table takes it instead: a failed login
+        is still a 401, never a server error."""
+        try:
+            return change(self.failures)
+        except Exception:  # noqa: BLE001 - any database error: count here instead
+            if self._local is None:
+                self._local = MemoryFailures()
+            try:
+                return change(self._local)
+            except Exception:  # noqa: BLE001
+                return default
 
 
 def throttle() -> LoginThrottle:

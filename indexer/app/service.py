@@ -259,7 +259,8 @@ class LibraryService:
 
     # -- index upkeep ----------------------------------------------------------------------
 
-    # A serving process (the web app) sets this: a write that finds the index missing or stale
+    # A serving process (the web app) sets this (True, or a callable run when the rebuild is
+    # done: the web drops its caches): a write that finds the index missing or stale
     # (a dictionary change made by another process, an upgrade) starts the rebuild as a
     # background job instead of rebuilding inside the editor's request; the rebuild's final
     # drain applies the write. The CLI keeps rebuilding in place (its process is the job).
@@ -269,7 +270,12 @@ class LibraryService:
         """Apply the outbox to the index (rebuild it when missing or stale). Writers call it."""
         with self._write_lock:
             if self.upkeep_in_background and self.index.status() != "ok":
-                self.start_rebuild("检索索引需要重建（词典或程序版本有变化）", "system")
+                done = self.upkeep_in_background
+                self.start_rebuild(
+                    "检索索引需要重建（词典或程序版本有变化）",
+                    "system",
+                    on_done=done if callable(done) else None,
+                )
                 return "rebuilding"
             return sync.ensure(self.store, self.index, progress=progress)
 
