@@ -401,3 +401,23 @@ def test_a_write_that_finds_the_index_stale_rebuilds_it_in_the_background(librar
     assert lib.svc.index_status() == "ok"
     assert c.get("/api/search?q=合作社").get_json()["total"] == 0  # the trash is in it
     assert c.get("/api/search?q=绿水青山").get_json()["total"] >= 1
+
+
+def test_a_draft_with_the_title_of_a_document_says_it_will_be_a_new_version(library_app, tmp_path):
+    """A changed copy of a handout became 第 2 版 of the existing document without a word on
+    the preview; the preview now says so before anything is published."""
+    c = library_app.test_client()
+    login(c, EDITOR)
+    existing = _doc(library_app, "乡村振兴")
+    title = library_app.extensions["lecturelib"].svc.document(existing)["title"]
+    changed = HANDOUT + [("p", "新增一段：今年的合作社分红方案已经公布。")]
+    r = upload(c, [("新版讲义.docx", docx_bytes(tmp_path, changed, "new.docx"))])
+    [res] = r.get_json()["results"]
+    page = text(c.get(res["preview_url"]))
+    assert "资料库中已有同名材料" in page and f"《{title}》" in page
+    assert "将保存为它的新版本" in page
+    # a draft with a new title says nothing of the kind
+    fresh = [("t", "社区宣讲志愿者工作手册"), ("p", "志愿者每月参加一次集中备课，做到讲前有准备。")]
+    r = upload(c, [("另一份.docx", docx_bytes(tmp_path, fresh, "fresh.docx"))])
+    [res] = r.get_json()["results"]
+    assert "资料库中已有同名材料" not in text(c.get(res["preview_url"]))

@@ -318,7 +318,12 @@ def load_draft(svc, draft_id: int) -> Draft:
             target = store.get_document_row(int(row["payload"]["replace_of"]))
         except NotFoundError:
             target = None
-    return Draft(row, prepared, target, prefill(prepared, target, store))
+    draft = Draft(row, prepared, target, prefill(prepared, target, store))
+    if target is None:  # publishing under an existing title makes a new version of it: say so
+        same = store.document_by_title_key(text_key(prepared.structured.title))
+        if same is not None:
+            draft.prefill["same_title"] = {"id": same["id"], "title": same["title"]}
+    return draft
 
 
 def discard(svc, draft_id: int, actor: str) -> dict:
