@@ -203,3 +203,24 @@ def test_both_databases_keep_the_recording_and_serve_it_from_a_file(any_home, tm
         assert any(h["kind"] == "passage" for h in svc.search("实在话")["hits"])
     finally:
         svc.close()
+
+
+def test_a_quote_hit_shows_the_heading_of_the_document_it_links_to(svc, tmp_path):
+    """A quote said in a recording and later printed in a compilation under a heading: its hit
+    links to the recording and showed the compilation's heading beside it."""
+    from builders import make_docx
+
+    folder = tmp_path / "in"
+    make_video(folder / "乡村振兴宣讲.mp4")
+    (folder / "乡村振兴宣讲.srt").write_text(SRT, encoding="utf-8")
+    svc.ingest([folder])
+    book = [
+        ("t", "生态文明金句汇编"),
+        ("h", "一、两山理念"),
+        ("p", "1. 绿水青山就是金山银山。"),
+        ("p", "——习近平在浙江安吉余村考察时的讲话（2005年8月15日）"),
+    ]
+    svc.ingest([make_docx(tmp_path / "汇编.docx", book)])
+    [quote] = [h for h in hits(svc, "绿水青山就是金山银山") if h["kind"] == "quote"]
+    assert quote["document"]["kind"] == "media" and quote["start"] is not None
+    assert "两山理念" not in (quote.get("heading") or "")

@@ -114,7 +114,7 @@ class IndexRecords:
             return
         # the first current occurrence gives the document a quote hit links to
         base = (
-            "SELECT x.*, o.page, o.seq AS occ_seq, d.id AS document_id, "
+            "SELECT x.*, o.page, o.seq AS occ_seq, o.theme AS occ_theme, d.id AS document_id, "
             "d.title AS document_title, d.kind AS doc_kind, v.filename, v.id AS version_id "
             "FROM quotes x JOIN occurrences o ON o.id = (SELECT o2.id FROM occurrences o2 "
             "JOIN documents d2 ON d2.current_version_id = o2.version_id "
@@ -135,7 +135,9 @@ class IndexRecords:
                     "kind": "quote",
                     "text": r["text"],
                     "question": None,
-                    "heading": r["theme"] or "",
+                    # the heading where the linked document has it (the quote's own theme may
+                    # come from another document that cites it)
+                    "heading": r["occ_theme"] or "",
                     "source": r["source"] or "",
                     "speaker": r["speaker"] or "",
                     "date": r["date"],
