@@ -96,7 +96,7 @@ def test_offline_pack_holds_its_topic_with_the_topic_page_counts(live, browser, 
     page.goto(live + "/topics/ecology")
     quotes_on_topic = page.locator("#tq-h").inner_text()  # 金句（2）
     with page.expect_download() as dl:
-        page.click("a[href$='pack.zip']")
+        page.click("form[action$='pack.zip'] button")
     pack = tmp_path / "pack.zip"
     dl.value.save_as(str(pack))
     with zipfile.ZipFile(pack) as z:
