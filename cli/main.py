@@ -116,6 +116,8 @@ def cmd_ingest(args) -> int:
             print("\n说明：")
             for r in notes:
                 print(f"  {STATUS_LABELS.get(r.status, r.status)}  {r.path}\n        {r.message}")
+                if r.status == "needs_transcript" and r.document_id:
+                    print(f"        补文稿：lecturelib transcript {r.document_id} 字幕.srt")
         counts = {s: sum(r.status == s for r in results) for s in STATUS_LABELS}
         summary = "，".join(f"{STATUS_LABELS[s]} {n}" for s, n in counts.items() if n)
         print(f"\n共 {len(results)} 个文件：{summary or '无'}。")

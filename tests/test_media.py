@@ -166,6 +166,12 @@ def test_the_cli_attaches_a_transcript(tmp_path, capsys):
     assert main(["--home", str(home), "ingest", str(tmp_path / "in"), "--json", "-q"]) == 0
     [r] = json.loads(capsys.readouterr().out)
     assert r["status"] == "needs_transcript"
+    assert "lecturelib" not in r["message"]  # the same message reaches editors on the web
+    # the CLI's own summary says how to add it there, with the recording's number
+    make_audio(tmp_path / "in2" / "座谈录音.m4a", seconds=3)
+    assert main(["--home", str(home), "ingest", str(tmp_path / "in2")]) == 0
+    out = capsys.readouterr().out
+    assert "补文稿：lecturelib transcript 2 字幕.srt" in out
     srt = tmp_path / "党课.srt"
     srt.write_text(SRT, encoding="utf-8")
     assert main(["--home", str(home), "transcript", str(r["document_id"]), str(srt)]) == 0

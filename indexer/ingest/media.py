@@ -144,7 +144,7 @@ def prepare_media(
         status = "needs_transcript"
         warnings.append(
             "待补文稿：没有找到字幕或文稿，已按标题等信息编目，尚不能按讲话内容检索。"
-            "可在录像页面上传字幕或文稿补上（命令行：lecturelib transcript 编号 字幕.srt）。"
+            "可在录像页面上传字幕或文稿补上。"
         )
     return info, still, s, status, warnings, chars, transcript
 
