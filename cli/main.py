@@ -124,6 +124,12 @@ def cmd_ingest(args) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
+def _clock(seconds: float) -> str:
+    s = int(seconds or 0)
+    h, m, s = s // 3600, s // 60 % 60, s % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 # -- list / show --------------------------------------------------------------------------
 
 
@@ -205,10 +211,17 @@ def cmd_show(args) -> int:
         f"《{doc['title']}》  编号 {doc['id']}  {KINDS.get(doc['kind'], doc['kind'])}"
         + ("  [回收站]" if doc["status"] == "trashed" else "")
     )
+    media = v.get("media") or {}
+    length = (
+        f"时长 {_clock(media['duration'])}"
+        if media.get("duration")
+        else f"{v.get('pages') or '-'} 页"
+    )
     print(
-        f"文件：{v.get('filename')}（{v.get('format')}，第 {v.get('number')} 版，"
-        f"{v.get('pages') or '-'} 页）  日期：{doc['date'] or '-'}"
-        + (f"  来源：{doc['source']}" if doc.get("source") else "")
+        f"文件：{v.get('filename')}（{v.get('format')}，第 {v.get('number')} 版，{length}）"
+        f"  日期：{doc['date'] or '-'}"
+        + (f"  主讲人：{media['speaker']}" if media.get("speaker") else "")
+        + (f"  {'出处/活动' if media else '来源'}：{doc['source']}" if doc.get("source") else "")
     )
     print(
         "专题："
@@ -238,10 +251,13 @@ def cmd_show(args) -> int:
         for p in doc["passages"]:
             head = " › ".join(p["heading_path"])
             page = f" 第{p['page']}页" if p["page"] else ""
+            if p.get("start_s") is not None:  # a transcript passage: when it is said
+                page = f" ▶ {_clock(p['start_s'])}"
             body = p["text"].replace("\n", " ")
             if p["kind"] == "qa":
                 body = f"问：{p['question']} 答：{body}"
-            print(f"  [{p['id']}]{page} {head}\n      {body[:120]}{'…' if len(body) > 120 else ''}")
+            label = f"  [{p['id']}]{page} {head}".rstrip()
+            print(f"{label}\n      {body[:120]}{'…' if len(body) > 120 else ''}")
     return 0
 
 
@@ -291,6 +307,8 @@ def cmd_search(args) -> int:
             print(f"   ——{cite}")
         doc = h.get("document") or {}
         where = f"   《{doc.get('title')}》" + (f" 第 {h['page']} 页" if h.get("page") else "")
+        if h.get("start") is not None:  # a recording: where it is said
+            where += f" ▶ {_clock(h['start'])}"
         if h.get("heading"):
             where += f" · {h['heading']}"
         if h.get("more_in_document"):

@@ -179,6 +179,12 @@ def test_the_cli_attaches_a_transcript(tmp_path, capsys):
     assert main(["--home", str(home), "search", "实在话", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert any(h.get("start") == pytest.approx(2.4) for h in out["hits"])
+    # the text output tells the time too, and `show` the length and each passage's time
+    assert main(["--home", str(home), "search", "实在话"]) == 0
+    assert "《党课录音》 ▶ 0:02" in capsys.readouterr().out
+    assert main(["--home", str(home), "show", str(r["document_id"])]) == 0
+    shown = capsys.readouterr().out
+    assert "时长 0:04" in shown and "▶ 0:02" in shown and "- 页" not in shown
 
 
 def test_both_databases_keep_the_recording_and_serve_it_from_a_file(any_home, tmp_path):
