@@ -176,3 +176,13 @@ def test_an_engine_failure_is_not_called_a_damaged_file(clean_page):
         read_page(Broken(), clean_page, 3, 300)
     assert "文字识别（OCR）引擎处理第 3 页时出错" in err.value.message
     assert "文件本身可能没有问题" in err.value.hint and "损坏" not in str(err.value)
+
+
+def test_ocr_lines_get_one_kind_of_bracket_around_chinese_numbering():
+    """OCR reads “（一）” half in ASCII (“(一）”), and the headings of one handout then mix
+    bracket widths."""
+    from indexer.ingest.extract.ocr import join_cjk
+
+    assert join_cjk("(一）故事要真实") == "（一）故事要真实"
+    assert join_cjk("（二) 选 好 人") == "（二）选好人"
+    assert join_cjk("见图(1)所示") == "见图(1)所示"  # Arabic numbering is left as read

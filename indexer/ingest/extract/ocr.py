@@ -48,7 +48,12 @@ def join_cjk(text: str) -> str:
     text = _CJK_SPACE.sub("", text).strip()
     # a dash pair read as dash + 一 (the commonest slip on Chinese dashes)
     text = _DASH_SLIP.sub("——", text)
+    # a Chinese numbering bracket read half in ASCII: “(一）” “（二)” → “（一）” “（二）”
+    text = _CN_NUMBERING.sub(r"（\1）", text)
     return text if _LETTER.search(text) else ""
+
+
+_CN_NUMBERING = re.compile(r"[(（]\s*([一二三四五六七八九十]{1,3})\s*[)）]")
 
 
 class OcrUnavailable(UnsupportedFormatError):
