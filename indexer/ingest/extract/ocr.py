@@ -50,6 +50,7 @@ def join_cjk(text: str) -> str:
     text = _DASH_SLIP.sub("——", text)
     # a Chinese numbering bracket read half in ASCII: “(一）” “（二)” → “（一）” “（二）”
     text = _CN_NUMBERING.sub(r"（\1）", text)
+    text = re.sub(r"([（）])\s+(?=[\u4e00-\u9fff])", r"\1", text)
     return text if _LETTER.search(text) else ""
 
 
