@@ -568,8 +568,9 @@ def cmd_export(args) -> int:
         svc.close()
     print(
         f"已导出专题“{rep.topic}”：{rep.documents} 份材料，{rep.quotes} 条金句，"
-        f"{rep.passages} 个段落 → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，"
-        f"用时 {rep.seconds:.1f} 秒）"
+        f"{rep.passages} 个段落"
+        + (f"（另附 {rep.sources} 份只作金句出处的其他专题材料）" if rep.sources else "")
+        + f" → {rep.path}（{rep.bytes / 1024 / 1024:.1f} MB，用时 {rep.seconds:.1f} 秒）"
     )
     if rep.media_included or rep.media_left_out:
         print(_media_export_line(rep))
@@ -597,7 +598,8 @@ def cmd_import(args) -> int:
         svc.close()
     print(
         f"已导入专题包“{rep.topic}”：新增 {len(rep.added)} 份材料、{rep.passages} 个段落、"
-        f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 条金句与已有的合并；"
+        f"{rep.quotes_added} 条新金句；{rep.quotes_merged} 处引用并入已有金句"
+        "（同一句话在多份材料中出现只记一条）；"
         f"{len(rep.duplicates)} 份材料已存在，未改动（用时 {rep.seconds:.1f} 秒）。"
     )
     if rep.media_files or rep.media_missing:

@@ -119,6 +119,8 @@ def test_the_cli_limit_takes_what_fits_and_says_what_was_left_out(source, tmp_pa
     assert main(["--home", str(tmp_path / "new"), "import", str(out)]) == 0
     said = capsys.readouterr().out
     assert "视频/音频：1 段连同录音/录像文件导入" in said
+    # an empty library has nothing to merge with: no “与已有的合并” for quotes of this pack
+    assert "与已有的合并" not in said and "处引用并入已有金句" in said
     assert f"另有 1 段（{AUDIO}）的录音/录像文件未随专题包提供" in said
     with pytest.raises(SystemExit) as e:
         main([*args, "--media-limit", "-5"])
