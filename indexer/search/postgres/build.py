@@ -63,6 +63,20 @@ def _init_worker(vocab) -> None:
     _VOCAB = vocab
 
 
+def _init_pool_worker(vocab) -> None:
+    """A forked worker of the rebuild: the vocabulary, and the default signal handling back. A
+    worker inherited the CLI's SIGTERM handler (which raises ``Terminated``): when the pool
+    stopped its workers with SIGTERM, one could go on running the parent's code instead."""
+    import signal
+
+    _init_worker(vocab)
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
+    except (ValueError, OSError):
+        pass
+
+
 def _rows(task: tuple[int, list[IndexRecord]]) -> tuple[str, str, Counter, int]:
     """COPY text (records, texts) of a batch of records numbered from ``start``, their words'
     document frequencies, and how many records."""
@@ -98,7 +112,7 @@ def _produce(vocab, records, procs: int):
         yield from map(_rows, tasks)
         return
     ctx = mp.get_context("fork")
-    with ctx.Pool(procs, initializer=_init_worker, initargs=(vocab,)) as pool:
+    with ctx.Pool(procs, initializer=_init_pool_worker, initargs=(vocab,)) as pool:
         yield from pool.imap(_rows, tasks, chunksize=1)
 
 
