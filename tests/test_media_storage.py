@@ -141,6 +141,22 @@ def test_check_names_a_missing_recording_by_its_title(library):
     assert f"《{TITLE}》" in p and "缺失" in p and sha[:12] not in p.split("《")[0]
 
 
+def test_ingesting_the_same_file_again_puts_a_missing_recording_back(library, tmp_path):
+    """The library knows the recording but lost its file: ingesting that very file (it was
+    refused as a duplicate) puts it back, and check passes."""
+    svc, video, doc_id = library
+    sha = media_sha(svc, doc_id)
+    if svc.store.db.postgres:
+        svc.store.db.execute("DELETE FROM media_chunks WHERE sha256 = :s", {"s": sha})
+    svc.store.originals.path_for(sha).unlink(missing_ok=True)
+    assert svc.check() != []
+    [r] = svc.ingest([video])
+    assert r.status == "ok" and r.document_id == doc_id and "补回" in r.message
+    assert svc.check() == [] and plays(svc, doc_id, video)
+    [again] = svc.ingest([video])  # now it is an ordinary duplicate
+    assert again.status == "duplicate"
+
+
 def test_repair_removes_media_no_version_refers_to(library, tmp_path):
     svc, video, doc_id = library
     stray = make_audio(tmp_path / "stray.wav", seconds=1)  # an interrupted import's leftover

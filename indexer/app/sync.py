@@ -152,8 +152,8 @@ def check_media(store: Store, media: dict[str, str], *, repair: bool = False) ->
         if not there:
             problems.append(
                 f"录像/录音《{title}》的文件缺失（{sha[:12]}…）：该材料仍可检索、可看文稿，"
-                "但无法播放。请从含录像/录音文件的备份恢复、导入带有该文件的专题包，"
-                "或把该材料彻底删除后重新导入原文件。"
+                "但无法播放。请重新导入原文件（同一份文件即可补回），或从含录像/录音文件的备份"
+                "恢复、导入带有该文件的专题包。"
             )
         else:
             problems.append(
