@@ -178,6 +178,14 @@ def test_a_node_copy_repairs_the_chunks_and_a_bad_copy_is_removed(request, tmp_p
     try:
         [rec] = [r for r in svc.ingest([folder]) if r.kind == "media"]
         sha = media_sha(svc, rec.document_id)
+        # chunks are stored as they are: a recording is compressed already (revision 0008)
+        assert (
+            svc.store.db.scalar(
+                "SELECT attstorage FROM pg_attribute "
+                "WHERE attrelid = 'media_chunks'::regclass AND attname = 'data'"
+            )
+            == "e"
+        )
         copy, _ = svc.media_file(rec.document_id)  # this node's copy
         svc.store.db.execute(
             "UPDATE media_chunks SET data = :d WHERE sha256 = :s AND seq = 0",
