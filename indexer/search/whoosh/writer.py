@@ -25,6 +25,7 @@ import os
 import queue
 import secrets
 import shutil
+import signal
 import time
 import zlib
 from array import array
@@ -508,6 +509,10 @@ class _BulkSubTask(SubWriterTask):
         self.parent_pid = os.getpid()
 
     def run(self):
+        # a forked child keeps the parent's handlers: the CLI's SIGTERM handler raises
+        # Terminated, which here would run on in the parent's code when the task is stopped
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the parent's to handle
         ix = self.storage.open_index(self.indexname)
         segments = []
         self.writer = BulkSegmentWriter(ix, _lk=False, **self.kwargs)
