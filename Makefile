@@ -23,8 +23,12 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The sample library holds a recording: ffmpeg reads it (installed when missing, as root). A
+# file that cannot be read is reported by name (exit 1) and the rest of the library is served;
+# any other failure stops here.
 $(LIBRARY_STAMP): | $(VENV)/.installed
-	$(BIN)/lecturelib --home $(HOME_DIR) ingest -q $(CORPUS)
+	bash scripts/ensure-media.sh
+	$(BIN)/lecturelib --home $(HOME_DIR) ingest -q $(CORPUS) || [ $$? -eq 1 ]
 	touch $@
 
 library: $(LIBRARY_STAMP)

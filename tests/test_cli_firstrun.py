@@ -436,11 +436,14 @@ def test_make_run_chooses_the_port_and_starts_again_without_reingesting(tmp_path
     corpus = tmp_path / "corpus"
     make_docx(corpus / "金句汇编.docx", QUOTES)
     (corpus / "说明.xyz").write_text("not a document")
+    # a file that cannot be read is reported, and the rest of the library is served anyway
+    (corpus / "损坏的讲义.docx").write_bytes(b"this is not a docx at all")
     home = tmp_path / "instance"
     port = _free_port()
     first, answered = _make_run(home, corpus, port)
     assert answered, first
     assert "ingest" in first and "成功" in first and f":{port}/" in first
+    assert "损坏的讲义.docx" in first and "失败" in first
     port = _free_port()
     second, answered = _make_run(home, corpus, port)
     assert answered, second
