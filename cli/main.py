@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from cli.textui import Progress, table
-from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, citation_line
+from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, citation_line, clock
 from library.errors import LecturelibError, UsageError
 
 STATUS_LABELS = {
@@ -124,12 +124,6 @@ def cmd_ingest(args) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
-def _clock(seconds: float) -> str:
-    s = int(seconds or 0)
-    h, m, s = s // 3600, s // 60 % 60, s % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 # -- list / show --------------------------------------------------------------------------
 
 
@@ -213,7 +207,7 @@ def cmd_show(args) -> int:
     )
     media = v.get("media") or {}
     length = (
-        f"时长 {_clock(media['duration'])}"
+        f"时长 {clock(media['duration'])}"
         if media.get("duration")
         else f"{v.get('pages') or '-'} 页"
     )
@@ -252,7 +246,7 @@ def cmd_show(args) -> int:
             head = " › ".join(p["heading_path"])
             page = f" 第{p['page']}页" if p["page"] else ""
             if p.get("start_s") is not None:  # a transcript passage: when it is said
-                page = f" ▶ {_clock(p['start_s'])}"
+                page = f" ▶ {clock(p['start_s'])}"
             body = p["text"].replace("\n", " ")
             if p["kind"] == "qa":
                 body = f"问：{p['question']} 答：{body}"
@@ -308,7 +302,7 @@ def cmd_search(args) -> int:
         doc = h.get("document") or {}
         where = f"   《{doc.get('title')}》" + (f" 第 {h['page']} 页" if h.get("page") else "")
         if h.get("start") is not None:  # a recording: where it is said
-            where += f" ▶ {_clock(h['start'])}"
+            where += f" ▶ {clock(h['start'])}"
         if h.get("heading"):
             where += f" · {h['heading']}"
         if h.get("more_in_document"):

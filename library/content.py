@@ -76,6 +76,13 @@ class TopicSuggestion:
     score: float  # 0..1
 
 
+def clock(seconds: float | None) -> str:
+    """A time in a recording: “12:05”, or “1:02:05” past an hour."""
+    s = int(seconds or 0)
+    h, m, s = s // 3600, s // 60 % 60, s % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
 def join_notes(parts) -> str:
     """Messages joined into one: “第 2 页没有文字层；有 1 条金句没有找到出处。” — not “。；”,
     which is what joining sentences with “；” gave."""
@@ -87,6 +94,7 @@ def join_notes(parts) -> str:
 
 
 __all__ = [
+    "clock",
     "join_notes",
     "KINDS",
     "HIT_KINDS",

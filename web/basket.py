@@ -22,8 +22,14 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 
-from library.content import HIT_KINDS, KINDS, citation_line, clean_text, quote_with_citation
-from web.formatting import clock
+from library.content import (
+    HIT_KINDS,
+    KINDS,
+    citation_line,
+    clean_text,
+    clock,
+    quote_with_citation,
+)
 
 _ID = re.compile(r"^[qp]:\d{1,12}$")
 # hit id prefix → the store's tombstone record prefix (library.store.Store.tombstones)

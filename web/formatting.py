@@ -10,7 +10,14 @@ from datetime import date as _date
 from markupsafe import Markup, escape
 
 from indexer.app.accounts import ROLES
-from library.content import AUDIENCES, HIT_KINDS, KINDS, citation_line, quote_with_citation
+from library.content import (
+    AUDIENCES,
+    HIT_KINDS,
+    KINDS,
+    citation_line,
+    clock,
+    quote_with_citation,
+)
 
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 _MARK = re.compile(r"(</?mark>)")
@@ -254,13 +261,6 @@ def when(ts: float | None) -> str:
     if not ts:
         return ""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
-
-
-def clock(seconds: float | None) -> str:
-    """A time in a recording: “12:05”, or “1:02:05” past an hour."""
-    s = int(seconds or 0)
-    h, m, s = s // 3600, s // 60 % 60, s % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def filesize(n: int | None) -> str:

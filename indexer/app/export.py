@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from indexer.ingest.extract.media import clock
 from indexer.ingest.normalize import for_search
 from indexer.ingest.pipeline import text_key
 from indexer.search import segment_texts
-from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, clean_data
+from library.content import AUDIENCES, HIT_KINDS, KINDS, citation, clean_data, clock
 from library.errors import UsageError
 from library.pack import MEDIA_EXTENSIONS, PackWriter
 from library.store import SECONDARY_TOPIC_MIN

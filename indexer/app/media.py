@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.ingest.extract.media import MIME, clock
+from indexer.ingest.extract.media import MIME
 from indexer.ingest.media import TRANSCRIPT_SUFFIXES, transcript_passages
 from indexer.ingest.pipeline import MEDIA_SUFFIXES as SUFFIXES
 from indexer.ingest.pipeline import FileResult, Options, Pipeline, text_key
+from library.content import clock
 from library.errors import InputError, NotFoundError, UsageError
 from library.originals import sha256_bytes
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.ingest.extract.media import MEDIA_SUFFIXES, VIDEO_SUFFIXES, clock, poster, probe
+from indexer.ingest.extract.media import MEDIA_SUFFIXES, VIDEO_SUFFIXES, poster, probe
 from indexer.ingest.extract.media import subtitle_stream as container_subtitles
 from indexer.ingest.extract.subtitles import SUBTITLE_SUFFIXES, parse
 from indexer.ingest.structure import attributed_quotes
 from indexer.ingest.structure.dates import parse_date
 from indexer.ingest.structure.transcript import passages_from_cues
-from library.content import Passage, Quote, Structured
+from library.content import Passage, Quote, Structured, clock
 from library.errors import EmptyFileError, InputError
 
 TRANSCRIPT_SUFFIXES = SUBTITLE_SUFFIXES + (".docx", ".doc", ".txt", ".md", ".pdf")

@@ -803,27 +803,25 @@ class Pipeline:
 
             sha = sha256_file(path)
             dup = self.store.version_by_sha(sha)
-            if dup and not self.store.media_files.has(sha):
-                # the library knows this recording but lost its file (a backup made with
-                # --no-media, a pack without it, a damaged copy removed by check --repair):
-                # the very same file puts it back
-                self.store.media_files.put_file(path, sha)
-                return FileResult(
-                    name,
-                    "ok",
-                    document_id=dup["document_id"],
-                    kind=dup["kind"],
-                    title=dup["title"],
-                    message=f"已为《{dup['title']}》补回缺失的录音/录像文件（与原文件一致）。",
-                )
             if dup:
+                status, message = (
+                    "duplicate",
+                    f"资料库中已有相同文件：《{dup['title']}》，未做改动。",
+                )
+                if not self.store.media_files.has(sha):
+                    # the library knows this recording but lost its file (a backup made with
+                    # --no-media, a pack without it, a damaged copy removed by check --repair):
+                    # the very same file puts it back
+                    self.store.media_files.put_file(path, sha)
+                    status = "ok"
+                    message = f"已为《{dup['title']}》补回缺失的录音/录像文件（与原文件一致）。"
                 return FileResult(
                     name,
-                    "duplicate",
+                    status,
                     document_id=dup["document_id"],
                     kind=dup["kind"],
                     title=dup["title"],
-                    message=f"资料库中已有相同文件：《{dup['title']}》，未做改动。",
+                    message=message,
                 )
             info, still, s, status, warnings, chars, tfile = prepare_media(
                 path,

@@ -200,13 +200,6 @@ def subtitle_stream(path: Path) -> bytes | None:
     return run.stdout if run.returncode == 0 and run.stdout.strip() else None
 
 
-def clock(seconds: float | None) -> str:
-    """“12:05” (or “1:02:05” past an hour) for a time in seconds."""
-    s = int(seconds or 0)
-    h, m, s = s // 3600, s // 60 % 60, s % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 __all__ = [
     "MEDIA_SUFFIXES",
     "VIDEO_SUFFIXES",
@@ -215,5 +208,4 @@ __all__ = [
     "poster",
     "subtitle_stream",
     "tools_missing",
-    "clock",
 ]
