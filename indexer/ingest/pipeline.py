@@ -556,15 +556,17 @@ def _bounded_upload(data: bytes, filename: str, opts: Options, taxonomy: Taxonom
         )
 
 
-def _duplicate(name: str, e: DuplicateFileError) -> FileResult:
-    dup = e.existing
+def _duplicate(name: str, dup: dict) -> FileResult:
+    """The file is in the library already (``dup``: its version, as ``version_by_sha`` gives)."""
+    where = "（在回收站中）" if dup.get("status") == "trashed" else ""
     return FileResult(
         name,
         "duplicate",
         document_id=dup["document_id"],
         kind=dup["kind"],
         title=dup["title"],
-        message=str(e),
+        version=dup.get("number"),
+        message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。",
     )
 
 
@@ -611,16 +613,7 @@ class Pipeline:
         sha = sha256_bytes(data)
         dup = self.store.version_by_sha(sha)
         if dup:
-            where = "（在回收站中）" if dup["status"] == "trashed" else ""
-            return FileResult(
-                name,
-                "duplicate",
-                document_id=dup["document_id"],
-                kind=dup["kind"],
-                title=dup["title"],
-                version=dup["number"],
-                message=f"资料库中已有相同文件：《{dup['title']}》{where}，未做改动。",
-            )
+            return _duplicate(name, dup)
         return sha, size
 
     def ingest(
@@ -873,7 +866,7 @@ class Pipeline:
         try:
             stored = self.store.store_file(item, actor=opts.actor)
         except DuplicateFileError as e:
-            return _duplicate(name, e)
+            return _duplicate(name, e.existing)
         except LecturelibError as e:
             return FileResult(name, "error", message=str(e))
         except OSError as e:
@@ -958,7 +951,7 @@ class Pipeline:
             )
             stored = self.store.store_file(item, actor=opts.actor)
         except DuplicateFileError as e:  # stored by another node a moment ago
-            return _duplicate(name, e)
+            return _duplicate(name, e.existing)
         except LecturelibError as e:
             return FileResult(name, "error", message=str(e))
         except OSError as e:
