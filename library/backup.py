@@ -333,6 +333,8 @@ def restore(archive: Path, home: Home) -> dict:
     key was generated and which accounts need a new password (a backup made without
     secrets)."""
     archive = Path(archive)
+    if not archive.is_file():  # not “damaged”: there is no such file
+        raise UsageError(f"找不到备份文件 {archive}。", "请检查路径和文件名后重试。")
     if home.database_url:
         _check_empty_postgres(home.database_url)
     elif home.db_path.exists():

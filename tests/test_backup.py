@@ -101,6 +101,10 @@ def test_restore_refuses_a_non_empty_home_and_a_damaged_backup(library):
     assert not target.db_path.exists()
     m = json.loads(zipfile.ZipFile(tmp / "b.zip").read("manifest.json"))
     assert m["documents"] == 2 and "library.sqlite3" in m["files"]
+    # a path with no file there is not called a damaged backup
+    with pytest.raises(UsageError) as e:
+        restore(tmp / "没有这个文件.zip", Home.open(tmp / "t3"))
+    assert "找不到备份文件" in str(e.value) and "损坏" not in str(e.value)
 
 
 # -- issue 15, part 3: secrets stay secret ---------------------------------------------------------
